@@ -1,0 +1,1 @@
+"""ybgate: the claims-settlement gatekeeper for physician service agreements."""

@@ -1,0 +1,37 @@
+"""The record: SQLAlchemy models. Alembic migrations are the only way the schema is made."""
+
+from app.models.audit import AuditEntry
+from app.models.base import Base
+from app.models.decisions import SettlementDecision
+from app.models.registry import (
+    Agreement,
+    AgreementSuspension,
+    CodeCancellation,
+    Institution,
+    InstitutionSuspension,
+    InstitutionTerm,
+    Physician,
+    Region,
+    RegistryChange,
+    RegistryState,
+    Visit,
+)
+from app.models.tokens import ApiToken
+
+__all__ = [
+    "Agreement",
+    "AgreementSuspension",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "CodeCancellation",
+    "Institution",
+    "InstitutionSuspension",
+    "InstitutionTerm",
+    "Physician",
+    "Region",
+    "RegistryChange",
+    "RegistryState",
+    "SettlementDecision",
+    "Visit",
+]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Json, TZDateTime
+
+
+class SettlementDecision(Base):
+    """The decision log: every settlement the gatekeeper answered, line by line."""
+
+    __tablename__ = "settlement_decisions"
+    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    settlement_id: Mapped[str] = mapped_column(String(64))
+    institution_code: Mapped[str] = mapped_column(String(32))
+    registry_version: Mapped[int] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime] = mapped_column(TZDateTime)
+    outcome: Mapped[str] = mapped_column(String(8))
+    accepted_amount: Mapped[str] = mapped_column(String(24))
+    rejected_amount: Mapped[str] = mapped_column(String(24))
+    lines: Mapped[list[Any]] = mapped_column(Json)
+    __table_args__ = (Index("ix_settlement_decisions_inst_at", "institution_code", "decided_at"),)

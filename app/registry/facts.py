@@ -1,0 +1,71 @@
+"""Registry facts: the plain-JSON description of everything a judgement needs.
+
+They are the wire format between the record (PostgreSQL, the admin side) and the
+gatekeepers: the outbox stores them, the change feed carries them, snapshots are built
+from them. Dates are ISO strings ``YYYY-MM-DD``. Every interval is inclusive at both ends
+and ``None`` as its last day means open-ended. Voided history (reversed on objection) is
+already left out; resumptions are already folded into the last day.
+
+A patch upserts whole entities: a ``None`` value deletes the entity.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+Interval = list[str | None]  # [first_day, last_day | None]
+
+
+class AgreementFact(TypedDict):
+    institution: str
+    starts_on: str
+    ends_on: str | None  # last day of the term; None: follows the institution's term
+    terminated_on: str | None  # first day no longer valid
+    suspensions: list[Interval]
+
+
+class VisitFact(TypedDict):
+    institution: str
+    starts_on: str
+    ends_on: str
+
+
+class PhysicianFact(TypedDict):
+    code: str  # "YB" + certificate number
+    national_code: str | None  # "D" + 12 digits alias, or None
+    cancellations: list[Interval]  # 注销 intervals of the code
+    agreements: list[AgreementFact]
+    visits: list[VisitFact]
+
+
+class InstitutionTermFact(TypedDict):
+    starts_on: str
+    ends_on: str | None
+    terminated_on: str | None  # first day no longer valid
+
+
+class InstitutionFact(TypedDict):
+    code: str
+    region: str
+    terms: list[InstitutionTermFact]
+    suspensions: list[Interval]
+
+
+class RegionFact(TypedDict):
+    code: str
+    policy: str
+    code_pattern: str  # regex a well-formed YB code matches, from the region's policy
+    emergency_override: list[str]  # reasons an emergency line may escape, from the policy
+
+
+class Patch(TypedDict):
+    version: int
+    physicians: dict[str, PhysicianFact | None]
+    institutions: dict[str, InstitutionFact | None]
+    regions: dict[str, RegionFact | None]
+    # SHA-256 hex of an HIS token -> its institution code, or None when revoked.
+    his_tokens: dict[str, str | None]
+
+
+def empty_patch(version: int) -> Patch:
+    return Patch(version=version, physicians={}, institutions={}, regions={}, his_tokens={})
