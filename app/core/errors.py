@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 PROBLEM_BASE = "https://ybgate.example/problems/"
 PROBLEM_CT = "application/problem+json"
@@ -11,15 +11,24 @@ PROBLEM_CT = "application/problem+json"
 class DomainError(Exception):
     """Base of every error the product reports to a client."""
 
-    status: ClassVar[int] = 400
-    slug: ClassVar[str] = "bad-request"
-    title: ClassVar[str] = "Bad request"
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
 
-    def __init__(self, detail: str, *, slug: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        slug: str | None = None,
+        status: int | None = None,
+        title: str | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
-        if slug is not None:
-            self.slug = slug  # type: ignore[misc]
+        self.slug = slug or type(self).slug
+        self.status = status or type(self).status
+        self.title = title or type(self).title
         self.extra = extra
 
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,47 @@
+# ybgate — the two commands: `make run` (embedded default) and `make test` (the suite).
+SHELL := /bin/bash
+PY := .venv/bin/python
+SHARED ?= ../shared
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint format migrate bench bench-serve loadtest venv clean schemas
+
+venv: .venv/.installed
+
+.venv/.installed: pyproject.toml
+	@command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+	@test -x .venv/bin/python || python3 -m venv .venv || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv .venv; }
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -e '.[dev]'
+	@touch $@
+
+## make run: SQLite + no Redis, demo data seeded, tokens printed, serves on :8000
+run: venv
+	$(PY) -m app.cli migrate
+	$(PY) -m app.cli seed --demo
+	$(PY) -m app.cli serve all --port $(PORT)
+
+## make test: real PostgreSQL and Redis on loopback, the whole suite, servers stopped after
+test: venv
+	scripts/run-tests.sh
+
+migrate: venv
+	$(PY) -m app.cli migrate
+
+lint: venv
+	.venv/bin/ruff check app tests bench loadtests
+	.venv/bin/ruff format --check app tests bench loadtests
+	.venv/bin/mypy
+
+format: venv
+	.venv/bin/ruff check --fix app tests bench loadtests
+	.venv/bin/ruff format app tests bench loadtests
+
+schemas: venv
+	$(PY) -m app.cli schemas
+
+clean:
+	rm -rf .venv var ybgate.db ybgate.db-*
+
+-include bench/bench.mk

@@ -1,0 +1,101 @@
+"""The admin API (``app.admin:app``): the only writer of records."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.admin.metrics import install_metrics, render_metrics
+from app.agreements.router import router as agreements_router
+from app.audit.router import router as audit_router
+from app.core.db import create_engine, create_sessionmaker
+from app.core.errors import PROBLEM_BASE
+from app.core.problems import install_problem_handlers, problem
+from app.core.settings import Settings, get_settings
+from app.institutions.router import router as institutions_router
+from app.physicians.router import router as physicians_router
+from app.regions.router import router as regions_router
+from app.tokens import service as tokens
+from app.tokens.router import router as tokens_router
+from app.visits.router import router as visits_router
+
+ROUTERS = (
+    regions_router,
+    institutions_router,
+    physicians_router,
+    agreements_router,
+    visits_router,
+    tokens_router,
+    audit_router,
+)
+
+
+async def bootstrap(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    if settings.bootstrap_admin_token:
+        async with sessions() as session, session.begin():
+            await tokens.ensure_bootstrap(session, settings.bootstrap_admin_token)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Standalone admin process: own engine. (The embedded all-in-one app sets
+    ``app.state.sessions`` and ``app.state.feed`` itself before serving.)"""
+    if getattr(app.state, "sessions", None) is not None:
+        yield
+        return
+    settings = get_settings()
+    engine = create_engine(settings.database_url, echo=settings.log_sql)
+    app.state.sessions = create_sessionmaker(engine)
+    await bootstrap(app.state.sessions, settings)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_admin_app(*, extra_routers: tuple[Any, ...] = ()) -> FastAPI:
+    app = FastAPI(
+        title="ybgate admin API",
+        version="1",
+        lifespan=_lifespan,
+        description="Regions, institutions, physicians, agreements, visits, points, audit.",
+    )
+    install_problem_handlers(app)
+    install_metrics(app)
+    for router in (*ROUTERS, *extra_routers):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], response_model=None)
+    async def readyz() -> Any:
+        sessions = getattr(app.state, "sessions", None)
+        try:
+            if sessions is None:
+                raise RuntimeError("no database")
+            async with sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:  # readiness reports any failure as 503
+            body = {
+                "type": PROBLEM_BASE + "not-ready",
+                "title": "Service not ready",
+                "status": 503,
+                "detail": f"database unreachable: {type(exc).__name__}",
+            }
+            return problem(body, 503)
+        return {"status": "ready"}
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        body, content_type = render_metrics()
+        return PlainTextResponse(body, media_type=content_type)
+
+    return app

@@ -1,0 +1,52 @@
+"""Dependencies: the unit of work (the request owns the transaction) and the principal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.auth import Principal, hash_token
+from app.core.errors import Unauthenticated
+from app.models import ApiToken
+from app.sync import outbox
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed after the handler returns (with the outbox
+    row for whatever it touched), rolled back when it raises."""
+    state = request.app.state
+    version: int | None = None
+    async with state.sessions() as session:
+        async with session.begin():
+            yield session
+            version = await outbox.record(session)
+    feed = getattr(state, "feed", None)
+    if feed is not None and version is not None:
+        await feed.catch_up()
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_principal(request: Request, session: Session) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
+    row = await session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        raise Unauthenticated("The bearer token is not valid.")
+    principal = Principal(row.id, row.role, row.region_code, row.institution_code)
+    principal.require_admin()
+    return principal
+
+
+Actor = Annotated[Principal, Depends(get_principal)]

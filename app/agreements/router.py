@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+
+from app.admin.deps import Actor, Session
+from app.agreements import repository as repo
+from app.agreements import service
+from app.agreements.schemas import (
+    AgreementCreate,
+    AgreementOut,
+    ResumeAgreement,
+    SuspendAgreement,
+    SuspensionOut,
+    TerminateAgreement,
+)
+from app.core.paging import Page, Paging, fetch_page, make_page
+from app.models import Agreement, AgreementSuspension
+
+router = APIRouter(prefix="/admin/v1/agreements", tags=["agreements"])
+
+
+def agreement_out(
+    a: Agreement, susps: list[AgreementSuspension], on: date | None = None
+) -> AgreementOut:
+    return AgreementOut(
+        id=a.id,
+        physician_code=a.physician_code,
+        institution_code=a.institution_code,
+        region=a.region_code,
+        starts_on=a.starts_on,
+        ends_on=a.ends_on,
+        terminated_on=a.terminated_on if a.termination_voided_at is None else None,
+        termination_reason=a.termination_reason if a.termination_voided_at is None else None,
+        termination_kind=a.termination_kind if a.termination_voided_at is None else None,
+        created_at=a.created_at,
+        suspensions=[SuspensionOut.model_validate(s) for s in susps],
+        status_on=on,
+        status=service.status_on(a, susps, on) if on else None,
+    )
+
+
+async def _out(session: Session, a: Agreement, on: date | None = None) -> AgreementOut:
+    susps = (await repo.suspensions_by_agreement(session, [a.id]))[a.id]
+    return agreement_out(a, susps, on)
+
+
+@router.post("", status_code=201, response_model=AgreementOut)
+async def create_agreement(data: AgreementCreate, session: Session, actor: Actor) -> AgreementOut:
+    return await _out(session, await service.create_agreement(session, actor, data))
+
+
+@router.get("", response_model=Page[AgreementOut])
+async def list_agreements(
+    session: Session,
+    actor: Actor,
+    paging: Paging,
+    physician: str | None = None,
+    institution: str | None = None,
+) -> Page[AgreementOut]:
+    rows = await fetch_page(session, repo.agreements_query(physician, institution), paging)
+    susps = await repo.suspensions_by_agreement(session, [r.id for r in rows])
+    return make_page([agreement_out(r, susps[r.id]) for r in rows], paging)
+
+
+@router.get("/{agreement_id}", response_model=AgreementOut)
+async def get_agreement(
+    agreement_id: str, session: Session, actor: Actor, as_of: date | None = None
+) -> AgreementOut:
+    return await _out(session, await service.get_agreement(session, agreement_id), as_of)
+
+
+@router.post("/{agreement_id}/suspend", response_model=AgreementOut)
+async def suspend(
+    agreement_id: str, data: SuspendAgreement, session: Session, actor: Actor
+) -> AgreementOut:
+    agreement = await service.get_agreement(session, agreement_id)
+    await service.suspend(session, actor, agreement, data)
+    return await _out(session, agreement)
+
+
+@router.post("/{agreement_id}/resume", response_model=AgreementOut)
+async def resume(
+    agreement_id: str, data: ResumeAgreement, session: Session, actor: Actor
+) -> AgreementOut:
+    agreement = await service.get_agreement(session, agreement_id)
+    await service.resume(session, actor, agreement, data.effective_on)
+    return await _out(session, agreement)
+
+
+@router.post("/{agreement_id}/terminate", response_model=AgreementOut)
+async def terminate(
+    agreement_id: str, data: TerminateAgreement, session: Session, actor: Actor
+) -> AgreementOut:
+    agreement = await service.get_agreement(session, agreement_id)
+    await service.terminate(session, actor, agreement, data)
+    return await _out(session, agreement)

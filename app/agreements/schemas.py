@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from app.core.types import InstitutionCode, PhysicianCode, Reason
+
+
+class AgreementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    physician_code: PhysicianCode
+    institution_code: InstitutionCode
+    starts_on: date
+    ends_on: date | None = None
+
+
+class SuspendAgreement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    starts_on: date
+    ends_on: date
+    reason: Reason
+
+
+class ResumeAgreement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_on: date
+
+
+class TerminateAgreement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_on: date
+    reason: Reason
+
+
+class SuspensionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    starts_on: date
+    ends_on: date | None
+    resumed_on: date | None
+    reason: str
+    source_action_id: str | None
+
+
+class AgreementOut(BaseModel):
+    id: str
+    physician_code: str
+    institution_code: str
+    region: str
+    starts_on: date
+    ends_on: date | None
+    terminated_on: date | None
+    termination_reason: str | None
+    termination_kind: str | None
+    created_at: datetime
+    suspensions: list[SuspensionOut]
+    status_on: date | None = None
+    status: str | None = None

@@ -1,0 +1,214 @@
+"""Agreements: one per physician per institution at a time (multi-site: one per site).
+
+Every change is a dated fact: suspensions are intervals (a resumption cuts one short), a
+termination is an effective date (the first day the agreement no longer holds).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.auth import Principal
+from app.agreements import repository as repo
+from app.agreements.schemas import AgreementCreate, SuspendAgreement, TerminateAgreement
+from app.audit import service as audit
+from app.core.dates import check_span, covers, last_day, overlaps
+from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from app.models import Agreement, AgreementSuspension, Institution, Physician
+from app.physicians.repository import cancellation_on
+from app.sync.outbox import touch
+
+
+async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
+    agreement = await session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise NotFound(f"No agreement {agreement_id}.")
+    return agreement
+
+
+def status_on(a: Agreement, susps: list[AgreementSuspension], day: date) -> str:
+    """What held for agreement ``a`` on ``day`` (its own history; not the institution's)."""
+    if day < a.starts_on:
+        return "not_started"
+    if a.terminated_on is not None and a.termination_voided_at is None and a.terminated_on <= day:
+        return "terminated"
+    if a.ends_on is not None and day > a.ends_on:
+        return "expired"
+    if any(covers(s.starts_on, last_day(s.ends_on, s.resumed_on), day) for s in susps):
+        return "suspended"
+    return "active"
+
+
+async def create_agreement(
+    session: AsyncSession, actor: Principal, data: AgreementCreate
+) -> Agreement:
+    physician = await session.get(Physician, data.physician_code)
+    if physician is None:
+        raise ValidationFailed(
+            [{"field": "physician_code", "message": f"no physician {data.physician_code}"}]
+        )
+    inst = await session.get(Institution, data.institution_code)
+    if inst is None:
+        raise ValidationFailed(
+            [{"field": "institution_code", "message": f"no institution {data.institution_code}"}]
+        )
+    actor.require_write(inst.region_code)
+    check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
+    cancelled = await cancellation_on(session, physician.code, data.starts_on)
+    if cancelled is not None:
+        raise Conflict(
+            f"Code {physician.code} is cancelled from {cancelled.effective_on}.",
+            slug="code-cancelled",
+        )
+    for other in await repo.at_institution(session, physician.code, inst.code):
+        other_last = last_day(other.ends_on, other.terminated_on)
+        if overlaps(other.starts_on, other_last, data.starts_on, data.ends_on):
+            raise Conflict(
+                f"Agreement {other.id} at {inst.code} overlaps these dates.",
+                slug="agreement-overlap",
+            )
+    agreement = Agreement(
+        physician_code=physician.code,
+        institution_code=inst.code,
+        region_code=inst.region_code,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+    )
+    session.add(agreement)
+    await session.flush()
+    audit.record(
+        session, actor, "agreement.create", "agreement", agreement.id,
+        region=agreement.region_code, after=audit.snapshot(agreement),
+    )
+    touch(session, physicians=[physician.code])
+    return agreement
+
+
+async def suspend(
+    session: AsyncSession,
+    actor: Principal,
+    agreement: Agreement,
+    data: SuspendAgreement,
+    *,
+    source_action_id: str | None = None,
+) -> AgreementSuspension:
+    actor.require_write(agreement.region_code)
+    check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
+    return await add_suspension(
+        session, actor, agreement, data.starts_on, data.ends_on, data.reason,
+        source_action_id=source_action_id,
+    )
+
+
+async def add_suspension(
+    session: AsyncSession,
+    actor: Principal,
+    agreement: Agreement,
+    starts_on: date,
+    ends_on: date | None,
+    reason: str,
+    *,
+    source_action_id: str | None = None,
+) -> AgreementSuspension:
+    if agreement.terminated_on is not None and agreement.termination_voided_at is None:
+        if agreement.terminated_on <= starts_on:
+            raise InvalidTransition(
+                f"Agreement {agreement.id} is terminated from {agreement.terminated_on}.",
+                slug="agreement-terminated",
+            )
+    susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
+    for s in susps:
+        if overlaps(s.starts_on, last_day(s.ends_on, s.resumed_on), starts_on, ends_on):
+            raise Conflict(
+                f"Agreement {agreement.id} is already suspended from {s.starts_on}.",
+                slug="suspension-overlap",
+            )
+    susp = AgreementSuspension(
+        agreement_id=agreement.id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+        source_action_id=source_action_id,
+    )
+    session.add(susp)
+    await session.flush()
+    audit.record(
+        session, actor, "agreement.suspend", "agreement", agreement.id,
+        region=agreement.region_code, after=audit.snapshot(susp),
+    )
+    touch(session, physicians=[agreement.physician_code])
+    return susp
+
+
+async def resume(
+    session: AsyncSession, actor: Principal, agreement: Agreement, effective_on: date
+) -> AgreementSuspension:
+    """End the suspension in force on ``effective_on``: that day is served again."""
+    actor.require_write(agreement.region_code)
+    susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
+    for s in susps:
+        if covers(s.starts_on, last_day(s.ends_on, s.resumed_on), effective_on):
+            before = audit.snapshot(s)
+            s.resumed_on = effective_on
+            await session.flush()
+            audit.record(
+                session, actor, "agreement.resume", "agreement", agreement.id,
+                region=agreement.region_code, before=before, after=audit.snapshot(s),
+            )
+            touch(session, physicians=[agreement.physician_code])
+            return s
+    raise InvalidTransition(
+        f"Agreement {agreement.id} is not suspended on {effective_on}.", slug="not-suspended"
+    )
+
+
+async def terminate(
+    session: AsyncSession,
+    actor: Principal,
+    agreement: Agreement,
+    data: TerminateAgreement,
+    *,
+    kind: str = "operator",
+    source_action_id: str | None = None,
+) -> Agreement:
+    actor.require_write(agreement.region_code)
+    return await end_agreement(
+        session, actor, agreement, data.effective_on, data.reason,
+        kind=kind, source_action_id=source_action_id,
+    )
+
+
+async def end_agreement(
+    session: AsyncSession,
+    actor: Principal,
+    agreement: Agreement,
+    effective_on: date,
+    reason: str,
+    *,
+    kind: str,
+    source_action_id: str | None = None,
+) -> Agreement:
+    if agreement.terminated_on is not None and agreement.termination_voided_at is None:
+        raise InvalidTransition(
+            f"Agreement {agreement.id} is terminated already (from {agreement.terminated_on}).",
+            slug="agreement-terminated",
+        )
+    if effective_on < agreement.starts_on:
+        raise ValidationFailed(
+            [{"field": "effective_on", "message": f"before the agreement starts ({agreement.starts_on})"}]
+        )
+    before = audit.snapshot(agreement)
+    agreement.terminated_on = effective_on
+    agreement.termination_reason = reason
+    agreement.termination_kind = kind
+    agreement.termination_voided_at = None
+    agreement.source_action_id = source_action_id
+    await session.flush()
+    audit.record(
+        session, actor, "agreement.terminate", "agreement", agreement.id,
+        region=agreement.region_code, before=before, after=audit.snapshot(agreement),
+    )
+    touch(session, physicians=[agreement.physician_code])
+    return agreement

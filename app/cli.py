@@ -1,0 +1,96 @@
+"""``ybgate``: serve, migrate, seed, tokens, schemas."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from app.core.settings import get_settings
+
+APPS = {"all": "app.main:app", "gatekeeper": "app.gatekeeper:app", "admin": "app.admin:app"}
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        APPS[args.which],
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        workers=1,
+        log_level="info",
+    )
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from app.core.migrate import downgrade, upgrade
+
+    url = get_settings().database_url
+    if args.downgrade:
+        downgrade(url, args.downgrade)
+    else:
+        upgrade(url)
+
+
+def _seed(args: argparse.Namespace) -> None:
+    from app.seed import seed_demo
+
+    asyncio.run(seed_demo(get_settings(), port=args.port))
+
+
+def _token(args: argparse.Namespace) -> None:
+    from app.seed import mint_token
+
+    print(asyncio.run(mint_token(get_settings(), args.role, args.region, args.institution)))
+
+
+def _schemas(args: argparse.Namespace) -> None:
+    from app.schemas_out import write_schemas
+
+    for path in write_schemas(Path(args.dir)):
+        print(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ybgate", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve all (embedded), the gatekeeper, or the admin API")
+    p.add_argument("which", nargs="?", choices=sorted(APPS), default="all")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("migrate", help="alembic upgrade head (or --downgrade REV)")
+    p.add_argument("--downgrade", metavar="REV")
+    p.set_defaults(func=_migrate)
+
+    p = sub.add_parser("seed", help="demo data (idempotent) and fresh demo tokens")
+    p.add_argument("--demo", action="store_true", default=True)
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=_seed)
+
+    p = sub.add_parser("token", help="mint a token (printed once)")
+    p.add_argument("role", choices=["superuser", "operator", "auditor", "his"])
+    p.add_argument("--region")
+    p.add_argument("--institution")
+    p.set_defaults(func=_token)
+
+    p = sub.add_parser("schemas", help="write the JSON Schemas of schemas/")
+    p.add_argument("--dir", default="schemas")
+    p.set_defaults(func=_schemas)
+
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

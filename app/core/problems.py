@@ -1,0 +1,88 @@
+"""The one handler: every error leaves as RFC 9457 application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+import orjson
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.errors import PROBLEM_BASE, PROBLEM_CT, DomainError, ValidationFailed
+from app.rules.errors import RulesError
+
+log = logging.getLogger("ybgate")
+
+
+def json_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'lines', 3, 'amount') -> 'lines[3].amount'; ('query', 'limit') -> 'limit'."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out or "body"
+
+
+def problem(body: dict[str, Any], status: int) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_CT)
+
+
+def rules_problem(exc: RulesError) -> DomainError:
+    """A rules-engine refusal as a domain error (422, naming the field when known)."""
+    extra: dict[str, Any] = {}
+    if exc.field:
+        extra["errors"] = [{"field": exc.field, "message": str(exc)}]
+    return DomainError(str(exc), slug=exc.slug, status=422, title="Refused by the policy", **extra)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def domain(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        return problem(exc.to_problem(request.url.path), exc.status)
+
+    async def rules(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RulesError)
+        err = rules_problem(exc)
+        return problem(err.to_problem(request.url.path), err.status)
+
+    async def validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"field": json_path(e.get("loc", ())), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        return problem(ValidationFailed(errors).to_problem(request.url.path), 422)
+
+    async def http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        body = {
+            "type": PROBLEM_BASE + f"http-{exc.status_code}",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+        }
+        return problem(body, exc.status_code)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        body = {
+            "type": PROBLEM_BASE + "internal",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "An unexpected error occurred; it has been logged.",
+        }
+        return problem(body, 500)
+
+    app.add_exception_handler(DomainError, domain)
+    app.add_exception_handler(RulesError, rules)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(Exception, unexpected)

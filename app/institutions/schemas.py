@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.types import InstitutionCode, Name, Reason, RegionCode
+
+
+class InstitutionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: InstitutionCode
+    name: Name
+    region: RegionCode
+    agreement_starts_on: date
+    agreement_ends_on: date | None = None
+    approved_physicians: int | None = Field(default=None, ge=0)
+
+
+class SuspendInstitution(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    starts_on: date
+    ends_on: date | None = None
+    reason: Reason
+
+
+class ResumeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_on: date
+
+
+class TerminateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_on: date
+    reason: Reason
+
+
+class TermCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    starts_on: date
+    ends_on: date | None = None
+
+
+class TermOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    starts_on: date
+    ends_on: date | None
+    terminated_on: date | None
+    termination_reason: str | None
+
+
+class InstitutionSuspensionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    starts_on: date
+    ends_on: date | None
+    lifted_on: date | None
+    reason: str
+
+
+class InstitutionOut(BaseModel):
+    code: str
+    name: str
+    region: str
+    approved_physicians: int | None
+    created_at: datetime
+    terms: list[TermOut]
+    suspensions: list[InstitutionSuspensionOut]
+    status_on: date | None = None
+    status: str | None = None

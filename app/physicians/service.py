@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.auth import Principal
+from app.agreements import repository as agreements_repo
+from app.agreements import service as agreements
+from app.agreements.router import agreement_out
+from app.audit import service as audit
+from app.core.dates import covers
+from app.core.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from app.institutions import repository as inst_repo
+from app.institutions import service as institutions
+from app.models import CodeCancellation, Physician
+from app.physicians import repository as repo
+from app.physicians.schemas import (
+    AgreementStanding,
+    CancelCode,
+    CancellationOut,
+    PhysicianCreate,
+    RestoreCode,
+    Standing,
+    VisitStanding,
+)
+from app.sync.outbox import touch
+
+
+async def get_physician(session: AsyncSession, code: str) -> Physician:
+    physician = await session.get(Physician, code)
+    if physician is None:
+        raise NotFound(f"No physician {code}.")
+    return physician
+
+
+async def create_physician(
+    session: AsyncSession, actor: Principal, data: PhysicianCreate
+) -> Physician:
+    actor.require_writer()
+    code = "YB" + data.certificate_no
+    existing = await repo.find_existing(session, code, data.national_code)
+    if existing is not None:
+        which = "code" if existing.code == code else "national_code"
+        raise Conflict(
+            f"Physician {existing.code} exists already (same {which}).", slug="physician-exists"
+        )
+    physician = Physician(
+        code=code,
+        certificate_no=data.certificate_no,
+        name=data.name,
+        national_code=data.national_code,
+    )
+    session.add(physician)
+    await session.flush()
+    audit.record(
+        session, actor, "physician.create", "physician", code, after=audit.snapshot(physician)
+    )
+    touch(session, physicians=[code])
+    return physician
+
+
+async def _require_physician_write(
+    session: AsyncSession, actor: Principal, physician: Physician
+) -> list[str]:
+    """An operator acts on a whole code only where one of its agreements is in its region."""
+    regions = sorted(
+        {a.region_code for a in await agreements_repo.agreements_of(session, physician.code)}
+    )
+    if actor.role == "superuser":
+        return regions
+    if actor.role == "operator" and actor.region_code in regions:
+        return regions
+    raise Forbidden(f"This token may not act on {physician.code}: none of its agreements is yours.")
+
+
+async def cancel_code(
+    session: AsyncSession, actor: Principal, code: str, data: CancelCode
+) -> CodeCancellation:
+    """注销: the code is cancelled from ``effective_on`` and every agreement ends then."""
+    physician = await get_physician(session, code)
+    await _require_physician_write(session, actor, physician)
+    if await repo.cancellation_on(session, code, data.effective_on) is not None:
+        raise InvalidTransition(f"Code {code} is cancelled already.", slug="code-cancelled")
+    cancellation = CodeCancellation(
+        physician_code=code, effective_on=data.effective_on, reason=data.reason
+    )
+    session.add(cancellation)
+    await session.flush()
+    for a in await agreements_repo.agreements_of(session, code):
+        ended = a.terminated_on is not None and a.termination_voided_at is None
+        expired = a.ends_on is not None and a.ends_on < data.effective_on
+        if not ended and not expired:
+            await agreements.end_agreement(
+                session, actor, a, max(data.effective_on, a.starts_on), data.reason,
+                kind="cancellation",
+            )
+    audit.record(
+        session, actor, "physician.cancel", "physician", code, after=audit.snapshot(cancellation)
+    )
+    touch(session, physicians=[code])
+    return cancellation
+
+
+async def restore_code(
+    session: AsyncSession, actor: Principal, code: str, data: RestoreCode
+) -> CodeCancellation:
+    """A cancelled code restored after training and an exam (zhejiang-2014 一)."""
+    physician = await get_physician(session, code)
+    await _require_physician_write(session, actor, physician)
+    current = await repo.cancellation_on(session, code, data.effective_on)
+    if current is None:
+        raise InvalidTransition(
+            f"Code {code} is not cancelled on {data.effective_on}.", slug="not-cancelled"
+        )
+    before = audit.snapshot(current)
+    current.restored_on = data.effective_on
+    await session.flush()
+    audit.record(
+        session, actor, "physician.restore", "physician", code,
+        before=before, after=audit.snapshot(current) | {"note": data.note},
+    )
+    touch(session, physicians=[code])
+    return current
+
+
+async def standing(session: AsyncSession, code: str, as_of: date) -> Standing:
+    physician = await get_physician(session, code)
+    cancellations = await repo.cancellations_of(session, code)
+    rows = await agreements_repo.agreements_of(session, code)
+    susps = await agreements_repo.suspensions_by_agreement(session, [a.id for a in rows])
+    out_agreements = []
+    for a in rows:
+        terms = await inst_repo.terms_of(session, a.institution_code)
+        isusp = await inst_repo.suspensions_of(session, a.institution_code)
+        base = agreement_out(a, susps[a.id], as_of)
+        out_agreements.append(
+            AgreementStanding(
+                **base.model_dump(),
+                institution_status=institutions.status_on(terms, isusp, as_of),
+            )
+        )
+    visits = [
+        VisitStanding(
+            id=v.id,
+            physician_code=v.physician_code,
+            host_institution_code=v.host_institution_code,
+            region_code=v.region_code,
+            starts_on=v.starts_on,
+            ends_on=v.ends_on,
+            kind=v.kind,
+            in_force=covers(v.starts_on, v.ends_on, as_of),
+        )
+        for v in await repo.visits_of(session, code)
+    ]
+    return Standing(
+        code=physician.code,
+        certificate_no=physician.certificate_no,
+        name=physician.name,
+        national_code=physician.national_code,
+        as_of=as_of,
+        status=_overall(cancellations, out_agreements, as_of),
+        cancellations=[CancellationOut.model_validate(c) for c in cancellations],
+        agreements=out_agreements,
+        visits=visits,
+    )
+
+
+def _overall(
+    cancellations: list[CodeCancellation], agreements: list[AgreementStanding], day: date
+) -> str:
+    for c in cancellations:
+        if c.effective_on <= day and (c.restored_on is None or day < c.restored_on):
+            return "cancelled"
+    states = {a.status for a in agreements}
+    for state in ("active", "suspended", "terminated"):
+        if state in states:
+            return state
+    return "no_agreement"

@@ -1,0 +1,151 @@
+"""Demo data for the embedded default (``make run``): idempotent, then fresh tokens."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.auth import Principal
+from app.audit import service as audit
+from app.core.db import create_engine, create_sessionmaker
+from app.core.settings import Settings
+from app.models import (
+    Agreement,
+    AgreementSuspension,
+    CodeCancellation,
+    Institution,
+    InstitutionSuspension,
+    InstitutionTerm,
+    Physician,
+    Region,
+    Visit,
+)
+from app.sync import outbox
+from app.tokens import service as tokens
+
+REGIONS = [("330100", "杭州市", "zhejiang-2014"), ("620100", "兰州市", "lanzhou-2014")]
+INSTITUTIONS = [
+    ("H33010200001", "浙江大学医学院附属第一医院", "330100"),
+    ("H33010200002", "杭州市第一人民医院", "330100"),
+    ("H33010200003", "杭州市中医院", "330100"),
+    ("H62010000001", "兰州大学第一医院", "620100"),
+    ("H62010000002", "兰州市第二人民医院", "620100"),
+]
+PHYSICIANS = 1000
+SEEDER = Principal(token_id="seed", role="superuser")
+
+
+def _cert(i: int) -> str:
+    return f"3301021980{i:017d}"
+
+
+async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
+    engine = create_engine(settings.database_url)
+    sessions = create_sessionmaker(engine)
+    try:
+        async with sessions() as session, session.begin():
+            if await session.get(Region, REGIONS[0][0]) is None:
+                await _populate(session)
+                print(f"seeded {len(REGIONS)} regions, {len(INSTITUTIONS)} institutions, "
+                      f"{PHYSICIANS} physicians")
+            else:
+                print("demo data present; not seeded again")
+            if settings.bootstrap_admin_token:
+                await tokens.ensure_bootstrap(session, settings.bootstrap_admin_token)
+                admin = settings.bootstrap_admin_token
+            else:
+                admin = (await tokens.issue(session, None, "superuser", label="demo")).token
+            his = (
+                await tokens.issue(
+                    session, None, "his", region="330100", institution=INSTITUTIONS[0][0],
+                    label="demo",
+                )
+            ).token
+            sample = await session.scalar(select(Physician.code).order_by(Physician.code))
+            await outbox.record(session)
+    finally:
+        await engine.dispose()
+    base = f"http://127.0.0.1:{port}"
+    print(f"""
+ybgate demo tokens (shown once):
+  admin (superuser): {admin}
+  HIS ({INSTITUTIONS[0][0]}): {his}
+
+  curl -s -H 'Authorization: Bearer {admin}' {base}/admin/v1/physicians/{sample}
+  curl -s -H 'Authorization: Bearer {his}' -H 'Content-Type: application/json' \\
+    -d '{{"settlement_id":"S1","institution_code":"{INSTITUTIONS[0][0]}","lines":[{{"line_id":"1","physician_code":"{sample}","service_date":"2026-11-20","amount":"12.50"}}]}}' \\
+    {base}/v1/settlements/validate
+""", flush=True)
+
+
+async def _populate(session: AsyncSession) -> None:
+    rnd = random.Random(20141)
+    for code, name, policy in REGIONS:
+        session.add(Region(code=code, name=name, policy=policy))
+    await session.flush()
+    for code, name, region in INSTITUTIONS:
+        session.add(Institution(code=code, name=name, region_code=region))
+        await session.flush()
+        session.add(InstitutionTerm(institution_code=code, starts_on=date(2024, 1, 1),
+                                    ends_on=date(2027, 12, 31)))
+    session.add(InstitutionSuspension(institution_code="H33010200003", starts_on=date(2026, 10, 1),
+                                      ends_on=date(2026, 12, 31), reason="整改 (demo)"))
+    codes = []
+    for i in range(PHYSICIANS):
+        cert = _cert(i)
+        code = "YB" + cert
+        codes.append(code)
+        alias = f"D330100{i:06d}" if i % 10 == 0 else None
+        session.add(Physician(code=code, certificate_no=cert, name=f"医师{i:04d}", national_code=alias))
+    await session.flush()
+    for i, code in enumerate(codes):
+        inst_code, _, region = INSTITUTIONS[i % len(INSTITUTIONS)]
+        lanzhou = region == "620100"
+        ag = Agreement(physician_code=code, institution_code=inst_code, region_code=region,
+                       starts_on=date(2024, 5, 1),
+                       ends_on=date(2026, 4, 30) if lanzhou and i % 7 == 0 else None)
+        session.add(ag)
+        await session.flush()
+        roll = rnd.random()
+        if roll < 0.06:
+            session.add(AgreementSuspension(agreement_id=ag.id, starts_on=date(2026, 9, 1),
+                                            ends_on=date(2026, 11, 30), reason="违规暂停 (demo)"))
+        elif roll < 0.10:
+            ag.terminated_on, ag.termination_kind = date(2026, 6, 1), "operator"
+            ag.termination_reason = "协议解除 (demo)"
+        elif roll < 0.12:
+            session.add(CodeCancellation(physician_code=code, effective_on=date(2026, 3, 1),
+                                         reason="注销 (demo)"))
+            ag.terminated_on, ag.termination_kind = date(2026, 3, 1), "cancellation"
+        elif roll < 0.14:
+            other = INSTITUTIONS[(i + 1) % len(INSTITUTIONS)]
+            if other[2] == region:
+                session.add(Agreement(physician_code=code, institution_code=other[0],
+                                      region_code=region, starts_on=date(2025, 1, 1)))
+        elif roll < 0.15:
+            session.add(Visit(physician_code=code, host_institution_code="H33010200002",
+                              region_code="330100", starts_on=date(2026, 7, 1),
+                              ends_on=date(2027, 6, 30), kind="进修"))
+    await session.flush()
+    audit.record(session, SEEDER, "seed.demo", "registry", "demo",
+                 after={"physicians": PHYSICIANS, "institutions": len(INSTITUTIONS)})
+    outbox.touch(session, regions=[r[0] for r in REGIONS],
+                 institutions=[i[0] for i in INSTITUTIONS], physicians=codes)
+
+
+async def mint_token(
+    settings: Settings, role: str, region: str | None, institution: str | None
+) -> str:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            created = await tokens.issue(
+                session, None, role, region=region, institution=institution, label="cli"
+            )
+            await outbox.record(session)
+            return created.token
+    finally:
+        await engine.dispose()

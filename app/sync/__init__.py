@@ -1,0 +1,1 @@
+"""Registry versions and change propagation: the outbox, and its readers."""

@@ -1,0 +1,88 @@
+"""The transactional outbox.
+
+Services call :func:`touch` to say which registry entities their write changed; the unit
+of work calls :func:`record` once, just before commit. ``record`` bumps the single
+``registry_state`` row (``UPDATE ... RETURNING``): the row lock is held until commit, so a
+second writer waits for the first to commit before it gets the next number. Versions are
+therefore gapless and commit-ordered, and the facts read after taking the lock include
+every earlier commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import RegistryChange, RegistryState
+from app.registry.facts import Patch
+from app.registry.source import load_entities
+
+_KEY = "registry_touched"
+_KINDS = ("physicians", "institutions", "regions", "his_tokens")
+
+
+def touch(
+    session: AsyncSession,
+    *,
+    physicians: tuple[str, ...] | list[str] | set[str] = (),
+    institutions: tuple[str, ...] | list[str] | set[str] = (),
+    regions: tuple[str, ...] | list[str] | set[str] = (),
+    his_tokens: tuple[str, ...] | list[str] | set[str] = (),
+) -> None:
+    touched: dict[str, set[str]] = session.info.setdefault(_KEY, {k: set() for k in _KINDS})
+    touched["physicians"].update(physicians)
+    touched["institutions"].update(institutions)
+    touched["regions"].update(regions)
+    touched["his_tokens"].update(his_tokens)
+
+
+async def record(session: AsyncSession) -> int | None:
+    """Write the outbox row for everything touched in this transaction; its version."""
+    touched: dict[str, set[str]] | None = session.info.pop(_KEY, None)
+    if not touched or not any(touched.values()):
+        return None
+    await session.flush()
+    version = (
+        await session.execute(
+            update(RegistryState)
+            .where(RegistryState.id == 1)
+            .values(version=RegistryState.version + 1)
+            .returning(RegistryState.version)
+        )
+    ).scalar_one()
+    patch = await load_entities(
+        session,
+        int(version),
+        physicians=sorted(touched["physicians"]),
+        institutions=sorted(touched["institutions"]),
+        regions=sorted(touched["regions"]),
+        his_tokens=sorted(touched["his_tokens"]),
+    )
+    session.add(RegistryChange(version=int(version), payload=dict(patch)))
+    await session.flush()
+    return int(version)
+
+
+async def changes_after(session: AsyncSession, version: int, limit: int = 1000) -> list[Patch]:
+    """Committed changes with a version above ``version``, in order (a gapless run)."""
+    rows = (
+        await session.scalars(
+            select(RegistryChange)
+            .where(RegistryChange.version > version)
+            .order_by(RegistryChange.version)
+            .limit(limit)
+        )
+    ).all()
+    return [_as_patch(r.payload) for r in rows]
+
+
+def _as_patch(payload: dict[str, Any]) -> Patch:
+    return Patch(
+        version=int(payload["version"]),
+        physicians=payload.get("physicians", {}),
+        institutions=payload.get("institutions", {}),
+        regions=payload.get("regions", {}),
+        his_tokens=payload.get("his_tokens", {}),
+    )

@@ -1,0 +1,111 @@
+"""Fixtures: real PostgreSQL and Redis started by `make test` (scripts/testenv.sh).
+
+The schema is made once by `alembic upgrade head`; every test runs in a transaction that
+is rolled back (the app's own commits become savepoints inside it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.admin.app import create_admin_app
+from app.admin.auth import Principal
+from app.core.migrate import upgrade
+from app.tokens import service as tokens
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with `make test`", pytrace=False)
+    return value
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    return _env("YBGATE_TEST_PG_URL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _env("YBGATE_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def migrated_pg_url(pg_url: str) -> str:
+    """The test database at `alembic upgrade head` (run once per session)."""
+    upgrade(pg_url)
+    return pg_url
+
+
+@pytest.fixture(scope="session")
+async def engine(migrated_pg_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(migrated_pg_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        trans = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await trans.rollback()
+
+
+@pytest.fixture
+def sessions(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        bind=conn, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest.fixture
+async def admin_app(
+    sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Any]:
+    app = create_admin_app()
+    app.state.sessions = sessions
+    yield app
+
+
+@pytest.fixture
+async def client(admin_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=admin_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+async def make_token(
+    sessions: async_sessionmaker[AsyncSession],
+    role: str,
+    *,
+    region: str | None = None,
+    institution: str | None = None,
+) -> dict[str, str]:
+    async with sessions() as session, session.begin():
+        created = await tokens.issue(session, None, role, region=region, institution=institution)
+    return {"Authorization": f"Bearer {created.token}"}
+
+
+@pytest.fixture
+async def su(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]:
+    """Headers of a superuser token."""
+    return await make_token(sessions, "superuser")
+
+
+SYSTEM = Principal(token_id="system", role="superuser")
