@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.admin.metrics import install_metrics, render_metrics
+from app.actions.router import router as actions_router
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.core.db import create_engine, create_sessionmaker
@@ -23,6 +24,7 @@ from app.physicians.router import router as physicians_router
 from app.regions.router import router as regions_router
 from app.tokens import service as tokens
 from app.tokens.router import router as tokens_router
+from app.violations.router import router as violations_router
 from app.visits.router import router as visits_router
 
 ROUTERS = (
@@ -33,6 +35,8 @@ ROUTERS = (
     visits_router,
     tokens_router,
     audit_router,
+    violations_router,
+    actions_router,
 )
 
 

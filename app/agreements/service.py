@@ -6,7 +6,7 @@ termination is an effective date (the first day the agreement no longer holds).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,10 +14,12 @@ from app.admin.auth import Principal
 from app.agreements import repository as repo
 from app.agreements.schemas import AgreementCreate, SuspendAgreement, TerminateAgreement
 from app.audit import service as audit
-from app.core.dates import check_span, covers, last_day, overlaps
+from app.core.dates import add_years, check_span, covers, last_day, overlaps
 from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from app.models import Agreement, AgreementSuspension, Institution, Physician
+from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
 from app.physicians.repository import cancellation_on
+from app.points.ledger import ban_on
+from app.rules import get_policy
 from app.sync.outbox import touch
 
 
@@ -62,6 +64,19 @@ async def create_agreement(
             f"Code {physician.code} is cancelled from {cancelled.effective_on}.",
             slug="code-cancelled",
         )
+    region = await session.get(Region, inst.region_code)
+    policy = get_policy(region.policy if region else "")
+    ban = await ban_on(session, physician.code, policy.id, data.starts_on)
+    if ban is not None:
+        raise Conflict(
+            f"{physician.code} may not take a new agreement under {policy.id} until "
+            f"{ban.ends_on} ({ban.clause}).",
+            slug="registration-banned", ban_ends_on=ban.ends_on.isoformat(),
+        )
+    ends_on = data.ends_on
+    if ends_on is None and policy.scoring.term_years:
+        # lanzhou-2014 第六条（三）: the agreement runs for the policy's fixed term.
+        ends_on = add_years(data.starts_on, policy.scoring.term_years) - timedelta(days=1)
     for other in await repo.at_institution(session, physician.code, inst.code):
         other_last = last_day(other.ends_on, other.terminated_on)
         if overlaps(other.starts_on, other_last, data.starts_on, data.ends_on):
@@ -74,7 +89,7 @@ async def create_agreement(
         institution_code=inst.code,
         region_code=inst.region_code,
         starts_on=data.starts_on,
-        ends_on=data.ends_on,
+        ends_on=ends_on,
     )
     session.add(agreement)
     await session.flush()

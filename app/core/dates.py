@@ -35,3 +35,20 @@ def add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years)
     except ValueError:  # 29 February
         return d.replace(year=d.year + years, day=28)
+
+
+def add_months(d: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it has fewer days)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, min(d.day, day))
+        except ValueError:
+            continue
+    raise ValueError(d)  # unreachable: day 28 exists in every month
+
+
+def months_span(first: date, months: int) -> date:
+    """Last day of a span of ``months`` months starting on ``first``."""
+    return add_months(first, months) - timedelta(days=1)

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.decisions import SettlementDecision
+from app.models.points import Action, Ban, Objection, ResumptionApplication, Violation
 from app.models.registry import (
     Agreement,
     AgreementSuspension,
@@ -19,6 +20,11 @@ from app.models.registry import (
 from app.models.tokens import ApiToken
 
 __all__ = [
+    "Action",
+    "Ban",
+    "Objection",
+    "ResumptionApplication",
+    "Violation",
     "Agreement",
     "AgreementSuspension",
     "ApiToken",

@@ -57,6 +57,7 @@ class InstitutionTerm(Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     terminated_on: Mapped[date | None] = mapped_column(Date)
     termination_reason: Mapped[str | None] = mapped_column(Text)
+    source_action_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="span"),)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,7 @@ from app.core.dates import covers
 from app.core.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from app.institutions import repository as inst_repo
 from app.institutions import service as institutions
-from app.models import CodeCancellation, Physician
+from app.models import CodeCancellation, Physician, Region
 from app.physicians import repository as repo
 from app.physicians.schemas import (
     AgreementStanding,
@@ -24,6 +25,9 @@ from app.physicians.schemas import (
     Standing,
     VisitStanding,
 )
+from app.points import ledger
+from app.points.service import reconcile
+from app.rules import get_policy, replay, standing_on
 from app.sync.outbox import touch
 
 
@@ -98,6 +102,9 @@ async def cancel_code(
     audit.record(
         session, actor, "physician.cancel", "physician", code, after=audit.snapshot(cancellation)
     )
+    # zhejiang-2014 三（二）: no new agreement anywhere in the province for 5 years.
+    for policy_id in await _policies_of(session, code):
+        await reconcile(session, actor, code, get_policy(policy_id))
     touch(session, physicians=[code])
     return cancellation
 
@@ -153,7 +160,11 @@ async def standing(session: AsyncSession, code: str, as_of: date) -> Standing:
         )
         for v in await repo.visits_of(session, code)
     ]
+    points, bans, pending = await _points(session, code, as_of)
     return Standing(
+        points=points,
+        bans=bans,
+        pending_actions=pending,
         code=physician.code,
         certificate_no=physician.certificate_no,
         name=physician.name,
@@ -177,3 +188,47 @@ def _overall(
         if state in states:
             return state
     return "no_agreement"
+
+
+async def _policies_of(session: AsyncSession, code: str) -> list[str]:
+    regions = {a.region_code for a in await agreements_repo.agreements_of(session, code)}
+    regions |= {v.region_code for v in await ledger.violations_of(session, code)}
+    rows = [await session.get(Region, r) for r in sorted(regions)]
+    return sorted({r.policy for r in rows if r is not None})
+
+
+async def _points(
+    session: AsyncSession, code: str, as_of: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Points per policy and period (every period with deductions, and the one holding
+    ``as_of``), bans, and the actions awaiting an operator."""
+    points: list[dict[str, Any]] = []
+    for policy_id in await _policies_of(session, code):
+        policy = get_policy(policy_id)
+        deductions = await ledger.ledger(session, code, policy_id)
+        result = replay(policy, deductions, manual_events=await ledger.manual_events(session, code, policy_id))
+        anchors = {d.anchor for d in deductions if d.anchor is not None}
+        current = standing_on(policy, result, as_of, min(anchors) if anchors else None)
+        periods = {p.key: p for p in result.periods}
+        periods.setdefault(current.key, current)
+        for p in sorted(periods.values(), key=lambda p: p.starts_on):
+            regions = sorted({d.region for d in deductions if d.id in p.deductions})
+            points.append({
+                "policy": policy_id, "period": p.key, "regions": regions,
+                "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat(),
+                "initial": p.initial, "deducted": p.deducted, "remaining": p.remaining,
+                "current": p.key == current.key,
+            })
+    bans = [
+        {"policy": b.policy_id, "kind": b.kind, "starts_on": b.starts_on.isoformat(),
+         "ends_on": b.ends_on.isoformat(), "clause": b.clause,
+         "in_force": b.starts_on <= as_of <= b.ends_on}
+        for b in await ledger.bans_of(session, code) if b.voided_at is None
+    ]
+    pending = [
+        {"id": a.id, "type": a.type, "rule_id": a.rule_id, "policy": a.policy_id,
+         "region": a.region_code, "effective_on": a.effective_on.isoformat(),
+         "months_min": a.months_min, "months_max": a.months_max, "clause": a.clause}
+        for a in await ledger.actions_of(session, code) if a.status == "pending"
+    ]
+    return points, bans, pending

@@ -5,7 +5,7 @@ from app.admin.deps import Actor, Session
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.regions import service
 from app.regions.schemas import PolicyOut, RegionCreate, RegionOut
-from app.rules.loader import list_policies
+from app.rules import list_policies
 
 router = APIRouter(prefix="/admin/v1", tags=["regions"])
 

@@ -10,7 +10,7 @@ from app.audit import service as audit
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.models import Region
 from app.regions.schemas import RegionCreate
-from app.rules.loader import get_policy
+from app.rules import get_policy
 from app.rules.errors import RulesError
 from app.sync.outbox import touch
 

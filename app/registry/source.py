@@ -35,7 +35,7 @@ from app.registry.facts import (
     RegionFact,
     empty_patch,
 )
-from app.rules.loader import get_policy
+from app.rules import get_policy
 
 _CHUNK = 5000
 

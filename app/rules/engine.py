@@ -16,10 +16,14 @@ are checked (zhejiang-2014 三（二）, lanzhou-2014 第十七条, nhsa-2024):
    only the most severe fires and the lesser ones it jumped over are *consumed* (never
    fire later in that period);
 4. a rule less severe than one already fired in the period is consumed, not fired, and a
-   ``terminate`` ends the period: every rule reached after it is consumed.
+   ``terminate`` (or ``cancel_code``) ends the period: every rule reached after it is
+   consumed (the agreements have ended; no second termination, no second ban).
 
 A firing's effective date is its triggering deduction's ``decided_on``. Bans follow from
-applied ``terminate`` firings and from the caller's manual events (see ``bans.py``).
+applied ``terminate``/``cancel_code`` firings and from the caller's manual events (see
+``bans.py``); a pending one causes no ban until the operator approves it, and the caller
+then passes it as a :class:`ManualEvent`. Prior terminations (lanzhou-2014 第十八条 second
+revocation) are derived from the replay itself plus the manual ``terminate`` events.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from app.rules.model import ActionType, ConsecutiveRule, Policy, Status, Thresho
 from app.rules.periods import Period, period_of, previous_period
 
 Rule = Threshold | ConsecutiveRule
+# Actions after which nothing else fires in the period: every agreement has ended.
+_ENDING: frozenset[str] = frozenset({"terminate", "cancel_code"})
 
 
 @dataclass(frozen=True)
@@ -237,7 +243,7 @@ def _step(policy: Policy, st: _State, d: Deduction, totals: dict[Period, int]) -
     st.consumed.update(rule.id for rule in newly if rule is not best)
     st.fired.append(best.id)
     st.top_severity = best.severity
-    st.terminated = best.action == "terminate"
+    st.terminated = best.action in _ENDING
     return _fire(best, st, d)
 
 
@@ -266,11 +272,11 @@ def _bans(
     policy: Policy, firings: Sequence[Firing], manual: Iterable[ManualEvent]
 ) -> tuple[Ban, ...]:
     """Bans in date order; on one date ledger firings count before manual events."""
-    events: list[tuple[date, int, BanTrigger, str, bool]] = [
-        (f.effective_on, 0, "terminate", f"{f.period_key}/{f.rule_id}", f.single_deduction)
-        for f in firings
-        if f.action == "terminate" and f.status == "applied"
-    ]
+    events: list[tuple[date, int, BanTrigger, str, bool]] = []
+    for f in firings:
+        if f.status == "applied" and (f.action == "terminate" or f.action == "cancel_code"):
+            source = f"{f.period_key}/{f.rule_id}"
+            events.append((f.effective_on, 0, f.action, source, f.single_deduction))
     events += [(m.effective_on, 1, m.kind, m.ref, False) for m in manual]
     events.sort(key=lambda e: (e[0], e[1]))  # stable: replay order within a date
     bans: list[Ban] = []

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+
+from app.actions import service
+from app.actions.schemas import (
+    ActionDecision,
+    InstitutionStanding,
+    ResumptionCreate,
+    ResumptionDecision,
+    ResumptionOut,
+)
+from app.admin.deps import Actor, Session
+from app.core.clock import today
+from app.core.paging import Page, Paging, fetch_page, make_page
+from app.violations.schemas import ActionOut
+
+router = APIRouter(prefix="/admin/v1", tags=["actions"])
+
+
+@router.get("/actions", response_model=Page[ActionOut])
+async def list_actions(
+    session: Session,
+    actor: Actor,
+    paging: Paging,
+    status: str | None = None,
+    region: str | None = None,
+    physician: str | None = None,
+) -> Page[ActionOut]:
+    """Actions; ``status=pending`` lists the discretionary ones awaiting an operator."""
+    rows = await fetch_page(session, service.actions_query(status, region, physician), paging)
+    return make_page([ActionOut.model_validate(a) for a in rows], paging)
+
+
+@router.get("/actions/{action_id}", response_model=ActionOut)
+async def get_action(action_id: str, session: Session, actor: Actor) -> ActionOut:
+    return ActionOut.model_validate(await service.get_action(session, action_id))
+
+
+@router.post("/actions/{action_id}/decide", response_model=ActionOut)
+async def decide(
+    action_id: str, data: ActionDecision, session: Session, actor: Actor
+) -> ActionOut:
+    """Approve (with the months, within the policy's range) or reject a pending action."""
+    return ActionOut.model_validate(await service.decide(session, actor, action_id, data))
+
+
+@router.post("/actions/{action_id}/resumption", status_code=201, response_model=ResumptionOut)
+async def apply_resumption(
+    action_id: str, data: ResumptionCreate, session: Session, actor: Actor
+) -> ResumptionOut:
+    """zhejiang-2014: the physician's application to resume at the planned end."""
+    app_ = await service.apply_resumption(session, actor, action_id, data)
+    return ResumptionOut.model_validate(app_)
+
+
+@router.post("/resumptions/{application_id}/decision", response_model=ResumptionOut)
+async def decide_resumption(
+    application_id: str, data: ResumptionDecision, session: Session, actor: Actor
+) -> ResumptionOut:
+    app_ = await service.decide_resumption(session, actor, application_id, data)
+    return ResumptionOut.model_validate(app_)
+
+
+@router.get("/institutions/{code}/standing", response_model=InstitutionStanding)
+async def institution_standing(
+    code: str, session: Session, actor: Actor, as_of: date | None = None
+) -> InstitutionStanding:
+    """Revoked physicians over approved ones in the current term, and the flags they trigger
+    (lanzhou-2014 第二十二条)."""
+    return await service.institution_standing(session, code, as_of or today())

@@ -1,0 +1,139 @@
+"""What an action does to the dated registry, and how it is undone.
+
+- ``suspend``: a suspension of each of the physician's agreements under the policy, from
+  the action's effective date for its months. Where the policy's suspensions end by
+  themselves (lanzhou-2014 第十七条) the interval is closed; where they run on until an
+  approved resumption (zhejiang-2014 三（二）) it is open and the planned end is kept on
+  the action.
+- ``terminate``: each of those agreements ends on the effective date (kind "violation").
+- ``institution_terminate``: the institution's own term ends (lanzhou-2014 第二十二条).
+- ``interview`` / ``institution_flag``: a record only.
+
+Undo (objection upheld) voids what the action wrote: suspensions, terminations, an
+institution's termination. Nothing is deleted; the audit log keeps before and after.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.auth import Principal
+from app.agreements import repository as agreements_repo
+from app.agreements import service as agreements
+from app.audit import service as audit
+from app.core.dates import last_day, months_span
+from app.institutions import service as institutions
+from app.models import Action, Agreement, AgreementSuspension, Institution, InstitutionTerm
+from app.models.base import utcnow
+from app.points.ledger import policy_regions
+from app.rules.model import Policy
+from app.sync.outbox import touch
+
+
+async def target_agreements(
+    session: AsyncSession, code: str, policy_id: str, on: date
+) -> list[Agreement]:
+    """The physician's agreements under the policy that have not ended before ``on``."""
+    regions = set(await policy_regions(session, policy_id))
+    out = []
+    for a in await agreements_repo.agreements_of(session, code):
+        terminated = a.terminated_on is not None and a.termination_voided_at is None
+        if a.region_code not in regions:
+            continue
+        if terminated and a.terminated_on is not None and a.terminated_on <= on:
+            continue
+        if a.ends_on is not None and a.ends_on < on:
+            continue
+        out.append(a)
+    return out
+
+
+async def apply_action(
+    session: AsyncSession, actor: Principal, action: Action, policy: Policy
+) -> None:
+    if action.status not in ("applied", "approved"):
+        return
+    if action.type == "suspend" and action.physician_code and action.months:
+        # A pending suspension runs from the operator's decision, an applied one from the
+        # deduction's decision.
+        start = action.decided_on if action.status == "approved" and action.decided_on else (
+            action.effective_on
+        )
+        action.ends_on = months_span(start, action.months)
+        open_ended = policy.suspension.resumes == "on_approved_application"
+        for a in await target_agreements(session, action.physician_code, action.policy_id, start):
+            await _cut_overlaps(session, a, start)
+            await agreements.add_suspension(
+                session, actor, a, start,
+                None if open_ended else action.ends_on,
+                f"{action.clause} ({action.rule_id})", source_action_id=action.id,
+            )
+    elif action.type == "terminate" and action.physician_code:
+        for a in await target_agreements(
+            session, action.physician_code, action.policy_id, action.effective_on
+        ):
+            await agreements.end_agreement(
+                session, actor, a, max(action.effective_on, a.starts_on),
+                f"{action.clause} ({action.rule_id})", kind="violation",
+                source_action_id=action.id,
+            )
+    elif action.type == "institution_terminate" and action.institution_code:
+        inst = await session.get(Institution, action.institution_code)
+        if inst is not None:
+            term = await institutions.end_term(
+                session, actor, inst, action.effective_on, f"{action.clause} ({action.rule_id})"
+            )
+            term.source_action_id = action.id
+
+
+async def _cut_overlaps(session: AsyncSession, a: Agreement, start: date) -> None:
+    """A new automatic suspension replaces one in force: the earlier one ends the day before."""
+    for s in (await agreements_repo.suspensions_by_agreement(session, [a.id]))[a.id]:
+        end = last_day(s.ends_on, s.resumed_on)
+        if s.starts_on < start and (end is None or end >= start):
+            s.resumed_on = start
+        elif s.starts_on >= start:
+            s.voided_at = utcnow()
+    await session.flush()
+
+
+async def undo_action(session: AsyncSession, actor: Principal, action: Action) -> None:
+    """Void everything ``action`` wrote to the registry."""
+    now = utcnow()
+    susps = (
+        await session.scalars(
+            select(AgreementSuspension).where(AgreementSuspension.source_action_id == action.id)
+        )
+    ).all()
+    ended = (
+        await session.scalars(select(Agreement).where(Agreement.source_action_id == action.id))
+    ).all()
+    terms = (
+        await session.scalars(
+            select(InstitutionTerm).where(InstitutionTerm.source_action_id == action.id)
+        )
+    ).all()
+    for s in susps:
+        s.voided_at = now
+    for a in ended:
+        before = audit.snapshot(a)
+        a.termination_voided_at = now
+        audit.record(
+            session, actor, "agreement.termination.void", "agreement", a.id,
+            region=a.region_code, before=before, after=audit.snapshot(a),
+        )
+    for t in terms:
+        before = audit.snapshot(t)
+        t.terminated_on, t.termination_reason, t.source_action_id = None, None, None
+        audit.record(
+            session, actor, "institution.termination.void", "institution", t.institution_code,
+            before=before, after=audit.snapshot(t),
+        )
+        touch(session, institutions=[t.institution_code])
+    if action.physician_code:
+        touch(session, physicians=[action.physician_code])
+    await session.flush()
+

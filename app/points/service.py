@@ -1,0 +1,211 @@
+"""Reconcile the record with the engine: replay a physician's ledger under a policy and
+make the persisted actions and bans match the firings, exactly once each.
+
+Called after every event that changes a ledger (a deduction, a reversal on objection, a
+cancellation). Because it compares with what is persisted, it is idempotent: calling it
+twice changes nothing the second time, and under the physician lock concurrent
+deductions each see the previous one's actions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.auth import Principal
+from app.audit import service as audit
+from app.core.dates import covers, last_day
+from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
+from app.models.base import utcnow
+from app.points import effects
+from app.points.ledger import actions_of, bans_of, ledger, manual_events
+from app.institutions.repository import terms_of
+from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
+from app.rules.bans import Ban as RuleBan
+
+
+async def reconcile(
+    session: AsyncSession, actor: Principal, code: str, policy: Policy
+) -> tuple[Replay, list[Action]]:
+    """Make actions and bans match the replay; the actions created or revived."""
+    result = replay(
+        policy,
+        await ledger(session, code, policy.id),
+        manual_events=await manual_events(session, code, policy.id),
+    )
+    subject = f"physician:{code}"
+    persisted = {
+        (a.period_key, a.rule_id): a
+        for a in await actions_of(session, code, policy.id)
+        if a.subject == subject
+    }
+    fired = {f.key: f for f in result.firings}
+    for key, action in persisted.items():
+        if action.status != "voided" and key not in fired:
+            await _void(session, actor, action)
+    created: list[Action] = []
+    for key, firing in fired.items():
+        action = persisted.get(key)
+        if action is None:
+            action = Action(subject=subject, physician_code=code, policy_id=policy.id)
+            session.add(action)
+        elif action.status != "voided" and _same(action, firing):
+            continue
+        elif action.status != "voided":
+            await effects.undo_action(session, actor, action)
+        _fill(action, firing)
+        await session.flush()
+        await effects.apply_action(session, actor, action, policy)
+        audit.record(
+            session, actor, f"action.{action.status}", "action", action.id,
+            region=action.region_code, after=audit.snapshot(action),
+        )
+        created.append(action)
+        if firing.action == "terminate":
+            await reassess_institutions(session, actor, code, policy, firing.effective_on)
+    await _sync_bans(session, code, policy, result.bans)
+    return result, created
+
+
+def _same(action: Action, f: Firing) -> bool:
+    return action.violation_id == f.deduction_id and action.effective_on == f.effective_on
+
+
+def _fill(action: Action, f: Firing) -> None:
+    action.region_code = f.region
+    action.period_key, action.rule_id = f.period_key, f.rule_id
+    action.type, action.status, action.clause = f.action, f.status, f.clause
+    action.months = f.months
+    action.months_min, action.months_max = f.months_range or (None, None)
+    action.effective_on, action.violation_id = f.effective_on, f.deduction_id
+    action.voided_at = None
+    action.decided_on = action.decided_by = None
+    if f.status == "pending":
+        action.ends_on = None
+
+
+async def _void(session: AsyncSession, actor: Principal, action: Action) -> None:
+    before = audit.snapshot(action)
+    await effects.undo_action(session, actor, action)
+    action.status, action.voided_at = "voided", utcnow()
+    await session.flush()
+    audit.record(
+        session, actor, "action.void", "action", action.id,
+        region=action.region_code, before=before, after=audit.snapshot(action),
+    )
+
+
+async def _sync_bans(
+    session: AsyncSession, code: str, policy: Policy, bans: tuple[RuleBan, ...]
+) -> None:
+    persisted = {(b.source, b.rule_id): b for b in await bans_of(session, code, policy.id)}
+    wanted = {(b.source, b.rule_id): b for b in bans}
+    for key, row in persisted.items():
+        if key not in wanted and row.voided_at is None:
+            row.voided_at = utcnow()
+    for key, ban in wanted.items():
+        row = persisted.get(key)
+        if row is None:
+            row = Ban(physician_code=code, policy_id=policy.id, source=ban.source, rule_id=ban.rule_id)
+            session.add(row)
+        row.kind, row.clause = ban.trigger, ban.clause
+        row.starts_on, row.ends_on, row.voided_at = ban.starts_on, ban.ends_on, None
+    await session.flush()
+
+
+# ---- lanzhou-2014 第二十二条: revoked physicians over the institution's approved ones ----
+
+
+async def institution_counts(
+    session: AsyncSession, inst: Institution, term: InstitutionTerm
+) -> tuple[int, int]:
+    """(approved, revoked within the term)."""
+    term_last = last_day(term.ends_on, term.terminated_on)
+    rows = (
+        await session.scalars(select(Agreement).where(Agreement.institution_code == inst.code))
+    ).all()
+    revoked = {
+        a.physician_code
+        for a in rows
+        if a.termination_kind == "violation"
+        and a.termination_voided_at is None
+        and a.terminated_on is not None
+        and covers(term.starts_on, term_last, a.terminated_on)
+    }
+    in_term = {
+        a.physician_code
+        for a in rows
+        if a.starts_on <= (term_last or a.starts_on) and (a.ends_on is None or a.ends_on >= term.starts_on)
+    }
+    approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
+    return approved, len(revoked)
+
+
+async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTerm | None:
+    for t in await terms_of(session, code):
+        if covers(t.starts_on, t.ends_on, day):
+            return t
+    return None
+
+
+async def reassess_institutions(
+    session: AsyncSession, actor: Principal, code: str, policy: Policy, on: date
+) -> None:
+    """After a revocation, re-check each institution where the physician held an agreement."""
+    if policy.institution is None:
+        return
+    insts = {
+        a.institution_code
+        for a in (
+            await session.scalars(select(Agreement).where(Agreement.physician_code == code))
+        ).all()
+    }
+    for inst_code in sorted(insts):
+        inst = await session.get(Institution, inst_code)
+        term = await term_on(session, inst_code, on)
+        if inst is None or term is None:
+            continue
+        approved, revoked = await institution_counts(session, inst, term)
+        assessment = assess_institution(policy, approved, revoked)
+        await _sync_institution_actions(session, actor, inst, term, policy, assessment.flags, on)
+
+
+async def _sync_institution_actions(
+    session: AsyncSession,
+    actor: Principal,
+    inst: Institution,
+    term: InstitutionTerm,
+    policy: Policy,
+    flags: tuple[InstitutionFlag, ...],
+    on: date,
+) -> None:
+    subject = f"institution:{inst.code}"
+    period_key = f"term/{term.starts_on.isoformat()}"
+    rows = (
+        await session.scalars(
+            select(Action).where(Action.subject == subject, Action.period_key == period_key)
+        )
+    ).all()
+    persisted = {a.rule_id: a for a in rows}
+    holding = {f.threshold_id: f for f in flags}
+    for rule_id, action in persisted.items():
+        if rule_id not in holding and action.status != "voided":
+            await _void(session, actor, action)
+    for rule_id, flag in holding.items():
+        action = persisted.get(rule_id)
+        if action is not None and action.status != "voided":
+            continue
+        if action is None:
+            action = Action(subject=subject, institution_code=inst.code, policy_id=policy.id,
+                            period_key=period_key, rule_id=rule_id)
+            session.add(action)
+        action.region_code, action.type, action.status = inst.region_code, flag.action, flag.status
+        action.clause, action.effective_on, action.voided_at = flag.clause, on, None
+        await session.flush()
+        await effects.apply_action(session, actor, action, policy)
+        audit.record(
+            session, actor, f"action.{action.status}", "action", action.id,
+            region=action.region_code, after=audit.snapshot(action),
+        )

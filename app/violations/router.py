@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.admin.deps import Actor, Session
+from app.core.paging import Page, Paging, fetch_page, make_page
+from app.rules import get_policy
+from app.violations import service
+from app.violations.schemas import (
+    ObjectionCreate,
+    ObjectionDecided,
+    ObjectionDecision,
+    ObjectionOut,
+    ViolationCreate,
+    ViolationCreated,
+    ViolationOut,
+)
+
+router = APIRouter(prefix="/admin/v1/violations", tags=["violations"])
+
+
+@router.post("", status_code=201, response_model=ViolationCreated)
+async def record_violation(
+    data: ViolationCreate, session: Session, actor: Actor
+) -> ViolationCreated:
+    """Deduct an item of the region's policy; returns the standing and what it triggered."""
+    return await service.record_violation(session, actor, data)
+
+
+@router.get("", response_model=Page[ViolationOut])
+async def list_violations(
+    session: Session,
+    actor: Actor,
+    paging: Paging,
+    physician: str | None = None,
+    region: str | None = None,
+) -> Page[ViolationOut]:
+    rows = await fetch_page(session, service.violations_query(physician, region), paging)
+    return make_page([service.violation_out(v, get_policy(v.policy_id)) for v in rows], paging)
+
+
+@router.get("/{violation_id}", response_model=ViolationOut)
+async def get_violation(violation_id: str, session: Session, actor: Actor) -> ViolationOut:
+    v = await service.get_violation(session, violation_id)
+    return service.violation_out(v, get_policy(v.policy_id))
+
+
+@router.post("/{violation_id}/objection", status_code=201, response_model=ObjectionOut)
+async def file_objection(
+    violation_id: str, data: ObjectionCreate, session: Session, actor: Actor
+) -> ObjectionOut:
+    """Within 10 working days of the decision (Chinese calendar); later is 422 OBJECTION_LATE."""
+    obj = await service.file_objection(session, actor, violation_id, data)
+    return ObjectionOut.model_validate(obj)
+
+
+@router.post("/{violation_id}/objection/decision", response_model=ObjectionDecided)
+async def decide_objection(
+    violation_id: str, data: ObjectionDecision, session: Session, actor: Actor
+) -> ObjectionDecided:
+    """Upheld: the deduction and every consequence it alone caused are reversed."""
+    return await service.decide_objection(session, actor, violation_id, data)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.core.types import PhysicianCode, Reason, RegionCode
+
+ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2}|-[0-9]{1,2})$")]
+
+
+class ViolationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    physician_code: PhysicianCode
+    region: RegionCode
+    item: ItemId
+    occurred_on: date
+    decided_on: date
+    points: int | None = Field(default=None, ge=1, le=12)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ActionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    type: str
+    status: str
+    rule_id: str
+    period_key: str
+    region_code: str
+    physician_code: str | None
+    institution_code: str | None
+    months: int | None
+    months_min: int | None
+    months_max: int | None
+    effective_on: date
+    ends_on: date | None
+    violation_id: str | None
+    clause: str
+    decided_on: date | None
+
+
+class PeriodOut(BaseModel):
+    policy: str
+    period: str
+    starts_on: date
+    ends_on: date
+    initial: int
+    deducted: int
+    remaining: int
+
+
+class ViolationOut(BaseModel):
+    id: str
+    physician_code: str
+    region: str
+    policy: str
+    item: str
+    points: int
+    occurred_on: date
+    decided_on: date
+    reversed_on: date | None
+    objection_deadline: date | None
+
+
+class ViolationCreated(ViolationOut):
+    standing: PeriodOut
+    actions: list[ActionOut]
+
+
+class ObjectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filed_on: date
+    grounds: Reason
+
+
+class ObjectionDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upheld: bool
+    decided_on: date
+
+
+class ObjectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    violation_id: str
+    filed_on: date
+    deadline: date
+    grounds: str
+    upheld: bool | None
+    decided_on: date | None
+
+
+class ObjectionDecided(ObjectionOut):
+    standing: PeriodOut
+    voided_actions: list[ActionOut]

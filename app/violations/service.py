@@ -1,0 +1,188 @@
+"""Violations become deductions; an upheld objection reverses one and every consequence
+that it alone caused (zhejiang-2014 五（一）)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.auth import Principal
+from app.agreements import repository as agreements_repo
+from app.audit import service as audit
+from app.core.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed
+from app.models import Action, Objection, Physician, Region, Violation
+from app.models.base import utcnow
+from app.points import ledger
+from app.points.service import reconcile
+from app.rules import (
+    CalendarOutOfRange,
+    Policy,
+    Replay,
+    get_policy,
+    objection_deadline,
+    resolve_points,
+    standing_on,
+)
+from app.violations.schemas import (
+    ActionOut,
+    ObjectionCreate,
+    ObjectionDecided,
+    ObjectionDecision,
+    ObjectionOut,
+    PeriodOut,
+    ViolationCreate,
+    ViolationCreated,
+    ViolationOut,
+)
+
+
+def _bad(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed([{"field": field, "message": message}])
+
+
+async def get_violation(session: AsyncSession, violation_id: str) -> Violation:
+    v = await session.get(Violation, violation_id)
+    if v is None:
+        raise NotFound(f"No violation {violation_id}.")
+    return v
+
+
+def violation_out(v: Violation, policy: Policy) -> ViolationOut:
+    return ViolationOut(
+        id=v.id, physician_code=v.physician_code, region=v.region_code, policy=v.policy_id,
+        item=v.item, points=v.points, occurred_on=v.occurred_on, decided_on=v.decided_on,
+        reversed_on=v.reversed_on, objection_deadline=_deadline_or_none(policy, v.decided_on),
+    )
+
+
+def _deadline_or_none(policy: Policy, decided_on: date) -> date | None:
+    try:
+        return objection_deadline(policy, decided_on)
+    except CalendarOutOfRange:
+        return None
+
+
+async def _anchor(session: AsyncSession, code: str, region: str, on: date) -> date:
+    """Agreement-term policies: the start of the physician's agreement in the region."""
+    candidates = [
+        a for a in await agreements_repo.agreements_of(session, code)
+        if a.region_code == region and a.starts_on <= on
+    ]
+    if not candidates:
+        raise _bad("physician_code", f"no agreement in region {region} on or before {on}")
+    return min(a.starts_on for a in candidates)
+
+
+def period_out(policy: Policy, replay_result: Replay, on: date, anchor: date | None) -> PeriodOut:
+    p = standing_on(policy, replay_result, on, anchor)
+    return PeriodOut(policy=policy.id, period=p.key, starts_on=p.starts_on, ends_on=p.ends_on,
+                     initial=p.initial, deducted=p.deducted, remaining=p.remaining)
+
+
+async def record_violation(
+    session: AsyncSession, actor: Principal, data: ViolationCreate
+) -> ViolationCreated:
+    region = await session.get(Region, data.region)
+    if region is None:
+        raise _bad("region", f"no region {data.region}")
+    actor.require_write(region.code)
+    if await session.get(Physician, data.physician_code) is None:
+        raise _bad("physician_code", f"no physician {data.physician_code}")
+    if data.decided_on < data.occurred_on:
+        raise _bad("decided_on", "must be on or after occurred_on")
+    policy = get_policy(region.policy)
+    points = resolve_points(policy, data.item, data.points)
+    anchor = None
+    if policy.scoring.period == "agreement_term":
+        anchor = await _anchor(session, data.physician_code, region.code, data.decided_on)
+    await ledger.lock_physician(session, data.physician_code)
+    v = Violation(
+        physician_code=data.physician_code, region_code=region.code, policy_id=policy.id,
+        item=data.item, points=points, occurred_on=data.occurred_on, decided_on=data.decided_on,
+        sequence=await ledger.next_sequence(session, data.physician_code), anchor=anchor,
+        note=data.note,
+    )
+    session.add(v)
+    await session.flush()
+    audit.record(session, actor, "violation.create", "violation", v.id,
+                 region=region.code, after=audit.snapshot(v))
+    result, created = await reconcile(session, actor, v.physician_code, policy)
+    return ViolationCreated(
+        **violation_out(v, policy).model_dump(),
+        standing=period_out(policy, result, v.decided_on, anchor),
+        actions=[ActionOut.model_validate(a) for a in created],
+    )
+
+
+async def file_objection(
+    session: AsyncSession, actor: Principal, violation_id: str, data: ObjectionCreate
+) -> Objection:
+    v = await get_violation(session, violation_id)
+    actor.require_write(v.region_code)
+    if await session.scalar(select(Objection).where(Objection.violation_id == v.id)):
+        raise Conflict("An objection to this violation exists already.", slug="objection-exists")
+    if v.reversed_at is not None:
+        raise InvalidTransition("The deduction is reversed already.", slug="violation-reversed")
+    if data.filed_on < v.decided_on:
+        raise _bad("filed_on", f"before the decision ({v.decided_on})")
+    deadline = objection_deadline(get_policy(v.policy_id), v.decided_on)
+    if data.filed_on > deadline:
+        raise RuleViolation(
+            f"Objections must be filed within 10 working days of {v.decided_on}: "
+            f"the last day was {deadline}.",
+            slug="objection-late", code="OBJECTION_LATE", deadline=deadline.isoformat(),
+            errors=[{"field": "filed_on", "message": f"after the deadline {deadline}"}],
+        )
+    obj = Objection(violation_id=v.id, filed_on=data.filed_on, deadline=deadline,
+                    grounds=data.grounds)
+    session.add(obj)
+    await session.flush()
+    audit.record(session, actor, "objection.create", "violation", v.id,
+                 region=v.region_code, after=audit.snapshot(obj))
+    return obj
+
+
+async def decide_objection(
+    session: AsyncSession, actor: Principal, violation_id: str, data: ObjectionDecision
+) -> ObjectionDecided:
+    v = await get_violation(session, violation_id)
+    actor.require_write(v.region_code)
+    obj = await session.scalar(select(Objection).where(Objection.violation_id == v.id))
+    if obj is None:
+        raise InvalidTransition("No objection was filed.", slug="no-objection")
+    if obj.upheld is not None:
+        raise InvalidTransition("The objection is decided already.", slug="objection-decided")
+    if data.decided_on < obj.filed_on:
+        raise _bad("decided_on", f"before the objection was filed ({obj.filed_on})")
+    policy = get_policy(v.policy_id)
+    await ledger.lock_physician(session, v.physician_code)
+    before = audit.snapshot(obj)
+    obj.upheld, obj.decided_on = data.upheld, data.decided_on
+    was_live = {a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"}
+    if data.upheld:
+        v.reversed_at, v.reversed_on = utcnow(), data.decided_on
+    await session.flush()
+    audit.record(session, actor, "objection.decide", "violation", v.id,
+                 region=v.region_code, before=before, after=audit.snapshot(obj))
+    result, _ = await reconcile(session, actor, v.physician_code, policy)
+    voided: list[Action] = [
+        a for a in await ledger.actions_of(session, v.physician_code)
+        if a.id in was_live and a.status == "voided"
+    ]
+    return ObjectionDecided(
+        **ObjectionOut.model_validate(obj).model_dump(),
+        standing=period_out(policy, result, v.decided_on, v.anchor),
+        voided_actions=[ActionOut.model_validate(a) for a in voided],
+    )
+
+
+def violations_query(physician: str | None, region: str | None) -> Select[Any]:
+    stmt = select(Violation).order_by(Violation.created_at, Violation.id)
+    if physician:
+        stmt = stmt.where(Violation.physician_code == physician)
+    if region:
+        stmt = stmt.where(Violation.region_code == region)
+    return stmt
