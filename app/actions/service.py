@@ -160,7 +160,7 @@ async def institution_standing(
     flags: list[str] = []
     ratio = None
     if term is not None:
-        approved, revoked = await institution_counts(session, inst, term)
+        approved, revoked = await institution_counts(session, inst, term, as_of)
         if policy.institution is not None:
             assessment = assess_institution(policy, approved, revoked)
             flags = [f.action for f in assessment.flags]

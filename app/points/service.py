@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin.auth import Principal
 from app.audit import service as audit
-from app.core.dates import covers, last_day
+from app.core.dates import covers
 from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
 from app.models.base import utcnow
 from app.points import effects
@@ -64,7 +64,9 @@ async def reconcile(
         )
         created.append(action)
         if firing.action == "terminate":
-            await reassess_institutions(session, actor, code, policy, firing.effective_on)
+            created += await reassess_institutions(
+                session, actor, code, policy, firing.effective_on
+            )
     await _sync_bans(session, code, policy, result.bans)
     return result, created
 
@@ -119,10 +121,10 @@ async def _sync_bans(
 
 
 async def institution_counts(
-    session: AsyncSession, inst: Institution, term: InstitutionTerm
+    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date
 ) -> tuple[int, int]:
-    """(approved, revoked within the term)."""
-    term_last = last_day(term.ends_on, term.terminated_on)
+    """(approved, revoked within the term up to ``upto``). Approved is the institution's
+    核定医师总数 where set, else the physicians with an agreement there in the term."""
     rows = (
         await session.scalars(select(Agreement).where(Agreement.institution_code == inst.code))
     ).all()
@@ -132,12 +134,14 @@ async def institution_counts(
         if a.termination_kind == "violation"
         and a.termination_voided_at is None
         and a.terminated_on is not None
-        and covers(term.starts_on, term_last, a.terminated_on)
+        and covers(term.starts_on, term.ends_on, a.terminated_on)
+        and a.terminated_on <= upto
     }
     in_term = {
         a.physician_code
         for a in rows
-        if a.starts_on <= (term_last or a.starts_on) and (a.ends_on is None or a.ends_on >= term.starts_on)
+        if (term.ends_on is None or a.starts_on <= term.ends_on)
+        and (a.ends_on is None or a.ends_on >= term.starts_on)
     }
     approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
     return approved, len(revoked)
@@ -152,10 +156,12 @@ async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTer
 
 async def reassess_institutions(
     session: AsyncSession, actor: Principal, code: str, policy: Policy, on: date
-) -> None:
-    """After a revocation, re-check each institution where the physician held an agreement."""
+) -> list[Action]:
+    """After a revocation, re-check each institution where the physician held an agreement;
+    the institution actions this created."""
+    created: list[Action] = []
     if policy.institution is None:
-        return
+        return created
     insts = {
         a.institution_code
         for a in (
@@ -167,9 +173,12 @@ async def reassess_institutions(
         term = await term_on(session, inst_code, on)
         if inst is None or term is None:
             continue
-        approved, revoked = await institution_counts(session, inst, term)
+        approved, revoked = await institution_counts(session, inst, term, on)
         assessment = assess_institution(policy, approved, revoked)
-        await _sync_institution_actions(session, actor, inst, term, policy, assessment.flags, on)
+        created += await _sync_institution_actions(
+            session, actor, inst, term, policy, assessment.flags, on
+        )
+    return created
 
 
 async def _sync_institution_actions(
@@ -180,7 +189,7 @@ async def _sync_institution_actions(
     policy: Policy,
     flags: tuple[InstitutionFlag, ...],
     on: date,
-) -> None:
+) -> list[Action]:
     subject = f"institution:{inst.code}"
     period_key = f"term/{term.starts_on.isoformat()}"
     rows = (
@@ -190,6 +199,7 @@ async def _sync_institution_actions(
     ).all()
     persisted = {a.rule_id: a for a in rows}
     holding = {f.threshold_id: f for f in flags}
+    created: list[Action] = []
     for rule_id, action in persisted.items():
         if rule_id not in holding and action.status != "voided":
             await _void(session, actor, action)
@@ -209,3 +219,5 @@ async def _sync_institution_actions(
             session, actor, f"action.{action.status}", "action", action.id,
             region=action.region_code, after=audit.snapshot(action),
         )
+        created.append(action)
+    return created

@@ -16,20 +16,22 @@ a request, which decides under the same lock, never sees half a patch.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import timedelta
 from itertools import filterfalse
+from typing import TypeVar
 
 from app.registry.facts import (
     AgreementFact,
     InstitutionFact,
-    Interval as IntervalFact,
     Patch,
     PhysicianFact,
     RegionFact,
     VisitFact,
 )
+from app.registry.facts import Interval as IntervalFact
 from app.registry.judge import (
     DEFAULT_CODE_PATTERN,
     DEFAULT_REGION,
@@ -48,30 +50,45 @@ MEMO_MAX = 1_000_000  # memoised verdicts over all tables before they are all dr
 _NO_STATE = InstitutionState("", "", (), ())
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _upsert(target: dict[K, V], changes: Mapping[K, V | None]) -> None:
+    for key, value in changes.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+
+
 class Interner:
     """Value-interning of dates, intervals, agreements, visits and entries."""
 
     __slots__ = ("agreements", "dates", "entries", "intervals", "visits")
 
     def __init__(self) -> None:
-        self.dates: dict[str, date] = {}
-        self.intervals: dict[tuple[date, date | None], Interval] = {}
+        self.dates: dict[str, dt.date] = {}
+        self.intervals: dict[tuple[dt.date, dt.date | None], Interval] = {}
         self.agreements: dict[tuple[object, ...], Agreement] = {}
         self.visits: dict[tuple[object, ...], Visit] = {}
         self.entries: dict[tuple[object, ...], Entry] = {}
 
-    def date(self, iso: str) -> date:
+    def date(self, iso: str) -> dt.date:
         d = self.dates.get(iso)
         if d is None:
-            d = self.dates[iso] = date.fromisoformat(iso)
+            d = self.dates[iso] = dt.date.fromisoformat(iso)
         return d
 
-    def opt_date(self, iso: str | None) -> date | None:
+    def opt_date(self, iso: str | None) -> dt.date | None:
         return None if iso is None else self.date(iso)
 
-    def interval(self, first: date, last: date | None) -> Interval:
+    def interval(self, first: dt.date, last: dt.date | None) -> Interval:
         key = (first, last)
         return self.intervals.setdefault(key, key)
+
+    def intervals_of(self, spans: Iterable[tuple[dt.date, dt.date | None]]) -> tuple[Interval, ...]:
+        return tuple(self.interval(a, b) for a, b in spans)
 
     def spans(self, facts: Iterable[IntervalFact]) -> tuple[Interval, ...]:
         out = []
@@ -81,19 +98,39 @@ class Interner:
             out.append(self.interval(self.date(f[0]), self.opt_date(f[1])))
         return tuple(out)
 
+    def make_agreement(
+        self,
+        institution: str,
+        starts_on: dt.date,
+        ends_on: dt.date | None,
+        terminated_on: dt.date | None,
+        suspensions: tuple[Interval, ...],
+    ) -> Agreement:
+        key = (institution, starts_on, ends_on, terminated_on, suspensions)
+        a = self.agreements.get(key)
+        if a is None:
+            a = Agreement(sys.intern(institution), starts_on, ends_on, terminated_on, suspensions)
+            self.agreements[key] = a
+        return a
+
+    def make_visit(self, institution: str, starts_on: dt.date, ends_on: dt.date) -> Visit:
+        key = (institution, starts_on, ends_on)
+        v = self.visits.get(key)
+        if v is None:
+            v = self.visits[key] = Visit(sys.intern(institution), starts_on, ends_on)
+        return v
+
     def agreement(self, f: AgreementFact) -> Agreement:
-        a = Agreement(
-            sys.intern(f["institution"]),
+        return self.make_agreement(
+            f["institution"],
             self.date(f["starts_on"]),
             self.opt_date(f["ends_on"]),
             self.opt_date(f["terminated_on"]),
             self.spans(f["suspensions"]),
         )
-        return self.agreements.setdefault(a.key(), a)
 
     def visit(self, f: VisitFact) -> Visit:
-        v = Visit(sys.intern(f["institution"]), self.date(f["starts_on"]), self.date(f["ends_on"]))
-        return self.visits.setdefault(v.key(), v)
+        return self.make_visit(f["institution"], self.date(f["starts_on"]), self.date(f["ends_on"]))
 
     def entry(self, f: PhysicianFact) -> Entry:
         return self.make_entry(
@@ -147,15 +184,15 @@ class InstContext:
         self.verdicts = self.region.verdicts
         # Registered codes that fail this region's pattern (rule 1 for them): usually none.
         self.nonconforming = registry.nonconforming.get(self.region.pattern.pattern, set())
-        self.tables: dict[date, dict[object, Verdict]] = {}
+        self.tables: dict[dt.date, dict[object, Verdict]] = {}
 
-    def table(self, d: date) -> dict[object, Verdict]:
+    def table(self, d: dt.date) -> dict[object, Verdict]:
         t = self.tables.get(d)
         if t is None:
             t = self.tables[d] = {}
         return t
 
-    def verdict(self, key: object, d: date) -> Verdict:
+    def verdict(self, key: object, d: dt.date) -> Verdict:
         """Judge ``key`` (an Entry, or an unknown code) on ``d`` and memoise it."""
         if isinstance(key, Entry):
             reason = judge_entry(key, self.code, d, self.state.open_on(d))
@@ -169,7 +206,7 @@ class InstContext:
         self.table(d)[key] = v
         return v
 
-    def judge_code(self, code: str, d: date) -> Verdict:
+    def judge_code(self, code: str, d: dt.date) -> Verdict:
         """The verdict for one code on one date (the slow, general path)."""
         if code in self.nonconforming:
             return self.verdicts["CODE_MALFORMED"]
@@ -198,15 +235,12 @@ class Registry:
         self.contexts: dict[str, InstContext] = {}
         self.memo_size = 0
 
-    # -- building -------------------------------------------------------------------------
+    # -- building and patching ---------------------------------------------------------
     @classmethod
     def from_patch(cls, snapshot: Patch) -> Registry:
         """A registry from a full snapshot (every entity of the record, as facts)."""
         reg = cls(snapshot["version"])
-        reg._upsert_physicians(snapshot["physicians"])
-        reg._upsert_institutions(snapshot["institutions"])
-        reg._upsert_regions(snapshot["regions"])
-        reg._upsert_tokens(snapshot["his_tokens"])
+        reg.apply(snapshot)
         reg.compute_nonconforming()
         return reg
 
@@ -214,29 +248,45 @@ class Registry:
         """Scan every registered YB code against each distinct region pattern."""
         aliases = self.alias_owner
         self.nonconforming = {}
-        for src, policy in self._patterns().items():
+        for src, policy in self.patterns().items():
             bad = filterfalse(policy.pattern.fullmatch, self.physicians)
             self.nonconforming[src] = {c for c in bad if c not in aliases}
 
-    def _patterns(self) -> dict[str, RegionPolicy]:
+    def patterns(self) -> dict[str, RegionPolicy]:
         out = {DEFAULT_CODE_PATTERN: DEFAULT_REGION}
         for r in self.regions.values():
             out.setdefault(r.pattern.pattern, r)
         return out
 
-    # -- patching -------------------------------------------------------------------------
     def apply(self, patch: Patch) -> None:
-        """Upsert (or, for ``None``, delete) the patch's entities in place. The caller
-        holds the store's lock; the version check is the store's."""
-        self._upsert_physicians(patch["physicians"])
-        self._upsert_institutions(patch["institutions"])
-        if patch["regions"]:
-            self._upsert_regions(patch["regions"])
-            known = set(self.nonconforming)
-            if any(p not in known for p in self._patterns()):
+        """Upsert (or, for ``None``, delete) the patch's entities in place: everything is
+        converted first (a bad fact raises before anything changed), then committed. The
+        caller holds the store's lock; the version check is the store's."""
+        it = self.interner
+        physicians = {
+            code: None if f is None else (it.entry(f), f["national_code"])
+            for code, f in patch["physicians"].items()
+        }
+        institutions = {
+            code: None if f is None else institution_state(f, it)
+            for code, f in patch["institutions"].items()
+        }
+        regions = {
+            code: None if f is None else region_policy(f) for code, f in patch["regions"].items()
+        }
+        tokens = {
+            str(k): None if v is None else sys.intern(v) for k, v in patch["his_tokens"].items()
+        }
+        # Commit: plain dict operations from here on.
+        self._commit_physicians(physicians)
+        _upsert(self.institutions, institutions)
+        if regions:
+            _upsert(self.regions, regions)
+            if any(src not in self.nonconforming for src in self.patterns()):
                 self.compute_nonconforming()
-        if patch["his_tokens"]:
-            self._upsert_tokens(patch["his_tokens"])
+        if tokens:
+            _upsert(self.tokens, tokens)
+            self.bearer_cache = {}
         self.version = patch["version"]
         self.clear_memo()
 
@@ -244,22 +294,21 @@ class Registry:
         self.contexts = {}
         self.memo_size = 0
 
-    def _upsert_physicians(self, facts: Mapping[str, PhysicianFact | None]) -> None:
+    def _commit_physicians(self, changes: dict[str, tuple[Entry, str | None] | None]) -> None:
         phys, aliases, owners = self.physicians, self.aliases, self.alias_owner
-        patterns = self._patterns() if self.nonconforming else {}
-        for code, fact in facts.items():
+        patterns = self.patterns() if self.nonconforming else {}
+        for code, change in changes.items():
             old_alias = aliases.pop(code, None)
             if old_alias is not None and owners.get(old_alias) == code:
                 del owners[old_alias]
                 phys.pop(old_alias, None)
-            if fact is None:
+            if change is None:
                 phys.pop(code, None)
                 for bad in self.nonconforming.values():
                     bad.discard(code)
                 continue
-            entry = self.interner.entry(fact)
+            entry, alias = change
             phys[code] = entry
-            alias = fact["national_code"]
             if alias:
                 previous = owners.get(alias)
                 if previous is not None and previous != code:
@@ -273,28 +322,6 @@ class Registry:
                     bad.discard(code)
                 else:
                     bad.add(code)
-
-    def _upsert_institutions(self, facts: Mapping[str, InstitutionFact | None]) -> None:
-        for code, fact in facts.items():
-            if fact is None:
-                self.institutions.pop(code, None)
-            else:
-                self.institutions[code] = institution_state(fact, self.interner)
-
-    def _upsert_regions(self, facts: Mapping[str, RegionFact | None]) -> None:
-        for code, fact in facts.items():
-            if fact is None:
-                self.regions.pop(code, None)
-            else:
-                self.regions[code] = region_policy(fact)
-
-    def _upsert_tokens(self, facts: Mapping[str, str | None]) -> None:
-        for digest, inst in facts.items():
-            if inst is None:
-                self.tokens.pop(digest, None)
-            else:
-                self.tokens[digest] = sys.intern(inst)
-        self.bearer_cache = {}
 
     # -- reading --------------------------------------------------------------------------
     def context(self, institution: str) -> InstContext:

@@ -89,7 +89,13 @@ class Agreement:
         self.suspensions = suspensions
 
     def key(self) -> tuple[object, ...]:
-        return (self.institution, self.starts_on, self.ends_on, self.terminated_on, self.suspensions)
+        return (
+            self.institution,
+            self.starts_on,
+            self.ends_on,
+            self.terminated_on,
+            self.suspensions,
+        )
 
     def term_covers(self, d: date) -> bool:
         return self.starts_on <= d and (self.ends_on is None or d <= self.ends_on)
@@ -195,12 +201,10 @@ class LineResult:
         self.ok = reason is None or overridden is not None
         self.nok = not self.ok
         self.decision = "accept" if self.ok else "reject"
-        body = '","decision":"%s","reason":%s' % (
-            self.decision,
-            "null" if reason is None else '"%s"' % reason,
-        )
+        quoted = "null" if reason is None else f'"{reason}"'
+        body = f'","decision":"{self.decision}","reason":{quoted}'
         if overridden is not None:
-            body += ',"overridden":"%s"' % overridden
+            body += f',"overridden":"{overridden}"'
         self.last = body + "}"
         self.frag = self.last + ',{"line_id":"'
 

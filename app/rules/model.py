@@ -92,6 +92,9 @@ Clause = Annotated[str, Field(min_length=1, description="where the rule is in th
 
 
 class _Model(BaseModel):
+    """Strict (TOML types as they are), closed (unknown keys refused), immutable.
+    Sequences are tuples, validated leniently only so that TOML arrays are accepted."""
+
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
@@ -185,8 +188,9 @@ class SmallInstitution(_Model):
 class InstitutionThreshold(_Model):
     id: str = Field(min_length=1)
     percent: Percent
-    small: list[SmallInstitution] = Field(
-        default_factory=list,
+    small: tuple[SmallInstitution, ...] = Field(
+        default=(),
+        strict=False,
         description="for institutions with fewer approved physicians than approved_below, "
         "the count revoked_at_least replaces the percentage (smallest matching bound wins)",
     )
@@ -202,7 +206,7 @@ class InstitutionRules(_Model):
         description="which physicians the numerator counts"
     )
     period: Literal["agreement_term", "calendar_year"]
-    thresholds: list[InstitutionThreshold]
+    thresholds: tuple[InstitutionThreshold, ...] = Field(strict=False)
 
 
 class Deadline(_Model):
@@ -227,7 +231,7 @@ class Suspension(_Model):
 
 
 class Emergency(_Model):
-    override: list[Reason] = Field(default_factory=lambda: list(ALL_REASONS))
+    override: tuple[Reason, ...] = Field(default=ALL_REASONS, strict=False)
     clause: Clause
     text: str = ""
 
@@ -239,10 +243,10 @@ class Policy(_Model):
     published_on: date | None = None
     code: CodeFormat
     scoring: Scoring
-    items: list[Item] = Field(min_length=1)
-    thresholds: list[Threshold] = Field(default_factory=list)
-    consecutive: list[ConsecutiveRule] = Field(default_factory=list)
-    bans: list[BanRule] = Field(default_factory=list)
+    items: tuple[Item, ...] = Field(min_length=1, strict=False)
+    thresholds: tuple[Threshold, ...] = Field(default=(), strict=False)
+    consecutive: tuple[ConsecutiveRule, ...] = Field(default=(), strict=False)
+    bans: tuple[BanRule, ...] = Field(default=(), strict=False)
     suspension: Suspension
     institution: InstitutionRules | None = None
     deadlines: Deadlines
