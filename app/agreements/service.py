@@ -66,7 +66,7 @@ async def create_agreement(
         )
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
-    ban = await ban_on(session, physician.code, policy.id, data.starts_on)
+    ban = await ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
     if ban is not None:
         raise Conflict(
             f"{physician.code} may not take a new agreement under {policy.id} until "

@@ -77,7 +77,8 @@ class Action(Base):
 
 
 class Ban(Base):
-    """No new agreement in regions of ``policy_id`` from ``starts_on`` to ``ends_on``."""
+    """No new agreement under ``policy_id`` (in ``region_code`` only, when set) from
+    ``starts_on`` to ``ends_on``."""
 
     __tablename__ = "bans"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -86,6 +87,8 @@ class Ban(Base):
     source: Mapped[str] = mapped_column(String(64))
     rule_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
+    # None: every region running the policy; else only this region (the policy's scope).
+    region_code: Mapped[str | None] = mapped_column(String(12))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     clause: Mapped[str] = mapped_column(Text)

@@ -79,9 +79,12 @@ async def bans_of(session: AsyncSession, code: str, policy_id: str | None = None
     return list((await session.scalars(stmt.order_by(Ban.starts_on))).all())
 
 
-async def ban_on(session: AsyncSession, code: str, policy_id: str, day: date) -> Ban | None:
-    """The ban in force on ``day`` against a new agreement under ``policy_id``, if any."""
+async def ban_on(
+    session: AsyncSession, code: str, policy_id: str, region: str, day: date
+) -> Ban | None:
+    """The ban in force on ``day`` against a new agreement in ``region``, if any."""
     for b in await bans_of(session, code, policy_id):
-        if b.voided_at is None and b.starts_on <= day <= b.ends_on:
+        in_scope = b.region_code is None or b.region_code == region
+        if b.voided_at is None and in_scope and b.starts_on <= day <= b.ends_on:
             return b
     return None

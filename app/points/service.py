@@ -23,7 +23,6 @@ from app.points import effects
 from app.points.ledger import actions_of, bans_of, ledger, manual_events
 from app.institutions.repository import terms_of
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
-from app.rules.bans import Ban as RuleBan
 
 
 async def reconcile(
@@ -67,7 +66,7 @@ async def reconcile(
             created += await reassess_institutions(
                 session, actor, code, policy, firing.effective_on
             )
-    await _sync_bans(session, code, policy, result.bans)
+    await _sync_bans(session, code, policy, result)
     return result, created
 
 
@@ -99,11 +98,10 @@ async def _void(session: AsyncSession, actor: Principal, action: Action) -> None
     )
 
 
-async def _sync_bans(
-    session: AsyncSession, code: str, policy: Policy, bans: tuple[RuleBan, ...]
-) -> None:
+async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: Replay) -> None:
     persisted = {(b.source, b.rule_id): b for b in await bans_of(session, code, policy.id)}
-    wanted = {(b.source, b.rule_id): b for b in bans}
+    wanted = {(b.source, b.rule_id): b for b in result.bans}
+    firing_region = {f"{f.period_key}/{f.rule_id}": f.region for f in result.firings}
     for key, row in persisted.items():
         if key not in wanted and row.voided_at is None:
             row.voided_at = utcnow()
@@ -113,6 +111,7 @@ async def _sync_bans(
             row = Ban(physician_code=code, policy_id=policy.id, source=ban.source, rule_id=ban.rule_id)
             session.add(row)
         row.kind, row.clause = ban.trigger, ban.clause
+        row.region_code = firing_region.get(ban.source) if ban.scope == "region" else None
         row.starts_on, row.ends_on, row.voided_at = ban.starts_on, ban.ends_on, None
     await session.flush()
 

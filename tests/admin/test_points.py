@@ -91,7 +91,8 @@ async def test_zhejiang_2014_resumption_applied_in_time_ends_suspension_on_plann
 async def test_zhejiang_2014_12_points_terminate_every_agreement_and_ban_1_year(
     client: httpx.AsyncClient, su: dict[str, str]
 ) -> None:
-    """zhejiang-2014 三（二）: reaches 12 → every agreement ends; no new one for 1 year."""
+    """zhejiang-2014 三（二）: reaches 12 → every agreement ends; the agency that ended it
+    accepts no new agreement for 1 year (经办机构自解除协议之日起一年内不再接受)."""
     w = await flows.world(client, su)
     code = w["code"]
     await flows.region(client, su, "330200")
@@ -105,9 +106,9 @@ async def test_zhejiang_2014_12_points_terminate_every_agreement_and_ban_1_year(
     assert [b["kind"] for b in doc["bans"]] == ["terminate"]
     assert doc["bans"][0]["ends_on"] == "2027-05-05"
     r = await client.post("/admin/v1/agreements", json={
-        "physician_code": code, "institution_code": "H33020000001", "starts_on": "2027-01-01"}, headers=su)
+        "physician_code": code, "institution_code": "H33010200001", "starts_on": "2027-01-01"}, headers=su)
     assert r.status_code == 409 and r.json()["type"].endswith("/registration-banned")
-    await flows.agreement(client, su, code, inst="H33020000001", starts="2027-05-06")
+    await flows.agreement(client, su, code, inst="H33010200001", starts="2027-05-06")
 
 
 async def test_zhejiang_2014_points_pool_across_regions_and_reset_at_year_end(

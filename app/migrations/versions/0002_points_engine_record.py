@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=64), nullable=False),
     sa.Column('rule_id', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=True),
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('clause', sa.Text(), nullable=False),
