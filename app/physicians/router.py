@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -8,6 +9,7 @@ from app.admin.deps import Actor, Session
 from app.core.clock import today
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.physicians import repository as repo
+from app.physicians.archive import archive
 from app.physicians import service
 from app.physicians.schemas import (
     CancelCode,
@@ -42,6 +44,12 @@ async def get_physician(
     """Standing as of ``as_of`` (default today, Asia/Shanghai): status, agreements, visits,
     points per region and period, bans, pending actions."""
     return await service.standing(session, code, as_of or today())
+
+
+@router.get("/{code}/record")
+async def get_record(code: str, session: Session, actor: Actor) -> dict[str, Any]:
+    """The integrity archive (诚信档案): every event of the physician, in date order."""
+    return {"physician_code": code, "events": await archive(session, code)}
 
 
 @router.post("/{code}/cancel", response_model=CancellationOut)

@@ -270,3 +270,23 @@ async def test_upheld_objection_reverses_the_deduction_and_the_suspension_it_cau
     assert out["standing"]["deducted"] == 5
     assert [a["type"] for a in out["voided_actions"]] == ["suspend"]
     assert (await standing(client, su, code, "2026-03-10"))["status"] == "active"
+
+
+async def test_integrity_archive_lists_every_event_in_date_order(
+    client: httpx.AsyncClient, su: dict[str, str]
+) -> None:
+    """lanzhou-2014 第二十条 诚信档案: violations, the consequences and objections, in order."""
+    w = await flows.world(client, su)
+    code = w["code"]
+    v = await violation(client, su, code, "2.1", "2026-03-02")
+    await flows.post(client, f"/admin/v1/violations/{v['id']}/objection",
+                     {"filed_on": "2026-03-04", "grounds": "不服"}, su)
+    await flows.post(client, f"/admin/v1/violations/{v['id']}/objection/decision",
+                     {"upheld": False, "decided_on": "2026-03-09"}, su)
+    r = await client.get(f"/admin/v1/physicians/{code}/record", headers=su)
+    kinds = [e["event"] for e in r.json()["events"]]
+    points_events = [k for k in kinds if k.startswith(("violation", "action", "objection"))]
+    assert points_events == ["violation", "action.interview", "objection.filed", "objection.decided"]
+    assert "agreement.signed" in kinds
+    days = [e["on"] for e in r.json()["events"]]
+    assert days == sorted(days)
