@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date
 
@@ -49,8 +50,10 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
         async with sessions() as session, session.begin():
             if await session.get(Region, REGIONS[0][0]) is None:
                 await _populate(session)
-                print(f"seeded {len(REGIONS)} regions, {len(INSTITUTIONS)} institutions, "
-                      f"{PHYSICIANS} physicians")
+                print(
+                    f"seeded {len(REGIONS)} regions, {len(INSTITUTIONS)} institutions, "
+                    f"{PHYSICIANS} physicians"
+                )
             else:
                 print("demo data present; not seeded again")
             if settings.bootstrap_admin_token:
@@ -60,7 +63,11 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
                 admin = (await tokens.issue(session, None, "superuser", label="demo")).token
             his = (
                 await tokens.issue(
-                    session, None, "his", region="330100", institution=INSTITUTIONS[0][0],
+                    session,
+                    None,
+                    "his",
+                    region="330100",
+                    institution=INSTITUTIONS[0][0],
                     label="demo",
                 )
             ).token
@@ -69,16 +76,19 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
     finally:
         await engine.dispose()
     base = f"http://127.0.0.1:{port}"
-    print(f"""
+    print(
+        f"""
 ybgate demo tokens (shown once):
   admin (superuser): {admin}
   HIS ({INSTITUTIONS[0][0]}): {his}
 
   curl -s -H 'Authorization: Bearer {admin}' {base}/admin/v1/physicians/{sample}
   curl -s -H 'Authorization: Bearer {his}' -H 'Content-Type: application/json' \\
-    -d '{{"settlement_id":"S1","institution_code":"{INSTITUTIONS[0][0]}","lines":[{{"line_id":"1","physician_code":"{sample}","service_date":"2026-11-20","amount":"12.50"}}]}}' \\
+    -d '{_sample_body(sample)}' \\
     {base}/v1/settlements/validate
-""", flush=True)
+""",
+        flush=True,
+    )
 
 
 async def _populate(session: AsyncSession) -> None:
@@ -89,51 +99,98 @@ async def _populate(session: AsyncSession) -> None:
     for code, name, region in INSTITUTIONS:
         session.add(Institution(code=code, name=name, region_code=region))
         await session.flush()
-        session.add(InstitutionTerm(institution_code=code, starts_on=date(2024, 1, 1),
-                                    ends_on=date(2027, 12, 31)))
-    session.add(InstitutionSuspension(institution_code="H33010200003", starts_on=date(2026, 10, 1),
-                                      ends_on=date(2026, 12, 31), reason="整改 (demo)"))
+        session.add(
+            InstitutionTerm(
+                institution_code=code, starts_on=date(2024, 1, 1), ends_on=date(2027, 12, 31)
+            )
+        )
+    session.add(
+        InstitutionSuspension(
+            institution_code="H33010200003",
+            starts_on=date(2026, 10, 1),
+            ends_on=date(2026, 12, 31),
+            reason="整改 (demo)",
+        )
+    )
     codes = []
     for i in range(PHYSICIANS):
         cert = _cert(i)
         code = "YB" + cert
         codes.append(code)
         alias = f"D330100{i:06d}" if i % 10 == 0 else None
-        session.add(Physician(code=code, certificate_no=cert, name=f"医师{i:04d}", national_code=alias))
+        session.add(
+            Physician(code=code, certificate_no=cert, name=f"医师{i:04d}", national_code=alias)
+        )
     await session.flush()
     for i, code in enumerate(codes):
         inst_code, _, region = INSTITUTIONS[i % len(INSTITUTIONS)]
         lanzhou = region == "620100"
-        ag = Agreement(physician_code=code, institution_code=inst_code, region_code=region,
-                       starts_on=date(2024, 5, 1),
-                       ends_on=date(2026, 4, 30) if lanzhou and i % 7 == 0 else None)
+        ag = Agreement(
+            physician_code=code,
+            institution_code=inst_code,
+            region_code=region,
+            starts_on=date(2024, 5, 1),
+            ends_on=date(2026, 4, 30) if lanzhou and i % 7 == 0 else None,
+        )
         session.add(ag)
         await session.flush()
         roll = rnd.random()
         if roll < 0.06:
-            session.add(AgreementSuspension(agreement_id=ag.id, starts_on=date(2026, 9, 1),
-                                            ends_on=date(2026, 11, 30), reason="违规暂停 (demo)"))
+            session.add(
+                AgreementSuspension(
+                    agreement_id=ag.id,
+                    starts_on=date(2026, 9, 1),
+                    ends_on=date(2026, 11, 30),
+                    reason="违规暂停 (demo)",
+                )
+            )
         elif roll < 0.10:
             ag.terminated_on, ag.termination_kind = date(2026, 6, 1), "operator"
             ag.termination_reason = "协议解除 (demo)"
         elif roll < 0.12:
-            session.add(CodeCancellation(physician_code=code, effective_on=date(2026, 3, 1),
-                                         reason="注销 (demo)"))
+            session.add(
+                CodeCancellation(
+                    physician_code=code, effective_on=date(2026, 3, 1), reason="注销 (demo)"
+                )
+            )
             ag.terminated_on, ag.termination_kind = date(2026, 3, 1), "cancellation"
         elif roll < 0.14:
             other = INSTITUTIONS[(i + 1) % len(INSTITUTIONS)]
             if other[2] == region:
-                session.add(Agreement(physician_code=code, institution_code=other[0],
-                                      region_code=region, starts_on=date(2025, 1, 1)))
+                session.add(
+                    Agreement(
+                        physician_code=code,
+                        institution_code=other[0],
+                        region_code=region,
+                        starts_on=date(2025, 1, 1),
+                    )
+                )
         elif roll < 0.15:
-            session.add(Visit(physician_code=code, host_institution_code="H33010200002",
-                              region_code="330100", starts_on=date(2026, 7, 1),
-                              ends_on=date(2027, 6, 30), kind="进修"))
+            session.add(
+                Visit(
+                    physician_code=code,
+                    host_institution_code="H33010200002",
+                    region_code="330100",
+                    starts_on=date(2026, 7, 1),
+                    ends_on=date(2027, 6, 30),
+                    kind="进修",
+                )
+            )
     await session.flush()
-    audit.record(session, SEEDER, "seed.demo", "registry", "demo",
-                 after={"physicians": PHYSICIANS, "institutions": len(INSTITUTIONS)})
-    outbox.touch(session, regions=[r[0] for r in REGIONS],
-                 institutions=[i[0] for i in INSTITUTIONS], physicians=codes)
+    audit.record(
+        session,
+        SEEDER,
+        "seed.demo",
+        "registry",
+        "demo",
+        after={"physicians": PHYSICIANS, "institutions": len(INSTITUTIONS)},
+    )
+    outbox.touch(
+        session,
+        regions=[r[0] for r in REGIONS],
+        institutions=[i[0] for i in INSTITUTIONS],
+        physicians=codes,
+    )
 
 
 async def mint_token(
@@ -149,3 +206,9 @@ async def mint_token(
             return created.token
     finally:
         await engine.dispose()
+
+
+def _sample_body(code: str | None) -> str:
+    line = {"line_id": "1", "physician_code": code, "service_date": "2026-11-20", "amount": "12.50"}
+    body = {"settlement_id": "S1", "institution_code": INSTITUTIONS[0][0], "lines": [line]}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))

@@ -75,9 +75,7 @@ def sessions(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
-async def admin_app(
-    sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Any]:
+async def admin_app(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Any]:
     app = create_admin_app()
     app.state.sessions = sessions
     yield app

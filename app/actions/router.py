@@ -40,9 +40,7 @@ async def get_action(action_id: str, session: Session, actor: Actor) -> ActionOu
 
 
 @router.post("/actions/{action_id}/decide", response_model=ActionOut)
-async def decide(
-    action_id: str, data: ActionDecision, session: Session, actor: Actor
-) -> ActionOut:
+async def decide(action_id: str, data: ActionDecision, session: Session, actor: Actor) -> ActionOut:
     """Approve (with the months, within the policy's range) or reject a pending action."""
     return ActionOut.model_validate(await service.decide(session, actor, action_id, data))
 

@@ -71,8 +71,16 @@ async def decide(
     action.decided_on, action.decided_by = data.decided_on, actor.token_id
     await session.flush()
     await effects.apply_action(session, actor, action, get_policy(action.policy_id))
-    audit.record(session, actor, "action.decide", "action", action.id,
-                 region=action.region_code, before=before, after=audit.snapshot(action))
+    audit.record(
+        session,
+        actor,
+        "action.decide",
+        "action",
+        action.id,
+        region=action.region_code,
+        before=before,
+        after=audit.snapshot(action),
+    )
     return action
 
 
@@ -85,11 +93,13 @@ async def apply_resumption(
     policy = get_policy(action.policy_id)
     live = action.status in ("applied", "approved")
     if action.type != "suspend" or not live or action.ends_on is None:
-        raise InvalidTransition("Only a suspension in force takes a resumption application.",
-                                slug="not-a-suspension")
+        raise InvalidTransition(
+            "Only a suspension in force takes a resumption application.", slug="not-a-suspension"
+        )
     if policy.suspension.resumes != "on_approved_application":
-        raise InvalidTransition(f"Under {policy.id} suspensions end by themselves.",
-                                slug="resumption-not-needed")
+        raise InvalidTransition(
+            f"Under {policy.id} suspensions end by themselves.", slug="resumption-not-needed"
+        )
     open_ = await session.scalar(
         select(ResumptionApplication).where(
             ResumptionApplication.action_id == action.id, ResumptionApplication.approved.is_(None)
@@ -105,12 +115,20 @@ async def apply_resumption(
             slug="resumption-late",
             errors=[{"field": "filed_on", "message": f"after {last}"}],
         )
-    app_ = ResumptionApplication(action_id=action.id, filed_on=data.filed_on, timely=True,
-                                 note=data.note)
+    app_ = ResumptionApplication(
+        action_id=action.id, filed_on=data.filed_on, timely=True, note=data.note
+    )
     session.add(app_)
     await session.flush()
-    audit.record(session, actor, "resumption.apply", "action", action.id,
-                 region=action.region_code, after=audit.snapshot(app_))
+    audit.record(
+        session,
+        actor,
+        "resumption.apply",
+        "action",
+        action.id,
+        region=action.region_code,
+        after=audit.snapshot(app_),
+    )
     return app_
 
 
@@ -126,10 +144,14 @@ async def decide_resumption(
         raise InvalidTransition("The application is decided already.", slug="resumption-decided")
     before = audit.snapshot(app_)
     app_.approved, app_.decided_on = data.approve, data.decided_on
-    susps = (await session.scalars(
-        select(AgreementSuspension).where(AgreementSuspension.source_action_id == action.id,
-                                          AgreementSuspension.voided_at.is_(None))
-    )).all()
+    susps = (
+        await session.scalars(
+            select(AgreementSuspension).where(
+                AgreementSuspension.source_action_id == action.id,
+                AgreementSuspension.voided_at.is_(None),
+            )
+        )
+    ).all()
     if data.approve and action.ends_on is not None:
         for s in susps:
             s.resumed_on = action.ends_on + timedelta(days=1)
@@ -142,8 +164,16 @@ async def decide_resumption(
                 term = await term_on(session, a.institution_code, data.decided_on)
                 a.ends_on = term.ends_on if term and term.ends_on else None
     await session.flush()
-    audit.record(session, actor, "resumption.decide", "action", action.id,
-                 region=action.region_code, before=before, after=audit.snapshot(app_))
+    audit.record(
+        session,
+        actor,
+        "resumption.decide",
+        "action",
+        action.id,
+        region=action.region_code,
+        before=before,
+        after=audit.snapshot(app_),
+    )
     if action.physician_code:
         touch(session, physicians=[action.physician_code])
     return app_
@@ -167,13 +197,23 @@ async def institution_standing(
             ratio = assessment.ratio
         elif approved:
             ratio = Fraction(revoked, approved)
-    rows = (await session.scalars(
-        select(Action).where(Action.subject == f"institution:{code}").order_by(Action.created_at)
-    )).all()
+    rows = (
+        await session.scalars(
+            select(Action)
+            .where(Action.subject == f"institution:{code}")
+            .order_by(Action.created_at)
+        )
+    ).all()
     return InstitutionStanding(
-        institution_code=code, region=inst.region_code, policy=policy.id, as_of=as_of,
+        institution_code=code,
+        region=inst.region_code,
+        policy=policy.id,
+        as_of=as_of,
         term_starts_on=term.starts_on if term else None,
         term_ends_on=term.ends_on if term else None,
-        approved_physicians=approved, revoked_physicians=revoked, ratio=ratio_text(ratio),
-        flags=flags, actions=[ActionOut.model_validate(a) for a in rows],
+        approved_physicians=approved,
+        revoked_physicians=revoked,
+        ratio=ratio_text(ratio),
+        flags=flags,
+        actions=[ActionOut.model_validate(a) for a in rows],
     )

@@ -11,8 +11,8 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.admin.metrics import install_metrics, render_metrics
 from app.actions.router import router as actions_router
+from app.admin.metrics import install_metrics, render_metrics
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.core.db import create_engine, create_sessionmaker

@@ -20,10 +20,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     row for whatever it touched), rolled back when it raises."""
     state = request.app.state
     version: int | None = None
-    async with state.sessions() as session:
-        async with session.begin():
-            yield session
-            version = await outbox.record(session)
+    async with state.sessions() as session, session.begin():
+        yield session
+        version = await outbox.record(session)
     feed = getattr(state, "feed", None)
     if feed is not None and version is not None:
         await feed.catch_up()

@@ -6,12 +6,19 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client import generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
-    "ybgate_admin_requests_total", "Admin API requests", ["method", "route", "status"],
+    "ybgate_admin_requests_total",
+    "Admin API requests",
+    ["method", "route", "status"],
     registry=REGISTRY,
 )
 LATENCY = Histogram(

@@ -30,11 +30,17 @@ async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
     return agreement
 
 
+def _terminated_on(a: Agreement) -> date | None:
+    """The effective termination date, unless the termination was voided."""
+    return a.terminated_on if a.termination_voided_at is None else None
+
+
 def status_on(a: Agreement, susps: list[AgreementSuspension], day: date) -> str:
     """What held for agreement ``a`` on ``day`` (its own history; not the institution's)."""
     if day < a.starts_on:
         return "not_started"
-    if a.terminated_on is not None and a.termination_voided_at is None and a.terminated_on <= day:
+    ended = _terminated_on(a)
+    if ended is not None and ended <= day:
         return "terminated"
     if a.ends_on is not None and day > a.ends_on:
         return "expired"
@@ -71,7 +77,8 @@ async def create_agreement(
         raise Conflict(
             f"{physician.code} may not take a new agreement under {policy.id} until "
             f"{ban.ends_on} ({ban.clause}).",
-            slug="registration-banned", ban_ends_on=ban.ends_on.isoformat(),
+            slug="registration-banned",
+            ban_ends_on=ban.ends_on.isoformat(),
         )
     ends_on = data.ends_on
     if ends_on is None and policy.scoring.term_years:
@@ -94,8 +101,13 @@ async def create_agreement(
     session.add(agreement)
     await session.flush()
     audit.record(
-        session, actor, "agreement.create", "agreement", agreement.id,
-        region=agreement.region_code, after=audit.snapshot(agreement),
+        session,
+        actor,
+        "agreement.create",
+        "agreement",
+        agreement.id,
+        region=agreement.region_code,
+        after=audit.snapshot(agreement),
     )
     touch(session, physicians=[physician.code])
     return agreement
@@ -112,7 +124,12 @@ async def suspend(
     actor.require_write(agreement.region_code)
     check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
     return await add_suspension(
-        session, actor, agreement, data.starts_on, data.ends_on, data.reason,
+        session,
+        actor,
+        agreement,
+        data.starts_on,
+        data.ends_on,
+        data.reason,
         source_action_id=source_action_id,
     )
 
@@ -127,12 +144,11 @@ async def add_suspension(
     *,
     source_action_id: str | None = None,
 ) -> AgreementSuspension:
-    if agreement.terminated_on is not None and agreement.termination_voided_at is None:
-        if agreement.terminated_on <= starts_on:
-            raise InvalidTransition(
-                f"Agreement {agreement.id} is terminated from {agreement.terminated_on}.",
-                slug="agreement-terminated",
-            )
+    ended = _terminated_on(agreement)
+    if ended is not None and ended <= starts_on:
+        raise InvalidTransition(
+            f"Agreement {agreement.id} is terminated from {ended}.", slug="agreement-terminated"
+        )
     susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
     for s in susps:
         if overlaps(s.starts_on, last_day(s.ends_on, s.resumed_on), starts_on, ends_on):
@@ -150,8 +166,13 @@ async def add_suspension(
     session.add(susp)
     await session.flush()
     audit.record(
-        session, actor, "agreement.suspend", "agreement", agreement.id,
-        region=agreement.region_code, after=audit.snapshot(susp),
+        session,
+        actor,
+        "agreement.suspend",
+        "agreement",
+        agreement.id,
+        region=agreement.region_code,
+        after=audit.snapshot(susp),
     )
     touch(session, physicians=[agreement.physician_code])
     return susp
@@ -169,8 +190,14 @@ async def resume(
             s.resumed_on = effective_on
             await session.flush()
             audit.record(
-                session, actor, "agreement.resume", "agreement", agreement.id,
-                region=agreement.region_code, before=before, after=audit.snapshot(s),
+                session,
+                actor,
+                "agreement.resume",
+                "agreement",
+                agreement.id,
+                region=agreement.region_code,
+                before=before,
+                after=audit.snapshot(s),
             )
             touch(session, physicians=[agreement.physician_code])
             return s
@@ -190,8 +217,13 @@ async def terminate(
 ) -> Agreement:
     actor.require_write(agreement.region_code)
     return await end_agreement(
-        session, actor, agreement, data.effective_on, data.reason,
-        kind=kind, source_action_id=source_action_id,
+        session,
+        actor,
+        agreement,
+        data.effective_on,
+        data.reason,
+        kind=kind,
+        source_action_id=source_action_id,
     )
 
 
@@ -212,7 +244,12 @@ async def end_agreement(
         )
     if effective_on < agreement.starts_on:
         raise ValidationFailed(
-            [{"field": "effective_on", "message": f"before the agreement starts ({agreement.starts_on})"}]
+            [
+                {
+                    "field": "effective_on",
+                    "message": f"before the agreement starts ({agreement.starts_on})",
+                }
+            ]
         )
     before = audit.snapshot(agreement)
     agreement.terminated_on = effective_on
@@ -222,8 +259,14 @@ async def end_agreement(
     agreement.source_action_id = source_action_id
     await session.flush()
     audit.record(
-        session, actor, "agreement.terminate", "agreement", agreement.id,
-        region=agreement.region_code, before=before, after=audit.snapshot(agreement),
+        session,
+        actor,
+        "agreement.terminate",
+        "agreement",
+        agreement.id,
+        region=agreement.region_code,
+        before=before,
+        after=audit.snapshot(agreement),
     )
     touch(session, physicians=[agreement.physician_code])
     return agreement

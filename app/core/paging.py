@@ -1,4 +1,5 @@
-"""Every list endpoint pages: ``?limit=&offset=`` in, ``{items, limit, offset, next_offset}`` out."""
+"""Every list endpoint pages: ``?limit=&offset=`` in,
+``{items, limit, offset, next_offset}`` out."""
 
 from __future__ import annotations
 

@@ -67,14 +67,21 @@ async def create_institution(
     session.add(inst)
     await session.flush()
     term = InstitutionTerm(
-        institution_code=inst.code, starts_on=data.agreement_starts_on, ends_on=data.agreement_ends_on
+        institution_code=inst.code,
+        starts_on=data.agreement_starts_on,
+        ends_on=data.agreement_ends_on,
     )
     session.add(term)
     await session.flush()
     after = audit.snapshot(inst) | {"terms": [audit.snapshot(term)]}
     audit.record(
-        session, actor, "institution.create", "institution", inst.code,
-        region=inst.region_code, after=after,
+        session,
+        actor,
+        "institution.create",
+        "institution",
+        inst.code,
+        region=inst.region_code,
+        after=after,
     )
     touch(session, institutions=[inst.code])
     return inst
@@ -97,8 +104,13 @@ async def add_term(
     session.add(term)
     await session.flush()
     audit.record(
-        session, actor, "institution.term.create", "institution", code,
-        region=inst.region_code, after=audit.snapshot(term),
+        session,
+        actor,
+        "institution.term.create",
+        "institution",
+        code,
+        region=inst.region_code,
+        after=audit.snapshot(term),
     )
     touch(session, institutions=[code])
     return term
@@ -122,8 +134,13 @@ async def suspend(
     session.add(susp)
     await session.flush()
     audit.record(
-        session, actor, "institution.suspend", "institution", code,
-        region=inst.region_code, after=audit.snapshot(susp),
+        session,
+        actor,
+        "institution.suspend",
+        "institution",
+        code,
+        region=inst.region_code,
+        after=audit.snapshot(susp),
     )
     touch(session, institutions=[code])
     return susp
@@ -140,8 +157,14 @@ async def resume(
             s.lifted_on = effective_on
             await session.flush()
             audit.record(
-                session, actor, "institution.resume", "institution", code,
-                region=inst.region_code, before=before, after=audit.snapshot(s),
+                session,
+                actor,
+                "institution.resume",
+                "institution",
+                code,
+                region=inst.region_code,
+                before=before,
+                after=audit.snapshot(s),
             )
             touch(session, institutions=[code])
             return s
@@ -171,8 +194,14 @@ async def end_term(
             t.termination_reason = reason
             await session.flush()
             audit.record(
-                session, actor, "institution.terminate", "institution", inst.code,
-                region=inst.region_code, before=before, after=audit.snapshot(t),
+                session,
+                actor,
+                "institution.terminate",
+                "institution",
+                inst.code,
+                region=inst.region_code,
+                before=before,
+                after=audit.snapshot(t),
             )
             touch(session, institutions=[inst.code])
             return t
@@ -189,11 +218,7 @@ def status_on(terms: list[InstitutionTerm], susps: list[InstitutionSuspension], 
     return "active"
 
 
-async def issue_his_token(
-    session: AsyncSession, actor: Principal, code: str
-) -> TokenCreated:
+async def issue_his_token(session: AsyncSession, actor: Principal, code: str) -> TokenCreated:
     inst = await get_institution(session, code)
     actor.require_write(inst.region_code)
-    return await tokens.issue(
-        session, actor, "his", region=inst.region_code, institution=inst.code
-    )
+    return await tokens.issue(session, actor, "his", region=inst.region_code, institution=inst.code)

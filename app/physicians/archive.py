@@ -18,32 +18,70 @@ from app.points import ledger
 Event = dict[str, Any]
 
 
-def _ev(on: date, at: datetime, kind: str, **detail: Any) -> Event:
-    return {"on": on.isoformat(), "recorded_at": at.isoformat(), "event": kind, **detail}
+def _ev(on: date, at: datetime, event: str, **detail: Any) -> Event:
+    return {"on": on.isoformat(), "recorded_at": at.isoformat(), "event": event, **detail}
 
 
 async def archive(session: AsyncSession, code: str) -> list[Event]:
     p = await get_physician(session, code)
-    events = [_ev(p.created_at.date(), p.created_at, "registered", code=p.code,
-                  national_code=p.national_code)]
+    events = [
+        _ev(
+            p.created_at.date(),
+            p.created_at,
+            "registered",
+            code=p.code,
+            national_code=p.national_code,
+        )
+    ]
     rows = await agreements_repo.agreements_of(session, code)
     susps = await agreements_repo.suspensions_by_agreement(session, [a.id for a in rows])
     for a in rows:
         base = {"agreement_id": a.id, "institution_code": a.institution_code}
-        events.append(_ev(a.starts_on, a.created_at, "agreement.signed", **base,
-                          ends_on=a.ends_on.isoformat() if a.ends_on else None))
+        events.append(
+            _ev(
+                a.starts_on,
+                a.created_at,
+                "agreement.signed",
+                **base,
+                ends_on=a.ends_on.isoformat() if a.ends_on else None,
+            )
+        )
         for s in susps[a.id]:
-            events.append(_ev(s.starts_on, s.created_at, "agreement.suspended", **base,
-                              ends_on=s.ends_on.isoformat() if s.ends_on else None,
-                              reason=s.reason, action_id=s.source_action_id))
+            events.append(
+                _ev(
+                    s.starts_on,
+                    s.created_at,
+                    "agreement.suspended",
+                    **base,
+                    ends_on=s.ends_on.isoformat() if s.ends_on else None,
+                    reason=s.reason,
+                    action_id=s.source_action_id,
+                )
+            )
             if s.resumed_on:
                 events.append(_ev(s.resumed_on, s.created_at, "agreement.resumed", **base))
         if a.terminated_on and a.termination_voided_at is None:
-            events.append(_ev(a.terminated_on, a.created_at, "agreement.terminated", **base,
-                              kind=a.termination_kind, reason=a.termination_reason))
-    for v in await repo.visits_of(session, code):
-        events.append(_ev(v.starts_on, v.created_at, "visit", host=v.host_institution_code,
-                          ends_on=v.ends_on.isoformat(), kind=v.kind))
+            events.append(
+                _ev(
+                    a.terminated_on,
+                    a.created_at,
+                    "agreement.terminated",
+                    **base,
+                    kind=a.termination_kind,
+                    reason=a.termination_reason,
+                )
+            )
+    for visit in await repo.visits_of(session, code):
+        events.append(
+            _ev(
+                visit.starts_on,
+                visit.created_at,
+                "visit",
+                host=visit.host_institution_code,
+                ends_on=visit.ends_on.isoformat(),
+                kind=visit.kind,
+            )
+        )
     for c in await repo.cancellations_of(session, code):
         events.append(_ev(c.effective_on, c.created_at, "code.cancelled", reason=c.reason))
         if c.restored_on:
@@ -51,30 +89,64 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
     violations = await ledger.violations_of(session, code)
     objections = {
         o.violation_id: o
-        for o in (await session.scalars(
-            select(Objection).where(Objection.violation_id.in_([v.id for v in violations]))
-        )).all()
+        for o in (
+            await session.scalars(
+                select(Objection).where(Objection.violation_id.in_([v.id for v in violations]))
+            )
+        ).all()
     }
     for v in violations:
-        events.append(_ev(v.decided_on, v.created_at, "violation", violation_id=v.id,
-                          region=v.region_code, item=v.item, points=v.points,
-                          occurred_on=v.occurred_on.isoformat()))
+        events.append(
+            _ev(
+                v.decided_on,
+                v.created_at,
+                "violation",
+                violation_id=v.id,
+                region=v.region_code,
+                item=v.item,
+                points=v.points,
+                occurred_on=v.occurred_on.isoformat(),
+            )
+        )
         o = objections.get(v.id)
         if o is not None:
             events.append(_ev(o.filed_on, o.created_at, "objection.filed", violation_id=v.id))
             if o.decided_on is not None:
-                events.append(_ev(o.decided_on, o.created_at, "objection.decided",
-                                  violation_id=v.id, upheld=o.upheld))
+                events.append(
+                    _ev(
+                        o.decided_on,
+                        o.created_at,
+                        "objection.decided",
+                        violation_id=v.id,
+                        upheld=o.upheld,
+                    )
+                )
         if v.reversed_on:
-            events.append(_ev(v.reversed_on, v.created_at, "violation.reversed",
-                              violation_id=v.id))
+            events.append(_ev(v.reversed_on, v.created_at, "violation.reversed", violation_id=v.id))
     for act in await ledger.actions_of(session, code):
-        events.append(_ev(act.effective_on, act.created_at, f"action.{act.type}",
-                          action_id=act.id, status=act.status, rule_id=act.rule_id,
-                          months=act.months, clause=act.clause))
+        events.append(
+            _ev(
+                act.effective_on,
+                act.created_at,
+                f"action.{act.type}",
+                action_id=act.id,
+                status=act.status,
+                rule_id=act.rule_id,
+                months=act.months,
+                clause=act.clause,
+            )
+        )
     for b in await ledger.bans_of(session, code):
         if b.voided_at is None:
-            events.append(_ev(b.starts_on, b.created_at, "ban", policy=b.policy_id,
-                              ends_on=b.ends_on.isoformat(), clause=b.clause))
+            events.append(
+                _ev(
+                    b.starts_on,
+                    b.created_at,
+                    "ban",
+                    policy=b.policy_id,
+                    ends_on=b.ends_on.isoformat(),
+                    clause=b.clause,
+                )
+            )
     events.sort(key=lambda e: (e["on"], e["recorded_at"]))
     return events

@@ -9,8 +9,8 @@ from app.admin.deps import Actor, Session
 from app.core.clock import today
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.physicians import repository as repo
-from app.physicians.archive import archive
 from app.physicians import service
+from app.physicians.archive import archive
 from app.physicians.schemas import (
     CancelCode,
     CancellationOut,

@@ -96,7 +96,11 @@ async def cancel_code(
         expired = a.ends_on is not None and a.ends_on < data.effective_on
         if not ended and not expired:
             await agreements.end_agreement(
-                session, actor, a, max(data.effective_on, a.starts_on), data.reason,
+                session,
+                actor,
+                a,
+                max(data.effective_on, a.starts_on),
+                data.reason,
                 kind="cancellation",
             )
     audit.record(
@@ -124,8 +128,13 @@ async def restore_code(
     current.restored_on = data.effective_on
     await session.flush()
     audit.record(
-        session, actor, "physician.restore", "physician", code,
-        before=before, after=audit.snapshot(current) | {"note": data.note},
+        session,
+        actor,
+        "physician.restore",
+        "physician",
+        code,
+        before=before,
+        after=audit.snapshot(current) | {"note": data.note},
     )
     touch(session, physicians=[code])
     return current
@@ -206,29 +215,53 @@ async def _points(
     for policy_id in await _policies_of(session, code):
         policy = get_policy(policy_id)
         deductions = await ledger.ledger(session, code, policy_id)
-        result = replay(policy, deductions, manual_events=await ledger.manual_events(session, code, policy_id))
+        result = replay(
+            policy, deductions, manual_events=await ledger.manual_events(session, code, policy_id)
+        )
         anchors = {d.anchor for d in deductions if d.anchor is not None}
         current = standing_on(policy, result, as_of, min(anchors) if anchors else None)
         periods = {p.key: p for p in result.periods}
         periods.setdefault(current.key, current)
         for p in sorted(periods.values(), key=lambda p: p.starts_on):
             regions = sorted({d.region for d in deductions if d.id in p.deductions})
-            points.append({
-                "policy": policy_id, "period": p.key, "regions": regions,
-                "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat(),
-                "initial": p.initial, "deducted": p.deducted, "remaining": p.remaining,
-                "current": p.key == current.key,
-            })
+            points.append(
+                {
+                    "policy": policy_id,
+                    "period": p.key,
+                    "regions": regions,
+                    "starts_on": p.starts_on.isoformat(),
+                    "ends_on": p.ends_on.isoformat(),
+                    "initial": p.initial,
+                    "deducted": p.deducted,
+                    "remaining": p.remaining,
+                    "current": p.key == current.key,
+                }
+            )
     bans = [
-        {"policy": b.policy_id, "kind": b.kind, "starts_on": b.starts_on.isoformat(),
-         "ends_on": b.ends_on.isoformat(), "clause": b.clause,
-         "in_force": b.starts_on <= as_of <= b.ends_on}
-        for b in await ledger.bans_of(session, code) if b.voided_at is None
+        {
+            "policy": b.policy_id,
+            "kind": b.kind,
+            "starts_on": b.starts_on.isoformat(),
+            "ends_on": b.ends_on.isoformat(),
+            "clause": b.clause,
+            "in_force": b.starts_on <= as_of <= b.ends_on,
+        }
+        for b in await ledger.bans_of(session, code)
+        if b.voided_at is None
     ]
     pending = [
-        {"id": a.id, "type": a.type, "rule_id": a.rule_id, "policy": a.policy_id,
-         "region": a.region_code, "effective_on": a.effective_on.isoformat(),
-         "months_min": a.months_min, "months_max": a.months_max, "clause": a.clause}
-        for a in await ledger.actions_of(session, code) if a.status == "pending"
+        {
+            "id": a.id,
+            "type": a.type,
+            "rule_id": a.rule_id,
+            "policy": a.policy_id,
+            "region": a.region_code,
+            "effective_on": a.effective_on.isoformat(),
+            "months_min": a.months_min,
+            "months_max": a.months_max,
+            "clause": a.clause,
+        }
+        for a in await ledger.actions_of(session, code)
+        if a.status == "pending"
     ]
     return points, bans, pending

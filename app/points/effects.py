@@ -59,25 +59,35 @@ async def apply_action(
     if action.type == "suspend" and action.physician_code and action.months:
         # A pending suspension runs from the operator's decision, an applied one from the
         # deduction's decision.
-        start = action.decided_on if action.status == "approved" and action.decided_on else (
-            action.effective_on
+        start = (
+            action.decided_on
+            if action.status == "approved" and action.decided_on
+            else (action.effective_on)
         )
         action.ends_on = months_span(start, action.months)
         open_ended = policy.suspension.resumes == "on_approved_application"
         for a in await target_agreements(session, action.physician_code, action.policy_id, start):
             await _cut_overlaps(session, a, start)
             await agreements.add_suspension(
-                session, actor, a, start,
+                session,
+                actor,
+                a,
+                start,
                 None if open_ended else action.ends_on,
-                f"{action.clause} ({action.rule_id})", source_action_id=action.id,
+                f"{action.clause} ({action.rule_id})",
+                source_action_id=action.id,
             )
     elif action.type == "terminate" and action.physician_code:
         for a in await target_agreements(
             session, action.physician_code, action.policy_id, action.effective_on
         ):
             await agreements.end_agreement(
-                session, actor, a, max(action.effective_on, a.starts_on),
-                f"{action.clause} ({action.rule_id})", kind="violation",
+                session,
+                actor,
+                a,
+                max(action.effective_on, a.starts_on),
+                f"{action.clause} ({action.rule_id})",
+                kind="violation",
                 source_action_id=action.id,
             )
     elif action.type == "institution_terminate" and action.institution_code:
@@ -122,18 +132,28 @@ async def undo_action(session: AsyncSession, actor: Principal, action: Action) -
         before = audit.snapshot(a)
         a.termination_voided_at = now
         audit.record(
-            session, actor, "agreement.termination.void", "agreement", a.id,
-            region=a.region_code, before=before, after=audit.snapshot(a),
+            session,
+            actor,
+            "agreement.termination.void",
+            "agreement",
+            a.id,
+            region=a.region_code,
+            before=before,
+            after=audit.snapshot(a),
         )
     for t in terms:
         before = audit.snapshot(t)
         t.terminated_on, t.termination_reason, t.source_action_id = None, None, None
         audit.record(
-            session, actor, "institution.termination.void", "institution", t.institution_code,
-            before=before, after=audit.snapshot(t),
+            session,
+            actor,
+            "institution.termination.void",
+            "institution",
+            t.institution_code,
+            before=before,
+            after=audit.snapshot(t),
         )
         touch(session, institutions=[t.institution_code])
     if action.physician_code:
         touch(session, physicians=[action.physician_code])
     await session.flush()
-

@@ -45,7 +45,9 @@ def as_deduction(v: Violation) -> Deduction:
 
 async def ledger(session: AsyncSession, code: str, policy_id: str) -> list[Deduction]:
     """Non-reversed deductions of the physician under the policy (all its regions pool)."""
-    return [as_deduction(v) for v in await violations_of(session, code, policy_id) if not v.reversed_at]
+    return [
+        as_deduction(v) for v in await violations_of(session, code, policy_id) if not v.reversed_at
+    ]
 
 
 async def next_sequence(session: AsyncSession, code: str) -> int:
@@ -61,11 +63,15 @@ async def manual_events(session: AsyncSession, code: str, policy_id: str) -> lis
     out = []
     for c in (await session.scalars(stmt)).all():
         if c.source_action_id is None and regions:
-            out.append(ManualEvent(ref=f"cancel/{c.id}", kind="cancel_code", effective_on=c.effective_on))
+            out.append(
+                ManualEvent(ref=f"cancel/{c.id}", kind="cancel_code", effective_on=c.effective_on)
+            )
     return out
 
 
-async def actions_of(session: AsyncSession, code: str, policy_id: str | None = None) -> list[Action]:
+async def actions_of(
+    session: AsyncSession, code: str, policy_id: str | None = None
+) -> list[Action]:
     stmt = select(Action).where(Action.physician_code == code)
     if policy_id is not None:
         stmt = stmt.where(Action.policy_id == policy_id)

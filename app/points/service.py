@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.admin.auth import Principal
 from app.audit import service as audit
 from app.core.dates import covers
+from app.institutions.repository import terms_of
 from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
 from app.models.base import utcnow
 from app.points import effects
 from app.points.ledger import actions_of, bans_of, ledger, manual_events
-from app.institutions.repository import terms_of
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
 
 
@@ -41,9 +41,9 @@ async def reconcile(
         if a.subject == subject
     }
     fired = {f.key: f for f in result.firings}
-    for key, action in persisted.items():
-        if action.status != "voided" and key not in fired:
-            await _void(session, actor, action)
+    for key, existing in persisted.items():
+        if existing.status != "voided" and key not in fired:
+            await _void(session, actor, existing)
     created: list[Action] = []
     for key, firing in fired.items():
         action = persisted.get(key)
@@ -58,8 +58,13 @@ async def reconcile(
         await session.flush()
         await effects.apply_action(session, actor, action, policy)
         audit.record(
-            session, actor, f"action.{action.status}", "action", action.id,
-            region=action.region_code, after=audit.snapshot(action),
+            session,
+            actor,
+            f"action.{action.status}",
+            "action",
+            action.id,
+            region=action.region_code,
+            after=audit.snapshot(action),
         )
         created.append(action)
         if firing.action == "terminate":
@@ -93,8 +98,14 @@ async def _void(session: AsyncSession, actor: Principal, action: Action) -> None
     action.status, action.voided_at = "voided", utcnow()
     await session.flush()
     audit.record(
-        session, actor, "action.void", "action", action.id,
-        region=action.region_code, before=before, after=audit.snapshot(action),
+        session,
+        actor,
+        "action.void",
+        "action",
+        action.id,
+        region=action.region_code,
+        before=before,
+        after=audit.snapshot(action),
     )
 
 
@@ -102,13 +113,15 @@ async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: R
     persisted = {(b.source, b.rule_id): b for b in await bans_of(session, code, policy.id)}
     wanted = {(b.source, b.rule_id): b for b in result.bans}
     firing_region = {f"{f.period_key}/{f.rule_id}": f.region for f in result.firings}
-    for key, row in persisted.items():
-        if key not in wanted and row.voided_at is None:
-            row.voided_at = utcnow()
+    for key, old in persisted.items():
+        if key not in wanted and old.voided_at is None:
+            old.voided_at = utcnow()
     for key, ban in wanted.items():
         row = persisted.get(key)
         if row is None:
-            row = Ban(physician_code=code, policy_id=policy.id, source=ban.source, rule_id=ban.rule_id)
+            row = Ban(
+                physician_code=code, policy_id=policy.id, source=ban.source, rule_id=ban.rule_id
+            )
             session.add(row)
         row.kind, row.clause = ban.trigger, ban.clause
         row.region_code = firing_region.get(ban.source) if ban.scope == "region" else None
@@ -199,24 +212,34 @@ async def _sync_institution_actions(
     persisted = {a.rule_id: a for a in rows}
     holding = {f.threshold_id: f for f in flags}
     created: list[Action] = []
-    for rule_id, action in persisted.items():
-        if rule_id not in holding and action.status != "voided":
-            await _void(session, actor, action)
+    for rule_id, existing in persisted.items():
+        if rule_id not in holding and existing.status != "voided":
+            await _void(session, actor, existing)
     for rule_id, flag in holding.items():
         action = persisted.get(rule_id)
         if action is not None and action.status != "voided":
             continue
         if action is None:
-            action = Action(subject=subject, institution_code=inst.code, policy_id=policy.id,
-                            period_key=period_key, rule_id=rule_id)
+            action = Action(
+                subject=subject,
+                institution_code=inst.code,
+                policy_id=policy.id,
+                period_key=period_key,
+                rule_id=rule_id,
+            )
             session.add(action)
         action.region_code, action.type, action.status = inst.region_code, flag.action, flag.status
         action.clause, action.effective_on, action.voided_at = flag.clause, on, None
         await session.flush()
         await effects.apply_action(session, actor, action, policy)
         audit.record(
-            session, actor, f"action.{action.status}", "action", action.id,
-            region=action.region_code, after=audit.snapshot(action),
+            session,
+            actor,
+            f"action.{action.status}",
+            "action",
+            action.id,
+            region=action.region_code,
+            after=audit.snapshot(action),
         )
         created.append(action)
     return created

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from app.admin.deps import Actor, Session
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.regions import service

@@ -36,8 +36,13 @@ async def create_region(session: AsyncSession, actor: Principal, data: RegionCre
     session.add(region)
     await session.flush()
     audit.record(
-        session, actor, "region.create", "region", region.code,
-        region=region.code, after=audit.snapshot(region),
+        session,
+        actor,
+        "region.create",
+        "region",
+        region.code,
+        region=region.code,
+        after=audit.snapshot(region),
     )
     touch(session, regions=[region.code])
     return region

@@ -52,9 +52,16 @@ async def get_violation(session: AsyncSession, violation_id: str) -> Violation:
 
 def violation_out(v: Violation, policy: Policy) -> ViolationOut:
     return ViolationOut(
-        id=v.id, physician_code=v.physician_code, region=v.region_code, policy=v.policy_id,
-        item=v.item, points=v.points, occurred_on=v.occurred_on, decided_on=v.decided_on,
-        reversed_on=v.reversed_on, objection_deadline=_deadline_or_none(policy, v.decided_on),
+        id=v.id,
+        physician_code=v.physician_code,
+        region=v.region_code,
+        policy=v.policy_id,
+        item=v.item,
+        points=v.points,
+        occurred_on=v.occurred_on,
+        decided_on=v.decided_on,
+        reversed_on=v.reversed_on,
+        objection_deadline=_deadline_or_none(policy, v.decided_on),
     )
 
 
@@ -68,7 +75,8 @@ def _deadline_or_none(policy: Policy, decided_on: date) -> date | None:
 async def _anchor(session: AsyncSession, code: str, region: str, on: date) -> date:
     """Agreement-term policies: the start of the physician's agreement in the region."""
     candidates = [
-        a for a in await agreements_repo.agreements_of(session, code)
+        a
+        for a in await agreements_repo.agreements_of(session, code)
         if a.region_code == region and a.starts_on <= on
     ]
     if not candidates:
@@ -78,8 +86,15 @@ async def _anchor(session: AsyncSession, code: str, region: str, on: date) -> da
 
 def period_out(policy: Policy, replay_result: Replay, on: date, anchor: date | None) -> PeriodOut:
     p = standing_on(policy, replay_result, on, anchor)
-    return PeriodOut(policy=policy.id, period=p.key, starts_on=p.starts_on, ends_on=p.ends_on,
-                     initial=p.initial, deducted=p.deducted, remaining=p.remaining)
+    return PeriodOut(
+        policy=policy.id,
+        period=p.key,
+        starts_on=p.starts_on,
+        ends_on=p.ends_on,
+        initial=p.initial,
+        deducted=p.deducted,
+        remaining=p.remaining,
+    )
 
 
 async def record_violation(
@@ -100,15 +115,28 @@ async def record_violation(
         anchor = await _anchor(session, data.physician_code, region.code, data.decided_on)
     await ledger.lock_physician(session, data.physician_code)
     v = Violation(
-        physician_code=data.physician_code, region_code=region.code, policy_id=policy.id,
-        item=data.item, points=points, occurred_on=data.occurred_on, decided_on=data.decided_on,
-        sequence=await ledger.next_sequence(session, data.physician_code), anchor=anchor,
+        physician_code=data.physician_code,
+        region_code=region.code,
+        policy_id=policy.id,
+        item=data.item,
+        points=points,
+        occurred_on=data.occurred_on,
+        decided_on=data.decided_on,
+        sequence=await ledger.next_sequence(session, data.physician_code),
+        anchor=anchor,
         note=data.note,
     )
     session.add(v)
     await session.flush()
-    audit.record(session, actor, "violation.create", "violation", v.id,
-                 region=region.code, after=audit.snapshot(v))
+    audit.record(
+        session,
+        actor,
+        "violation.create",
+        "violation",
+        v.id,
+        region=region.code,
+        after=audit.snapshot(v),
+    )
     result, created = await reconcile(session, actor, v.physician_code, policy)
     return ViolationCreated(
         **violation_out(v, policy).model_dump(),
@@ -133,15 +161,25 @@ async def file_objection(
         raise RuleViolation(
             f"Objections must be filed within 10 working days of {v.decided_on}: "
             f"the last day was {deadline}.",
-            slug="objection-late", code="OBJECTION_LATE", deadline=deadline.isoformat(),
+            slug="objection-late",
+            code="OBJECTION_LATE",
+            deadline=deadline.isoformat(),
             errors=[{"field": "filed_on", "message": f"after the deadline {deadline}"}],
         )
-    obj = Objection(violation_id=v.id, filed_on=data.filed_on, deadline=deadline,
-                    grounds=data.grounds)
+    obj = Objection(
+        violation_id=v.id, filed_on=data.filed_on, deadline=deadline, grounds=data.grounds
+    )
     session.add(obj)
     await session.flush()
-    audit.record(session, actor, "objection.create", "violation", v.id,
-                 region=v.region_code, after=audit.snapshot(obj))
+    audit.record(
+        session,
+        actor,
+        "objection.create",
+        "violation",
+        v.id,
+        region=v.region_code,
+        after=audit.snapshot(obj),
+    )
     return obj
 
 
@@ -161,15 +199,26 @@ async def decide_objection(
     await ledger.lock_physician(session, v.physician_code)
     before = audit.snapshot(obj)
     obj.upheld, obj.decided_on = data.upheld, data.decided_on
-    was_live = {a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"}
+    was_live = {
+        a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"
+    }
     if data.upheld:
         v.reversed_at, v.reversed_on = utcnow(), data.decided_on
     await session.flush()
-    audit.record(session, actor, "objection.decide", "violation", v.id,
-                 region=v.region_code, before=before, after=audit.snapshot(obj))
+    audit.record(
+        session,
+        actor,
+        "objection.decide",
+        "violation",
+        v.id,
+        region=v.region_code,
+        before=before,
+        after=audit.snapshot(obj),
+    )
     result, _ = await reconcile(session, actor, v.physician_code, policy)
     voided: list[Action] = [
-        a for a in await ledger.actions_of(session, v.physician_code)
+        a
+        for a in await ledger.actions_of(session, v.physician_code)
         if a.id in was_live and a.status == "voided"
     ]
     return ObjectionDecided(

@@ -42,9 +42,7 @@ async def create_visit(session: AsyncSession, actor: Principal, data: VisitCreat
     for v in await physicians_repo.visits_of(session, data.physician_code):
         same_host = v.host_institution_code == data.host_institution_code
         if same_host and overlaps(v.starts_on, v.ends_on, data.starts_on, data.ends_on):
-            raise Conflict(
-                f"Visit {v.id} at this host overlaps these dates.", slug="visit-overlap"
-            )
+            raise Conflict(f"Visit {v.id} at this host overlaps these dates.", slug="visit-overlap")
     visit = Visit(
         physician_code=data.physician_code,
         host_institution_code=host.code,
@@ -56,8 +54,13 @@ async def create_visit(session: AsyncSession, actor: Principal, data: VisitCreat
     session.add(visit)
     await session.flush()
     audit.record(
-        session, actor, "visit.create", "visit", visit.id,
-        region=visit.region_code, after=audit.snapshot(visit),
+        session,
+        actor,
+        "visit.create",
+        "visit",
+        visit.id,
+        region=visit.region_code,
+        after=audit.snapshot(visit),
     )
     touch(session, physicians=[visit.physician_code])
     return visit

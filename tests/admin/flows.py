@@ -18,7 +18,9 @@ async def post(c: httpx.AsyncClient, path: str, body: dict[str, Any], h: dict[st
 async def region(
     c: httpx.AsyncClient, h: dict[str, str], code: str = "330100", policy: str = "zhejiang-2014"
 ) -> Any:
-    return await post(c, "/admin/v1/regions", {"code": code, "name": f"R{code}", "policy": policy}, h)
+    return await post(
+        c, "/admin/v1/regions", {"code": code, "name": f"R{code}", "policy": policy}, h
+    )
 
 
 async def institution(

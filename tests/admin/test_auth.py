@@ -27,23 +27,39 @@ async def test_operator_writes_only_its_region(
     await flows.institution(client, op_a, "H33010200001", region="330100")
     r = await client.post(
         "/admin/v1/institutions",
-        json={"code": "H62010000002", "name": "n", "region": "620100", "agreement_starts_on": "2026-01-01"},
+        json={
+            "code": "H62010000002",
+            "name": "n",
+            "region": "620100",
+            "agreement_starts_on": "2026-01-01",
+        },
         headers=op_a,
     )
     assert r.status_code == 403
     doc = await flows.physician(client, op_a)
     r = await client.post(
         "/admin/v1/agreements",
-        json={"physician_code": doc["code"], "institution_code": "H62010000001", "starts_on": "2026-01-01"},
+        json={
+            "physician_code": doc["code"],
+            "institution_code": "H62010000001",
+            "starts_on": "2026-01-01",
+        },
         headers=op_a,
     )
     assert r.status_code == 403
-    r = await client.post("/admin/v1/institutions/H62010000001/suspend",
-                          json={"starts_on": "2026-01-01", "reason": "x"}, headers=op_a)
+    r = await client.post(
+        "/admin/v1/institutions/H62010000001/suspend",
+        json={"starts_on": "2026-01-01", "reason": "x"},
+        headers=op_a,
+    )
     assert r.status_code == 403
     r = await client.post("/admin/v1/institutions/H62010000001/tokens", headers=op_a)
     assert r.status_code == 403
-    r = await client.post("/admin/v1/regions", json={"code": "110100", "name": "京", "policy": "nhsa-2024"}, headers=op_a)
+    r = await client.post(
+        "/admin/v1/regions",
+        json={"code": "110100", "name": "京", "policy": "nhsa-2024"},
+        headers=op_a,
+    )
     assert r.status_code == 403
     r = await client.post("/admin/v1/tokens", json={"role": "auditor"}, headers=op_a)
     assert r.status_code == 403
@@ -58,8 +74,11 @@ async def test_operator_may_not_cancel_a_code_held_elsewhere(
     w = await flows.world(client, su)
     await flows.region(client, su, "620100", "lanzhou-2014")
     op_b = await make_token(sessions, "operator", region="620100")
-    r = await client.post(f"/admin/v1/physicians/{w['code']}/cancel",
-                          json={"effective_on": "2026-01-01", "reason": "x"}, headers=op_b)
+    r = await client.post(
+        f"/admin/v1/physicians/{w['code']}/cancel",
+        json={"effective_on": "2026-01-01", "reason": "x"},
+        headers=op_b,
+    )
     assert r.status_code == 403
 
 
@@ -68,12 +87,17 @@ async def test_auditor_reads_but_never_writes(
 ) -> None:
     w = await flows.world(client, su)
     auditor = await make_token(sessions, "auditor")
-    assert (await client.get(f"/admin/v1/physicians/{w['code']}", headers=auditor)).status_code == 200
+    assert (
+        await client.get(f"/admin/v1/physicians/{w['code']}", headers=auditor)
+    ).status_code == 200
     assert (await client.get("/admin/v1/audit", headers=auditor)).status_code == 200
     writes = [
         ("/admin/v1/regions", {"code": "110100", "name": "京", "policy": "nhsa-2024"}),
         ("/admin/v1/physicians", {"certificate_no": "1234567890123456", "name": "x"}),
-        (f"/admin/v1/agreements/{w['agreement']['id']}/terminate", {"effective_on": "2026-01-01", "reason": "x"}),
+        (
+            f"/admin/v1/agreements/{w['agreement']['id']}/terminate",
+            {"effective_on": "2026-01-01", "reason": "x"},
+        ),
     ]
     for path, body in writes:
         r = await client.post(path, json=body, headers=auditor)
@@ -94,14 +118,18 @@ async def test_tokens_are_stored_hashed_and_revocable(
     client: httpx.AsyncClient, su: dict[str, str]
 ) -> None:
     await flows.region(client, su)
-    r = await client.post("/admin/v1/tokens", json={"role": "operator", "region": "330100"}, headers=su)
+    r = await client.post(
+        "/admin/v1/tokens", json={"role": "operator", "region": "330100"}, headers=su
+    )
     assert r.status_code == 201
     created = r.json()
     op = {"Authorization": f"Bearer {created['token']}"}
     assert (await client.get("/admin/v1/regions", headers=op)).status_code == 200
     listing = (await client.get("/admin/v1/tokens", headers=su)).text
     assert created["token"] not in listing
-    assert (await client.post(f"/admin/v1/tokens/{created['id']}/revoke", headers=su)).status_code == 200
+    assert (
+        await client.post(f"/admin/v1/tokens/{created['id']}/revoke", headers=su)
+    ).status_code == 200
     assert (await client.get("/admin/v1/regions", headers=op)).status_code == 401
     r = await client.post("/admin/v1/tokens", json={"role": "operator"}, headers=su)
     assert r.status_code == 422

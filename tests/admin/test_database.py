@@ -48,7 +48,13 @@ async def _tables(url: str) -> set[str]:
 async def test_upgrade_downgrade_upgrade_again(fresh_db: str) -> None:
     await asyncio.to_thread(upgrade, fresh_db)
     created = await _tables(fresh_db)
-    assert {"physicians", "agreements", "agreement_suspensions", "audit_log", "violations"} <= created
+    assert {
+        "physicians",
+        "agreements",
+        "agreement_suspensions",
+        "audit_log",
+        "violations",
+    } <= created
     await asyncio.to_thread(downgrade, fresh_db, "base")
     assert await _tables(fresh_db) == set()
     await asyncio.to_thread(upgrade, fresh_db)
@@ -73,8 +79,13 @@ async def test_50_concurrent_deductions_count_once_and_fire_each_threshold_once(
             w = await flows.world(c, su)
 
             async def deduct(n: int) -> Any:
-                body = {"physician_code": w["code"], "region": "330100", "item": "4.1",
-                        "occurred_on": "2026-05-01", "decided_on": "2026-05-06"}
+                body = {
+                    "physician_code": w["code"],
+                    "region": "330100",
+                    "item": "4.1",
+                    "occurred_on": "2026-05-01",
+                    "decided_on": "2026-05-06",
+                }
                 r = await c.post("/admin/v1/violations", json=body, headers=su)
                 assert r.status_code == 201, r.text
                 return r.json()
@@ -83,11 +94,18 @@ async def test_50_concurrent_deductions_count_once_and_fire_each_threshold_once(
             fired = sorted(a["type"] for res in results for a in res["actions"])
             assert fired == ["interview", "suspend", "terminate"]
             assert sorted(r["standing"]["deducted"] for r in results) == list(range(1, 51))
-            doc = (await c.get(f"/admin/v1/physicians/{w['code']}",
-                               params={"as_of": "2026-12-31"}, headers=su)).json()
+            doc = (
+                await c.get(
+                    f"/admin/v1/physicians/{w['code']}", params={"as_of": "2026-12-31"}, headers=su
+                )
+            ).json()
             (period,) = [p for p in doc["points"] if p["period"] == "2026"]
             assert period["deducted"] == 50
             r = await c.get("/admin/v1/actions", params={"physician": w["code"]}, headers=su)
-            assert sorted(a["type"] for a in r.json()["items"]) == ["interview", "suspend", "terminate"]
+            assert sorted(a["type"] for a in r.json()["items"]) == [
+                "interview",
+                "suspend",
+                "terminate",
+            ]
     finally:
         await engine.dispose()

@@ -21,17 +21,25 @@ async def test_region_to_cancel_sequence_tells_the_truth_on_every_date(
     assert code == "YB" + flows.CERT
 
     await flows.post(
-        client, f"/admin/v1/agreements/{ag_id}/suspend",
-        {"starts_on": "2026-03-01", "ends_on": "2026-05-31", "reason": "审核"}, su,
-    )
-    await flows.post(client, f"/admin/v1/agreements/{ag_id}/resume", {"effective_on": "2026-04-15"}, su)
-    await flows.post(
-        client, f"/admin/v1/agreements/{ag_id}/terminate",
-        {"effective_on": "2026-09-01", "reason": "协议解除"}, su,
+        client,
+        f"/admin/v1/agreements/{ag_id}/suspend",
+        {"starts_on": "2026-03-01", "ends_on": "2026-05-31", "reason": "审核"},
+        su,
     )
     await flows.post(
-        client, f"/admin/v1/physicians/{code}/cancel",
-        {"effective_on": "2026-10-01", "reason": "注销"}, su,
+        client, f"/admin/v1/agreements/{ag_id}/resume", {"effective_on": "2026-04-15"}, su
+    )
+    await flows.post(
+        client,
+        f"/admin/v1/agreements/{ag_id}/terminate",
+        {"effective_on": "2026-09-01", "reason": "协议解除"},
+        su,
+    )
+    await flows.post(
+        client,
+        f"/admin/v1/physicians/{code}/cancel",
+        {"effective_on": "2026-10-01", "reason": "注销"},
+        su,
     )
 
     expected = {
@@ -61,6 +69,14 @@ async def test_region_to_cancel_sequence_tells_the_truth_on_every_date(
         "agreement.terminate",
         "physician.cancel",
     ]
+    record = (await client.get(f"/admin/v1/physicians/{code}/record", headers=su)).json()
+    assert [e["event"] for e in record["events"] if e["event"] != "registered"] == [
+        "agreement.signed",
+        "agreement.suspended",
+        "agreement.resumed",
+        "agreement.terminated",
+        "code.cancelled",
+    ]
     resume = r.json()["items"][5]
     assert resume["before"]["resumed_on"] is None
     assert resume["after"]["resumed_on"] == "2026-04-15"
@@ -73,8 +89,10 @@ async def test_cancel_ends_every_agreement_and_blocks_new_ones(
     await flows.institution(client, su, code="H33010200002")
     second = await flows.agreement(client, su, w["code"], inst="H33010200002", starts="2025-01-01")
     await flows.post(
-        client, f"/admin/v1/physicians/{w['code']}/cancel",
-        {"effective_on": "2026-06-01", "reason": "严重违规"}, su,
+        client,
+        f"/admin/v1/physicians/{w['code']}/cancel",
+        {"effective_on": "2026-06-01", "reason": "严重违规"},
+        su,
     )
     for ag in (w["agreement"], second):
         r = await client.get(f"/admin/v1/agreements/{ag['id']}", headers=su)
@@ -82,20 +100,33 @@ async def test_cancel_ends_every_agreement_and_blocks_new_ones(
         assert r.json()["termination_kind"] == "cancellation"
     r = await client.post(
         "/admin/v1/agreements",
-        json={"physician_code": w["code"], "institution_code": "H33010200002", "starts_on": "2026-07-01"},
+        json={
+            "physician_code": w["code"],
+            "institution_code": "H33010200002",
+            "starts_on": "2026-07-01",
+        },
         headers=su,
     )
     assert r.status_code == 409
     assert r.json()["type"].endswith("/code-cancelled")
 
 
-async def test_visit_counts_only_inside_its_dates(client: httpx.AsyncClient, su: dict[str, str]) -> None:
+async def test_visit_counts_only_inside_its_dates(
+    client: httpx.AsyncClient, su: dict[str, str]
+) -> None:
     w = await flows.world(client, su)
     await flows.institution(client, su, code="H33010200009")
     await flows.post(
-        client, "/admin/v1/visits",
-        {"physician_code": w["code"], "host_institution_code": "H33010200009",
-         "starts_on": "2026-01-01", "ends_on": "2026-12-31", "kind": "进修"}, su,
+        client,
+        "/admin/v1/visits",
+        {
+            "physician_code": w["code"],
+            "host_institution_code": "H33010200009",
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "kind": "进修",
+        },
+        su,
     )
     inside = await standing(client, su, w["code"], "2026-06-01")
     outside = await standing(client, su, w["code"], "2027-01-01")
@@ -108,12 +139,16 @@ async def test_institution_suspension_shows_on_its_physicians(
 ) -> None:
     w = await flows.world(client, su)
     await flows.post(
-        client, "/admin/v1/institutions/H33010200001/suspend",
-        {"starts_on": "2026-02-01", "ends_on": "2026-02-28", "reason": "整改"}, su,
+        client,
+        "/admin/v1/institutions/H33010200001/suspend",
+        {"starts_on": "2026-02-01", "ends_on": "2026-02-28", "reason": "整改"},
+        su,
     )
     during = await standing(client, su, w["code"], "2026-02-10")
     after = await standing(client, su, w["code"], "2026-03-01")
     assert during["agreements"][0]["institution_status"] == "suspended"
     assert after["agreements"][0]["institution_status"] == "active"
-    r = await client.get("/admin/v1/institutions/H33010200001", params={"as_of": "2028-01-01"}, headers=su)
+    r = await client.get(
+        "/admin/v1/institutions/H33010200001", params={"as_of": "2028-01-01"}, headers=su
+    )
     assert r.json()["status"] == "ended"

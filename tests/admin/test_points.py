@@ -12,11 +12,22 @@ ZJ, LZ, NH = "330100", "620100", "110100"
 
 
 async def violation(
-    c: httpx.AsyncClient, h: dict[str, str], code: str, item: str, decided: str,
-    region: str = ZJ, points: int | None = None, status: int = 201,
+    c: httpx.AsyncClient,
+    h: dict[str, str],
+    code: str,
+    item: str,
+    decided: str,
+    region: str = ZJ,
+    points: int | None = None,
+    status: int = 201,
 ) -> Any:
-    body: dict[str, Any] = {"physician_code": code, "region": region, "item": item,
-                            "occurred_on": decided, "decided_on": decided}
+    body: dict[str, Any] = {
+        "physician_code": code,
+        "region": region,
+        "item": item,
+        "occurred_on": decided,
+        "decided_on": decided,
+    }
     if points is not None:
         body["points"] = points
     r = await c.post("/admin/v1/violations", json=body, headers=h)
@@ -47,19 +58,28 @@ async def test_zhejiang_2014_6_points_interview_9_pending_suspension_approved_2_
     assert [a["id"] for a in r.json()["items"]] == [pending["id"]]
     # The registry is untouched until an operator decides.
     assert (await standing(client, su, code, "2026-05-01"))["status"] == "active"
-    r = await client.post(f"/admin/v1/actions/{pending['id']}/decide",
-                          json={"approve": True, "months": 4, "decided_on": "2026-04-10"}, headers=su)
+    r = await client.post(
+        f"/admin/v1/actions/{pending['id']}/decide",
+        json={"approve": True, "months": 4, "decided_on": "2026-04-10"},
+        headers=su,
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "months"
-    r = await client.post(f"/admin/v1/actions/{pending['id']}/decide",
-                          json={"approve": True, "months": 2, "decided_on": "2026-04-10"}, headers=su)
+    r = await client.post(
+        f"/admin/v1/actions/{pending['id']}/decide",
+        json={"approve": True, "months": 2, "decided_on": "2026-04-10"},
+        headers=su,
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved"
     assert r.json()["ends_on"] == "2026-06-09"
     assert (await standing(client, su, code, "2026-04-09"))["status"] == "active"
     assert (await standing(client, su, code, "2026-04-10"))["status"] == "suspended"
     # zhejiang-2014: the suspension runs on until an approved resumption application.
     assert (await standing(client, su, code, "2026-07-01"))["status"] == "suspended"
-    r = await client.post(f"/admin/v1/actions/{pending['id']}/decide",
-                          json={"approve": False, "decided_on": "2026-04-11"}, headers=su)
+    r = await client.post(
+        f"/admin/v1/actions/{pending['id']}/decide",
+        json={"approve": False, "decided_on": "2026-04-11"},
+        headers=su,
+    )
     assert r.status_code == 409
 
 
@@ -74,16 +94,26 @@ async def test_zhejiang_2014_resumption_applied_in_time_ends_suspension_on_plann
     pending = (await violation(client, su, code, "3.1", "2026-03-03"))["actions"]
     assert pending == []
     pending = (await violation(client, su, code, "4.1", "2026-03-04"))["actions"][0]
-    await flows.post(client, f"/admin/v1/actions/{pending['id']}/decide",
-                     {"approve": True, "months": 1, "decided_on": "2026-06-01"}, su)
+    await flows.post(
+        client,
+        f"/admin/v1/actions/{pending['id']}/decide",
+        {"approve": True, "months": 1, "decided_on": "2026-06-01"},
+        su,
+    )
     # planned last day 2026-06-30; 10 working days before: 2026-06-16 (端午 2026-06-19).
-    r = await client.post(f"/admin/v1/actions/{pending['id']}/resumption",
-                          json={"filed_on": "2026-06-25"}, headers=su)
+    r = await client.post(
+        f"/admin/v1/actions/{pending['id']}/resumption", json={"filed_on": "2026-06-25"}, headers=su
+    )
     assert r.status_code == 422 and r.json()["type"].endswith("/resumption-late")
-    app_ = await flows.post(client, f"/admin/v1/actions/{pending['id']}/resumption",
-                            {"filed_on": "2026-06-10"}, su)
-    await flows.post(client, f"/admin/v1/resumptions/{app_['id']}/decision",
-                     {"approve": True, "decided_on": "2026-06-15"}, su)
+    app_ = await flows.post(
+        client, f"/admin/v1/actions/{pending['id']}/resumption", {"filed_on": "2026-06-10"}, su
+    )
+    await flows.post(
+        client,
+        f"/admin/v1/resumptions/{app_['id']}/decision",
+        {"approve": True, "decided_on": "2026-06-15"},
+        su,
+    )
     assert (await standing(client, su, code, "2026-06-30"))["status"] == "suspended"
     assert (await standing(client, su, code, "2026-07-01"))["status"] == "active"
 
@@ -105,8 +135,15 @@ async def test_zhejiang_2014_12_points_terminate_every_agreement_and_ban_1_year(
     assert {a["status"] for a in doc["agreements"]} == {"terminated"}
     assert [b["kind"] for b in doc["bans"]] == ["terminate"]
     assert doc["bans"][0]["ends_on"] == "2027-05-05"
-    r = await client.post("/admin/v1/agreements", json={
-        "physician_code": code, "institution_code": "H33010200001", "starts_on": "2027-01-01"}, headers=su)
+    r = await client.post(
+        "/admin/v1/agreements",
+        json={
+            "physician_code": code,
+            "institution_code": "H33010200001",
+            "starts_on": "2027-01-01",
+        },
+        headers=su,
+    )
     assert r.status_code == 409 and r.json()["type"].endswith("/registration-banned")
     await flows.agreement(client, su, code, inst="H33010200001", starts="2027-05-06")
 
@@ -122,7 +159,9 @@ async def test_zhejiang_2014_points_pool_across_regions_and_reset_at_year_end(
     await flows.agreement(client, su, code, inst="H33020000001")
     await violation(client, su, code, "3.1", "2026-02-02", region=ZJ)
     out = await violation(client, su, code, "2.2", "2026-08-03", region="330200")
-    assert out["standing"]["deducted"] == 8 and out["standing"]["period"] == out["standing"]["period"]
+    assert (
+        out["standing"]["deducted"] == 8 and out["standing"]["period"] == out["standing"]["period"]
+    )
     assert [a["type"] for a in out["actions"]] == ["interview"]
     nxt = await violation(client, su, code, "3.2", "2027-01-04", region=ZJ)
     assert nxt["standing"]["deducted"] == 2 and nxt["standing"]["remaining"] == 10
@@ -168,21 +207,33 @@ async def test_lanzhou_2014_22_small_institution_terminated_at_one_revoked(
     """lanzhou-2014 第二十二条: fewer than 10 approved physicians → 1 revoked ends the
     institution's agreement."""
     await flows.region(client, su, LZ, "lanzhou-2014")
-    r = await client.post("/admin/v1/institutions", json={
-        "code": "H62010000009", "name": "小诊所", "region": LZ, "agreement_starts_on": "2025-01-01",
-        "agreement_ends_on": "2026-12-31", "approved_physicians": 8}, headers=su)
+    r = await client.post(
+        "/admin/v1/institutions",
+        json={
+            "code": "H62010000009",
+            "name": "小诊所",
+            "region": LZ,
+            "agreement_starts_on": "2025-01-01",
+            "agreement_ends_on": "2026-12-31",
+            "approved_physicians": 8,
+        },
+        headers=su,
+    )
     assert r.status_code == 201
     doc = await flows.physician(client, su)
     await flows.agreement(client, su, doc["code"], inst="H62010000009", starts="2025-01-01")
     out = await violation(client, su, doc["code"], "12.1", "2026-03-02", region=LZ)
     types = [a["type"] for a in out["actions"]]
     assert types == ["terminate", "institution_flag", "institution_terminate"]
-    r = await client.get("/admin/v1/institutions/H62010000009/standing",
-                         params={"as_of": "2026-03-02"}, headers=su)
+    r = await client.get(
+        "/admin/v1/institutions/H62010000009/standing", params={"as_of": "2026-03-02"}, headers=su
+    )
     body = r.json()
     assert (body["approved_physicians"], body["revoked_physicians"]) == (8, 1)
     assert "institution_terminate" in body["flags"]
-    r = await client.get("/admin/v1/institutions/H62010000009", params={"as_of": "2026-03-02"}, headers=su)
+    r = await client.get(
+        "/admin/v1/institutions/H62010000009", params={"as_of": "2026-03-02"}, headers=su
+    )
     assert r.json()["status"] == "ended"
 
 
@@ -192,9 +243,18 @@ async def test_lanzhou_2014_22_two_percent_flags_the_institution_only(
     """lanzhou-2014 第二十二条: 2 revoked of 100 approved (2%) → no A grade, −5; the
     institution's agreement goes on (5% not reached)."""
     await flows.region(client, su, LZ, "lanzhou-2014")
-    r = await client.post("/admin/v1/institutions", json={
-        "code": "H62010000010", "name": "大医院", "region": LZ, "agreement_starts_on": "2025-01-01",
-        "agreement_ends_on": "2026-12-31", "approved_physicians": 100}, headers=su)
+    r = await client.post(
+        "/admin/v1/institutions",
+        json={
+            "code": "H62010000010",
+            "name": "大医院",
+            "region": LZ,
+            "agreement_starts_on": "2025-01-01",
+            "agreement_ends_on": "2026-12-31",
+            "approved_physicians": 100,
+        },
+        headers=su,
+    )
     assert r.status_code == 201
     types: list[str] = []
     for n, cert in enumerate(("620102198001011111", "620102198001012222")):
@@ -203,10 +263,17 @@ async def test_lanzhou_2014_22_two_percent_flags_the_institution_only(
         out = await violation(client, su, doc["code"], "12.2", f"2026-03-0{n + 2}", region=LZ)
         types = [a["type"] for a in out["actions"]]
     assert types == ["terminate", "institution_flag"]
-    body = (await client.get("/admin/v1/institutions/H62010000010/standing",
-                             params={"as_of": "2026-04-01"}, headers=su)).json()
+    body = (
+        await client.get(
+            "/admin/v1/institutions/H62010000010/standing",
+            params={"as_of": "2026-04-01"},
+            headers=su,
+        )
+    ).json()
     assert body["flags"] == ["institution_flag"] and body["ratio"] == "0.0200"
-    r = await client.get("/admin/v1/institutions/H62010000010", params={"as_of": "2026-04-01"}, headers=su)
+    r = await client.get(
+        "/admin/v1/institutions/H62010000010", params={"as_of": "2026-04-01"}, headers=su
+    )
     assert r.json()["status"] == "active"
 
 
@@ -227,7 +294,9 @@ async def test_nhsa_2024_single_shot_12_bans_3_years_accumulated_1_year(
     b2 = (await standing(client, su, two["code"], "2026-03-01"))["bans"]
     assert b1[0]["ends_on"] == "2029-02-01"
     assert b2[0]["ends_on"] == "2027-02-02"
-    r = await violation(client, su, one["code"], "4-6", "2026-02-02", region=NH, points=7, status=422)
+    r = await violation(
+        client, su, one["code"], "4-6", "2026-02-02", region=NH, points=7, status=422
+    )
     assert r["errors"][0]["field"] == "points"
 
 
@@ -241,12 +310,18 @@ async def test_objection_on_the_11th_working_day_across_spring_festival_is_late(
     w = await flows.world(client, su)
     v = await violation(client, su, w["code"], "4.1", "2026-02-11")
     assert v["objection_deadline"] == "2026-03-03"
-    r = await client.post(f"/admin/v1/violations/{v['id']}/objection",
-                          json={"filed_on": "2026-03-04", "grounds": "不服"}, headers=su)
+    r = await client.post(
+        f"/admin/v1/violations/{v['id']}/objection",
+        json={"filed_on": "2026-03-04", "grounds": "不服"},
+        headers=su,
+    )
     assert r.status_code == 422
     assert r.json()["type"].endswith("/objection-late") and r.json()["code"] == "OBJECTION_LATE"
-    r = await client.post(f"/admin/v1/violations/{v['id']}/objection",
-                          json={"filed_on": "2026-03-03", "grounds": "不服"}, headers=su)
+    r = await client.post(
+        f"/admin/v1/violations/{v['id']}/objection",
+        json={"filed_on": "2026-03-03", "grounds": "不服"},
+        headers=su,
+    )
     assert r.status_code == 201
 
 
@@ -263,10 +338,18 @@ async def test_upheld_objection_reverses_the_deduction_and_the_suspension_it_cau
     await violation(client, su, code, "13.1", "2026-03-02", region=LZ)
     v = await violation(client, su, code, "14.1", "2026-03-03", region=LZ, points=1)
     assert (await standing(client, su, code, "2026-03-10"))["status"] == "suspended"
-    await flows.post(client, f"/admin/v1/violations/{v['id']}/objection",
-                     {"filed_on": "2026-03-05", "grounds": "记录有误"}, su)
-    out = await flows.post(client, f"/admin/v1/violations/{v['id']}/objection/decision",
-                           {"upheld": True, "decided_on": "2026-03-12"}, su)
+    await flows.post(
+        client,
+        f"/admin/v1/violations/{v['id']}/objection",
+        {"filed_on": "2026-03-05", "grounds": "记录有误"},
+        su,
+    )
+    out = await flows.post(
+        client,
+        f"/admin/v1/violations/{v['id']}/objection/decision",
+        {"upheld": True, "decided_on": "2026-03-12"},
+        su,
+    )
     assert out["standing"]["deducted"] == 5
     assert [a["type"] for a in out["voided_actions"]] == ["suspend"]
     assert (await standing(client, su, code, "2026-03-10"))["status"] == "active"
@@ -279,14 +362,27 @@ async def test_integrity_archive_lists_every_event_in_date_order(
     w = await flows.world(client, su)
     code = w["code"]
     v = await violation(client, su, code, "2.1", "2026-03-02")
-    await flows.post(client, f"/admin/v1/violations/{v['id']}/objection",
-                     {"filed_on": "2026-03-04", "grounds": "不服"}, su)
-    await flows.post(client, f"/admin/v1/violations/{v['id']}/objection/decision",
-                     {"upheld": False, "decided_on": "2026-03-09"}, su)
+    await flows.post(
+        client,
+        f"/admin/v1/violations/{v['id']}/objection",
+        {"filed_on": "2026-03-04", "grounds": "不服"},
+        su,
+    )
+    await flows.post(
+        client,
+        f"/admin/v1/violations/{v['id']}/objection/decision",
+        {"upheld": False, "decided_on": "2026-03-09"},
+        su,
+    )
     r = await client.get(f"/admin/v1/physicians/{code}/record", headers=su)
     kinds = [e["event"] for e in r.json()["events"]]
     points_events = [k for k in kinds if k.startswith(("violation", "action", "objection"))]
-    assert points_events == ["violation", "action.interview", "objection.filed", "objection.decided"]
+    assert points_events == [
+        "violation",
+        "action.interview",
+        "objection.filed",
+        "objection.decided",
+    ]
     assert "agreement.signed" in kinds
     days = [e["on"] for e in r.json()["events"]]
     assert days == sorted(days)

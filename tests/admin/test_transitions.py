@@ -26,7 +26,8 @@ async def test_resume_what_is_not_suspended(client: httpx.AsyncClient, su: dict[
     before = await audit_count(client, su)
     r = await client.post(
         f"/admin/v1/agreements/{w['agreement']['id']}/resume",
-        json={"effective_on": "2026-01-01"}, headers=su,
+        json={"effective_on": "2026-01-01"},
+        headers=su,
     )
     assert_problem(r, 409, "not-suspended")
     assert await audit_count(client, su) == before
@@ -38,7 +39,11 @@ async def test_overlapping_agreements_at_one_institution(
     w = await flows.world(client, su)
     r = await client.post(
         "/admin/v1/agreements",
-        json={"physician_code": w["code"], "institution_code": "H33010200001", "starts_on": "2025-06-01"},
+        json={
+            "physician_code": w["code"],
+            "institution_code": "H33010200001",
+            "starts_on": "2025-06-01",
+        },
         headers=su,
     )
     assert_problem(r, 409, "agreement-overlap")
@@ -46,7 +51,9 @@ async def test_overlapping_agreements_at_one_institution(
     assert len(r.json()["items"]) == 1
 
 
-async def test_multi_site_agreements_are_allowed(client: httpx.AsyncClient, su: dict[str, str]) -> None:
+async def test_multi_site_agreements_are_allowed(
+    client: httpx.AsyncClient, su: dict[str, str]
+) -> None:
     w = await flows.world(client, su)
     await flows.institution(client, su, code="H33010200002")
     await flows.agreement(client, su, w["code"], inst="H33010200002")
@@ -58,8 +65,12 @@ async def test_visit_over_one_year(client: httpx.AsyncClient, su: dict[str, str]
     w = await flows.world(client, su)
     r = await client.post(
         "/admin/v1/visits",
-        json={"physician_code": w["code"], "host_institution_code": "H33010200001",
-              "starts_on": "2026-01-01", "ends_on": "2027-01-01"},
+        json={
+            "physician_code": w["code"],
+            "host_institution_code": "H33010200001",
+            "starts_on": "2026-01-01",
+            "ends_on": "2027-01-01",
+        },
         headers=su,
     )
     body = assert_problem(r, 422, "visit-too-long")
@@ -73,18 +84,35 @@ async def test_overlapping_suspension_and_double_termination(
 ) -> None:
     w = await flows.world(client, su)
     ag = w["agreement"]["id"]
-    await flows.post(client, f"/admin/v1/agreements/{ag}/suspend",
-                     {"starts_on": "2026-01-01", "ends_on": "2026-03-31", "reason": "a"}, su)
-    r = await client.post(f"/admin/v1/agreements/{ag}/suspend",
-                          json={"starts_on": "2026-03-01", "ends_on": "2026-04-30", "reason": "b"}, headers=su)
+    await flows.post(
+        client,
+        f"/admin/v1/agreements/{ag}/suspend",
+        {"starts_on": "2026-01-01", "ends_on": "2026-03-31", "reason": "a"},
+        su,
+    )
+    r = await client.post(
+        f"/admin/v1/agreements/{ag}/suspend",
+        json={"starts_on": "2026-03-01", "ends_on": "2026-04-30", "reason": "b"},
+        headers=su,
+    )
     assert_problem(r, 409, "suspension-overlap")
-    await flows.post(client, f"/admin/v1/agreements/{ag}/terminate",
-                     {"effective_on": "2026-06-01", "reason": "x"}, su)
-    r = await client.post(f"/admin/v1/agreements/{ag}/terminate",
-                          json={"effective_on": "2026-07-01", "reason": "y"}, headers=su)
+    await flows.post(
+        client,
+        f"/admin/v1/agreements/{ag}/terminate",
+        {"effective_on": "2026-06-01", "reason": "x"},
+        su,
+    )
+    r = await client.post(
+        f"/admin/v1/agreements/{ag}/terminate",
+        json={"effective_on": "2026-07-01", "reason": "y"},
+        headers=su,
+    )
     assert_problem(r, 409, "agreement-terminated")
-    r = await client.post(f"/admin/v1/agreements/{ag}/suspend",
-                          json={"starts_on": "2026-08-01", "ends_on": "2026-08-31", "reason": "c"}, headers=su)
+    r = await client.post(
+        f"/admin/v1/agreements/{ag}/suspend",
+        json={"starts_on": "2026-08-01", "ends_on": "2026-08-31", "reason": "c"},
+        headers=su,
+    )
     assert_problem(r, 409, "agreement-terminated")
     r = await client.get(f"/admin/v1/agreements/{ag}", headers=su)
     assert r.json()["terminated_on"] == "2026-06-01"
@@ -92,21 +120,31 @@ async def test_overlapping_suspension_and_double_termination(
 
 async def test_duplicate_physician_and_alias(client: httpx.AsyncClient, su: dict[str, str]) -> None:
     await flows.physician(client, su, national="D330100000123")
-    r = await client.post("/admin/v1/physicians",
-                          json={"certificate_no": flows.CERT, "name": "x"}, headers=su)
+    r = await client.post(
+        "/admin/v1/physicians", json={"certificate_no": flows.CERT, "name": "x"}, headers=su
+    )
     assert_problem(r, 409, "physician-exists")
-    r = await client.post("/admin/v1/physicians",
-                          json={"certificate_no": "1234567890123456", "name": "y",
-                                "national_code": "D330100000123"}, headers=su)
+    r = await client.post(
+        "/admin/v1/physicians",
+        json={"certificate_no": "1234567890123456", "name": "y", "national_code": "D330100000123"},
+        headers=su,
+    )
     assert_problem(r, 409, "physician-exists")
 
 
-async def test_validation_names_each_bad_field(client: httpx.AsyncClient, su: dict[str, str]) -> None:
+async def test_validation_names_each_bad_field(
+    client: httpx.AsyncClient, su: dict[str, str]
+) -> None:
     await flows.region(client, su)
     r = await client.post(
         "/admin/v1/institutions",
-        json={"code": "h1", "name": "", "region": "330100",
-              "agreement_starts_on": "2026-13-01", "agreement_ends_on": "2025-01-01"},
+        json={
+            "code": "h1",
+            "name": "",
+            "region": "330100",
+            "agreement_starts_on": "2026-13-01",
+            "agreement_ends_on": "2025-01-01",
+        },
         headers=su,
     )
     body = assert_problem(r, 422, "validation-error")
@@ -114,15 +152,31 @@ async def test_validation_names_each_bad_field(client: httpx.AsyncClient, su: di
     assert {"code", "name", "agreement_starts_on"} <= fields
     r = await client.post(
         "/admin/v1/institutions",
-        json={"code": "H1234567", "name": "n", "region": "330100",
-              "agreement_starts_on": "2026-01-01", "agreement_ends_on": "2025-01-01"},
+        json={
+            "code": "H1234567",
+            "name": "n",
+            "region": "330100",
+            "agreement_starts_on": "2026-01-01",
+            "agreement_ends_on": "2025-01-01",
+        },
         headers=su,
     )
     body = assert_problem(r, 422, "validation-error")
-    assert body["errors"] == [{"field": "agreement_ends_on", "message": "must be on or after agreement_starts_on (2026-01-01)"}]
-    r = await client.post("/admin/v1/regions", json={"code": "620100", "name": "兰州", "policy": "nope"}, headers=su)
+    assert body["errors"] == [
+        {
+            "field": "agreement_ends_on",
+            "message": "must be on or after agreement_starts_on (2026-01-01)",
+        }
+    ]
+    r = await client.post(
+        "/admin/v1/regions", json={"code": "620100", "name": "兰州", "policy": "nope"}, headers=su
+    )
     assert assert_problem(r, 422, "validation-error")["errors"][0]["field"] == "policy"
-    r = await client.post("/admin/v1/regions", content=b"{not json", headers={**su, "content-type": "application/json"})
+    r = await client.post(
+        "/admin/v1/regions",
+        content=b"{not json",
+        headers={**su, "content-type": "application/json"},
+    )
     assert r.status_code == 422
     r = await client.get("/admin/v1/physicians/YB1", headers=su)
     assert_problem(r, 404, "not-found")
