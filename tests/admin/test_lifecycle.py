@@ -78,7 +78,7 @@ async def test_region_to_cancel_sequence_tells_the_truth_on_every_date(
         "code.cancelled",
         "ban",  # zhejiang-2014 三（二）: five years, province-wide
     ]
-    ban = record["events"][-1]
+    (ban,) = [e for e in record["events"] if e["event"] == "ban"]
     assert (ban["on"], ban["ends_on"]) == ("2026-10-01", "2031-09-30")
     resume = r.json()["items"][5]
     assert resume["before"]["resumed_on"] is None

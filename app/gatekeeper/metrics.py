@@ -1,0 +1,128 @@
+"""Gatekeeper metrics: plain counters on the hot path, rendered only when scraped.
+
+The request path does a dict lookup, a ``bisect`` and two additions per request, and
+one C-level ``collections._count_elements`` over the line results; the Prometheus text
+is produced by a custom collector (prometheus_client) at scrape time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import _count_elements  # type: ignore[attr-defined]
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from app.registry.judge import ALL_RESULTS, LineResult
+
+BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0)
+OUTCOMES = ("accept", "reject", "partial")
+
+
+class Series:
+    """One latency histogram series: per-bucket counts (not cumulative) and the sum."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(BUCKETS, seconds)] += 1
+        self.total += seconds
+
+
+class Metrics:
+    def __init__(self) -> None:
+        # outcome: accept / reject / partial, or the status of a problem response.
+        self.validate: dict[str, Series] = {o: Series() for o in OUTCOMES}
+        self.eligibility: dict[str, Series] = {}
+        self.lines: dict[LineResult, int] = dict.fromkeys(ALL_RESULTS, 0)
+        self.gauges: list[Callable[[], Iterable[Metric]]] = []
+
+    def observe(self, outcome: str, seconds: float) -> None:
+        series = self.validate.get(outcome)
+        if series is None:
+            series = self.validate[outcome] = Series()
+        series.counts[bisect_left(BUCKETS, seconds)] += 1
+        series.total += seconds
+
+    def observe_eligibility(self, outcome: str, seconds: float) -> None:
+        series = self.eligibility.get(outcome)
+        if series is None:
+            series = self.eligibility[outcome] = Series()
+        series.observe(seconds)
+
+    def count_lines(self, results: list[LineResult]) -> None:
+        _count_elements(self.lines, results)
+
+    # -- scrape ---------------------------------------------------------------------------
+    def collect(self) -> Iterator[Metric]:
+        yield from _histogram(
+            "ybgate_validate_duration_seconds",
+            "Time to answer POST /v1/settlements/validate, by outcome (accept, reject, "
+            "partial, or the HTTP status of a problem response).",
+            dict(self.validate),
+        )
+        yield from _histogram(
+            "ybgate_eligibility_duration_seconds",
+            "Time to answer GET /v1/physicians/{code}/eligibility, by outcome.",
+            dict(self.eligibility),
+        )
+        lines = CounterMetricFamily(
+            "ybgate_lines",
+            "Settlement lines decided, by decision, reason and overridden reason.",
+            labels=("decision", "reason", "overridden"),
+        )
+        for r, n in list(self.lines.items()):
+            lines.add_metric((r.decision, r.reason or "", r.overridden or ""), n)
+        yield lines
+        for gauge in self.gauges:
+            yield from gauge()
+
+    def render(self) -> bytes:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Collector(self))
+        return generate_latest(registry)
+
+
+def _histogram(name: str, doc: str, series: dict[str, Series]) -> Iterator[Metric]:
+    hist = HistogramMetricFamily(name, doc, labels=("outcome",))
+    count = CounterMetricFamily(
+        name.replace("_duration_seconds", "_requests"), doc, labels=("outcome",)
+    )
+    for outcome, s in sorted(series.items()):
+        cumulative, buckets = 0, []
+        for bound, c in zip((*BUCKETS, float("inf")), s.counts, strict=True):
+            cumulative += c
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+        hist.add_metric((outcome,), buckets, s.total)
+        count.add_metric((outcome,), cumulative)
+    yield hist
+    yield count
+
+
+def gauge(name: str, doc: str, value: Callable[[], float]) -> Callable[[], Iterable[Metric]]:
+    def collect() -> Iterable[Metric]:
+        yield GaugeMetricFamily(name, doc, value=value())
+
+    return collect
+
+
+class _Collector:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return self.metrics.collect()
+
+    def describe(self) -> list[Any]:
+        return []
