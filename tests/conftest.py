@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from app.admin.app import create_admin_app
 from app.admin.auth import Principal
 from app.core.migrate import upgrade
+from app.registry.store import RegistryStore
+from app.sync.inprocess import InProcessFeed
 from app.tokens import service as tokens
 
 
@@ -75,9 +77,19 @@ def sessions(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
-async def admin_app(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Any]:
+def store() -> RegistryStore:
+    return RegistryStore()
+
+
+@pytest.fixture
+async def admin_app(
+    sessions: async_sessionmaker[AsyncSession], store: RegistryStore
+) -> AsyncIterator[Any]:
+    """The admin API with an in-process registry, as in the embedded profile."""
     app = create_admin_app()
     app.state.sessions = sessions
+    app.state.feed = InProcessFeed(store, sessions)
+    await app.state.feed.load()
     yield app
 
 

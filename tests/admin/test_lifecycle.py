@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.admin import flows
@@ -155,3 +157,23 @@ async def test_institution_suspension_shows_on_its_physicians(
         "/admin/v1/institutions/H33010200001", params={"as_of": "2028-01-01"}, headers=su
     )
     assert r.json()["status"] == "ended"
+
+
+async def test_every_write_reaches_the_in_process_registry_before_it_returns(
+    client: httpx.AsyncClient, su: dict[str, str], store: Any
+) -> None:
+    """Embedded profile: a write's new version is in the registry when the response arrives."""
+    start = store.version
+    w = await flows.world(client, su)
+    assert store.version == start + 4  # region, institution, physician, agreement
+    before = store.version
+    await flows.post(
+        client,
+        f"/admin/v1/agreements/{w['agreement']['id']}/suspend",
+        {"starts_on": "2026-03-01", "ends_on": "2026-05-31", "reason": "审核"},
+        su,
+    )
+    assert store.version == before + 1
+    r = await client.get(f"/admin/v1/physicians/{w['code']}", headers=su)
+    assert store.version == before + 1, "reads do not bump the version"
+    assert r.status_code == 200
