@@ -37,8 +37,7 @@ G_OK = attrgetter("ok")
 AMOUNT_RE = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,2}))?")
 # bytes.translate table: ASCII digits -> "d", "." and "|" kept, anything else -> "?".
 _SHAPE = bytes(
-    ord("d") if chr(b).isdigit() and b < 128 else b if b in b".|" else ord("?")
-    for b in range(256)
+    ord("d") if chr(b).isdigit() and b < 128 else b if b in b".|" else ord("?") for b in range(256)
 )
 _json_str = msgspec.json.encode
 
@@ -58,11 +57,13 @@ def judge_lines(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[LineR
         except KeyError:
             verdicts = [table.get(k) or ctx.verdict(k, d0) for k in keys]
     else:
-        verdicts = [ctx.table(d).get(k) or ctx.verdict(k, d) for k, d in zip(keys, dates)]
+        verdicts = [
+            ctx.table(d).get(k) or ctx.verdict(k, d) for k, d in zip(keys, dates, strict=True)
+        ]
     bad = ctx.nonconforming
     if bad and not bad.isdisjoint(codes):
         malformed = ctx.verdicts[CODE_MALFORMED]
-        verdicts = [malformed if c in bad else v for c, v in zip(codes, verdicts)]
+        verdicts = [malformed if c in bad else v for c, v in zip(codes, verdicts, strict=True)]
     return list(map(getitem, verdicts, map(G_EMERGENCY, lines)))
 
 
@@ -99,7 +100,9 @@ def _amount_cents_slow(amounts: list[str | None]) -> list[int]:
         m = AMOUNT_RE.fullmatch(a)
         if m is None:
             errors.append(
-                field_error(f"lines[{i}].amount", "must be a decimal string with at most 2 decimals")
+                field_error(
+                    f"lines[{i}].amount", "must be a decimal string with at most 2 decimals"
+                )
             )
             continue
         frac = (m.group(2) or "").ljust(2, "0")
