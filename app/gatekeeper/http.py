@@ -1,0 +1,103 @@
+"""Raw ASGI helpers: responses, problem bodies, bounded body reading, field paths."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import msgspec
+
+from app.core.errors import PROBLEM_CT, DomainError, PayloadTooLarge, ValidationFailed, field_error
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON_CT = b"application/json"
+BODY_TIMEOUT_S = 30.0  # a client that does not finish its body in this time gets a 408
+
+
+class RequestTimeout(DomainError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request body not received in time"
+
+
+class MethodNotAllowed(DomainError):
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
+async def send_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes = JSON_CT,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    if extra:
+        headers.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_problem(send: Send, err: DomainError, instance: str | None = None) -> None:
+    extra = []
+    if err.status == 401:
+        extra.append((b"www-authenticate", b'Bearer realm="ybgate"'))
+    elif err.status in (408, 413):
+        extra.append((b"connection", b"close"))  # the rest of the body is not read
+    allow = err.extra.get("allow") if isinstance(err, MethodNotAllowed) else None
+    if allow:
+        extra.append((b"allow", str(allow).encode()))
+    body = msgspec.json.encode(err.to_problem(instance))
+    await send_bytes(send, err.status, body, PROBLEM_CT.encode(), extra)
+
+
+async def read_body(first: Message, receive: Receive, limit: int) -> bytes:
+    """The rest of a body that did not come in one message, stopping past ``limit``."""
+    chunks = [first.get("body", b"")]
+    size = len(chunks[0])
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            more = first.get("more_body", False)
+            while more:
+                msg = await receive()
+                if msg["type"] == "http.disconnect":
+                    raise ClientGone
+                chunk = msg.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
+                chunks.append(chunk)
+                more = msg.get("more_body", False)
+    except TimeoutError:
+        raise RequestTimeout(f"The body did not arrive within {BODY_TIMEOUT_S:.0f} s.") from None
+    return b"".join(chunks)
+
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+
+
+def decode_error(exc: msgspec.MsgspecError) -> ValidationFailed:
+    """A msgspec error as a 422 naming the field by its JSON path (``lines[3].amount``)."""
+    if isinstance(exc, msgspec.ValidationError):
+        m = _AT.match(str(exc))
+        msg, path = (m["msg"], m["path"] or "") if m else (str(exc), "")
+        path = path.lstrip(".")
+        missing = _MISSING.match(msg)
+        if missing:
+            path = f"{path}.{missing['field']}" if path else missing["field"]
+            msg = "field required"
+        return ValidationFailed([field_error(path or "body", msg)])
+    return ValidationFailed([field_error("body", f"invalid JSON: {exc}")])
