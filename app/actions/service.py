@@ -18,6 +18,7 @@ from app.actions.schemas import (
 )
 from app.admin.auth import Principal
 from app.audit import service as audit
+from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed
 from app.institutions.service import get_institution
 from app.models import Action, AgreementSuspension, Region, ResumptionApplication
@@ -29,10 +30,7 @@ from app.violations.schemas import ActionOut
 
 
 async def get_action(session: AsyncSession, action_id: str) -> Action:
-    action = await session.get(Action, action_id)
-    if action is None:
-        raise NotFound(f"No action {action_id}.")
-    return action
+    return await get_or_404(session, Action, action_id, "action")
 
 
 def actions_query(status: str | None, region: str | None, physician: str | None) -> Select[Any]:

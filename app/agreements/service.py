@@ -15,7 +15,8 @@ from app.agreements import repository as repo
 from app.agreements.schemas import AgreementCreate, SuspendAgreement, TerminateAgreement
 from app.audit import service as audit
 from app.core.dates import add_years, check_span, covers, last_day, overlaps
-from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from app.core.db import get_or_404
+from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
 from app.physicians.repository import cancellation_on
 from app.points.ledger import ban_on
@@ -24,10 +25,7 @@ from app.sync.outbox import touch
 
 
 async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
-    agreement = await session.get(Agreement, agreement_id)
-    if agreement is None:
-        raise NotFound(f"No agreement {agreement_id}.")
-    return agreement
+    return await get_or_404(session, Agreement, agreement_id, "agreement")
 
 
 def _terminated_on(a: Agreement) -> date | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from app.core.errors import NotFound
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -35,3 +37,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+M = TypeVar("M")
+
+
+async def get_or_404(session: AsyncSession, model: type[M], key: str, what: str) -> M:
+    """The row with primary key ``key``, or a 404 problem naming ``what``."""
+    row = await session.get(model, key)
+    if row is None:
+        raise NotFound(f"No {what} {key}.")
+    return row

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.admin.auth import Principal
 from app.audit import service as audit
 from app.core.dates import check_span, covers, last_day, overlaps
-from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from app.core.db import get_or_404
+from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.institutions import repository as repo
 from app.institutions.schemas import (
     InstitutionCreate,
@@ -31,10 +32,7 @@ from app.tokens.schemas import TokenCreated
 
 
 async def get_institution(session: AsyncSession, code: str) -> Institution:
-    inst = await session.get(Institution, code)
-    if inst is None:
-        raise NotFound(f"No institution {code}.")
-    return inst
+    return await get_or_404(session, Institution, code, "institution")
 
 
 def institutions_query(region: str | None) -> Select[Any]:

@@ -11,7 +11,8 @@ from app.agreements import service as agreements
 from app.agreements.router import agreement_out
 from app.audit import service as audit
 from app.core.dates import covers
-from app.core.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from app.core.db import get_or_404
+from app.core.errors import Conflict, Forbidden, InvalidTransition
 from app.institutions import repository as inst_repo
 from app.institutions import service as institutions
 from app.models import CodeCancellation, Physician, Region
@@ -32,10 +33,7 @@ from app.sync.outbox import touch
 
 
 async def get_physician(session: AsyncSession, code: str) -> Physician:
-    physician = await session.get(Physician, code)
-    if physician is None:
-        raise NotFound(f"No physician {code}.")
-    return physician
+    return await get_or_404(session, Physician, code, "physician")
 
 
 async def create_physician(

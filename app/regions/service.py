@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin.auth import Principal
 from app.audit import service as audit
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.db import get_or_404
+from app.core.errors import Conflict, ValidationFailed
 from app.models import Region
 from app.regions.schemas import RegionCreate
 from app.rules import get_policy
@@ -16,10 +17,7 @@ from app.sync.outbox import touch
 
 
 async def get_region(session: AsyncSession, code: str) -> Region:
-    region = await session.get(Region, code)
-    if region is None:
-        raise NotFound(f"No region {code}.")
-    return region
+    return await get_or_404(session, Region, code, "region")
 
 
 async def create_region(session: AsyncSession, actor: Principal, data: RegionCreate) -> Region:

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
 from app.audit import service as audit
-from app.core.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed
+from app.core.db import get_or_404
+from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
 from app.models import Action, Objection, Physician, Region, Violation
 from app.models.base import utcnow
 from app.points import ledger
@@ -44,10 +45,7 @@ def _bad(field: str, message: str) -> ValidationFailed:
 
 
 async def get_violation(session: AsyncSession, violation_id: str) -> Violation:
-    v = await session.get(Violation, violation_id)
-    if v is None:
-        raise NotFound(f"No violation {violation_id}.")
-    return v
+    return await get_or_404(session, Violation, violation_id, "violation")
 
 
 def violation_out(v: Violation, policy: Policy) -> ViolationOut:

@@ -1,0 +1,123 @@
+"""The gatekeeper's OpenAPI 3.1 document, built from the msgspec Structs it decodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from app.core.errors import PROBLEM_CT
+from app.gatekeeper.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
+
+VALIDATE_PATH = "/v1/settlements/validate"
+ELIGIBILITY_PATH = "/v1/physicians/{code}/eligibility"
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_CT: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _json(ref: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
+
+
+def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> dict[str, Any]:
+    (_, components) = msgspec.json.schema_components(
+        [SettlementRequest, SettlementDecision, Eligibility, Problem],
+        ref_template="#/components/schemas/{name}",
+    )
+    auth: list[dict[str, list[str]]] = [{"bearer": []}]
+    common = {
+        "401": _problem("No valid HIS bearer token."),
+        "403": _problem("The token's institution is not the request's institution."),
+        "422": _problem("Validation failed; `errors` names each field by its JSON path."),
+        "503": _problem("The registry is not loaded or the decision log cannot keep up."),
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ybgate gatekeeper (HIS)",
+            "version": "1",
+            "description": "Physician-agreement check of settlement lines, for hospital HIS.",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "paths": {
+            VALIDATE_PATH: {
+                "post": {
+                    "operationId": "validateSettlement",
+                    "summary": "Decide every line of a settlement as of its service date",
+                    "security": auth,
+                    "requestBody": {
+                        "required": True,
+                        "description": f"1-{max_lines} lines; at most {max_body_bytes} bytes.",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/SettlementRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json("SettlementDecision", "The decision, lines in order."),
+                        **common,
+                        "413": _problem("The body is larger than allowed."),
+                    },
+                }
+            },
+            ELIGIBILITY_PATH: {
+                "get": {
+                    "operationId": "physicianEligibility",
+                    "summary": "The same judgement for one physician at one institution",
+                    "security": auth,
+                    "parameters": [
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "institution",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "date",
+                            "in": "query",
+                            "required": False,
+                            "description": "Default: today in Asia/Shanghai.",
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                    ],
+                    "responses": {"200": _json("Eligibility", "The judgement."), **common},
+                }
+            },
+            "/healthz": {
+                "get": {"summary": "Process alive", "responses": {"200": {"description": "alive"}}}
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Registry loaded and fresh",
+                    "responses": {
+                        "200": {"description": "ready"},
+                        "503": _problem("Not loaded, or older than registry_max_age_s."),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "text exposition format"}},
+                }
+            },
+        },
+    }

@@ -1,0 +1,110 @@
+"""The embedded profile (``ybgate serve all``): both path sets on one port, one registry.
+
+SQLite by default, no Redis: an admin write reaches the in-process registry before its
+response returns (``InProcessFeed``). A heartbeat catches up from the outbox every second,
+which also brings in writes made by another process on the same database (``ybgate token``)
+and keeps the registry's age — and so ``/readyz`` — honest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from app.admin.app import bootstrap, create_admin_app
+from app.core.asgi import lifespan_of
+from app.core.db import create_engine, create_sessionmaker
+from app.core.settings import get_settings
+from app.gatekeeper import create_gatekeeper_app
+from app.registry.store import RegistryStore
+from app.sync.inprocess import InProcessFeed
+
+log = logging.getLogger("ybgate")
+HEARTBEAT_S = 1.0
+
+
+class EmbeddedApp:
+    """Routes ``/v1/...`` to the gatekeeper and everything else to the admin API."""
+
+    def __init__(self) -> None:
+        self.store = RegistryStore()
+        self.admin: FastAPI = create_admin_app()
+        self.gatekeeper = create_gatekeeper_app(store=self.store)
+        self.admin.openapi = self._openapi  # type: ignore[method-assign]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["path"].startswith("/v1/"):
+            await self.gatekeeper(scope, receive, send)
+        else:
+            await self.admin(scope, receive, send)
+
+    def _openapi(self) -> dict[str, Any]:
+        """The admin document, with the hot path's operations added."""
+        if self.admin.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            doc = get_openapi(title="ybgate", version="1", routes=self.admin.routes)
+            hot = getattr(self.gatekeeper, "openapi_document", None)
+            if callable(hot):
+                extra = hot()
+                doc["paths"].update(extra.get("paths", {}))
+                doc.setdefault("components", {}).setdefault("schemas", {}).update(
+                    extra.get("components", {}).get("schemas", {})
+                )
+            self.admin.openapi_schema = doc
+        return self.admin.openapi_schema
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        try:
+            ctx = self._running()
+            await ctx.__aenter__()
+        except Exception as exc:
+            log.exception("start-up failed")
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        await ctx.__aexit__(None, None, None)
+        await send({"type": "lifespan.shutdown.complete"})
+
+    @contextlib.asynccontextmanager
+    async def _running(self) -> AsyncIterator[None]:
+        settings = get_settings()
+        engine = create_engine(settings.database_url, echo=settings.log_sql)
+        sessions = create_sessionmaker(engine)
+        await bootstrap(sessions, settings)
+        feed = InProcessFeed(self.store, sessions)
+        await feed.load()
+        self.admin.state.sessions = sessions
+        self.admin.state.feed = feed
+        heartbeat = asyncio.create_task(_heartbeat(feed))
+        try:
+            async with lifespan_of(self.gatekeeper):
+                yield
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            await engine.dispose()
+
+
+async def _heartbeat(feed: InProcessFeed) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_S)
+        try:
+            await feed.catch_up()
+        except Exception:  # the database may be away for a moment; the registry stays
+            log.warning("registry catch-up failed; serving the last registry", exc_info=True)
+
+
+app = EmbeddedApp()
