@@ -15,13 +15,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.types import Receive, Scope, Send
 
 from app.admin.app import bootstrap, create_admin_app
-from app.core.asgi import lifespan_of
+from app.admin.metrics import render_metrics
 from app.core.db import create_engine, create_sessionmaker
 from app.core.settings import get_settings
 from app.gatekeeper import create_gatekeeper_app
+from app.gatekeeper.openapi import openapi_document
 from app.registry.store import RegistryStore
 from app.sync.inprocess import InProcessFeed
 
@@ -41,24 +43,29 @@ class EmbeddedApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
-        elif scope["path"].startswith("/v1/"):
+        elif scope["path"] == "/metrics" and scope["type"] == "http":
+            await self._metrics(send)
+        elif scope["path"].startswith("/v1/") or scope["path"] == "/readyz":
+            # Ready means: the registry is loaded and fresh (the heartbeat reads the DB).
             await self.gatekeeper(scope, receive, send)
         else:
             await self.admin(scope, receive, send)
 
+    async def _metrics(self, send: Send) -> None:
+        body = self.gatekeeper.metrics.render() + render_metrics()[0]
+        headers = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
     def _openapi(self) -> dict[str, Any]:
         """The admin document, with the hot path's operations added."""
         if self.admin.openapi_schema is None:
-            from fastapi.openapi.utils import get_openapi
-
             doc = get_openapi(title="ybgate", version="1", routes=self.admin.routes)
-            hot = getattr(self.gatekeeper, "openapi_document", None)
-            if callable(hot):
-                extra = hot()
-                doc["paths"].update(extra.get("paths", {}))
-                doc.setdefault("components", {}).setdefault("schemas", {}).update(
-                    extra.get("components", {}).get("schemas", {})
-                )
+            hot = openapi_document()
+            doc["paths"].update(hot["paths"])
+            components = doc.setdefault("components", {})
+            for kind, entries in hot.get("components", {}).items():
+                components.setdefault(kind, {}).update(entries)
             self.admin.openapi_schema = doc
         return self.admin.openapi_schema
 
@@ -89,7 +96,7 @@ class EmbeddedApp:
         self.admin.state.feed = feed
         heartbeat = asyncio.create_task(_heartbeat(feed))
         try:
-            async with lifespan_of(self.gatekeeper):
+            async with self.gatekeeper.lifespan():
                 yield
         finally:
             heartbeat.cancel()

@@ -28,7 +28,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await feed.catch_up()
 
 
-Session = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit (and the in-process registry update) happens before the
+# response is sent, so a client never sees a success that was not committed.
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_principal(request: Request, session: Session) -> Principal:
