@@ -1,4 +1,4 @@
-"""``ybgate``: serve, migrate, seed, tokens, schemas."""
+"""``ybgate``: serve, migrate, relay, seed, tokens, schemas."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def _migrate(args: argparse.Namespace) -> None:
         upgrade(url)
 
 
+def _relay(args: argparse.Namespace) -> None:
+    from app.sync.relay import run_relay
+
+    asyncio.run(run_relay(get_settings()))
+
+
 def _seed(args: argparse.Namespace) -> None:
     from app.seed import seed_demo
 
@@ -69,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("migrate", help="alembic upgrade head (or --downgrade REV)")
     p.add_argument("--downgrade", metavar="REV")
     p.set_defaults(func=_migrate)
+
+    p = sub.add_parser("relay", help="publish the outbox to Redis (production profile)")
+    p.set_defaults(func=_relay)
 
     p = sub.add_parser("seed", help="demo data (idempotent) and fresh demo tokens")
     p.add_argument("--demo", action="store_true", default=True)
