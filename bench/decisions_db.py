@@ -1,6 +1,6 @@
 """Create the ``settlement_decisions`` table in a SQLite file (the bench's decision sink).
 
-    python bench/decisions_db.py var/bench/decisions.db
+python bench/decisions_db.py var/bench/decisions.db
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine  # noqa: E402
+from sqlalchemy import create_engine
 
-from app.models.decisions import SettlementDecision  # noqa: E402
+from app.models.decisions import SettlementDecision
 
 
 def main(path: str) -> None:

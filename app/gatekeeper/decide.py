@@ -1,15 +1,17 @@
-"""The settlement decision: validated request -> response bytes, with no per-line bytecode.
+"""The settlement decision: decoded request -> response bytes, in one tight pass.
 
-Per line the work is a chain of C-level ``map`` calls over the decoded Structs: code ->
-registry key (``dict.get``), key -> verdict (the institution's memo table for the date),
-verdict -> result (by the ``emergency`` flag), result -> pre-encoded JSON fragment. Only a
-memo miss (first sight of an entry or unknown code at this institution on this date),
-mixed service dates or unusual amounts take a Python-level path.
+Per line, the fast path is two dict lookups and a tuple index: code -> registry key
+(``dict.get``: the shared entry, or the code itself when unknown), key -> verdict (the
+institution's memo table for the date), verdict -> result (by the ``emergency`` flag);
+the result carries its pre-encoded JSON fragment. A memo miss (first sight of an entry
+or unknown code at this institution on this date) or mixed service dates take the
+general path, which judges and fills the memo.
 
-Amounts are exact integer cents. The usual shape (every line has an amount with exactly
-two decimals) is checked on all amounts at once: join, map digits to ``d`` with
-``bytes.translate``, count ``.dd|`` and friends. Anything else goes through a per-line
-parser that also names the bad line for the 422.
+Amounts are summed as exact integer cents. The usual shape (every line has an amount
+with exactly two decimals) is checked on all amounts at once (join, map digits to ``d``
+with ``bytes.translate``, count ``d.dd|``) and summed in C (see :func:`_sum_cents` for
+why that is exact). Anything else goes through a per-line parser that also names each
+bad ``lines[i].amount`` for the 422.
 """
 
 from __future__ import annotations
@@ -17,104 +19,137 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from itertools import compress
-from operator import attrgetter, getitem
+from math import fsum
 
 import msgspec
 
 from app.core.errors import ValidationFailed, field_error
 from app.gatekeeper.schemas import SettlementLine
 from app.registry.compact import InstContext
-from app.registry.judge import CODE_MALFORMED, LineResult, Verdict
-
-G_CODE = attrgetter("physician_code")
-G_DATE = attrgetter("service_date")
-G_EMERGENCY = attrgetter("emergency")
-G_ID = attrgetter("line_id")
-G_AMOUNT = attrgetter("amount")
-G_FRAG = attrgetter("frag")
-G_OK = attrgetter("ok")
+from app.registry.judge import ACCEPTED, LineResult
 
 AMOUNT_RE = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,2}))?")
-# bytes.translate table: ASCII digits -> "d", "." and "|" kept, anything else -> "?".
+# bytes.translate table: ASCII digits -> "d", "." and "," kept, anything else -> "?".
 _SHAPE = bytes(
-    ord("d") if chr(b).isdigit() and b < 128 else b if b in b".|" else ord("?") for b in range(256)
+    ord("d") if chr(b).isdigit() and b < 128 else b if b in b".," else ord("?") for b in range(256)
 )
 _json_str = msgspec.json.encode
+_floats = msgspec.json.Decoder(list[float])
+FLOAT_EXACT_LIMIT = 1e11  # yuan; see _plain_floats
 
 
-def judge_lines(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[LineResult]:
-    """Each line's result, in order. The caller holds the store's lock."""
-    get = ctx.registry.physicians.get
-    codes = list(map(G_CODE, lines))
-    keys = list(map(get, codes, codes))  # entry, or the code itself when unknown
-    dates = list(map(G_DATE, lines))
-    d0 = dates[0]
-    verdicts: list[Verdict]
-    if dates.count(d0) == len(dates):
-        table = ctx.table(d0)
-        try:
-            verdicts = list(map(table.__getitem__, keys))
-        except KeyError:
-            verdicts = [table.get(k) or ctx.verdict(k, d0) for k in keys]
-    else:
-        verdicts = [
-            ctx.table(d).get(k) or ctx.verdict(k, d) for k, d in zip(keys, dates, strict=True)
-        ]
-    bad = ctx.nonconforming
-    if bad and not bad.isdisjoint(codes):
-        malformed = ctx.verdicts[CODE_MALFORMED]
-        verdicts = [malformed if c in bad else v for c, v in zip(codes, verdicts, strict=True)]
-    return list(map(getitem, verdicts, map(G_EMERGENCY, lines)))
+def judge_lines(
+    ctx: InstContext, lines: Sequence[SettlementLine]
+) -> tuple[list[LineResult], list[str]]:
+    """Each line's result and the response's line parts (id, fragment, id, fragment...),
+    in request order. The caller holds the store's lock."""
+    try:
+        return _judge_fast(ctx, lines)
+    except KeyError:  # a memo miss or mixed service dates: the general path fills in
+        return _judge_general(ctx, lines)
 
 
-def amount_cents(lines: Sequence[SettlementLine]) -> list[int] | None:
-    """Each line's amount in cents (lines without an amount: 0), or None when no line
-    carries one. Raises ValidationFailed naming every malformed ``lines[i].amount``."""
-    amounts = list(map(G_AMOUNT, lines))
+def _judge_fast(
+    ctx: InstContext, lines: Sequence[SettlementLine]
+) -> tuple[list[LineResult], list[str]]:
+    d0 = lines[0].service_date
+    table = ctx.tables[d0]
+    results: list[LineResult] = []
+    parts: list[str] = []
+    add_result, add_part = results.append, parts.append
+    for ln in lines:
+        if ln.service_date != d0:
+            raise KeyError(ln.service_date)
+        r = table[ln.physician_code][ln.emergency]
+        add_result(r)
+        add_part(ln.line_id)
+        add_part(r.frag)
+    return results, parts
+
+
+def _judge_general(
+    ctx: InstContext, lines: Sequence[SettlementLine]
+) -> tuple[list[LineResult], list[str]]:
+    judge = ctx.judge_code
+    results = [judge(ln.physician_code, ln.service_date)[ln.emergency] for ln in lines]
+    parts: list[str] = [""] * (2 * len(lines))
+    parts[0::2] = [ln.line_id for ln in lines]
+    parts[1::2] = [r.frag for r in results]
+    return results, parts
+
+
+def settle(results: list[LineResult], amounts: list[str | None]) -> tuple[str, int, int]:
+    """(outcome, accepted cents, rejected cents); ValidationFailed naming every malformed
+    ``lines[i].amount``. Sums count only lines carrying an amount."""
+    n = len(results)
+    oks: list[bool] | None = None  # None: every line accepted
+    outcome = "accept"
+    if results.count(ACCEPTED) != n:
+        oks = [r.ok for r in results]
+        n_ok = oks.count(True)
+        if n_ok == n:
+            oks = None
+        else:
+            outcome = "reject" if n_ok == 0 else "partial"
+    if not any(amounts):  # no line carries an amount ("" never passes the decoder)
+        return outcome, 0, 0
+    floats = _plain_floats(amounts) if all(amounts) else None  # type: ignore[arg-type]
+    if floats is not None:
+        total = fsum(floats)
+        accepted = total if oks is None else fsum(compress(floats, oks))
+        if total < FLOAT_EXACT_LIMIT:
+            cents, acc = round(total * 100), round(accepted * 100)
+            return outcome, acc, cents - acc
+    exact = _cents_checked(amounts)
+    acc = sum(exact) if oks is None else sum(compress(exact, oks))
+    return outcome, acc, sum(exact) - acc
+
+
+def _plain_floats(amounts: list[str]) -> list[float] | None:
+    """The amounts as floats when every one is plain: digits, a dot, exactly two digits
+    (at most 15 integer digits: the decoder bounds the length to 18); None otherwise.
+    All at once, in C: joined with commas, digits mapped to ``d`` and anything but ``.``
+    and ``,`` to ``?``, counted; then the joined text is parsed as one JSON array of
+    numbers (a leading zero or a comma inside an amount fails or miscounts there).
+
+    Summing these floats with ``math.fsum`` is exact in cents below FLOAT_EXACT_LIMIT:
+    each float is the double nearest its decimal a (within 2**-53 * a), fsum returns the
+    double nearest the sum of those doubles, ``* 100`` rounds once more; for a total
+    A < 1e11 the result is within 100 * 2**-53 * 3A < 0.004 of the integer 100 * A,
+    which ``round`` returns. At or above the limit :func:`_cents_checked` sums integers."""
     n = len(amounts)
-    missing = amounts.count(None)
-    if missing == n:
+    joined = ",".join(amounts).encode()
+    shape = joined.translate(_SHAPE) + b","
+    if b"?" in shape or shape.count(b".") != n or shape.count(b"d.dd,") != n:
         return None
-    if not missing:
-        joined = "|".join(amounts)
-        shape = joined.encode().translate(_SHAPE) + b"|"
-        if (
-            shape.count(b".dd|") == n
-            and shape.count(b".") == n
-            and shape.count(b"|") == n
-            and shape.count(b"d") == len(shape) - 2 * n
-            and b"|." not in shape
-            and shape[0] != 46  # "."
-        ):
-            return list(map(int, joined.replace(".", "").split("|")))
-    return _amount_cents_slow(amounts)
+    try:
+        floats = _floats.decode(b"[%b]" % joined)
+    except msgspec.DecodeError:
+        return None
+    return floats if len(floats) == n else None
 
 
-def _amount_cents_slow(amounts: list[str | None]) -> list[int]:
+def _cents_checked(amounts: list[str | None]) -> list[int]:
+    """Each amount in cents (0 without one), any decimal shape; 422 naming the bad ones."""
     cents: list[int] = []
     errors = []
     for i, a in enumerate(amounts):
+        m = None if a is None else AMOUNT_RE.fullmatch(a)
         if a is None:
             cents.append(0)
-            continue
-        m = AMOUNT_RE.fullmatch(a)
-        if m is None:
-            errors.append(
-                field_error(
-                    f"lines[{i}].amount", "must be a decimal string with at most 2 decimals"
-                )
-            )
-            continue
-        frac = (m.group(2) or "").ljust(2, "0")
-        cents.append(int(m.group(1)) * 100 + int(frac))
+        elif m is None:
+            message = "must be a decimal string with at most 2 decimals"
+            errors.append(field_error(f"lines[{i}].amount", message))
+        else:
+            cents.append(int(m.group(1)) * 100 + int((m.group(2) or "").ljust(2, "0")))
     if errors:
         raise ValidationFailed(errors)
     return cents
 
 
-def check_line_ids(lines: Sequence[SettlementLine]) -> list[str]:
-    """The line ids, or ValidationFailed naming each repeated one."""
-    ids = list(map(G_ID, lines))
+def check_line_ids(parts: list[str]) -> None:
+    """ValidationFailed naming each repeated line id (``parts``: id, fragment, ...)."""
+    ids = parts[0::2]
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
         errors = []
@@ -123,7 +158,6 @@ def check_line_ids(lines: Sequence[SettlementLine]) -> list[str]:
                 errors.append(field_error(f"lines[{i}].line_id", f"duplicate line_id {lid!r}"))
             seen.add(lid)
         raise ValidationFailed(errors)
-    return ids
 
 
 def money(cents: int) -> str:
@@ -135,49 +169,27 @@ def json_inner(s: str) -> str:
     return _json_str(s)[1:-1].decode()
 
 
-class Outcome:
-    """The decided settlement: its totals and the response body."""
-
-    __slots__ = ("accepted", "body", "outcome", "rejected")
-
-    def __init__(self, outcome: str, accepted: str, rejected: str, body: bytes) -> None:
-        self.outcome = outcome
-        self.accepted = accepted
-        self.rejected = rejected
-        self.body = body
-
-
 def render(
     settlement_id: str,
     decision_id: str,
     version: int,
-    ids: list[str],
+    outcome: str,
+    accepted: str,
+    rejected: str,
     results: list[LineResult],
-    cents: list[int] | None,
-    escaped: bool,
-) -> Outcome:
-    """The response. ``escaped``: the request body had a backslash, so ids may need
-    JSON escaping (otherwise a decoded string is its own JSON text between quotes)."""
-    n = len(results)
-    oks = list(map(G_OK, results))
-    n_ok = oks.count(True)
-    outcome = "accept" if n_ok == n else "reject" if n_ok == 0 else "partial"
-    if cents is None:
-        accepted = rejected = "0.00"
-    else:
-        acc = sum(compress(cents, oks))
-        accepted, rejected = money(acc), money(sum(cents) - acc)
-    if escaped:
-        ids = list(map(json_inner, ids))
+    parts: list[str],
+    request_body: bytes,
+) -> bytes:
+    """The response body. When the request body has no backslash, every decoded string
+    is its own JSON text between quotes (a raw quote or control character cannot occur
+    in JSON), so ids are spliced in as they are; otherwise they are escaped."""
+    if b"\\" in request_body:
+        parts[0::2] = [json_inner(i) for i in parts[0::2]]
         settlement_id = json_inner(settlement_id)
-    parts = [""] * (2 * n)
-    parts[0::2] = ids
-    parts[1::2] = list(map(G_FRAG, results))
     parts[-1] = results[-1].last
-    head = (
+    return (
         f'{{"settlement_id":"{settlement_id}","decision_id":"{decision_id}",'
         f'"registry_version":{version},"outcome":"{outcome}",'
-        f'"accepted_amount":"{accepted}","rejected_amount":"{rejected}","lines":'
-    )
-    body = "".join((head, '[{"line_id":"', "".join(parts), "]}")).encode()
-    return Outcome(outcome, accepted, rejected, body)
+        f'"accepted_amount":"{accepted}","rejected_amount":"{rejected}",'
+        '"lines":[{"line_id":"' + "".join(parts) + "]}"
+    ).encode()

@@ -9,7 +9,13 @@ from typing import Any
 
 import msgspec
 
-from app.core.errors import PROBLEM_CT, DomainError, PayloadTooLarge, ValidationFailed, field_error
+from app.core.errors import (
+    PROBLEM_CT,
+    DomainError,
+    PayloadTooLarge,
+    ValidationFailed,
+    field_error,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -63,8 +69,13 @@ async def send_problem(send: Send, err: DomainError, instance: str | None = None
     await send_bytes(send, err.status, body, PROBLEM_CT.encode(), extra)
 
 
-async def read_body(first: Message, receive: Receive, limit: int) -> bytes:
-    """The rest of a body that did not come in one message, stopping past ``limit``."""
+async def read_body(scope: Scope, first: Message, receive: Receive, limit: int) -> bytes:
+    """A body that did not come in one message: 413 at once when Content-Length says it
+    is too large, else read on, stopping as soon as it passes ``limit``; 408 when the
+    client is too slow."""
+    length = dict(scope["headers"]).get(b"content-length", b"")
+    if length and (not length.isdigit() or int(length) > limit):
+        raise PayloadTooLarge(f"The body exceeds {limit} bytes.")
     chunks = [first.get("body", b"")]
     size = len(chunks[0])
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import _count_elements  # type: ignore[attr-defined]
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -20,7 +20,11 @@ from prometheus_client.core import (
     Metric,
 )
 
-from app.registry.judge import ALL_RESULTS, LineResult
+from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
+
+if TYPE_CHECKING:
+    from app.gatekeeper.decision_log import DecisionLog
+    from app.registry.store import RegistryStore
 
 BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0)
 OUTCOMES = ("accept", "reject", "partial")
@@ -62,7 +66,11 @@ class Metrics:
         series.observe(seconds)
 
     def count_lines(self, results: list[LineResult]) -> None:
-        _count_elements(self.lines, results)
+        n = len(results)
+        if results.count(ACCEPTED) == n:
+            self.lines[ACCEPTED] += n
+        else:
+            _count_elements(self.lines, results)
 
     # -- scrape ---------------------------------------------------------------------------
     def collect(self) -> Iterator[Metric]:
@@ -126,3 +134,27 @@ class _Collector:
 
     def describe(self) -> list[Any]:
         return []
+
+
+def runtime_gauges(store: RegistryStore, dlog: DecisionLog) -> list[Callable[[], Iterable[Metric]]]:
+    """Registry version/age/size and decision-log gauges, read at scrape time."""
+
+    def version() -> float:
+        return -1 if store.current is None else store.current.version
+
+    def physicians() -> float:
+        return 0 if store.current is None else store.current.physician_count()
+
+    p = "ybgate_decision_log_"
+    return [
+        gauge("ybgate_registry_version", "Registry version decisions are made on.", version),
+        gauge("ybgate_registry_age_seconds", "Seconds since the last sync.", store.age_seconds),
+        gauge("ybgate_registry_physicians", "Physicians in the registry.", physicians),
+        gauge(p + "queued", "Decisions waiting for the sink.", lambda: len(dlog.queue)),
+        gauge(p + "written", "Decisions inserted into the database.", lambda: dlog.written),
+        gauge(p + "spilled", "Decisions written to spill files.", lambda: dlog.spilled),
+        gauge(p + "replayed", "Spilled decisions replayed.", lambda: dlog.replayed),
+        gauge(p + "failures", "Failed database writes.", lambda: dlog.failures),
+        gauge(p + "spill_failures", "Failed spill writes.", lambda: dlog.spill_failures),
+        gauge(p + "spill_files", "Spill files awaiting replay.", lambda: dlog.pending_spill_files),
+    ]

@@ -6,9 +6,10 @@ a million); only physicians with an individual history add an entry of their own
 National ``D`` aliases are extra keys of the same map, pointing at the same entry.
 
 Speed: judging is memoised per institution and date in :class:`InstContext` tables that
-map a key (an ``Entry``, or the code string itself when the registry does not know it) to
-a ``Verdict``. Entries are immutable and hash by identity, so a table lookup is a pointer
-hash. Every patch clears the tables (and the bearer cache when tokens change).
+map a code string to its ``Verdict`` (one dict lookup per line), backed by tables keyed
+by the shared entries (identity hash), so a code is judged once per institution and
+date and an entry's history once. The memo is bounded (MEMO_MAX codes, ~60 MB at most)
+and every patch clears it (and the bearer cache when tokens change).
 
 Mutation happens only in :meth:`Registry.apply`, which the store calls under its lock:
 a request, which decides under the same lock, never sees half a patch.
@@ -46,7 +47,7 @@ from app.registry.judge import (
     judge_unknown,
 )
 
-MEMO_MAX = 1_000_000  # memoised verdicts over all tables before they are all dropped
+MEMO_MAX = 500_000  # memoised code verdicts over all tables before they are all dropped
 _NO_STATE = InstitutionState("", "", (), ())
 
 
@@ -172,47 +173,61 @@ def region_policy(f: RegionFact) -> RegionPolicy:
 
 
 class InstContext:
-    """What deciding at one institution needs, with per-date memo tables."""
+    """What deciding at one institution needs, with per-date memo tables: ``tables[d]``
+    maps a request's code string to its verdict (one lookup per line on the hot path),
+    ``entry_tables[d]`` maps a shared entry to its verdict (so a new code with a known
+    history is not judged again). No reference back to the registry: no reference
+    cycle, so a replaced registry is freed by reference counting alone."""
 
-    __slots__ = ("code", "nonconforming", "region", "registry", "state", "tables", "verdicts")
+    __slots__ = (
+        "budget",
+        "code",
+        "entry_tables",
+        "nonconforming",
+        "physicians",
+        "region",
+        "state",
+        "tables",
+        "verdicts",
+    )
 
     def __init__(self, registry: Registry, code: str) -> None:
-        self.registry = registry
         self.code = code
+        self.physicians = registry.physicians
+        self.budget = registry.memo_used
         self.state = registry.institutions.get(code, _NO_STATE)
         self.region = registry.regions.get(self.state.region, DEFAULT_REGION)
         self.verdicts = self.region.verdicts
         # Registered codes that fail this region's pattern (rule 1 for them): usually none.
         self.nonconforming = registry.nonconforming.get(self.region.pattern.pattern, set())
-        self.tables: dict[dt.date, dict[object, Verdict]] = {}
-
-    def table(self, d: dt.date) -> dict[object, Verdict]:
-        t = self.tables.get(d)
-        if t is None:
-            t = self.tables[d] = {}
-        return t
-
-    def verdict(self, key: object, d: dt.date) -> Verdict:
-        """Judge ``key`` (an Entry, or an unknown code) on ``d`` and memoise it."""
-        if isinstance(key, Entry):
-            reason = judge_entry(key, self.code, d, self.state.open_on(d))
-        else:
-            reason = judge_unknown(str(key), self.region.pattern)
-        v = self.verdicts[reason]
-        reg = self.registry
-        reg.memo_size += 1
-        if reg.memo_size > MEMO_MAX:
-            reg.clear_memo()
-        self.table(d)[key] = v
-        return v
+        self.tables: dict[dt.date, dict[str, Verdict]] = {}
+        self.entry_tables: dict[dt.date, dict[Entry, Verdict]] = {}
 
     def judge_code(self, code: str, d: dt.date) -> Verdict:
-        """The verdict for one code on one date (the slow, general path)."""
+        """The verdict for one code on one date, memoised."""
+        table = self.tables.get(d)
+        if table is None:
+            table = self.tables[d] = {}
+        v = table.get(code)
+        if v is None:
+            v = table[code] = self._judge(code, d)
+            self.budget[0] += 1
+        return v
+
+    def _judge(self, code: str, d: dt.date) -> Verdict:
         if code in self.nonconforming:
             return self.verdicts["CODE_MALFORMED"]
-        key: object = self.registry.physicians.get(code, code)
-        v = self.table(d).get(key)
-        return v if v is not None else self.verdict(key, d)
+        entry = self.physicians.get(code)
+        if entry is None:
+            return self.verdicts[judge_unknown(code, self.region.pattern)]
+        table = self.entry_tables.get(d)
+        if table is None:
+            table = self.entry_tables[d] = {}
+        v = table.get(entry)
+        if v is None:
+            reason = judge_entry(entry, self.code, d, self.state.open_on(d))
+            v = table[entry] = self.verdicts[reason]
+        return v
 
 
 class Registry:
@@ -233,7 +248,7 @@ class Registry:
         # Pattern source -> registered YB codes that do not match it.
         self.nonconforming: dict[str, set[str]] = {}
         self.contexts: dict[str, InstContext] = {}
-        self.memo_size = 0
+        self.memo_used = [0]  # verdicts memoised over all contexts (shared counter)
 
     # -- building and patching ---------------------------------------------------------
     @classmethod
@@ -292,7 +307,7 @@ class Registry:
 
     def clear_memo(self) -> None:
         self.contexts = {}
-        self.memo_size = 0
+        self.memo_used = [0]
 
     def _commit_physicians(self, changes: dict[str, tuple[Entry, str | None] | None]) -> None:
         phys, aliases, owners = self.physicians, self.aliases, self.alias_owner
@@ -325,6 +340,8 @@ class Registry:
 
     # -- reading --------------------------------------------------------------------------
     def context(self, institution: str) -> InstContext:
+        if self.memo_used[0] > MEMO_MAX:
+            self.clear_memo()
         ctx = self.contexts.get(institution)
         if ctx is None:
             ctx = self.contexts[institution] = InstContext(self, institution)

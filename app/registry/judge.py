@@ -35,6 +35,8 @@ import re
 from datetime import date
 from typing import Final
 
+import msgspec
+
 CODE_MALFORMED: Final = "CODE_MALFORMED"
 PHYSICIAN_UNREGISTERED: Final = "PHYSICIAN_UNREGISTERED"
 CODE_CANCELLED: Final = "CODE_CANCELLED"
@@ -69,24 +71,18 @@ def any_covers(spans: tuple[Interval, ...], d: date) -> bool:
     return any(s <= d and (e is None or d <= e) for s, e in spans)
 
 
-class Agreement:
-    """One agreement: its term, termination (first invalid day) and suspensions."""
+class Agreement(msgspec.Struct, gc=False, eq=False):
+    """One agreement: its term, termination (first invalid day) and suspensions.
 
-    __slots__ = ("ends_on", "institution", "starts_on", "suspensions", "terminated_on")
+    Registry objects are msgspec Structs with ``gc=False``: never tracked by the cyclic
+    GC, so the million-entry physician map holding them is untracked too, and a full
+    collection does not walk it. ``eq=False``: identity equality and hash."""
 
-    def __init__(
-        self,
-        institution: str,
-        starts_on: date,
-        ends_on: date | None,
-        terminated_on: date | None,
-        suspensions: tuple[Interval, ...],
-    ) -> None:
-        self.institution = institution
-        self.starts_on = starts_on
-        self.ends_on = ends_on
-        self.terminated_on = terminated_on
-        self.suspensions = suspensions
+    institution: str
+    starts_on: date
+    ends_on: date | None
+    terminated_on: date | None
+    suspensions: tuple[Interval, ...]
 
     def key(self) -> tuple[object, ...]:
         return (
@@ -104,35 +100,24 @@ class Agreement:
         return self.terminated_on is not None and self.terminated_on <= d
 
 
-class Visit:
+class Visit(msgspec.Struct, gc=False, eq=False):
     """A visiting registration (进修、对口支援、技术协作) at a host institution."""
 
-    __slots__ = ("ends_on", "institution", "starts_on")
-
-    def __init__(self, institution: str, starts_on: date, ends_on: date) -> None:
-        self.institution = institution
-        self.starts_on = starts_on
-        self.ends_on = ends_on
+    institution: str
+    starts_on: date
+    ends_on: date
 
     def key(self) -> tuple[object, ...]:
         return (self.institution, self.starts_on, self.ends_on)
 
 
-class Entry:
+class Entry(msgspec.Struct, gc=False, eq=False):
     """Everything the judgement needs about one physician; shared by every physician
     with the same history (identity hash: cheap as a memo key)."""
 
-    __slots__ = ("agreements", "cancellations", "visits")
-
-    def __init__(
-        self,
-        cancellations: tuple[Interval, ...],
-        agreements: tuple[Agreement, ...],
-        visits: tuple[Visit, ...],
-    ) -> None:
-        self.cancellations = cancellations
-        self.agreements = agreements
-        self.visits = visits
+    cancellations: tuple[Interval, ...]
+    agreements: tuple[Agreement, ...]
+    visits: tuple[Visit, ...]
 
 
 class InstitutionState:

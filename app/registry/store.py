@@ -39,25 +39,23 @@ class RegistryNotLoadedError(Exception):
 class RegistryStore:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self._registry: Registry | None = None
+        # The current registry, None before the first load (read-only for callers; the
+        # hot path reads the attribute directly).
+        self.current: Registry | None = None
         self._synced_at: float | None = None  # time.monotonic() of the last confirmed sync
 
     # -- reading ----------------------------------------------------------------------------
     @property
     def loaded(self) -> bool:
-        return self._registry is not None
+        return self.current is not None
 
     @property
     def registry(self) -> Registry:
         """The current registry (read it under :attr:`lock` for a consistent view)."""
-        reg = self._registry
+        reg = self.current
         if reg is None:
             raise RegistryNotLoadedError("the registry is not loaded")
         return reg
-
-    @property
-    def current(self) -> Registry | None:
-        return self._registry
 
     @property
     def version(self) -> int:
@@ -76,7 +74,7 @@ class RegistryStore:
 
     def replace_registry(self, registry: Registry) -> None:
         with self.lock:
-            self._registry = registry
+            self.current = registry
             self._synced_at = time.monotonic()
 
     def apply(self, patch: Patch) -> None:
@@ -90,5 +88,5 @@ class RegistryStore:
 
     def mark_synced(self) -> None:
         """The feed confirmed that no newer version exists (heartbeat)."""
-        if self._registry is not None:
+        if self.current is not None:
             self._synced_at = time.monotonic()

@@ -1,0 +1,153 @@
+"""Everything but the hot path: eligibility, health, readiness, metrics, OpenAPI, 404/405."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from app.core.errors import (
+    DomainError,
+    Forbidden,
+    NotFound,
+    NotReady,
+    Unauthenticated,
+    ValidationFailed,
+    field_error,
+)
+from app.gatekeeper.http import MethodNotAllowed, Scope, Send, send_bytes, send_problem
+from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
+from app.gatekeeper.schemas import Eligibility
+from app.registry.compact import Registry
+
+if TYPE_CHECKING:
+    from app.gatekeeper.app import GatekeeperApp
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ELIGIBILITY_PREFIX, ELIGIBILITY_SUFFIX = "/v1/physicians/", "/eligibility"
+BEARER_CACHE_MAX = 10_000
+METRICS_CT = b"text/plain; version=0.0.4; charset=utf-8"
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def authenticate(reg: Registry, header: bytes | None) -> str:
+    """The institution of an HIS bearer token (401 otherwise), by the SHA-256 hex of the
+    token in the registry's token map; cached per header value in the registry (a patch
+    that changes tokens drops the cache). Admin tokens are not in the map: 401."""
+    if header is None:
+        raise Unauthenticated("Send Authorization: Bearer <HIS token>.")
+    scheme, _, token = header.partition(b" ")
+    token = token.strip()
+    if scheme.lower() != b"bearer" or not token:
+        raise Unauthenticated("The Authorization header is not a bearer token.")
+    inst = reg.tokens.get(hashlib.sha256(token).hexdigest())
+    if inst is None:
+        raise Unauthenticated("Unknown or revoked HIS token.")
+    cache = reg.bearer_cache
+    if len(cache) >= BEARER_CACHE_MAX:
+        cache.clear()
+    cache[header] = inst
+    return inst
+
+
+def _only(method: str, allowed: str) -> None:
+    if method != allowed:
+        raise MethodNotAllowed(f"Use {allowed}.", allow=allowed)
+
+
+async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
+    path, method = scope["path"], scope["method"]
+    try:
+        if path.startswith(ELIGIBILITY_PREFIX) and path.endswith(ELIGIBILITY_SUFFIX):
+            code = path[len(ELIGIBILITY_PREFIX) : -len(ELIGIBILITY_SUFFIX)]
+            if code and "/" not in code:
+                _only(method, "GET")
+                await eligibility(app, scope, send, code)
+                return
+        if path == VALIDATE_PATH:
+            raise MethodNotAllowed("Use POST.", allow="POST")
+        if path == "/healthz":
+            _only(method, "GET")
+            await send_bytes(send, 200, b'{"status":"alive"}')
+        elif path == "/readyz":
+            _only(method, "GET")
+            await readyz(app, send)
+        elif path == "/metrics":
+            _only(method, "GET")
+            await send_bytes(send, 200, app.metrics.render(), METRICS_CT)
+        elif path == "/openapi.json":
+            _only(method, "GET")
+            await send_bytes(send, 200, app.openapi or msgspec.json.encode(openapi_document()))
+        else:
+            raise NotFound(f"No route {path}.")
+    except DomainError as err:
+        await send_problem(send, err, path)
+
+
+async def readyz(app: GatekeeperApp, send: Send) -> None:
+    """200 once the registry is loaded and confirmed fresh (registry_max_age_s)."""
+    reg = app.store.current
+    if app.rt is None or reg is None:
+        raise NotReady("The registry is not loaded yet.")
+    age = app.store.age_seconds()
+    if age > app.rt.max_age:
+        raise NotReady(
+            f"The registry was last confirmed {age:.0f} s ago (max {app.rt.max_age:g} s)."
+        )
+    body = {"status": "ready", "registry_version": reg.version, "registry_age_s": round(age, 3)}
+    await send_bytes(send, 200, msgspec.json.encode(body))
+
+
+def _query_date(query: dict[str, list[str]], errors: list[dict[str, str]]) -> date:
+    day = (query.get("date") or [""])[0]
+    if not day:
+        return datetime.now(SHANGHAI).date()
+    if _DATE_RE.fullmatch(day):
+        try:
+            return date.fromisoformat(day)
+        except ValueError:
+            pass
+    errors.append(field_error("date", "must be a date YYYY-MM-DD"))
+    return date.min
+
+
+async def eligibility(app: GatekeeperApp, scope: Scope, send: Send, code: str) -> None:
+    """The line judgement for one physician at the token's institution on one date."""
+    t0 = time.perf_counter()
+    try:
+        reg = app.store.current
+        if app.rt is None or reg is None:
+            raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
+        auth = dict(scope["headers"]).get(b"authorization")
+        inst = reg.bearer_cache.get(auth) if auth is not None else None
+        if inst is None:
+            inst = authenticate(reg, auth)
+        query = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
+        institution = (query.get("institution") or [""])[0]
+        errors: list[dict[str, str]] = []
+        if not institution:
+            errors.append(field_error("institution", "required"))
+        when = _query_date(query, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        if institution != inst:
+            raise Forbidden("This token may query its own institution only.")
+        store = app.store
+        with store.lock:
+            reg = store.registry
+            result = reg.context(inst).judge_code(code, when)[0]
+            version = reg.version
+        reason = result.reason
+        answer = Eligibility(code, inst, when, result.ok, reason, version)  # type: ignore[arg-type]
+    except DomainError as err:
+        app.metrics.observe_eligibility(str(err.status), time.perf_counter() - t0)
+        raise
+    await send_bytes(send, 200, msgspec.json.encode(answer))
+    outcome = "eligible" if result.ok else "ineligible"
+    app.metrics.observe_eligibility(outcome, time.perf_counter() - t0)

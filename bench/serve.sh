@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The gatekeeper as benchmarked: one uvicorn worker, uvloop + httptools, no access log,
+# auth + decision log (spill sink) + metrics on, registry from a snapshot file.
+#   bench/serve.sh SNAPSHOT [PORT]
+set -euo pipefail
+snapshot=${1:?snapshot file}; port=${2:-8000}
+here=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-$here/.venv/bin/python}
+[[ $PY = /* ]] || PY=$here/$PY
+export YBGATE_SNAPSHOT_FILE=$snapshot
+export YBGATE_DECISION_LOG_SINK=spill
+export YBGATE_DECISION_LOG_DIR=${YBGATE_DECISION_LOG_DIR:-$here/var/bench/decisions}
+export YBGATE_DATABASE_URL=${YBGATE_DATABASE_URL:-sqlite+aiosqlite:///$here/var/bench/decisions.db}
+cd "$here"
+exec "$PY" -m uvicorn app.gatekeeper:app --host 127.0.0.1 --port "$port" --workers 1 \
+  --loop uvloop --http httptools --no-access-log --log-level warning

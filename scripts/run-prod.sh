@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# make run-prod: the production profile on this machine, in the foreground.
+#   PostgreSQL + Redis (scripts/testenv.sh, in var/prod), migrate, demo seed, then
+#   the relay, the admin API on :8001 and two gatekeepers on :8000 and :8002.
+# Ctrl-C stops everything (and throws the throwaway servers and their data away).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+dir=var/prod
+ports=(8000 8001 8002)
+
+for port in "${ports[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "run-prod: port $port is in use" >&2; exit 1
+  fi
+done
+
+scripts/testenv.sh stop "$dir"  # leftovers of a run that did not end cleanly
+scripts/testenv.sh start "$dir"
+# shellcheck disable=SC1091
+source "$dir/env"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo; echo "run-prod: stopping" >&2
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  scripts/testenv.sh stop "$dir"
+}
+trap cleanup EXIT INT TERM
+
+export YBGATE_DATABASE_URL=$YBGATE_TEST_PG_URL
+export YBGATE_REDIS_URL=$YBGATE_TEST_REDIS_URL
+export YBGATE_DECISION_LOG_DIR=$PWD/$dir/decisions
+export YBGATE_BOOTSTRAP_ADMIN_TOKEN=${YBGATE_BOOTSTRAP_ADMIN_TOKEN:-$($PY -c 'import secrets; print(secrets.token_urlsafe(32))')}
+
+$PY -m app.cli migrate
+seed_out=$($PY -m app.cli seed --port 8000)
+his=$(sed -n 's/^ *HIS ([^)]*): *//p' <<<"$seed_out" | head -1)
+
+$PY -m app.cli relay & pids+=($!)
+$PY -m app.cli serve admin --port 8001 & pids+=($!)
+$PY -m app.cli serve gatekeeper --port 8000 & pids+=($!)
+$PY -m app.cli serve gatekeeper --port 8002 & pids+=($!)
+
+for port in "${ports[@]}"; do
+  for _ in $(seq 600); do
+    curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break
+    sleep 0.1
+  done
+  curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" || { echo "run-prod: :$port not ready" >&2; exit 1; }
+done
+
+admin=$YBGATE_BOOTSTRAP_ADMIN_TOKEN
+code=$(sed -n 's#.*/admin/v1/physicians/\(YB[0-9X]*\).*#\1#p' <<<"$seed_out" | head -1)
+cat <<EOF
+
+ybgate production profile: PostgreSQL + Redis, relay, admin API :8001, gatekeepers :8000 :8002
+  admin (superuser): $admin
+  HIS (H33010200001): $his
+
+  curl -s -H 'Authorization: Bearer $admin' http://127.0.0.1:8001/admin/v1/physicians/$code
+  curl -s -H 'Authorization: Bearer $his' \\
+    'http://127.0.0.1:8000/v1/physicians/$code/eligibility?institution=H33010200001'
+  curl -s -H 'Authorization: Bearer $his' \\
+    'http://127.0.0.1:8002/v1/physicians/$code/eligibility?institution=H33010200001'
+
+An admin write on :8001 reaches both gatekeepers through the outbox, the relay and Redis.
+Ctrl-C stops everything.
+EOF
+
+wait -n "${pids[@]}" || true  # Ctrl-C, or one of them exited: the trap stops the rest

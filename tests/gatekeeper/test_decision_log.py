@@ -1,0 +1,224 @@
+"""The decision log: rows match the answers; a failing sink spills (fsynced JSON lines)
+and the spill is replayed into the database when it recovers; when even the spill fails
+the queue is bounded and requests get a 503 instead of a silently lost decision."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.gatekeeper import GatekeeperApp
+from app.gatekeeper.decision_log import DecisionLog, Item
+from app.models.decisions import SettlementDecision
+from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, line, settlement
+
+URL = "/v1/settlements/validate"
+
+
+async def answer(client: httpx.AsyncClient, sid: str) -> dict[str, Any]:
+    body = settlement(
+        "H1",
+        line("1", DR_PLAIN, amount="12.50"),
+        line("2", DR_SUSPENDED, "2026-03-02", amount="3.00"),
+        line("3", DR_SUSPENDED, "2026-03-02", emergency=True, amount=None),
+        sid=sid,
+    )
+    r = await client.post(URL, json=body, headers=his())
+    assert r.status_code == 200
+    return dict(r.json())
+
+
+async def test_rows_match_the_answers(
+    client: httpx.AsyncClient, gk: GatekeeperApp, gk_env: Path
+) -> None:
+    answers = [await answer(client, f"S-{i}") for i in range(5)]
+    await gk.shutdown()  # drains the queue
+    with sqlite3.connect(gk_env) as db:
+        rows = db.execute(
+            "SELECT decision_id, settlement_id, institution_code, registry_version, outcome,"
+            " accepted_amount, rejected_amount, lines, decided_at FROM settlement_decisions"
+            " ORDER BY decision_id"
+        ).fetchall()
+    assert len(rows) == 5
+    for a, row in zip(answers, rows, strict=True):
+        assert row[:7] == (
+            a["decision_id"],
+            a["settlement_id"],
+            "H1",
+            a["registry_version"],
+            "partial",
+            "12.50",
+            "3.00",
+        )
+        assert json.loads(row[7]) == a["lines"]
+        assert row[8].startswith("20")
+
+
+def item(i: int, body: bytes | None = None) -> Item:
+    body = body or (
+        b'{"settlement_id":"S","decision_id":"d-%d","registry_version":3,"outcome":"accept",'
+        b'"accepted_amount":"1.00","rejected_amount":"0.00","lines":[{"line_id":"1",'
+        b'"decision":"accept","reason":null}]}' % i
+    )
+    return (f"d-{i}", 1795562280123 + i, "S", "H1", 3, "accept", "1.00", "0.00", body)
+
+
+async def wait_until(cond: Any, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if cond():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_spill_failure_is_back_pressure_not_loss(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the spill directory should be")
+    dlog = DecisionLog(
+        "sqlite+aiosqlite:///" + str(tmp_path / "missing" / "x.db"),
+        blocker,
+        max_queue=5,
+        interval=0.01,
+        offer_wait=0.2,
+    )
+    await dlog.start()
+    try:
+        for i in range(5):
+            assert dlog.offer(item(i))
+        await wait_until(lambda: dlog.spill_failures > 0)
+        assert not dlog.offer(item(99))  # full: the queue kept the unwritten batch
+        assert not await dlog.offer_or_wait(item(99))
+        assert len(dlog.queue) == 5
+    finally:
+        blocker.unlink()
+        blocker.mkdir()  # the disk is back: the stop drains the queue into the spill
+        await dlog.stop()
+    assert dlog.spilled == 5
+    assert len(list(blocker.glob("spill-*.jsonl"))) == 1
+
+
+async def test_full_queue_answers_503(
+    client: httpx.AsyncClient, gk: GatekeeperApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert gk.rt is not None
+    monkeypatch.setattr(gk.rt.log, "limit", 0)
+    monkeypatch.setattr(gk.rt.log, "max_queue", 0)
+    monkeypatch.setattr(gk.rt.log, "offer_wait", 0.05)
+    r = await client.post(URL, json=settlement("H1", line("1", DR_PLAIN)), headers=his())
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+# -- against PostgreSQL --------------------------------------------------------------------
+@pytest.fixture
+async def pg_decisions(pg_url: str) -> AsyncIterator[str]:
+    """A database of its own holding just the decision table; dropped afterwards."""
+    name = f"ybgate_gk_{secrets.token_hex(4)}"
+    admin = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(SettlementDecision.__table__.create)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def pg_rows(url: str) -> list[Any]:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT decision_id, lines, decided_at FROM settlement_decisions ORDER BY 1")
+            )
+        ).all()
+    await engine.dispose()
+    return list(rows)
+
+
+@pytest.mark.pg
+async def test_pg_down_spills_then_replays(pg_decisions: str, tmp_path: Path) -> None:
+    down = make_url(pg_decisions).set(port=1).render_as_string(hide_password=False)
+    dlog = DecisionLog(down, tmp_path / "spill", interval=0.01, write_timeout=2.0)
+    await dlog.start()
+    try:
+        for i in range(30):
+            assert dlog.offer(item(i))
+        await wait_until(lambda: dlog.spilled == 30)
+        files = list((tmp_path / "spill").glob("spill-*.jsonl"))
+        assert len(files) == 1
+        assert files[0].read_bytes().count(b"\n") == 30
+        assert dlog.failures >= 1
+        dlog.use_database(pg_decisions)  # the database is back
+        for i in range(30, 40):
+            assert dlog.offer(item(i))
+        await wait_until(lambda: dlog.written == 40 and dlog.pending_spill_files == 0)
+    finally:
+        await dlog.stop()
+    rows = await pg_rows(pg_decisions)
+    assert [r[0] for r in rows] == sorted(f"d-{i}" for i in range(40))
+    assert rows[0][1] == [{"line_id": "1", "decision": "accept", "reason": None}]
+    assert rows[0][2].tzinfo is not None
+
+
+@pytest.mark.pg
+async def test_pg_table_refusing_writes_then_recovering(pg_decisions: str, tmp_path: Path) -> None:
+    engine = create_async_engine(pg_decisions)
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE settlement_decisions RENAME TO parked"))
+    dlog = DecisionLog(pg_decisions, tmp_path / "spill", interval=0.01)
+    await dlog.start()
+    try:
+        for i in range(10):
+            dlog.offer(item(i))
+        await wait_until(lambda: dlog.spilled == 10)
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE parked RENAME TO settlement_decisions"))
+        dlog._db_down_until = 0.0  # skip the back-off pause
+        await wait_until(lambda: dlog.replayed == 10 and dlog.pending_spill_files == 0)
+        # Replays are idempotent: the same decisions again change nothing.
+        for i in range(10):
+            dlog.offer(item(i))
+        await wait_until(lambda: dlog.written == 20)
+    finally:
+        await dlog.stop()
+        await engine.dispose()
+    assert len(await pg_rows(pg_decisions)) == 10
+
+
+@pytest.mark.pg
+async def test_spill_left_by_an_earlier_process_is_replayed(
+    pg_decisions: str, tmp_path: Path
+) -> None:
+    spill = tmp_path / "spill"
+    first = DecisionLog(pg_decisions, spill, sink="spill", interval=0.01)
+    await first.start()
+    for i in range(7):
+        first.offer(item(i))
+    await first.stop()
+    (spill / "spill-00000000000000000001-1.jsonl").write_bytes(b'{"torn": \n')
+    second = DecisionLog(pg_decisions, spill, interval=0.01)
+    await second.start()
+    try:
+        await wait_until(lambda: second.replayed == 7 and second.pending_spill_files == 0)
+    finally:
+        await second.stop()
+    assert len(await pg_rows(pg_decisions)) == 7
+    assert (spill / "spill-00000000000000000001-1.jsonl.rejected").read_bytes() == b'{"torn": \n'
