@@ -5,7 +5,7 @@ SHARED ?= ../shared
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format migrate bench bench-serve loadtest venv clean schemas
+.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync loadtest venv clean schemas
 
 venv: .venv/.installed
 
@@ -21,6 +21,14 @@ run: venv
 	$(PY) -m app.cli migrate
 	$(PY) -m app.cli seed --demo
 	$(PY) -m app.cli serve all --port $(PORT)
+
+## make run-prod: PostgreSQL + Redis + relay + admin (:8001) + two gatekeepers (:8000, :8002)
+run-prod: venv
+	scripts/run-prod.sh
+
+## make bench-sync: propagation latency admin commit -> every gatekeeper; cold start at 1M
+bench-sync: venv
+	$(PY) bench/sync_bench.py
 
 ## make test: real PostgreSQL and Redis on loopback, the whole suite, servers stopped after
 test: venv

@@ -129,3 +129,18 @@ async def test_the_blocking_read_outlasts_the_socket_timeout(
         [(code, _)] = await admin.world(1)
         await wait_until(lambda: judge(store, code) is None, 5, "the write applied")
         assert follower.errors == 0
+
+
+async def test_with_redis_down_at_start_up_the_registry_comes_from_postgres(
+    db: Sessions, admin: Admin, redis_srv: RedisServer
+) -> None:
+    [(code, agreement)] = await admin.world(1)
+    redis_srv.kill()
+    store = RegistryStore()
+    async with following(store, redis_srv.url, db, block_ms=200):
+        assert store.version == await db_version(db) and judge(store, code) is None
+        redis_srv.start()
+        async with running_relay(db, redis_srv.url):
+            await admin.suspend(agreement)
+            await wait_until(lambda: judge(store, code) == "AGREEMENT_SUSPENDED", 15, "reject")
+    assert fingerprint(store.registry) == await fresh_fingerprint(db)
