@@ -55,17 +55,7 @@ async def reconcile(
         elif action.status != "voided":
             await effects.undo_action(session, actor, action)
         _fill(action, firing)
-        await session.flush()
-        await effects.apply_action(session, actor, action, policy)
-        audit.record(
-            session,
-            actor,
-            f"action.{action.status}",
-            "action",
-            action.id,
-            region=action.region_code,
-            after=audit.snapshot(action),
-        )
+        await _apply(session, actor, action, policy)
         created.append(action)
         if firing.action == "terminate":
             created += await reassess_institutions(
@@ -73,6 +63,21 @@ async def reconcile(
             )
     await _sync_bans(session, code, policy, result)
     return result, created
+
+
+async def _apply(session: AsyncSession, actor: Principal, action: Action, policy: Policy) -> None:
+    """Write what a new (or revived) action does, and audit it."""
+    await session.flush()
+    await effects.apply_action(session, actor, action, policy)
+    audit.record(
+        session,
+        actor,
+        f"action.{action.status}",
+        "action",
+        action.id,
+        region=action.region_code,
+        after=audit.snapshot(action),
+    )
 
 
 def _same(action: Action, f: Firing) -> bool:
@@ -230,16 +235,6 @@ async def _sync_institution_actions(
             session.add(action)
         action.region_code, action.type, action.status = inst.region_code, flag.action, flag.status
         action.clause, action.effective_on, action.voided_at = flag.clause, on, None
-        await session.flush()
-        await effects.apply_action(session, actor, action, policy)
-        audit.record(
-            session,
-            actor,
-            f"action.{action.status}",
-            "action",
-            action.id,
-            region=action.region_code,
-            after=audit.snapshot(action),
-        )
+        await _apply(session, actor, action, policy)
         created.append(action)
     return created
