@@ -24,7 +24,7 @@ bench-serve: $(BENCH_SNAPSHOT)
 	PY=$(PY) bench/serve.sh $(BENCH_SNAPSHOT) 8000
 
 bench: $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
-	@command -v wrk >/dev/null || apt-get install -y wrk
+	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 	PY=$(PY) bench/bench.sh $(SHARED) $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
 
 loadtest: $(BENCH_SNAPSHOT)

@@ -38,6 +38,12 @@ p99s() {  # the median over rounds of the Nth p99 of compare.sh's round lines, i
     sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'
 }
 
+for port in 8000 8099; do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    echo "port $port is already in use: stop that server first" >&2; exit 1
+  fi
+done
+
 # 1. RSS with an empty registry.
 bash "$here/bench/serve.sh" "$empty" 8000 & pid=$!; pids+=("$pid")
 wait_ready http://127.0.0.1:8000/readyz "$pid"

@@ -12,6 +12,9 @@ out=$here/var/loadtest; mkdir -p "$out"
 export YBGATE_DECISION_LOG_DIR=$out/decisions
 port=${LOADTEST_PORT:-8000}
 
+if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+  echo "port $port is already in use: stop that server first" >&2; exit 1
+fi
 bash "$here/bench/serve.sh" "$snap" "$port" & gk=$!
 stop() {
   local rc=$?

@@ -32,12 +32,13 @@ from app.core.errors import (
     field_error,
 )
 from app.core.settings import Settings, get_settings
-from app.gatekeeper.decide import check_line_ids, judge_lines, render, settle
+from app.gatekeeper.decide import check_line_ids, judge_lines, money, render, settle
 from app.gatekeeper.decision_log import DecisionLog
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.http import (
     JSON_CT,
     ClientGone,
+    InternalError,
     Receive,
     Scope,
     Send,
@@ -50,6 +51,7 @@ from app.gatekeeper.metrics import BUCKETS, Metrics, runtime_gauges
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.routes import authenticate, dispatch
 from app.gatekeeper.schemas import request_decoder
+from app.registry.judge import ACCEPTED, LineResult
 from app.registry.store import RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper")
@@ -119,13 +121,14 @@ class GatekeeperApp:
             with store.lock:
                 reg = store.current or reg
                 ctx = reg.contexts.get(inst) or reg.context(inst)
-                results, parts = judge_lines(ctx, lines)
+                parts = judge_lines(ctx, lines)
                 version = reg.version
             if len(set(parts[0::2])) != n:
                 check_line_ids(parts)
-            outcome, acc, rej = settle(results, [ln.amount for ln in lines])
-            accepted = "%d.%02d" % divmod(acc, 100)  # noqa: UP031
-            rejected = "%d.%02d" % divmod(rej, 100)  # noqa: UP031
+            results: list[LineResult] = parts[1::2]  # type: ignore[assignment]
+            n_accepted = results.count(ACCEPTED)
+            outcome, acc, rej = settle(results, [ln.amount for ln in lines], n_accepted)
+            accepted, rejected = money(acc), money(rej)
             did, ms = self._ids()
             sid = req.settlement_id
             out = render(sid, did, version, outcome, accepted, rejected, results, parts, body)
@@ -141,6 +144,11 @@ class GatekeeperApp:
             return
         except ClientGone:
             return
+        except Exception:  # a bug, not the request: answer as a problem, and say so
+            log.exception("validate failed")
+            await send_problem(send, InternalError("The decision failed."), VALIDATE_PATH)
+            self.metrics.observe("500", _perf() - t0)
+            return
         await send(
             {
                 "type": "http.response.start",
@@ -150,7 +158,7 @@ class GatekeeperApp:
         )
         await send({"type": "http.response.body", "body": out})
         metrics = self.metrics
-        metrics.count_lines(results)
+        metrics.count_lines(results, n_accepted)
         series = metrics.validate[outcome]
         took = _perf() - t0
         series.counts[bisect_left(BUCKETS, took)] += 1

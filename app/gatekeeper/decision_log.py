@@ -8,13 +8,17 @@ into ``settlement_decisions`` with ``ON CONFLICT (decision_id) DO NOTHING``.
 
 When the sink is slow or down, nothing is dropped silently:
 
-* A failed or timed-out insert sends the batch to a spill file under
-  ``decision_log_dir`` (JSON lines, flushed and fsynced before the batch counts as
-  kept). While the database is failing, batches go straight to the spill, and the worker
-  probes the database again with growing pauses (1 s doubling to 30 s).
-* Once an insert succeeds, spilled files (also those left by an earlier process) are
-  replayed into the database oldest first, a chunk per tick alongside live traffic, and
-  deleted when fully inserted. Replays are idempotent (``ON CONFLICT DO NOTHING``).
+* A failed or timed-out insert (``write_timeout``) sends the batch to a spill file under
+  ``decision_log_dir`` (JSON lines, fsynced before the batch counts as kept). While the
+  database is failing, batches go straight to the spill, and the worker probes the
+  database again with growing pauses (1 s doubling to 30 s).
+* A slow database: when the queue passes half of ``max_queue`` while inserts are slower
+  than the traffic, the backlog is spilled at once (appending to a file is far cheaper
+  than inserting) instead of letting requests wait.
+* When the queue is short and the database answers, spilled files (also those left by
+  an earlier process; rotated at 16 MB) are replayed into it oldest first, one file per
+  tick, and deleted when fully inserted. Replays are idempotent (``ON CONFLICT DO
+  NOTHING``).
 * If even the spill fails (disk full, directory not writable), the batch goes back to
   the head of the queue. The queue is bounded (``max_queue``); when it is full the
   request waits up to ``offer_wait`` seconds for room and then gets a 503 problem: the
@@ -23,8 +27,7 @@ When the sink is slow or down, nothing is dropped silently:
   (SIGKILL, power) is what was queued and not yet written: at most ``interval``
   seconds of decisions in normal operation.
 
-A spill line is ``{"institution_code", "decided_ms", "response"}`` with the response body
-exactly as the client received it. With ``sink="spill"`` (``YBGATE_DECISION_LOG_SINK``;
+Spill files are described in ``spill.py``. With ``sink="spill"`` (``YBGATE_DECISION_LOG_SINK``;
 the benchmark uses it) every batch goes to the spill files only, and the next process
 running with the database sink replays them.
 """
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import time
@@ -41,10 +43,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import create_engine
+from app.gatekeeper.spill import (
+    Item,
+    SpillEntry,
+    SpillWriter,
+    claim,
+    lines_json,
+    spill_buffers,
+    spill_files,
+)
 
 log = logging.getLogger("ybgate.decisions")
 
@@ -59,51 +69,6 @@ COLUMNS = (
     "rejected_amount",
     "lines",
 )
-# One decision as the hot path queues it:
-# (decision_id, decided_ms, settlement_id, institution, version, outcome, accepted,
-#  rejected, response body)
-Item = tuple[str, int, str, str, int, str, str, str, bytes]
-LINES_KEY = b'"lines":['
-_IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024)
-
-
-class _Response(msgspec.Struct, gc=False):
-    settlement_id: str
-    decision_id: str
-    registry_version: int
-    outcome: str
-    accepted_amount: str
-    rejected_amount: str
-    lines: msgspec.Raw
-
-
-class SpillEntry(msgspec.Struct, gc=False):
-    """One spilled decision: the response as the client got it, plus what it lacks."""
-
-    institution_code: str
-    decided_ms: int
-    response: _Response
-
-
-_spill_decoder = msgspec.json.Decoder(SpillEntry)
-_json = msgspec.json.encode
-
-
-def lines_json(body: bytes) -> bytes:
-    """The response's ``lines`` array (the last member of the object)."""
-    return body[body.index(LINES_KEY) + len(LINES_KEY) - 1 : -1]
-
-
-def spill_buffers(batch: list[Item]) -> list[bytes]:
-    """The batch as JSON lines, as buffers for ``os.writev``: per decision a small head
-    and the response body as the client got it (never copied in Python)."""
-    out: list[bytes] = []
-    add = out.append
-    for item in batch:
-        add(b'{"institution_code":%b,"decided_ms":%d,"response":' % (_json(item[3]), item[1]))
-        add(item[8])
-        add(b"}\n")
-    return out
 
 
 class DecisionLog:
@@ -147,7 +112,8 @@ class DecisionLog:
         self._stopping = False
         self._db_down_until = 0.0
         self._backoff = 0.0
-        self._spill_fd: int | None = None
+        self._spill = SpillWriter(self.spill_dir)
+        self._replaying: tuple[Path, int, list[SpillEntry]] | None = None
         self._second = (0, "")
         self._disposing: asyncio.Task[None] | None = (
             None  # (unix second, its SQLite text) for decided_at
@@ -241,16 +207,26 @@ class DecisionLog:
                 self._room.set()
         elif self._stopping:
             return False
-        elif (
-            self.sink == "database"
+        if (
+            not self._stopping
+            and self.sink == "database"
+            and len(self.queue) < self.batch_size
             and time.monotonic() >= self._db_down_until
-            and self._spill_files()
+            and (self._replaying is not None or self._spill_files())
         ):
             await self._replay_some()
         return True
 
     async def _write(self, batch: list[Item]) -> None:
-        if self.sink == "database" and time.monotonic() >= self._db_down_until:
+        use_db = self.sink == "database" and time.monotonic() >= self._db_down_until
+        if use_db and len(self.queue) + len(batch) > self.max_queue // 2:
+            # The database does not keep up: spill this batch and the backlog now (cheap),
+            # replay when the queue is quiet again.
+            batch += self.queue
+            self.queue.clear()
+            self.limit = self.max_queue - len(batch)
+            use_db = False
+        if use_db:
             try:
                 await self._insert([self._row(i) for i in batch])
                 self.written += len(batch)
@@ -259,7 +235,7 @@ class DecisionLog:
             except Exception as exc:  # any sink failure: keep the batch on disk
                 self._db_failed(exc)
         try:
-            await asyncio.to_thread(self._spill, spill_buffers(batch))
+            await asyncio.to_thread(self._spill.append, spill_buffers(batch))
             self.spilled += len(batch)
         except Exception:
             self.spill_failures += 1
@@ -316,94 +292,44 @@ class DecisionLog:
         return f"{self._second[1]}.{frac:03d}000"
 
     # -- spill files ------------------------------------------------------------------------
-    # Several processes may share the directory: a process holds an exclusive flock on
-    # its active spill file, and replays only files it can lock (its own after rotating,
-    # or those of processes that are gone).
     def _spill_files(self) -> list[Path]:
-        if not self.spill_dir.is_dir():
-            return []
-        return sorted(self.spill_dir.glob("spill-*.jsonl"))
-
-    def _spill(self, buffers: list[bytes]) -> None:
-        """Append buffers to the active spill file and fsync (runs in a thread; the GIL
-        is released while the kernel copies and syncs)."""
-        if self._spill_fd is None:
-            self.spill_dir.mkdir(parents=True, exist_ok=True)
-            name = f"spill-{time.time_ns():020d}-{os.getpid()}.jsonl"
-            fd = os.open(self.spill_dir / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._spill_fd = fd
-        _write_all(self._spill_fd, buffers)
-        os.fsync(self._spill_fd)
+        return spill_files(self.spill_dir)
 
     def _close_spill(self) -> None:
-        if self._spill_fd is not None:
-            os.close(self._spill_fd)  # releases the lock
-            self._spill_fd = None
+        self._spill.close()
+        self._release_replay()
 
     async def _replay_some(self) -> None:
-        """Insert the oldest spill file this process can lock, then delete it."""
-        await asyncio.to_thread(self._close_spill)  # new spills go to a new file
-        for path in self._spill_files():
-            claimed = await asyncio.to_thread(_claim, path)
-            if claimed is None:
-                continue
-            fd, rows = claimed
-            try:
-                for k in range(0, len(rows), self.batch_size):
-                    await self._insert(
-                        [self._spilled_row(r) for r in rows[k : k + self.batch_size]]
-                    )
-            except Exception as exc:
-                os.close(fd)
-                self._db_failed(exc)
+        """Insert the next chunk of the oldest spill file this process can lock (one chunk
+        per tick, so live traffic keeps its turn); delete the file once all of it is in."""
+        if self._replaying is None:
+            await asyncio.to_thread(self._spill.close)  # new spills go to a new file
+            for path in self._spill_files():
+                claimed = await asyncio.to_thread(claim, path)
+                if claimed is not None:
+                    self._replaying = (path, *claimed)
+                    break
+            else:
                 return
+        path, _, rows = self._replaying
+        chunk = rows[: self.batch_size]
+        try:
+            if chunk:
+                await self._insert([self._spilled_row(r) for r in chunk])
+        except Exception as exc:
+            self._db_failed(exc)
+            return
+        self.written += len(chunk)
+        self.replayed += len(chunk)
+        self._backoff = 0.0
+        del rows[: len(chunk)]
+        if not rows:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-            os.close(fd)
-            self.written += len(rows)
-            self.replayed += len(rows)
-            self._backoff = 0.0
-            log.info("decision log: replayed %d spilled decisions from %s", len(rows), path.name)
-            return
+            self._release_replay()
+            log.info("decision log: replayed spill file %s", path.name)
 
-
-def _write_all(fd: int, buffers: list[bytes]) -> None:
-    """``os.writev`` in chunks of at most IOV_MAX buffers, resuming short writes."""
-    i = 0
-    while i < len(buffers):
-        chunk = buffers[i : i + _IOV_MAX]
-        written = os.writev(fd, chunk)
-        i += len(chunk)
-        if written < sum(map(len, chunk)):
-            rest = b"".join(chunk)[written:]
-            while rest:
-                rest = rest[os.write(fd, rest) :]
-
-
-def _claim(path: Path) -> tuple[int, list[SpillEntry]] | None:
-    """Lock a spill file (None: another process holds it) and read its rows. Lines that
-    do not parse (a write torn by a crash) are kept aside in ``<file>.rejected``."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    rows, bad = [], []
-    with os.fdopen(os.dup(fd), "rb") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                rows.append(_spill_decoder.decode(line))
-            except msgspec.DecodeError:
-                bad.append(line)
-    if bad:
-        log.error("decision log: %d unreadable lines in %s kept aside", len(bad), path.name)
-        with open(path.with_name(path.name + ".rejected"), "ab") as out:
-            out.writelines(bad)
-    return fd, rows
+    def _release_replay(self) -> None:
+        if self._replaying is not None:
+            os.close(self._replaying[1])  # unlocks: the file, if still there, stays for later
+            self._replaying = None

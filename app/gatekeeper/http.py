@@ -38,6 +38,12 @@ class MethodNotAllowed(DomainError):
     title = "Method not allowed"
 
 
+class InternalError(DomainError):
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+
 class ClientGone(Exception):
     """The client disconnected before its request body was complete."""
 

@@ -17,6 +17,7 @@ import time
 _rng = random.Random(random.SystemRandom().getrandbits(128))
 _getrandbits = _rng.getrandbits
 _time_ns = time.time_ns
+_HEX3 = tuple(f"{i:03x}" for i in range(0x1000))
 os.register_at_fork(after_in_child=lambda: _rng.seed(random.SystemRandom().getrandbits(128)))
 
 
@@ -38,7 +39,7 @@ class Uuid7:
             self._seq += 1
             if self._seq > 0xFFF:
                 self._start(self._last_ms + 1)
-        return f"{self._head}{self._seq:03x}{self._tail}", self._last_ms
+        return self._head + _HEX3[self._seq] + self._tail, self._last_ms
 
     def _start(self, ms: int) -> None:
         self._last_ms = ms

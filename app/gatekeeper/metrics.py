@@ -65,10 +65,9 @@ class Metrics:
             series = self.eligibility[outcome] = Series()
         series.observe(seconds)
 
-    def count_lines(self, results: list[LineResult]) -> None:
-        n = len(results)
-        if results.count(ACCEPTED) == n:
-            self.lines[ACCEPTED] += n
+    def count_lines(self, results: list[LineResult], n_accepted: int) -> None:
+        if n_accepted == len(results):
+            self.lines[ACCEPTED] += n_accepted
         else:
             _count_elements(self.lines, results)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from datetime import date, datetime
@@ -21,7 +22,14 @@ from app.core.errors import (
     ValidationFailed,
     field_error,
 )
-from app.gatekeeper.http import MethodNotAllowed, Scope, Send, send_bytes, send_problem
+from app.gatekeeper.http import (
+    InternalError,
+    MethodNotAllowed,
+    Scope,
+    Send,
+    send_bytes,
+    send_problem,
+)
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.schemas import Eligibility
 from app.registry.compact import Registry
@@ -29,6 +37,7 @@ from app.registry.compact import Registry
 if TYPE_CHECKING:
     from app.gatekeeper.app import GatekeeperApp
 
+log = logging.getLogger("ybgate.gatekeeper")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ELIGIBILITY_PREFIX, ELIGIBILITY_SUFFIX = "/v1/physicians/", "/eligibility"
 BEARER_CACHE_MAX = 10_000
@@ -88,6 +97,9 @@ async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
             raise NotFound(f"No route {path}.")
     except DomainError as err:
         await send_problem(send, err, path)
+    except Exception:  # a bug, not the request
+        log.exception("%s %s failed", method, path)
+        await send_problem(send, InternalError("The request failed."), path)
 
 
 async def readyz(app: GatekeeperApp, send: Send) -> None:

@@ -183,6 +183,7 @@ class InstContext:
         "budget",
         "code",
         "entry_tables",
+        "epoch",
         "nonconforming",
         "physicians",
         "region",
@@ -194,7 +195,8 @@ class InstContext:
     def __init__(self, registry: Registry, code: str) -> None:
         self.code = code
         self.physicians = registry.physicians
-        self.budget = registry.memo_used
+        self.budget = registry.memo_used  # shared [memoised codes, epoch]
+        self.epoch = self.budget[1]
         self.state = registry.institutions.get(code, _NO_STATE)
         self.region = registry.regions.get(self.state.region, DEFAULT_REGION)
         self.verdicts = self.region.verdicts
@@ -204,14 +206,24 @@ class InstContext:
         self.entry_tables: dict[dt.date, dict[Entry, Verdict]] = {}
 
     def judge_code(self, code: str, d: dt.date) -> Verdict:
-        """The verdict for one code on one date, memoised."""
+        """The verdict for one code on one date, memoised. Past MEMO_MAX memoised codes
+        (over all contexts) a new epoch starts: each context drops its tables at its next
+        miss (until then its memo is still right, just not yet freed)."""
+        budget = self.budget
+        if self.epoch != budget[1]:
+            self.tables.clear()
+            self.entry_tables.clear()
+            self.epoch = budget[1]
         table = self.tables.get(d)
         if table is None:
             table = self.tables[d] = {}
         v = table.get(code)
         if v is None:
             v = table[code] = self._judge(code, d)
-            self.budget[0] += 1
+            budget[0] += 1
+            if budget[0] > MEMO_MAX:
+                budget[0] = 0
+                budget[1] += 1
         return v
 
     def _judge(self, code: str, d: dt.date) -> Verdict:
@@ -248,7 +260,7 @@ class Registry:
         # Pattern source -> registered YB codes that do not match it.
         self.nonconforming: dict[str, set[str]] = {}
         self.contexts: dict[str, InstContext] = {}
-        self.memo_used = [0]  # verdicts memoised over all contexts (shared counter)
+        self.memo_used = [0, 0]  # [codes memoised over all contexts, epoch]
 
     # -- building and patching ---------------------------------------------------------
     @classmethod
@@ -307,7 +319,7 @@ class Registry:
 
     def clear_memo(self) -> None:
         self.contexts = {}
-        self.memo_used = [0]
+        self.memo_used = [0, 0]
 
     def _commit_physicians(self, changes: dict[str, tuple[Entry, str | None] | None]) -> None:
         phys, aliases, owners = self.physicians, self.aliases, self.alias_owner
@@ -340,8 +352,6 @@ class Registry:
 
     # -- reading --------------------------------------------------------------------------
     def context(self, institution: str) -> InstContext:
-        if self.memo_used[0] > MEMO_MAX:
-            self.clear_memo()
         ctx = self.contexts.get(institution)
         if ctx is None:
             ctx = self.contexts[institution] = InstContext(self, institution)

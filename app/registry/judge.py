@@ -172,26 +172,31 @@ def judge_unknown(code: str, pattern: re.Pattern[str]) -> str:
     return PHYSICIAN_UNREGISTERED if pattern.fullmatch(code) else CODE_MALFORMED
 
 
-class LineResult:
-    """One of the few possible line decisions, with its JSON fragments pre-encoded.
+class LineResult(str):
+    """One of the few possible line decisions. The string itself is its pre-encoded JSON
+    fragment: a response's line array is ``[{"line_id":"`` + id + result + id + result
+    ... + id + ``last`` + ``]``, where a result closes its line and opens the next one
+    and ``last`` closes the array's last line. So the hot path collects ids and results
+    in one list and joins it; ``ok`` and the rest are plain attributes."""
 
-    A response's line array is ``[{"line_id":"`` + id + ``frag`` + id + ``frag`` ... +
-    id + ``last`` + ``]``: ``frag`` closes the line and opens the next one."""
+    reason: str | None
+    overridden: str | None
+    ok: bool
+    decision: str
+    last: str
 
-    __slots__ = ("decision", "frag", "last", "nok", "ok", "overridden", "reason")
-
-    def __init__(self, reason: str | None, overridden: str | None = None) -> None:
-        self.reason = reason
-        self.overridden = overridden
-        self.ok = reason is None or overridden is not None
-        self.nok = not self.ok
-        self.decision = "accept" if self.ok else "reject"
+    def __new__(cls, reason: str | None, overridden: str | None = None) -> LineResult:
+        ok = reason is None or overridden is not None
+        decision = "accept" if ok else "reject"
         quoted = "null" if reason is None else f'"{reason}"'
-        body = f'","decision":"{self.decision}","reason":{quoted}'
+        last = f'","decision":"{decision}","reason":{quoted}'
         if overridden is not None:
-            body += f',"overridden":"{overridden}"'
-        self.last = body + "}"
-        self.frag = self.last + ',{"line_id":"'
+            last += f',"overridden":"{overridden}"'
+        last += "}"
+        self = super().__new__(cls, last + ',{"line_id":"')
+        self.reason, self.overridden, self.ok, self.decision = reason, overridden, ok, decision
+        self.last = last
+        return self
 
 
 ACCEPTED: Final = LineResult(None)

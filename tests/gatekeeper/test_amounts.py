@@ -42,20 +42,22 @@ def expected(results: list[LineResult], amounts: list[str | None]) -> tuple[str,
 def test_sums_are_exact(rows: list[tuple[LineResult, str | None]]) -> None:
     results = [r for r, _ in rows]
     amounts = [a for _, a in rows]
-    assert settle(results, amounts) == expected(results, amounts)
+    assert settle(results, amounts, results.count(ACCEPTED)) == expected(results, amounts)
 
 
 def test_exact_at_and_beyond_the_float_limit() -> None:
     limit = int(FLOAT_EXACT_LIMIT)
     for amounts in (
-        [f"{limit - 1}.99", "0.01"],
-        [f"{limit // 2}.33"] * 2,
+        [f"{limit // 4 - 1}.99", "0.01"],
+        [f"{limit // 8}.33"] * 2,
+        [f"{limit // 1002 // 1000}.37"] * 1000,
+        [f"{limit // 1002 // 1000 + 1}.37"] * 1000,
         ["999999999999999.99"] * 1000,
         ["0.10", "0.20", "0.30"] * 333,
         ["12345678901234.56", "0.07"],
     ):
         results = [ACCEPTED] * len(amounts)
-        assert settle(results, list(amounts)) == expected(results, list(amounts))
+        assert settle(results, list(amounts), len(amounts)) == expected(results, list(amounts))
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,7 @@ def test_exact_at_and_beyond_the_float_limit() -> None:
 )
 def test_malformed_amounts_are_named(bad: str) -> None:
     with pytest.raises(ValidationFailed) as err:
-        settle([ACCEPTED, ACCEPTED], ["1.00", bad])
+        settle([ACCEPTED, ACCEPTED], ["1.00", bad], 2)
     assert err.value.extra["errors"] == [
         {"field": "lines[1].amount", "message": "must be a decimal string with at most 2 decimals"}
     ]

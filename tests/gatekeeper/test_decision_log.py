@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.gatekeeper import GatekeeperApp
-from app.gatekeeper.decision_log import DecisionLog, Item
+from app.gatekeeper.decision_log import DecisionLog
+from app.gatekeeper.spill import Item
 from app.models.decisions import SettlementDecision
 from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, line, settlement
 
@@ -222,3 +223,34 @@ async def test_spill_left_by_an_earlier_process_is_replayed(
         await second.stop()
     assert len(await pg_rows(pg_decisions)) == 7
     assert (spill / "spill-00000000000000000001-1.jsonl.rejected").read_bytes() == b'{"torn": \n'
+
+
+async def test_slow_database_spills_the_backlog_instead_of_refusing(
+    tmp_path: Path, gk_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dlog = DecisionLog(
+        f"sqlite+aiosqlite:///{gk_env}", tmp_path / "spill", max_queue=40, batch_size=10
+    )
+    real_insert = dlog._insert
+    slow = True
+
+    async def slow_insert(rows: list[Any]) -> None:
+        if slow:
+            await asyncio.sleep(0.3)  # far slower than the traffic
+        await real_insert(rows)
+
+    monkeypatch.setattr(dlog, "_insert", slow_insert)
+    await dlog.start()
+    try:
+        for i in range(200):
+            assert await dlog.offer_or_wait(item(i))  # never refused
+            await asyncio.sleep(0.002)
+        await wait_until(lambda: dlog.written - dlog.replayed + dlog.spilled == 200)
+        assert dlog.spilled > 0
+        slow = False
+        await wait_until(lambda: dlog.replayed == dlog.spilled and not dlog.pending_spill_files)
+    finally:
+        await dlog.stop()
+    with sqlite3.connect(gk_env) as db:
+        (count,) = db.execute("SELECT count(*) FROM settlement_decisions").fetchone()
+    assert count == 200

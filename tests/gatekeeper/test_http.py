@@ -254,3 +254,16 @@ async def test_openapi_has_the_hot_path(client: httpx.AsyncClient) -> None:
     assert {"200", "401", "403", "413", "422"} <= op["responses"].keys()
     assert "SettlementLine" in doc["components"]["schemas"]
     assert "/v1/physicians/{code}/eligibility" in doc["paths"]
+
+
+async def test_a_bug_is_a_problem_500_not_a_crash(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sys.modules["app.gatekeeper.app"], "judge_lines", broken)
+    r = await client.post(URL, json=settlement("H1", line("1", DR_PLAIN)), headers=his())
+    problem(r, 500)

@@ -179,3 +179,18 @@ async def test_requests_never_see_half_a_patch(
         stop.set()
         thread.join()
     assert len(seen) > 1
+
+
+def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    import app.registry.compact as compact
+
+    monkeypatch.setattr(compact, "MEMO_MAX", 50)
+    store = RegistryStore()
+    store.replace(town())
+    ctx = store.registry.context("H1")
+    for i in range(120):
+        ctx.judge_code(yb(10_000 + i), date(2026, 1, 1))
+    assert sum(len(t) for t in ctx.tables.values()) <= 50
+    assert ctx.judge_code(DR_PLAIN, date(2026, 1, 1))[0].reason is None
