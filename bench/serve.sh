@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The gatekeeper as benchmarked: one uvicorn worker, uvloop + httptools, no access log,
 # auth + decision log (spill sink) + metrics on, registry from a snapshot file.
+# --http app.gatekeeper.server:CoalescingHttpToolsProtocol: uvicorn's httptools protocol
+# writing each response's head and body in one write (see app/gatekeeper/server.py).
 # --no-proxy-headers: the gatekeeper uses neither the client address nor the scheme, so
 # uvicorn's X-Forwarded-* middleware is a per-request layer for nothing;
 # --no-server-header: do not advertise the server software.
@@ -16,5 +18,6 @@ export YBGATE_DECISION_LOG_DIR=${YBGATE_DECISION_LOG_DIR:-$here/var/bench/decisi
 export YBGATE_DATABASE_URL=${YBGATE_DATABASE_URL:-sqlite+aiosqlite:///$here/var/bench/decisions.db}
 cd "$here"
 exec "$PY" -m uvicorn app.gatekeeper:app --host 127.0.0.1 --port "$port" --workers 1 \
-  --loop uvloop --http httptools --no-access-log --log-level warning \
+  --loop uvloop --http app.gatekeeper.server:CoalescingHttpToolsProtocol \
+  --no-access-log --log-level warning \
   --no-proxy-headers --no-server-header
