@@ -15,12 +15,17 @@ APPS = {"all": "app.main:app", "gatekeeper": "app.gatekeeper:app", "admin": "app
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    # The hot path's server as benchmarked (bench/serve.sh): one write per response, no
+    # proxy-header layer (the gatekeeper uses neither client address nor scheme).
+    hot = args.which == "gatekeeper"
     uvicorn.run(
         APPS[args.which],
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http="app.gatekeeper.server:CoalescingHttpToolsProtocol" if hot else "httptools",
+        proxy_headers=not hot,
+        server_header=not hot,
         access_log=False,
         workers=1,
         log_level="info",
