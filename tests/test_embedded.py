@@ -93,6 +93,12 @@ def test_embedded_profile_serves_admin_and_hot_path_from_one_registry(embedded: 
             return r.json()
 
         assert decide("2026-06-15")["outcome"] == "accept"
+        r = c.get(
+            f"/v1/physicians/{code}/eligibility",
+            params={"institution": "H33010200001"},
+            headers=admin,
+        )
+        assert r.status_code == 403, "an admin token is valid, but not for the HIS API"
         r = c.post(
             f"/admin/v1/agreements/{active['id']}/suspend",
             headers=admin,

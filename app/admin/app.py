@@ -22,6 +22,7 @@ from app.core.settings import Settings, get_settings
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
 from app.regions.router import router as regions_router
+from app.sync import outbox
 from app.tokens import service as tokens
 from app.tokens.router import router as tokens_router
 from app.violations.router import router as violations_router
@@ -44,6 +45,7 @@ async def bootstrap(sessions: async_sessionmaker[AsyncSession], settings: Settin
     if settings.bootstrap_admin_token:
         async with sessions() as session, session.begin():
             await tokens.ensure_bootstrap(session, settings.bootstrap_admin_token)
+            await outbox.record(session)
 
 
 @asynccontextmanager

@@ -48,7 +48,8 @@ _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 def authenticate(reg: Registry, header: bytes | None) -> str:
     """The institution of an HIS bearer token (401 otherwise), by the SHA-256 hex of the
     token in the registry's token map; cached per header value in the registry (a patch
-    that changes tokens drops the cache). Admin tokens are not in the map: 401."""
+    that changes tokens drops the cache). An admin token maps to "": valid, but not for the
+    HIS API (403)."""
     if header is None:
         raise Unauthenticated("Send Authorization: Bearer <HIS token>.")
     scheme, _, token = header.partition(b" ")
@@ -58,6 +59,8 @@ def authenticate(reg: Registry, header: bytes | None) -> str:
     inst = reg.tokens.get(hashlib.sha256(token).hexdigest())
     if inst is None:
         raise Unauthenticated("Unknown or revoked HIS token.")
+    if not inst:
+        raise Forbidden("An admin token may not call the HIS API.")
     cache = reg.bearer_cache
     if len(cache) >= BEARER_CACHE_MAX:
         cache.clear()

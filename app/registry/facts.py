@@ -63,7 +63,8 @@ class Patch(TypedDict):
     physicians: dict[str, PhysicianFact | None]
     institutions: dict[str, InstitutionFact | None]
     regions: dict[str, RegionFact | None]
-    # SHA-256 hex of an HIS token -> its institution code, or None when revoked.
+    # SHA-256 hex of a token -> its institution code (HIS tokens), "" (an admin token: valid
+    # but not for the HIS API), or None when revoked.
     his_tokens: dict[str, str | None]
 
 

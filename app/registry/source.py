@@ -204,13 +204,13 @@ async def region_facts(
 async def his_token_facts(
     session: AsyncSession, hashes: Collection[str] | None = None
 ) -> dict[str, str | None]:
-    stmt = select(ApiToken.token_hash, ApiToken.institution_code, ApiToken.revoked_at).where(
-        ApiToken.role == "his"
-    )
+    """Token hash -> its institution (HIS tokens), ``""`` (a valid token that is not an HIS
+    token: the hot path answers 403, not 401), or None (revoked)."""
+    stmt = select(ApiToken.token_hash, ApiToken.institution_code, ApiToken.revoked_at)
     if hashes is not None:
         stmt = stmt.where(ApiToken.token_hash.in_(list(hashes)))
     return {
-        h: (inst if revoked is None else None)
+        h: (inst or "" if revoked is None else None)
         for h, inst, revoked in (await session.execute(stmt)).all()
     }
 

@@ -40,8 +40,7 @@ async def issue(
     if actor is not None:
         after = {k: v for k, v in audit.snapshot(row).items() if k != "token_hash"}
         audit.record(session, actor, "token.create", "token", row.id, region=region, after=after)
-    if role == "his":
-        touch(session, his_tokens=[row.token_hash])
+    touch(session, his_tokens=[row.token_hash])
     return TokenCreated(
         id=row.id, token=token, role=role, region=region, institution_code=institution
     )
@@ -72,8 +71,7 @@ async def revoke(session: AsyncSession, actor: Principal, token_id: str) -> ApiT
     await session.flush()
     after = {k: v for k, v in audit.snapshot(row).items() if k != "token_hash"}
     audit.record(session, actor, "token.revoke", "token", row.id, before=before, after=after)
-    if row.role == "his":
-        touch(session, his_tokens=[row.token_hash])
+    touch(session, his_tokens=[row.token_hash])
     return row
 
 
@@ -88,6 +86,7 @@ async def ensure_bootstrap(session: AsyncSession, secret: str) -> None:
     if await session.scalar(select(ApiToken.id).where(ApiToken.token_hash == h)) is None:
         session.add(ApiToken(token_hash=h, role="superuser", label="bootstrap"))
         await session.flush()
+        touch(session, his_tokens=[h])
 
 
 def tokens_query() -> Select[Any]:
