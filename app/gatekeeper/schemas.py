@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from app.rules.model import Reason  # the contract's reasons, in judgement order
+
 AMOUNT_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,2})?$"
 Id64 = Annotated[str, Meta(min_length=1, max_length=64)]
 # The length bound is checked while decoding; the pattern after (one pass over all lines).
@@ -30,15 +32,6 @@ Amount = Annotated[
         description='Decimal string with at most 2 decimals, e.g. "12.50".',
         extra_json_schema={"pattern": AMOUNT_PATTERN},
     ),
-]
-Reason = Literal[
-    "CODE_MALFORMED",
-    "PHYSICIAN_UNREGISTERED",
-    "CODE_CANCELLED",
-    "NOT_AT_INSTITUTION",
-    "INSTITUTION_SUSPENDED",
-    "AGREEMENT_TERMINATED",
-    "AGREEMENT_SUSPENDED",
 ]
 LineReason = Literal[Reason, "EMERGENCY_OVERRIDE"]
 
