@@ -19,7 +19,7 @@ venv: .venv/.installed
 ## make run: SQLite + no Redis, demo data seeded, tokens printed, serves on :8000
 run: venv
 	$(PY) -m app.cli migrate
-	$(PY) -m app.cli seed --demo
+	$(PY) -m app.cli seed
 	$(PY) -m app.cli serve all --port $(PORT)
 
 ## make run-prod: PostgreSQL + Redis + relay + admin (:8001) + two gatekeepers (:8000, :8002)

@@ -85,7 +85,6 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=_relay)
 
     p = sub.add_parser("seed", help="demo data (idempotent) and fresh demo tokens")
-    p.add_argument("--demo", action="store_true", default=True)
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=_seed)
 
