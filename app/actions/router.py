@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
 from app.actions import service
@@ -15,6 +13,7 @@ from app.actions.schemas import (
 from app.admin.deps import Actor, Session
 from app.core.clock import today
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.core.types import Day
 from app.violations.schemas import ActionOut
 
 router = APIRouter(prefix="/admin/v1", tags=["actions"])
@@ -64,7 +63,7 @@ async def decide_resumption(
 
 @router.get("/institutions/{code}/standing", response_model=InstitutionStanding)
 async def institution_standing(
-    code: str, session: Session, actor: Actor, as_of: date | None = None
+    code: str, session: Session, actor: Actor, as_of: Day | None = None
 ) -> InstitutionStanding:
     """Revoked physicians over approved ones in the current term, and the flags they trigger
     (lanzhou-2014 第二十二条)."""

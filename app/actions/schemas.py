@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
 from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.types import Day
 from app.violations.schemas import ActionOut
 
 
@@ -12,38 +12,38 @@ class ActionDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approve: bool
     months: int | None = Field(default=None, ge=1, le=120)
-    decided_on: date
+    decided_on: Day
 
 
 class ResumptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    filed_on: date
+    filed_on: Day
     note: str | None = Field(default=None, max_length=2000)
 
 
 class ResumptionDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approve: bool
-    decided_on: date
+    decided_on: Day
 
 
 class ResumptionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     action_id: str
-    filed_on: date
+    filed_on: Day
     timely: bool
     approved: bool | None
-    decided_on: date | None
+    decided_on: Day | None
 
 
 class InstitutionStanding(BaseModel):
     institution_code: str
     region: str
     policy: str
-    as_of: date
-    term_starts_on: date | None
-    term_ends_on: date | None
+    as_of: Day
+    term_starts_on: Day | None
+    term_ends_on: Day | None
     approved_physicians: int
     revoked_physicians: int
     ratio: str | None

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.actions.router import router as actions_router
+from app.admin import edge
 from app.admin.metrics import install_metrics, render_metrics
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
@@ -74,6 +75,7 @@ def create_admin_app(*, extra_routers: tuple[Any, ...] = ()) -> FastAPI:
     )
     install_problem_handlers(app)
     install_metrics(app)
+    edge.install(app)  # outermost of the three: auth and body caps before any body read
     for router in (*ROUTERS, *extra_routers):
         app.include_router(router)
 

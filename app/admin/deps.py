@@ -33,9 +33,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_principal(request: Request, session: Session) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+async def principal_for_header(session: AsyncSession, header: bytes | None) -> Principal:
+    """The admin principal of an ``Authorization`` header value: 401 unless a live bearer
+    token, 403 for an HIS token."""
+    scheme, _, token = (header or b"").decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
     row = await session.scalar(
@@ -48,6 +49,14 @@ async def get_principal(request: Request, session: Session) -> Principal:
     principal = Principal(row.id, row.role, row.region_code, row.institution_code)
     principal.require_admin()
     return principal
+
+
+async def get_principal(request: Request, session: Session) -> Principal:
+    """Found by the edge (app/admin/edge.py) before the body was read; else looked up."""
+    found = request.scope.get("state", {}).get("principal")
+    if isinstance(found, Principal):
+        return found
+    return await principal_for_header(session, request.headers.get("authorization", "").encode())
 
 
 Actor = Annotated[Principal, Depends(get_principal)]

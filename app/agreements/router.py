@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
 from app.admin.deps import Actor, Session
@@ -16,13 +14,14 @@ from app.agreements.schemas import (
     TerminateAgreement,
 )
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.core.types import Day
 from app.models import Agreement, AgreementSuspension
 
 router = APIRouter(prefix="/admin/v1/agreements", tags=["agreements"])
 
 
 def agreement_out(
-    a: Agreement, susps: list[AgreementSuspension], on: date | None = None
+    a: Agreement, susps: list[AgreementSuspension], on: Day | None = None
 ) -> AgreementOut:
     return AgreementOut(
         id=a.id,
@@ -41,7 +40,7 @@ def agreement_out(
     )
 
 
-async def _out(session: Session, a: Agreement, on: date | None = None) -> AgreementOut:
+async def _out(session: Session, a: Agreement, on: Day | None = None) -> AgreementOut:
     susps = (await repo.suspensions_by_agreement(session, [a.id]))[a.id]
     return agreement_out(a, susps, on)
 
@@ -66,7 +65,7 @@ async def list_agreements(
 
 @router.get("/{agreement_id}", response_model=AgreementOut)
 async def get_agreement(
-    agreement_id: str, session: Session, actor: Actor, as_of: date | None = None
+    agreement_id: str, session: Session, actor: Actor, as_of: Day | None = None
 ) -> AgreementOut:
     return await _out(session, await service.get_agreement(session, agreement_id), as_of)
 

@@ -1,44 +1,44 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from app.core.types import InstitutionCode, PhysicianCode, Reason
+from app.core.types import Day, InstitutionCode, PhysicianCode, Reason
 
 
 class AgreementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     physician_code: PhysicianCode
     institution_code: InstitutionCode
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class SuspendAgreement(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     reason: Reason
 
 
 class ResumeAgreement(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_on: date
+    effective_on: Day
 
 
 class TerminateAgreement(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_on: date
+    effective_on: Day
     reason: Reason
 
 
 class SuspensionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
-    starts_on: date
-    ends_on: date | None
-    resumed_on: date | None
+    starts_on: Day
+    ends_on: Day | None
+    resumed_on: Day | None
     reason: str
     source_action_id: str | None
 
@@ -48,12 +48,12 @@ class AgreementOut(BaseModel):
     physician_code: str
     institution_code: str
     region: str
-    starts_on: date
-    ends_on: date | None
-    terminated_on: date | None
+    starts_on: Day
+    ends_on: Day | None
+    terminated_on: Day | None
     termination_reason: str | None
     termination_kind: str | None
     created_at: datetime
     suspensions: list[SuspensionOut]
-    status_on: date | None = None
+    status_on: Day | None = None
     status: str | None = None

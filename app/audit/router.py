@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
 
 from app.admin.deps import Actor, Session
 from app.audit.repository import audit_query
 from app.audit.schemas import AuditEntryOut
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.core.types import Instant
 
 router = APIRouter(prefix="/admin/v1/audit", tags=["audit"])
 
@@ -21,8 +20,8 @@ async def list_audit(
     target_id: str | None = None,
     actor: str | None = None,
     action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> Page[AuditEntryOut]:
     """The audit log, oldest first; filter by target, acting token id, action and time."""
     stmt = audit_query(

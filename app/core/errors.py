@@ -44,6 +44,16 @@ class DomainError(Exception):
         return body
 
 
+class BadRequest(DomainError):
+    """A request that is malformed as HTTP (e.g. a header sent twice): 400."""
+
+
+class RequestTimeout(DomainError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request not received in time"
+
+
 class Unauthenticated(DomainError):
     status = 401
     slug = "unauthenticated"

@@ -31,8 +31,10 @@ def json_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return out or "body"
 
 
-def problem(body: dict[str, Any], status: int) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_CT)
+def problem(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="ybgate"'}
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_CT, headers=headers)
 
 
 def rules_problem(exc: RulesError) -> DomainError:
@@ -69,7 +71,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             "status": exc.status_code,
             "detail": str(exc.detail),
         }
-        return problem(body, exc.status_code)
+        return problem(body, exc.status_code, dict(exc.headers or {}))
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_TOKEN_CHARS = 24
 
 
 class Settings(BaseSettings):
@@ -19,6 +21,32 @@ class Settings(BaseSettings):
     registry_max_age_s: float = Field(default=300.0, gt=0)
     decision_log_dir: str = "./var/decisions"
     log_sql: bool = False
+    # Admin request bodies: the cap of every route, and larger (or smaller) caps by path
+    # prefix (JSON object, e.g. {"/admin/v1/imports/roster": 33554432}).
+    admin_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    admin_body_caps: dict[str, int] = Field(default_factory=dict)
+    # Every server the product runs (README "Connections"): a request's headers must be
+    # complete within header_timeout of its first byte (or of the connection, or of the
+    # previous response), its body within body_timeout; an idle keep-alive connection is
+    # closed after keepalive_s. Past max_connections a new connection gets a 503 and is
+    # closed (the limit is also held below the process's file-descriptor limit).
+    http_header_timeout_s: float = Field(default=10.0, gt=0)
+    http_body_timeout_s: float = Field(default=30.0, gt=0)
+    http_keepalive_s: float = Field(default=5.0, gt=0)
+    max_connections: int = Field(default=4096, ge=1)
+    # The decision journal (crash safety): fsynced at least this often (power loss bound).
+    journal_fsync_s: float = Field(default=1.0, gt=0)
+
+    @field_validator("bootstrap_admin_token")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if len(value) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"YBGATE_BOOTSTRAP_ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters"
+            )
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -34,6 +34,14 @@ from app.core.errors import (
 from app.core.settings import Settings, get_settings
 from app.gatekeeper.decide import check_line_ids, judge_lines, money, render, settle
 from app.gatekeeper.decision_log import DecisionLog
+from app.gatekeeper.edge import (
+    DATE_MIN,
+    DAYS,
+    bad_service_date,
+    check_repeated,
+    latest_day,
+    too_deep,
+)
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.http import (
     JSON_CT,
@@ -56,17 +64,26 @@ from app.registry.store import RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper")
 _perf = time.perf_counter
+_time = time.time
 _decode = request_decoder.decode
 
 
 class Runtime:
     """What the lifespan sets up from settings."""
 
-    def __init__(self, max_lines: int, max_body: int, max_age: float, dlog: DecisionLog):
+    def __init__(
+        self,
+        max_lines: int,
+        max_body: int,
+        max_age: float,
+        dlog: DecisionLog,
+        body_timeout: float = 30.0,
+    ):
         self.max_lines = max_lines
         self.max_body = max_body
         self.max_age = max_age
         self.log = dlog
+        self.body_timeout = body_timeout
 
 
 class GatekeeperApp:
@@ -98,24 +115,39 @@ class GatekeeperApp:
         try:
             if rt is None or reg is None:
                 raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-            auth = dict(scope["headers"]).get(b"authorization")
+            raw = scope["headers"]
+            headers = dict(raw)
+            if len(headers) != len(raw):
+                check_repeated(raw)  # two Authorization headers: 400
+            auth = headers.get(b"authorization")
             inst = reg.bearer_cache.get(auth)  # type: ignore[arg-type]
             if inst is None:
                 inst = authenticate(reg, auth)
+            length = headers.get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > rt.max_body):
+                # before receive(): Expect: 100-continue gets this 413, not a 100
+                raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
             msg = await receive()
             body = msg.get("body", b"")
             if msg.get("more_body"):
-                body = await read_body(scope, msg, receive, rt.max_body)
+                body = await read_body(
+                    scope, msg, receive, rt.max_body, body_timeout=rt.body_timeout
+                )
             elif len(body) > rt.max_body:
                 raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
             try:
                 req = _decode(body)
             except msgspec.MsgspecError as exc:
                 raise decode_error(exc) from None
+            except RecursionError:
+                raise too_deep() from None
             lines = req.lines
             n = len(lines)
             if not 0 < n <= rt.max_lines:
                 raise ValidationFailed([field_error("lines", f"1 to {rt.max_lines} lines")])
+            day0 = lines[0].service_date
+            if not DATE_MIN <= day0 <= (DAYS.latest if _time() < DAYS.until else latest_day()):
+                raise bad_service_date(0, day0)
             if req.institution_code != inst:
                 raise Forbidden("This token may validate settlements of its own institution only.")
             with store.lock:
@@ -195,7 +227,11 @@ class GatekeeperApp:
         dlog = DecisionLog(settings.database_url, settings.decision_log_dir, sink=sink)
         await dlog.start()
         self.rt = Runtime(
-            settings.max_lines, settings.max_body_bytes, settings.registry_max_age_s, dlog
+            settings.max_lines,
+            settings.max_body_bytes,
+            settings.registry_max_age_s,
+            dlog,
+            settings.http_body_timeout_s,
         )
         self.openapi = msgspec.json.encode(
             openapi_document(settings.max_lines, settings.max_body_bytes)

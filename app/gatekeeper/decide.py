@@ -22,6 +22,7 @@ from itertools import compress
 import msgspec
 
 from app.core.errors import ValidationFailed, field_error
+from app.gatekeeper.edge import check_service_dates
 from app.gatekeeper.schemas import SettlementLine
 from app.registry.compact import InstContext
 from app.registry.judge import ALL_RESULTS, LineResult
@@ -60,6 +61,7 @@ def _judge_fast(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[str]:
 
 
 def _judge_general(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[str]:
+    check_service_dates(lines)  # the fast path has one date, checked by the caller
     judge = ctx.judge_code
     parts: list[str] = [""] * (2 * len(lines))
     parts[0::2] = [ln.line_id for ln in lines]

@@ -13,6 +13,7 @@ from app.core.errors import (
     PROBLEM_CT,
     DomainError,
     PayloadTooLarge,
+    RequestTimeout,
     ValidationFailed,
     field_error,
 )
@@ -23,13 +24,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 JSON_CT = b"application/json"
-BODY_TIMEOUT_S = 30.0  # a client that does not finish its body in this time gets a 408
-
-
-class RequestTimeout(DomainError):
-    status = 408
-    slug = "request-timeout"
-    title = "Request body not received in time"
 
 
 class MethodNotAllowed(DomainError):
@@ -75,7 +69,9 @@ async def send_problem(send: Send, err: DomainError, instance: str | None = None
     await send_bytes(send, err.status, body, PROBLEM_CT.encode(), extra)
 
 
-async def read_body(scope: Scope, first: Message, receive: Receive, limit: int) -> bytes:
+async def read_body(
+    scope: Scope, first: Message, receive: Receive, limit: int, *, body_timeout: float = 30.0
+) -> bytes:
     """A body that did not come in one message: 413 at once when Content-Length says it
     is too large, else read on, stopping as soon as it passes ``limit``; 408 when the
     client is too slow."""
@@ -85,7 +81,7 @@ async def read_body(scope: Scope, first: Message, receive: Receive, limit: int) 
     chunks = [first.get("body", b"")]
     size = len(chunks[0])
     try:
-        async with asyncio.timeout(BODY_TIMEOUT_S):
+        async with asyncio.timeout(body_timeout):
             more = first.get("more_body", False)
             while more:
                 msg = await receive()
@@ -98,7 +94,7 @@ async def read_body(scope: Scope, first: Message, receive: Receive, limit: int) 
                 chunks.append(chunk)
                 more = msg.get("more_body", False)
     except TimeoutError:
-        raise RequestTimeout(f"The body did not arrive within {BODY_TIMEOUT_S:.0f} s.") from None
+        raise RequestTimeout(f"The body did not arrive within {body_timeout:g} s.") from None
     return b"".join(chunks)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -22,6 +21,8 @@ from app.core.errors import (
     ValidationFailed,
     field_error,
 )
+from app.core.types import parse_day
+from app.gatekeeper.edge import check_repeated
 from app.gatekeeper.http import (
     InternalError,
     MethodNotAllowed,
@@ -42,7 +43,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 ELIGIBILITY_PREFIX, ELIGIBILITY_SUFFIX = "/v1/physicians/", "/eligibility"
 BEARER_CACHE_MAX = 10_000
 METRICS_CT = b"text/plain; version=0.0.4; charset=utf-8"
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def authenticate(reg: Registry, header: bytes | None) -> str:
@@ -123,13 +123,13 @@ def _query_date(query: dict[str, list[str]], errors: list[dict[str, str]]) -> da
     day = (query.get("date") or [""])[0]
     if not day:
         return datetime.now(SHANGHAI).date()
-    if _DATE_RE.fullmatch(day):
-        try:
-            return date.fromisoformat(day)
-        except ValueError:
-            pass
-    errors.append(field_error("date", "must be a date YYYY-MM-DD"))
-    return date.min
+    try:
+        parsed = parse_day(day)
+    except ValueError as exc:
+        errors.append(field_error("date", str(exc)))
+        return date.min
+    assert isinstance(parsed, date)
+    return parsed
 
 
 async def eligibility(app: GatekeeperApp, scope: Scope, send: Send, code: str) -> None:
@@ -139,7 +139,11 @@ async def eligibility(app: GatekeeperApp, scope: Scope, send: Send, code: str) -
         reg = app.store.current
         if app.rt is None or reg is None:
             raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-        auth = dict(scope["headers"]).get(b"authorization")
+        raw = scope["headers"]
+        headers = dict(raw)
+        if len(headers) != len(raw):
+            check_repeated(raw)
+        auth = headers.get(b"authorization")
         inst = reg.bearer_cache.get(auth) if auth is not None else None
         if inst is None:
             inst = authenticate(reg, auth)

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
 from app.admin.deps import Actor, Session
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.core.types import Day
 from app.institutions import repository as repo
 from app.institutions import service
 from app.institutions.schemas import (
@@ -24,7 +23,7 @@ from app.tokens.schemas import TokenCreated
 router = APIRouter(prefix="/admin/v1/institutions", tags=["institutions"])
 
 
-async def _out(session: Session, inst: Institution, on: date | None = None) -> InstitutionOut:
+async def _out(session: Session, inst: Institution, on: Day | None = None) -> InstitutionOut:
     terms = await repo.terms_of(session, inst.code)
     susps = await repo.suspensions_of(session, inst.code)
     return InstitutionOut(
@@ -57,7 +56,7 @@ async def list_institutions(
 
 @router.get("/{code}", response_model=InstitutionOut)
 async def get_institution(
-    code: str, session: Session, actor: Actor, as_of: date | None = None
+    code: str, session: Session, actor: Actor, as_of: Day | None = None
 ) -> InstitutionOut:
     """The institution with its terms and suspensions; ``as_of`` adds its status that day."""
     return await _out(session, await service.get_institution(session, code), as_of)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.types import InstitutionCode, Name, Reason, RegionCode
+from app.core.types import Day, InstitutionCode, Name, Reason, RegionCode
 
 
 class InstitutionCreate(BaseModel):
@@ -12,50 +12,50 @@ class InstitutionCreate(BaseModel):
     code: InstitutionCode
     name: Name
     region: RegionCode
-    agreement_starts_on: date
-    agreement_ends_on: date | None = None
+    agreement_starts_on: Day
+    agreement_ends_on: Day | None = None
     approved_physicians: int | None = Field(default=None, ge=0)
 
 
 class SuspendInstitution(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
     reason: Reason
 
 
 class ResumeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_on: date
+    effective_on: Day
 
 
 class TerminateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_on: date
+    effective_on: Day
     reason: Reason
 
 
 class TermCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class TermOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
-    starts_on: date
-    ends_on: date | None
-    terminated_on: date | None
+    starts_on: Day
+    ends_on: Day | None
+    terminated_on: Day | None
     termination_reason: str | None
 
 
 class InstitutionSuspensionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
-    starts_on: date
-    ends_on: date | None
-    lifted_on: date | None
+    starts_on: Day
+    ends_on: Day | None
+    lifted_on: Day | None
     reason: str
 
 
@@ -67,5 +67,5 @@ class InstitutionOut(BaseModel):
     created_at: datetime
     terms: list[TermOut]
     suspensions: list[InstitutionSuspensionOut]
-    status_on: date | None = None
+    status_on: Day | None = None
     status: str | None = None

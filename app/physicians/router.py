@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -8,6 +7,7 @@ from fastapi import APIRouter
 from app.admin.deps import Actor, Session
 from app.core.clock import today
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.core.types import Day
 from app.physicians import repository as repo
 from app.physicians import service
 from app.physicians.archive import archive
@@ -39,7 +39,7 @@ async def list_physicians(
 
 @router.get("/{code}", response_model=Standing)
 async def get_physician(
-    code: str, session: Session, actor: Actor, as_of: date | None = None
+    code: str, session: Session, actor: Actor, as_of: Day | None = None
 ) -> Standing:
     """Standing as of ``as_of`` (default today, Asia/Shanghai): status, agreements, visits,
     points per region and period, bans, pending actions."""

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from app.agreements.schemas import AgreementOut
-from app.core.types import CertificateNo, Name, NationalCode, Reason
+from app.core.types import CertificateNo, Day, Name, NationalCode, Reason
 
 
 class PhysicianCreate(BaseModel):
@@ -27,21 +27,21 @@ class PhysicianOut(BaseModel):
 
 class CancelCode(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_on: date
+    effective_on: Day
     reason: Reason
 
 
 class RestoreCode(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    effective_on: date
+    effective_on: Day
     note: Reason
 
 
 class CancellationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
-    effective_on: date
-    restored_on: date | None
+    effective_on: Day
+    restored_on: Day | None
     reason: str
 
 
@@ -51,8 +51,8 @@ class VisitOut(BaseModel):
     physician_code: str
     host_institution_code: str
     region_code: str
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     kind: str | None
 
 
@@ -71,7 +71,7 @@ class Standing(BaseModel):
     certificate_no: str
     name: str
     national_code: str | None
-    as_of: date
+    as_of: Day
     status: str
     cancellations: list[CancellationOut]
     agreements: list[AgreementStanding]

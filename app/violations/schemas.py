@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.types import PhysicianCode, Reason, RegionCode
+from app.core.types import Day, PhysicianCode, Reason, RegionCode
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2}|-[0-9]{1,2})$")]
 
@@ -15,8 +14,8 @@ class ViolationCreate(BaseModel):
     physician_code: PhysicianCode
     region: RegionCode
     item: ItemId
-    occurred_on: date
-    decided_on: date
+    occurred_on: Day
+    decided_on: Day
     points: int | None = Field(default=None, ge=1, le=12)
     note: str | None = Field(default=None, max_length=2000)
 
@@ -34,18 +33,18 @@ class ActionOut(BaseModel):
     months: int | None
     months_min: int | None
     months_max: int | None
-    effective_on: date
-    ends_on: date | None
+    effective_on: Day
+    ends_on: Day | None
     violation_id: str | None
     clause: str
-    decided_on: date | None
+    decided_on: Day | None
 
 
 class PeriodOut(BaseModel):
     policy: str
     period: str
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     initial: int
     deducted: int
     remaining: int
@@ -58,10 +57,10 @@ class ViolationOut(BaseModel):
     policy: str
     item: str
     points: int
-    occurred_on: date
-    decided_on: date
-    reversed_on: date | None
-    objection_deadline: date | None
+    occurred_on: Day
+    decided_on: Day
+    reversed_on: Day | None
+    objection_deadline: Day | None
 
 
 class ViolationCreated(ViolationOut):
@@ -71,25 +70,25 @@ class ViolationCreated(ViolationOut):
 
 class ObjectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    filed_on: date
+    filed_on: Day
     grounds: Reason
 
 
 class ObjectionDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     upheld: bool
-    decided_on: date
+    decided_on: Day
 
 
 class ObjectionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     violation_id: str
-    filed_on: date
-    deadline: date
+    filed_on: Day
+    deadline: Day
     grounds: str
     upheld: bool | None
-    decided_on: date | None
+    decided_on: Day | None
 
 
 class ObjectionDecided(ObjectionOut):

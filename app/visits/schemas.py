@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.core.types import InstitutionCode, PhysicianCode
+from app.core.types import Day, InstitutionCode, PhysicianCode
 
 
 class VisitCreate(BaseModel):
@@ -14,8 +13,8 @@ class VisitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     physician_code: PhysicianCode
     host_institution_code: InstitutionCode
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     kind: Literal["进修", "对口支援", "技术协作", "training", "support", "collaboration"] | None = (
         None
     )
