@@ -56,6 +56,9 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
                 )
             else:
                 print("demo data present; not seeded again")
+            # One demo token of each role at a time: the previous run's are revoked.
+            await tokens.revoke_labelled(session, "demo", "superuser")
+            await tokens.revoke_labelled(session, "demo", "his")
             if settings.bootstrap_admin_token:
                 await tokens.ensure_bootstrap(session, settings.bootstrap_admin_token)
                 admin = settings.bootstrap_admin_token

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-TOKEN = "smoke-admin-token"
+TOKEN = "smoke-admin-token-0123456789abcdef"
 
 
 def _free_port() -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin.auth import Principal, hash_token
+from app.core.db import SQLITE_IMMEDIATE
 from app.core.errors import Unauthenticated
 from app.models import ApiToken
 from app.sync import outbox
@@ -21,6 +22,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     version: int | None = None
     async with state.sessions() as session, session.begin():
+        if request.method not in ("GET", "HEAD") and session.get_bind().dialect.name == "sqlite":
+            await session.connection(execution_options=SQLITE_IMMEDIATE)  # see db.py
         yield session
         version = await outbox.record(session)
     feed = getattr(state, "feed", None)

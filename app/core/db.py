@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,8 +18,30 @@ from sqlalchemy.ext.asyncio import (
 from app.core.errors import NotFound
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite…:///path`` URL (None: not SQLite, or in memory)."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def secure_sqlite_file(url: str) -> None:
+    """The SQLite file holds names and certificate numbers: owner-only (0600), created so
+    (SQLite gives its -wal and -shm files the database file's mode)."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(p, 0o600)
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
+    secure_sqlite_file(url)
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
@@ -24,10 +49,24 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 
 
+# SQLite: a write transaction must hold the database's write lock from its first
+# statement (BEGIN IMMEDIATE, waiting up to busy_timeout), or two writers that both read
+# first (e.g. a physician's next violation sequence) race: one of them fails on commit or
+# on a unique constraint. The request's unit of work asks for it with this option.
+SQLITE_IMMEDIATE = {"ybgate_sqlite_begin": "IMMEDIATE"}
+
+
+def _sqlite_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("ybgate_sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}" if mode == "IMMEDIATE" else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from app.core.db import secure_sqlite_file
+
 _HERE = Path(__file__).resolve().parent.parent
 
 
@@ -18,6 +20,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    secure_sqlite_file(url)
     command.upgrade(alembic_config(url), revision)
 
 

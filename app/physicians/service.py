@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.admin import scope
 from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
@@ -82,6 +83,7 @@ async def cancel_code(
     """注销: the code is cancelled from ``effective_on`` and every agreement ends then."""
     physician = await get_physician(session, code)
     await _require_physician_write(session, actor, physician)
+    await scope.require_code_in_policy(session, actor, code, data.effective_on)
     if await repo.cancellation_on(session, code, data.effective_on) is not None:
         raise InvalidTransition(f"Code {code} is cancelled already.", slug="code-cancelled")
     cancellation = CodeCancellation(
@@ -122,6 +124,7 @@ async def restore_code(
         raise InvalidTransition(
             f"Code {code} is not cancelled on {data.effective_on}.", slug="not-cancelled"
         )
+    await scope.require_code_in_policy(session, actor, code, current.effective_on)
     before = audit.snapshot(current)
     current.restored_on = data.effective_on
     await session.flush()

@@ -21,7 +21,7 @@ from app.institutions.repository import terms_of
 from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
 from app.models.base import utcnow
 from app.points import effects
-from app.points.ledger import actions_of, bans_of, ledger, manual_events
+from app.points.ledger import actions_of, bans_of, ledger, manual_events, policy_regions
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
 
 
@@ -179,11 +179,13 @@ async def reassess_institutions(
     created: list[Action] = []
     if policy.institution is None:
         return created
+    regions = set(await policy_regions(session, policy.id))  # never another policy's
     insts = {
         a.institution_code
         for a in (
             await session.scalars(select(Agreement).where(Agreement.physician_code == code))
         ).all()
+        if a.region_code in regions
     }
     for inst_code in sorted(insts):
         inst = await session.get(Institution, inst_code)

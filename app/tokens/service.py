@@ -81,12 +81,40 @@ async def _institution_region(session: AsyncSession, code: str | None) -> str:
 
 
 async def ensure_bootstrap(session: AsyncSession, secret: str) -> None:
-    """YBGATE_BOOTSTRAP_ADMIN_TOKEN: a superuser token with exactly that value (idempotent)."""
+    """YBGATE_BOOTSTRAP_ADMIN_TOKEN: a superuser token with exactly that value (idempotent);
+    a previous bootstrap token (the variable was changed) is revoked."""
     h = hash_token(secret)
+    await revoke_labelled(session, "bootstrap", "superuser", keep=h)
     if await session.scalar(select(ApiToken.id).where(ApiToken.token_hash == h)) is None:
         session.add(ApiToken(token_hash=h, role="superuser", label="bootstrap"))
         await session.flush()
         touch(session, his_tokens=[h])
+
+
+async def revoke_labelled(
+    session: AsyncSession, label: str, role: str, *, keep: str | None = None
+) -> int:
+    """Revoke the live tokens of ``role`` labelled ``label`` (except the hash ``keep``):
+    the previous bootstrap token, the previous run's demo tokens. How many."""
+    rows = (
+        await session.scalars(
+            select(ApiToken).where(
+                ApiToken.label == label, ApiToken.role == role, ApiToken.revoked_at.is_(None)
+            )
+        )
+    ).all()
+    now = utcnow()
+    gone = [r for r in rows if r.token_hash != keep]
+    system = Principal(token_id=f"system:{label}", role="superuser")
+    for row in gone:
+        before = {k: v for k, v in audit.snapshot(row).items() if k != "token_hash"}
+        row.revoked_at = now
+        after = {k: v for k, v in audit.snapshot(row).items() if k != "token_hash"}
+        audit.record(session, system, "token.revoke", "token", row.id, before=before, after=after)
+    if gone:
+        await session.flush()
+        touch(session, his_tokens=[r.token_hash for r in gone])
+    return len(gone)
 
 
 def tokens_query() -> Select[Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.admin import scope
 from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
 from app.audit import service as audit
@@ -104,6 +105,7 @@ async def record_violation(
     actor.require_write(region.code)
     if await session.get(Physician, data.physician_code) is None:
         raise _bad("physician_code", f"no physician {data.physician_code}")
+    await scope.require_linked(session, actor, data.physician_code, region.code, data.occurred_on)
     if data.decided_on < data.occurred_on:
         raise _bad("decided_on", "must be on or after occurred_on")
     policy = get_policy(region.policy)

@@ -153,7 +153,7 @@ async def test_validation_names_each_bad_field(
     r = await client.post(
         "/admin/v1/institutions",
         json={
-            "code": "H1234567",
+            "code": "H33010200123",
             "name": "n",
             "region": "330100",
             "agreement_starts_on": "2026-01-01",

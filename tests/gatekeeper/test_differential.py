@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from app.gatekeeper import GatekeeperApp
+from app.gatekeeper.edge import latest_day
 from app.registry.compact import Registry
 from app.registry.facts import AgreementFact, Patch, PhysicianFact, empty_patch
 from app.registry.snapshot import load_snapshot, write_snapshot
@@ -37,11 +38,15 @@ def iso(d: date) -> str:
     return d.isoformat()
 
 
+LATEST_SERVICE_DATE = latest_day()
+
+
 def rand_day(rnd: random.Random, days: list[str]) -> str:
+    """A service date: never more than a day after today (later ones are a 422)."""
     if rnd.random() < 0.7 and days:
         d = date.fromisoformat(rnd.choice(days)) + timedelta(days=rnd.choice((-1, 0, 0, 1)))
-        return iso(d)
-    return iso(START + timedelta(days=rnd.randrange(5 * 365)))
+        return iso(min(d, LATEST_SERVICE_DATE))
+    return iso(min(START + timedelta(days=rnd.randrange(5 * 365)), LATEST_SERVICE_DATE))
 
 
 def span(
