@@ -23,7 +23,12 @@ def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="app.gatekeeper.server:CoalescingHttpToolsProtocol" if hot else "httptools",
+        # Both protocols time out slow headers and bodies and shed connections past the
+        # bound (app/core/guard.py; values in README "Connections").
+        http="app.gatekeeper.server:CoalescingHttpToolsProtocol"
+        if hot
+        else "app.core.guard:GuardedHttpToolsProtocol",
+        timeout_keep_alive=max(1, round(get_settings().http_keepalive_s)),
         proxy_headers=not hot,
         server_header=not hot,
         access_log=False,

@@ -7,8 +7,9 @@ Serve the gatekeeper with it::
     uvicorn app.gatekeeper:app --loop uvloop \\
         --http app.gatekeeper.server:CoalescingHttpToolsProtocol
 
-Everything else is uvicorn's own code: the request/response cycle only holds back the
-``http.response.start`` message until the first ``http.response.body`` message (or a
+It builds on :class:`app.core.guard.GuardedHttpToolsProtocol` (header/body timeouts, the
+connection bound). Everything else is uvicorn's own code: the request/response cycle only
+holds back the ``http.response.start`` message until the first ``http.response.body`` message (or a
 newer start, e.g. uvicorn's own 500 after an app error), then runs uvicorn's ``send`` for
 both with the writes captured, and writes them at once. Written against uvicorn 0.3x+
 (``RequestResponseCycle.transport``/``send``); tests/gatekeeper/test_server.py covers
@@ -20,7 +21,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+from app.core.guard import GuardedHttpToolsProtocol
 
 
 class _Capture:
@@ -66,7 +69,9 @@ class CoalescingCycle(RequestResponseCycle):
                 real.close()
 
 
-class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+class CoalescingHttpToolsProtocol(GuardedHttpToolsProtocol):
+    """With the timeouts and the connection bound of app/core/guard.py."""
+
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         # The cycle's task has not run yet: its ``self.send`` resolves to ours.

@@ -82,8 +82,8 @@ async def cancel_code(
 ) -> CodeCancellation:
     """注销: the code is cancelled from ``effective_on`` and every agreement ends then."""
     physician = await get_physician(session, code)
-    await _require_physician_write(session, actor, physician)
     await scope.require_code_in_policy(session, actor, code, data.effective_on)
+    await _require_physician_write(session, actor, physician)
     if await repo.cancellation_on(session, code, data.effective_on) is not None:
         raise InvalidTransition(f"Code {code} is cancelled already.", slug="code-cancelled")
     cancellation = CodeCancellation(
