@@ -55,6 +55,7 @@ from app.gatekeeper.http import (
     send_problem,
 )
 from app.gatekeeper.ids import Uuid7
+from app.gatekeeper.journal import Journal, JournalUnavailable
 from app.gatekeeper.metrics import BUCKETS, Metrics, runtime_gauges
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.routes import authenticate, dispatch
@@ -77,12 +78,14 @@ class Runtime:
         max_body: int,
         max_age: float,
         dlog: DecisionLog,
+        journal: Journal,
         body_timeout: float = 30.0,
     ):
         self.max_lines = max_lines
         self.max_body = max_body
         self.max_age = max_age
         self.log = dlog
+        self.journal = journal
         self.body_timeout = body_timeout
 
 
@@ -170,6 +173,10 @@ class GatekeeperApp:
                 dlog.queue.append(item)
             elif not await dlog.offer_or_wait(item):
                 raise NotReady("The decision log cannot keep up; retry shortly.")
+            try:  # in the journal (one write per loop turn) before the answer: journal.py
+                await rt.journal.add(item)
+            except JournalUnavailable:
+                raise NotReady("The decision journal cannot be written; retry shortly.") from None
         except DomainError as err:
             await send_problem(send, err, VALIDATE_PATH)
             self.metrics.observe(str(err.status), _perf() - t0)
@@ -226,11 +233,14 @@ class GatekeeperApp:
         sink = os.environ.get("YBGATE_DECISION_LOG_SINK", "database")
         dlog = DecisionLog(settings.database_url, settings.decision_log_dir, sink=sink)
         await dlog.start()
+        journal = Journal(settings.decision_log_dir, settings.journal_fsync_s)
+        journal.start(lambda: dlog.kept)
         self.rt = Runtime(
             settings.max_lines,
             settings.max_body_bytes,
             settings.registry_max_age_s,
             dlog,
+            journal,
             settings.http_body_timeout_s,
         )
         self.openapi = msgspec.json.encode(
@@ -270,6 +280,7 @@ class GatekeeperApp:
         rt, self.rt = self.rt, None
         if rt is not None:
             await rt.log.stop()
+            await rt.journal.stop(rt.log.kept)
 
 
 def create_gatekeeper_app(*, store: RegistryStore | None = None) -> GatekeeperApp:

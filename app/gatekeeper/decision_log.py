@@ -23,9 +23,10 @@ When the sink is slow or down, nothing is dropped silently:
   the head of the queue. The queue is bounded (``max_queue``); when it is full the
   request waits up to ``offer_wait`` seconds for room and then gets a 503 problem: the
   client is never told a decision that is not kept.
-* Shutdown drains the queue (database, else spill). What is lost on a hard crash
-  (SIGKILL, power) is what was queued and not yet written: at most ``interval``
-  seconds of decisions in normal operation.
+* Shutdown drains the queue (database, else spill). A hard crash (SIGKILL) loses
+  nothing answered: every answered decision is also in the journal (``journal.py``),
+  written before the response is sent, and replayed by the next process like a spill
+  file. A power loss can take what the journal had not fsynced yet (``journal_fsync_s``).
 
 Spill files are described in ``spill.py``. With ``sink="spill"`` (``YBGATE_DECISION_LOG_SINK``;
 the benchmark uses it) every batch goes to the spill files only, and the next process
@@ -100,6 +101,7 @@ class DecisionLog:
         self.offer_wait = offer_wait
         self.queue: list[Item] = []
         self.written = 0  # rows inserted (live and replayed)
+        self.kept = 0  # live decisions kept (inserted, or spilled and fsynced), queue order
         self.spilled = 0  # rows written to spill files
         self.replayed = 0
         self.failures = 0  # failed database writes
@@ -230,6 +232,7 @@ class DecisionLog:
             try:
                 await self._insert([self._row(i) for i in batch])
                 self.written += len(batch)
+                self.kept += len(batch)
                 self._backoff = 0.0
                 return
             except Exception as exc:  # any sink failure: keep the batch on disk
@@ -237,6 +240,7 @@ class DecisionLog:
         try:
             await asyncio.to_thread(self._spill.append, spill_buffers(batch))
             self.spilled += len(batch)
+            self.kept += len(batch)
         except Exception:
             self.spill_failures += 1
             log.exception("decision log: spill failed; %d decisions stay queued", len(batch))

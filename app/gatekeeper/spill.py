@@ -97,7 +97,7 @@ class SpillWriter:
             fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
             fcntl.flock(fd, fcntl.LOCK_EX)
             self.fd, self.size = fd, 0
-        self.size += _write_all(self.fd, buffers)
+        self.size += write_all(self.fd, buffers)
         os.fsync(self.fd)
 
     def close(self) -> None:
@@ -107,7 +107,7 @@ class SpillWriter:
             self.fd = None
 
 
-def _write_all(fd: int, buffers: list[bytes]) -> int:
+def write_all(fd: int, buffers: list[bytes]) -> int:
     """``os.writev`` in chunks of at most IOV_MAX buffers, resuming short writes; the
     number of bytes written."""
     i = total = 0
