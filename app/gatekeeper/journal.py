@@ -3,17 +3,21 @@ hands, so a killed process loses none.
 
 The decision log (``decision_log.py``) keeps decisions in memory for up to ~50 ms before
 they reach the database; a SIGKILL would lose them although the clients were answered.
-So the hot path also hands each decision to this journal and awaits the end of the
-event-loop turn: one ``writev`` per turn appends every decision of that turn to the
-journal file (the page cache survives the death of the process), and only then are the
-responses sent. A timer fsyncs the file every ``journal_fsync_s`` (1 s): that bounds what
-a power loss can take.
+So the hot path also hands each decision to this journal and awaits its write: the
+decisions of an event-loop turn are appended with one ``writev`` (the page cache
+survives the death of the process), and only then are their responses sent.
+
+The writes run on one thread of the journal's own (never on the event loop: a write may
+wait behind a filesystem commit, e.g. another file's fsync). While one write is in
+flight, the decisions of the following turns gather for the next: under load a write
+carries many turns' decisions (group commit), at no cost to the loop. A timer fsyncs the
+file every ``journal_fsync_s`` (1 s), which bounds what a power loss can take.
 
 Journal segments are spill files (``spill-…-journal.jsonl``, same lines as ``spill.py``):
-locked while this process lives, deleted once the decision log has kept (inserted or
-spilled and fsynced) every decision in them. After a crash they are left behind, and
-the next process's decision log replays them into the database like any spill file
-(``ON CONFLICT (decision_id) DO NOTHING``: decisions already inserted are not doubled).
+locked while this process lives, deleted once the decision log has kept (inserted, or
+spilled and fsynced) every decision in them. After a crash they are left behind and the
+next process's decision log replays them into the database like any spill file (``ON
+CONFLICT (decision_id) DO NOTHING``: decisions already inserted are not doubled).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from app.gatekeeper.spill import Item, spill_buffers, write_all
@@ -35,125 +40,163 @@ ROTATE_BYTES = 8 << 20
 
 
 class JournalUnavailable(Exception):
-    """The journal could not be written: the decisions of that turn are not answered."""
+    """The journal could not be written: those decisions are not answered."""
 
 
-class Journal:
-    def __init__(self, directory: str | os.PathLike[str], fsync_interval: float = 1.0) -> None:
-        self.dir = Path(directory)
-        self.fsync_interval = fsync_interval
-        self.appended = 0  # decisions journaled so far (the decision log's queue order)
-        self.fsyncs = 0
-        self.failures = 0
-        self._pending: list[bytes] = []
-        self._count = 0
-        self._turn: asyncio.Future[None] | None = None
-        self._fd: int | None = None
-        self._path: Path | None = None
-        self._size = 0
-        self._closed: list[tuple[Path, int, int]] = []  # (path, locked fd, appended at end)
-        self._dirty = False
-        self._task: asyncio.Task[None] | None = None
+class _Files:
+    """The segments; touched only on the journal's thread."""
 
-    # -- hot path ---------------------------------------------------------------------------
-    def add(self, item: Item) -> asyncio.Future[None]:
-        """Queue ``item`` for this turn's write; the future resolves once it is written."""
-        self._pending += spill_buffers([item])
-        self._count += 1
-        turn = self._turn
-        if turn is None:
-            loop = asyncio.get_running_loop()
-            turn = self._turn = loop.create_future()
-            loop.call_soon(self._flush)
-        return turn
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.fd: int | None = None
+        self.path: Path | None = None
+        self.size = 0
+        self.closed: list[tuple[Path, int, int]] = []  # (path, locked fd, appended at end)
 
-    def _flush(self) -> None:
-        bufs, turn, n = self._pending, self._turn, self._count
-        self._pending, self._turn, self._count = [], None, 0
-        try:
-            fd = self._fd if self._fd is not None else self._open()
-            self._size += write_all(fd, bufs)
-        except OSError as exc:
-            self.failures += 1
-            log.error("decision journal: write failed: %r", exc)
-            if turn is not None and not turn.done():
-                turn.set_exception(JournalUnavailable(str(exc)))
-            return
-        self.appended += n
-        self._dirty = True
-        if turn is not None and not turn.done():
-            turn.set_result(None)
-        if self._size > ROTATE_BYTES:
-            self._rotate()
+    def write(self, bufs: list[bytes], appended_after: int) -> None:
+        fd = self.fd if self.fd is not None else self._open()
+        self.size += write_all(fd, bufs)
+        if self.size > ROTATE_BYTES:
+            self.rotate(appended_after)
 
-    # -- segments ---------------------------------------------------------------------------
     def _open(self) -> int:
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / f"spill-{time.time_ns():020d}-{os.getpid()}-journal.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        self._fd, self._path, self._size = fd, path, 0
+        self.fd, self.path, self.size = fd, path, 0
         return fd
 
-    def _rotate(self) -> None:
-        """Close the active segment (kept, locked, until the decision log has kept it)."""
-        if self._fd is None or self._path is None:
+    def rotate(self, appended: int) -> None:
+        """Close the active segment; it stays locked until the decision log kept it."""
+        if self.fd is None or self.path is None:
             return
         with contextlib.suppress(OSError):
-            os.fsync(self._fd)
-        self._closed.append((self._path, self._fd, self.appended))
-        self._fd, self._path, self._size = None, None, 0
+            os.fsync(self.fd)
+        self.closed.append((self.path, self.fd, appended))
+        self.fd, self.path, self.size = None, None, 0
 
-    def release(self, kept: int) -> None:
-        """Delete the segments whose decisions the decision log has all kept (``kept``:
-        how many it has kept, in queue order); the active one too once fully kept."""
-        while self._closed and self._closed[0][2] <= kept:
-            path, fd, _ = self._closed.pop(0)
+    def fsync(self) -> None:
+        if self.fd is not None:
+            os.fsync(self.fd)
+
+    def release(self, kept: int, appended: int) -> None:
+        """Delete the segments whose decisions are all kept (the active one too)."""
+        while self.closed and self.closed[0][2] <= kept:
+            path, fd, _ = self.closed.pop(0)
             _drop(path, fd)
-        active = self._fd is not None and self._path is not None
-        if active and kept >= self.appended and not self._pending:
-            assert self._fd is not None and self._path is not None
-            _drop(self._path, self._fd)
-            self._fd, self._path, self._size = None, None, 0
+        if self.fd is not None and self.path is not None and kept >= appended:
+            _drop(self.path, self.fd)
+            self.fd, self.path, self.size = None, None, 0
+
+    def leave(self, appended: int) -> int:
+        """Close everything, unlocked, for the next process to replay; how many."""
+        with contextlib.suppress(OSError):
+            self.fsync()
+        self.rotate(appended)
+        for _, fd, _ in self.closed:
+            os.close(fd)
+        n = len(self.closed)
+        self.closed.clear()
+        return n
+
+
+class Journal:
+    def __init__(self, directory: str | os.PathLike[str], fsync_interval: float = 1.0) -> None:
+        self.fsync_interval = fsync_interval
+        self.appended = 0  # decisions written so far (the decision log's queue order)
+        self.writes = 0
+        self.fsyncs = 0
+        self.failures = 0
+        self._files = _Files(Path(directory))
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ybgate-journal")
+        self._pending: list[bytes] = []
+        self._count = 0
+        self._batch: asyncio.Future[None] | None = None
+        self._writing = False
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    # -- hot path ---------------------------------------------------------------------------
+    def add(self, item: Item) -> asyncio.Future[None]:
+        """Queue ``item`` for the next write; the future resolves once it is written."""
+        self._pending += spill_buffers([item])
+        self._count += 1
+        batch = self._batch
+        if batch is None:
+            loop = asyncio.get_running_loop()
+            batch = self._batch = loop.create_future()
+            if not self._writing:
+                loop.call_soon(self._kick)  # the end of this turn
+        return batch
+
+    def _kick(self) -> None:
+        if self._writing or self._batch is None:
+            return
+        bufs, batch, n = self._pending, self._batch, self._count
+        self._pending, self._batch, self._count = [], None, 0
+        self._writing = True
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._thread, self._files.write, bufs, self.appended + n)
+        done.add_done_callback(lambda f: self._written(f, batch, n))
+
+    def _written(self, f: asyncio.Future[None], batch: asyncio.Future[None], n: int) -> None:
+        self._writing = False
+        exc = f.exception()
+        if exc is not None:
+            self.failures += 1
+            log.error("decision journal: write failed: %r", exc)
+            if not batch.done():
+                batch.set_exception(JournalUnavailable(str(exc)))
+        else:
+            self.appended += n
+            self.writes += 1
+            self._dirty = True
+            if not batch.done():
+                batch.set_result(None)
+        if self._batch is not None:
+            self._kick()
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, kept: Callable[[], int]) -> None:
         self._task = asyncio.create_task(self._run(kept), name="ybgate-decision-journal")
 
     async def _run(self, kept: Callable[[], int]) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.fsync_interval)
-            fd = self._fd
-            if fd is not None and self._dirty:
-                self._dirty = False
-                try:
-                    await asyncio.to_thread(os.fsync, fd)
+            try:
+                if self._dirty:
+                    self._dirty = False
+                    await loop.run_in_executor(self._thread, self._files.fsync)
                     self.fsyncs += 1
-                except OSError as exc:
-                    self.failures += 1
-                    log.error("decision journal: fsync failed: %r", exc)
-            self.release(kept())
+                if not self._writing and self._batch is None:
+                    await loop.run_in_executor(
+                        self._thread, self._files.release, kept(), self.appended
+                    )
+            except OSError as exc:
+                self.failures += 1
+                log.error("decision journal: %r", exc)
 
     async def stop(self, kept: int) -> None:
-        """After the decision log has drained: drop what it kept; keep the rest on disk
+        """After the decision log has drained: drop what it kept, leave the rest on disk
         for the next process to replay."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._pending:
-            self._flush()
-        self.release(kept)
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.fsync(self._fd)
-        self._rotate()
-        for _, fd, _ in self._closed:
-            os.close(fd)  # unlocks: the next process replays them
-        if self._closed:
-            log.warning("decision journal: %d segment(s) left for replay", len(self._closed))
-        self._closed.clear()
+        loop = asyncio.get_running_loop()
+        while self._writing or self._batch is not None:
+            if not self._writing:
+                self._kick()
+            await asyncio.sleep(0.01)
+        files = self._files
+        await loop.run_in_executor(self._thread, files.release, kept, self.appended)
+        left = await loop.run_in_executor(self._thread, files.leave, self.appended)
+        if left:
+            log.warning("decision journal: %d segment(s) left for replay", left)
+        self._thread.shutdown(wait=True)
 
 
 def _drop(path: Path, fd: int) -> None:

@@ -32,8 +32,14 @@ def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> di
         [SettlementRequest, SettlementDecision, Eligibility, Problem],
         ref_template="#/components/schemas/{name}",
     )
+    # The real bounds of the request (checked by the hot path after decoding).
+    request = components["SettlementRequest"]
+    request["properties"]["lines"].update(minItems=1, maxItems=max_lines)
+    line = components["SettlementLine"]["properties"]["service_date"]
+    line["description"] = "1990-01-01 to one day after today (Asia/Shanghai)."
     auth: list[dict[str, list[str]]] = [{"bearer": []}]
     common = {
+        "400": _problem("The Authorization header was sent more than once."),
         "401": _problem("No valid HIS bearer token."),
         "403": _problem("The token's institution is not the request's institution."),
         "422": _problem("Validation failed; `errors` names each field by its JSON path."),
