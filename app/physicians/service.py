@@ -253,6 +253,7 @@ async def _points(
     bans = [
         {
             "policy": b.policy_id,
+            "region": b.region_code,
             "kind": b.kind,
             "starts_on": b.starts_on.isoformat(),
             "ends_on": b.ends_on.isoformat(),
