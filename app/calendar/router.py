@@ -49,10 +49,10 @@ async def list_deadlines(
     upto = paging.offset + paging.limit + 1
     if kind in (None, "objection"):
         found = await session.execute(repo.objection_deadlines(provisional).limit(upto))
-        items += [service.objection_deadline_out(o, v) for o, v in found.tuples()]
+        items += [service.objection_deadline_out(row[0], row[1]) for row in found]
     if kind in (None, "resumption_application"):
         stmt = repo.resumption_deadlines(provisional).limit(upto)
         applications = await session.execute(stmt)
-        items += [service.resumption_deadline_out(r, a) for r, a in applications.tuples()]
+        items += [service.resumption_deadline_out(row[0], row[1]) for row in applications]
     items.sort(key=lambda d: (d.filed_on, d.kind, d.id))
     return make_page(items[paging.offset : upto], paging)
