@@ -196,3 +196,28 @@ def resumption_deadline_out(app_: ResumptionApplication, a: Action) -> DeadlineO
         provisional=app_.deadline_provisional,
         late=not app_.timely,
     )
+
+
+def parse_schedule_file(text: str) -> tuple[int, CalendarYearIn]:
+    """A schedule file (TOML, the format of :mod:`app.calendar.schemas`): its year and
+    contents; problems raise ``ValidationFailed`` naming the field."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationFailed([{"field": "file", "message": str(exc)}]) from exc
+    year = raw.get("year")
+    if not isinstance(year, int) or isinstance(year, bool):
+        raise ValidationFailed([{"field": "year", "message": "the file must state its year"}])
+    try:
+        return year, CalendarYearIn.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ]
+        ) from exc
