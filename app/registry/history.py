@@ -8,7 +8,7 @@ Shared by the admin side (``GET /admin/v1/decisions``) and the gatekeeper (``GET
   last change at or before V that touched it; when no change after V touched it, they are
   its current facts (built by :mod:`app.registry.source`); when changes after V exist but
   none before, it did not exist at V. On PostgreSQL both lookups use GIN indexes on the
-  payload's ``physicians`` and ``institutions`` objects (migration 0003_i12dec).
+  payload's ``physicians`` and ``institutions`` objects (migration 0004_i12dec).
   A region's facts (code pattern, emergency scope) are read as they are now.
 * **Changed since.** The first version after V that touched the physician (or the
   institution) is reported with each line.

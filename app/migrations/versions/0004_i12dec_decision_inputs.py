@@ -6,8 +6,8 @@ time-ordered) per institution; on PostgreSQL the outbox is searchable by the ent
 change touched (GIN on the ``physicians`` and ``institutions`` objects of the payload), so
 "the facts of physician P as of version V" and "changed after V" are index lookups.
 
-Revision ID: 0003_i12dec
-Revises: 0002
+Revision ID: 0004_i12dec
+Revises: 0003_i9
 Create Date: 2026-11-30
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003_i12dec"
-down_revision: str | None = "0002"
+revision: str = "0004_i12dec"
+down_revision: str | None = "0003_i9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
