@@ -16,10 +16,12 @@ from app.admin import edge
 from app.admin.metrics import install_metrics, render_metrics
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
+from app.calendar.router import router as calendar_router
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import PROBLEM_BASE
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
+from app.decisions.router import router as decisions_router
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
 from app.regions.router import router as regions_router
@@ -39,6 +41,8 @@ ROUTERS = (
     audit_router,
     violations_router,
     actions_router,
+    calendar_router,
+    decisions_router,
 )
 
 

@@ -60,7 +60,9 @@ class ViolationOut(BaseModel):
     occurred_on: Day
     decided_on: Day
     reversed_on: Day | None
-    objection_deadline: Day | None
+    objection_deadline: Day
+    # Counted into a year whose holiday schedule is not loaded yet (see README).
+    objection_deadline_provisional: bool = False
 
 
 class ViolationCreated(ViolationOut):
@@ -86,6 +88,10 @@ class ObjectionOut(BaseModel):
     violation_id: str
     filed_on: Day
     deadline: Day
+    # The deadline was counted into a year whose holiday schedule is not loaded yet; it is
+    # recomputed when the year is loaded, and ``late`` then says whether it was missed.
+    deadline_provisional: bool
+    late: bool
     grounds: str
     upheld: bool | None
     decided_on: Day | None
