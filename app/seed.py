@@ -9,8 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.auth.principal import Principal, Role
 from app.core.db import create_engine, create_sessionmaker
 from app.core.settings import Settings
 from app.models import (
@@ -24,8 +23,8 @@ from app.models import (
     Region,
     Visit,
 )
-from app.sync import outbox
 from app.tokens import service as tokens
+from app.uow import Touch, change, unit_of_work
 
 REGIONS = [("330100", "杭州市", "zhejiang-2014"), ("620100", "兰州市", "lanzhou-2014")]
 INSTITUTIONS = [
@@ -36,7 +35,7 @@ INSTITUTIONS = [
     ("H62010000002", "兰州市第二人民医院", "620100"),
 ]
 PHYSICIANS = 1000
-SEEDER = Principal(token_id="seed", role="superuser")
+SEEDER = Principal(token_id="seed", role=Role.SUPERUSER)
 
 
 def _cert(i: int) -> str:
@@ -47,7 +46,8 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     try:
-        async with sessions() as session, session.begin():
+        async with unit_of_work(sessions) as uow:
+            session = uow.session
             if await session.get(Region, REGIONS[0][0]) is None:
                 await _populate(session)
                 print(
@@ -72,7 +72,6 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
                 )
             ).token
             sample = await session.scalar(select(Physician.code).order_by(Physician.code))
-            await outbox.record(session)
     finally:
         await engine.dispose()
     base = f"http://127.0.0.1:{port}"
@@ -176,21 +175,19 @@ async def _populate(session: AsyncSession) -> None:
                     kind="进修",
                 )
             )
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         SEEDER,
         "seed.demo",
-        "registry",
-        "demo",
-        after={"physicians": PHYSICIANS, "institutions": len(INSTITUTIONS)},
-    )
-    outbox.touch(
-        session,
-        regions=[r[0] for r in REGIONS],
-        institutions=[i[0] for i in INSTITUTIONS],
-        physicians=codes,
-    )
+        target_type="registry",
+        target_id="demo",
+        touches=[
+            *(Touch.region(r[0]) for r in REGIONS),
+            *(Touch.institution(i[0]) for i in INSTITUTIONS),
+            *(Touch.physician(c) for c in codes),
+        ],
+    ) as ch:
+        ch.extra.update(physicians=PHYSICIANS, institutions=len(INSTITUTIONS))
 
 
 async def mint_token(
@@ -198,12 +195,11 @@ async def mint_token(
 ) -> str:
     engine = create_engine(settings.database_url)
     try:
-        async with create_sessionmaker(engine)() as session, session.begin():
+        async with unit_of_work(create_sessionmaker(engine)) as uow:
             created = await tokens.issue(
-                session, None, role, region=region, institution=institution, label="cli"
+                uow.session, None, role, region=region, institution=institution, label="cli"
             )
-            await outbox.record(session)
-            return created.token
+        return created.token
     finally:
         await engine.dispose()
 

@@ -12,9 +12,10 @@ from app.actions.schemas import (
     ResumptionDecision,
     ResumptionOut,
 )
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.core.clock import today
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.uow.dependencies import Session
 from app.violations.schemas import ActionOut
 
 router = APIRouter(prefix="/admin/v1", tags=["actions"])

@@ -16,16 +16,16 @@ from app.actions.schemas import (
     ResumptionDecision,
     ratio_text,
 )
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.agreements import repository as agreements_repo
+from app.auth.principal import Principal
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed
 from app.institutions.service import get_institution
-from app.models import Action, AgreementSuspension, Region, ResumptionApplication
+from app.models import Action, Region, ResumptionApplication
 from app.points import effects, ledger
 from app.points.service import institution_counts, term_on
 from app.rules import assess_institution, deadline, get_policy
-from app.sync.outbox import touch
+from app.uow import Touch, change
 from app.violations.schemas import ActionOut
 
 
@@ -56,29 +56,27 @@ async def decide(
         raise InvalidTransition(f"The action is {action.status}, not pending.", slug="not-pending")
     if data.decided_on < action.effective_on:
         raise ValidationFailed([{"field": "decided_on", "message": "before the action arose"}])
-    before = audit.snapshot(action)
     if data.approve:
         lo, hi = action.months_min or 1, action.months_max or 120
         if data.months is None or not lo <= data.months <= hi:
             raise ValidationFailed(
                 [{"field": "months", "message": f"give the months, from {lo} to {hi}"}]
             )
-        action.months, action.status = data.months, "approved"
-    else:
-        action.status = "rejected"
-    action.decided_on, action.decided_by = data.decided_on, actor.token_id
-    await session.flush()
-    await effects.apply_action(session, actor, action, get_policy(action.policy_id))
-    audit.record(
+    async with change(
         session,
         actor,
         "action.decide",
-        "action",
-        action.id,
+        target_type="action",
+        subject=action,
         region=action.region_code,
-        before=before,
-        after=audit.snapshot(action),
-    )
+    ):
+        if data.approve:
+            action.months, action.status = data.months, "approved"
+        else:
+            action.status = "rejected"
+        action.decided_on, action.decided_by = data.decided_on, actor.token_id
+        await session.flush()
+        await effects.apply_action(session, actor, action, get_policy(action.policy_id))
     return action
 
 
@@ -113,20 +111,19 @@ async def apply_resumption(
             slug="resumption-late",
             errors=[{"field": "filed_on", "message": f"after {last}"}],
         )
-    app_ = ResumptionApplication(
-        action_id=action.id, filed_on=data.filed_on, timely=True, note=data.note
-    )
-    session.add(app_)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "resumption.apply",
-        "action",
-        action.id,
+        target_type="action",
+        target_id=action.id,
         region=action.region_code,
-        after=audit.snapshot(app_),
-    )
+    ) as ch:
+        app_ = ch.add(
+            ResumptionApplication(
+                action_id=action.id, filed_on=data.filed_on, timely=True, note=data.note
+            )
+        )
     return app_
 
 
@@ -140,40 +137,28 @@ async def decide_resumption(
     actor.require_write(action.region_code)
     if app_.approved is not None:
         raise InvalidTransition("The application is decided already.", slug="resumption-decided")
-    before = audit.snapshot(app_)
-    app_.approved, app_.decided_on = data.approve, data.decided_on
-    susps = (
-        await session.scalars(
-            select(AgreementSuspension).where(
-                AgreementSuspension.source_action_id == action.id,
-                AgreementSuspension.voided_at.is_(None),
-            )
-        )
-    ).all()
-    if data.approve and action.ends_on is not None:
-        for s in susps:
-            s.resumed_on = action.ends_on + timedelta(days=1)
-    elif not data.approve:
-        # The suspension runs on until the agreement ends, and it is not renewed.
-        for a in await effects.target_agreements(
-            session, action.physician_code or "", action.policy_id, action.effective_on
-        ):
-            if a.ends_on is None:
-                term = await term_on(session, a.institution_code, data.decided_on)
-                a.ends_on = term.ends_on if term and term.ends_on else None
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "resumption.decide",
-        "action",
-        action.id,
+        target_type="action",
+        target_id=action.id,
+        subject=app_,
         region=action.region_code,
-        before=before,
-        after=audit.snapshot(app_),
-    )
-    if action.physician_code:
-        touch(session, physicians=[action.physician_code])
+        touches=[Touch.physician(action.physician_code)] if action.physician_code else [],
+    ):
+        app_.approved, app_.decided_on = data.approve, data.decided_on
+        if data.approve and action.ends_on is not None:
+            for s in await agreements_repo.suspensions_from_action(session, action.id):
+                s.resumed_on = action.ends_on + timedelta(days=1)
+        elif not data.approve:
+            # The suspension runs on until the agreement ends, and it is not renewed.
+            for a in await effects.target_agreements(
+                session, action.physician_code or "", action.policy_id, action.effective_on
+            ):
+                if a.ends_on is None:
+                    term = await term_on(session, a.institution_code, data.decided_on)
+                    a.ends_on = term.ends_on if term and term.ends_on else None
     return app_
 
 

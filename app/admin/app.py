@@ -22,9 +22,9 @@ from app.core.settings import Settings, get_settings
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
 from app.regions.router import router as regions_router
-from app.sync import outbox
 from app.tokens import service as tokens
 from app.tokens.router import router as tokens_router
+from app.uow import unit_of_work
 from app.violations.router import router as violations_router
 from app.visits.router import router as visits_router
 
@@ -43,9 +43,8 @@ ROUTERS = (
 
 async def bootstrap(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     if settings.bootstrap_admin_token:
-        async with sessions() as session, session.begin():
-            await tokens.ensure_bootstrap(session, settings.bootstrap_admin_token)
-            await outbox.record(session)
+        async with unit_of_work(sessions) as uow:
+            await tokens.ensure_bootstrap(uow.session, settings.bootstrap_admin_token)
 
 
 @asynccontextmanager

@@ -48,6 +48,17 @@ async def suspensions_by_agreement(
     return out
 
 
+async def suspensions_from_action(
+    session: AsyncSession, action_id: str
+) -> list[AgreementSuspension]:
+    """The live suspensions an automatic action wrote."""
+    stmt = select(AgreementSuspension).where(
+        AgreementSuspension.source_action_id == action_id,
+        AgreementSuspension.voided_at.is_(None),
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 def agreements_query(physician: str | None, institution: str | None) -> Select[Any]:
     stmt = select(Agreement).order_by(Agreement.created_at, Agreement.id)
     if physician:

@@ -4,7 +4,6 @@ from datetime import date
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
 from app.agreements import repository as repo
 from app.agreements import service
 from app.agreements.schemas import (
@@ -15,8 +14,10 @@ from app.agreements.schemas import (
     SuspensionOut,
     TerminateAgreement,
 )
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.models import Agreement, AgreementSuspension
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/agreements", tags=["agreements"])
 

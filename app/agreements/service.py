@@ -10,10 +10,9 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as repo
 from app.agreements.schemas import AgreementCreate, SuspendAgreement, TerminateAgreement
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.core.dates import add_years, check_span, covers, last_day, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
@@ -21,7 +20,7 @@ from app.models import Agreement, AgreementSuspension, Institution, Physician, R
 from app.physicians.repository import cancellation_on
 from app.points.ledger import ban_on
 from app.rules import get_policy
-from app.sync.outbox import touch
+from app.uow import Touch, change
 
 
 async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
@@ -89,25 +88,23 @@ async def create_agreement(
                 f"Agreement {other.id} at {inst.code} overlaps these dates.",
                 slug="agreement-overlap",
             )
-    agreement = Agreement(
-        physician_code=physician.code,
-        institution_code=inst.code,
-        region_code=inst.region_code,
-        starts_on=data.starts_on,
-        ends_on=ends_on,
-    )
-    session.add(agreement)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.create",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        after=audit.snapshot(agreement),
-    )
-    touch(session, physicians=[physician.code])
+        target_type="agreement",
+        region=inst.region_code,
+        touches=[Touch.physician(physician.code)],
+    ) as ch:
+        agreement = ch.add(
+            Agreement(
+                physician_code=physician.code,
+                institution_code=inst.code,
+                region_code=inst.region_code,
+                starts_on=data.starts_on,
+                ends_on=ends_on,
+            )
+        )
     return agreement
 
 
@@ -154,25 +151,24 @@ async def add_suspension(
                 f"Agreement {agreement.id} is already suspended from {s.starts_on}.",
                 slug="suspension-overlap",
             )
-    susp = AgreementSuspension(
-        agreement_id=agreement.id,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        reason=reason,
-        source_action_id=source_action_id,
-    )
-    session.add(susp)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.suspend",
-        "agreement",
-        agreement.id,
+        target_type="agreement",
+        target_id=agreement.id,
         region=agreement.region_code,
-        after=audit.snapshot(susp),
-    )
-    touch(session, physicians=[agreement.physician_code])
+        touches=[Touch.physician(agreement.physician_code)],
+    ) as ch:
+        susp = ch.add(
+            AgreementSuspension(
+                agreement_id=agreement.id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                reason=reason,
+                source_action_id=source_action_id,
+            )
+        )
     return susp
 
 
@@ -184,20 +180,17 @@ async def resume(
     susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
     for s in susps:
         if covers(s.starts_on, last_day(s.ends_on, s.resumed_on), effective_on):
-            before = audit.snapshot(s)
-            s.resumed_on = effective_on
-            await session.flush()
-            audit.record(
+            async with change(
                 session,
                 actor,
                 "agreement.resume",
-                "agreement",
-                agreement.id,
+                target_type="agreement",
+                target_id=agreement.id,
+                subject=s,
                 region=agreement.region_code,
-                before=before,
-                after=audit.snapshot(s),
-            )
-            touch(session, physicians=[agreement.physician_code])
+                touches=[Touch.physician(agreement.physician_code)],
+            ):
+                s.resumed_on = effective_on
             return s
     raise InvalidTransition(
         f"Agreement {agreement.id} is not suspended on {effective_on}.", slug="not-suspended"
@@ -249,22 +242,18 @@ async def end_agreement(
                 }
             ]
         )
-    before = audit.snapshot(agreement)
-    agreement.terminated_on = effective_on
-    agreement.termination_reason = reason
-    agreement.termination_kind = kind
-    agreement.termination_voided_at = None
-    agreement.source_action_id = source_action_id
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.terminate",
-        "agreement",
-        agreement.id,
+        target_type="agreement",
+        subject=agreement,
         region=agreement.region_code,
-        before=before,
-        after=audit.snapshot(agreement),
-    )
-    touch(session, physicians=[agreement.physician_code])
+        touches=[Touch.physician(agreement.physician_code)],
+    ):
+        agreement.terminated_on = effective_on
+        agreement.termination_reason = reason
+        agreement.termination_kind = kind
+        agreement.termination_voided_at = None
+        agreement.source_action_id = source_action_id
     return agreement

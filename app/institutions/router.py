@@ -4,7 +4,7 @@ from datetime import date
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.institutions import repository as repo
 from app.institutions import service
@@ -20,6 +20,7 @@ from app.institutions.schemas import (
 )
 from app.models import Institution
 from app.tokens.schemas import TokenCreated
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/institutions", tags=["institutions"])
 

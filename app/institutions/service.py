@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.core.dates import check_span, covers, last_day, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
@@ -26,9 +25,10 @@ from app.institutions.schemas import (
     TerminateIn,
 )
 from app.models import Institution, InstitutionSuspension, InstitutionTerm, Region
-from app.sync.outbox import touch
 from app.tokens import service as tokens
 from app.tokens.schemas import TokenCreated
+from app.uow import Touch, change
+from app.uow.change import snapshot
 
 
 async def get_institution(session: AsyncSession, code: str) -> Institution:
@@ -56,32 +56,31 @@ async def create_institution(
     )
     if await session.get(Institution, data.code) is not None:
         raise Conflict(f"Institution {data.code} exists already.", slug="institution-exists")
-    inst = Institution(
-        code=data.code,
-        name=data.name,
-        region_code=data.region,
-        approved_physicians=data.approved_physicians,
-    )
-    session.add(inst)
-    await session.flush()
-    term = InstitutionTerm(
-        institution_code=inst.code,
-        starts_on=data.agreement_starts_on,
-        ends_on=data.agreement_ends_on,
-    )
-    session.add(term)
-    await session.flush()
-    after = audit.snapshot(inst) | {"terms": [audit.snapshot(term)]}
-    audit.record(
+    async with change(
         session,
         actor,
         "institution.create",
-        "institution",
-        inst.code,
-        region=inst.region_code,
-        after=after,
-    )
-    touch(session, institutions=[inst.code])
+        target_type="institution",
+        region=data.region,
+        touches=[Touch.institution(data.code)],
+    ) as ch:
+        inst = ch.add(
+            Institution(
+                code=data.code,
+                name=data.name,
+                region_code=data.region,
+                approved_physicians=data.approved_physicians,
+            )
+        )
+        await session.flush()
+        term = InstitutionTerm(
+            institution_code=inst.code,
+            starts_on=data.agreement_starts_on,
+            ends_on=data.agreement_ends_on,
+        )
+        session.add(term)
+        await session.flush()
+        ch.extra["terms"] = [snapshot(term)]
     return inst
 
 
@@ -98,19 +97,18 @@ async def add_term(
                 f"The term overlaps the institution's term from {t.starts_on}.",
                 slug="term-overlap",
             )
-    term = InstitutionTerm(institution_code=code, starts_on=data.starts_on, ends_on=data.ends_on)
-    session.add(term)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "institution.term.create",
-        "institution",
-        code,
+        target_type="institution",
+        target_id=code,
         region=inst.region_code,
-        after=audit.snapshot(term),
-    )
-    touch(session, institutions=[code])
+        touches=[Touch.institution(code)],
+    ) as ch:
+        term = ch.add(
+            InstitutionTerm(institution_code=code, starts_on=data.starts_on, ends_on=data.ends_on)
+        )
     return term
 
 
@@ -126,21 +124,23 @@ async def suspend(
                 f"The institution is already suspended from {s.starts_on}.",
                 slug="suspension-overlap",
             )
-    susp = InstitutionSuspension(
-        institution_code=code, starts_on=data.starts_on, ends_on=data.ends_on, reason=data.reason
-    )
-    session.add(susp)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "institution.suspend",
-        "institution",
-        code,
+        target_type="institution",
+        target_id=code,
         region=inst.region_code,
-        after=audit.snapshot(susp),
-    )
-    touch(session, institutions=[code])
+        touches=[Touch.institution(code)],
+    ) as ch:
+        susp = ch.add(
+            InstitutionSuspension(
+                institution_code=code,
+                starts_on=data.starts_on,
+                ends_on=data.ends_on,
+                reason=data.reason,
+            )
+        )
     return susp
 
 
@@ -151,20 +151,17 @@ async def resume(
     actor.require_write(inst.region_code)
     for s in await repo.suspensions_of(session, code):
         if covers(s.starts_on, last_day(s.ends_on, s.lifted_on), effective_on):
-            before = audit.snapshot(s)
-            s.lifted_on = effective_on
-            await session.flush()
-            audit.record(
+            async with change(
                 session,
                 actor,
                 "institution.resume",
-                "institution",
-                code,
+                target_type="institution",
+                target_id=code,
+                subject=s,
                 region=inst.region_code,
-                before=before,
-                after=audit.snapshot(s),
-            )
-            touch(session, institutions=[code])
+                touches=[Touch.institution(code)],
+            ):
+                s.lifted_on = effective_on
             return s
     raise InvalidTransition(
         f"Institution {code} is not suspended on {effective_on}.", slug="not-suspended"
@@ -187,21 +184,18 @@ async def end_term(
         if t.terminated_on is not None and t.terminated_on <= effective_on:
             continue
         if covers(t.starts_on, t.ends_on, effective_on):
-            before = audit.snapshot(t)
-            t.terminated_on = effective_on
-            t.termination_reason = reason
-            await session.flush()
-            audit.record(
+            async with change(
                 session,
                 actor,
                 "institution.terminate",
-                "institution",
-                inst.code,
+                target_type="institution",
+                target_id=inst.code,
+                subject=t,
                 region=inst.region_code,
-                before=before,
-                after=audit.snapshot(t),
-            )
-            touch(session, institutions=[inst.code])
+                touches=[Touch.institution(inst.code)],
+            ):
+                t.terminated_on = effective_on
+                t.termination_reason = reason
             return t
     raise InvalidTransition(
         f"Institution {inst.code} has no term in force on {effective_on}.", slug="no-term"

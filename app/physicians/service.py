@@ -5,11 +5,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
 from app.agreements.router import agreement_out
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.core.dates import covers
 from app.core.db import get_or_404
 from app.core.errors import Conflict, Forbidden, InvalidTransition
@@ -29,7 +28,7 @@ from app.physicians.schemas import (
 from app.points import ledger
 from app.points.service import reconcile
 from app.rules import get_policy, replay, standing_on
-from app.sync.outbox import touch
+from app.uow import Touch, change
 
 
 async def get_physician(session: AsyncSession, code: str) -> Physician:
@@ -47,18 +46,17 @@ async def create_physician(
         raise Conflict(
             f"Physician {existing.code} exists already (same {which}).", slug="physician-exists"
         )
-    physician = Physician(
-        code=code,
-        certificate_no=data.certificate_no,
-        name=data.name,
-        national_code=data.national_code,
-    )
-    session.add(physician)
-    await session.flush()
-    audit.record(
-        session, actor, "physician.create", "physician", code, after=audit.snapshot(physician)
-    )
-    touch(session, physicians=[code])
+    async with change(
+        session, actor, "physician.create", target_type="physician", touches=[Touch.physician(code)]
+    ) as ch:
+        physician = ch.add(
+            Physician(
+                code=code,
+                certificate_no=data.certificate_no,
+                name=data.name,
+                national_code=data.national_code,
+            )
+        )
     return physician
 
 
@@ -84,30 +82,35 @@ async def cancel_code(
     await _require_physician_write(session, actor, physician)
     if await repo.cancellation_on(session, code, data.effective_on) is not None:
         raise InvalidTransition(f"Code {code} is cancelled already.", slug="code-cancelled")
-    cancellation = CodeCancellation(
-        physician_code=code, effective_on=data.effective_on, reason=data.reason
-    )
-    session.add(cancellation)
-    await session.flush()
-    for a in await agreements_repo.agreements_of(session, code):
-        ended = a.terminated_on is not None and a.termination_voided_at is None
-        expired = a.ends_on is not None and a.ends_on < data.effective_on
-        if not ended and not expired:
-            await agreements.end_agreement(
-                session,
-                actor,
-                a,
-                max(data.effective_on, a.starts_on),
-                data.reason,
-                kind="cancellation",
+    async with change(
+        session,
+        actor,
+        "physician.cancel",
+        target_type="physician",
+        target_id=code,
+        touches=[Touch.physician(code)],
+    ) as ch:
+        cancellation = ch.add(
+            CodeCancellation(
+                physician_code=code, effective_on=data.effective_on, reason=data.reason
             )
-    audit.record(
-        session, actor, "physician.cancel", "physician", code, after=audit.snapshot(cancellation)
-    )
+        )
+        await session.flush()
+        for a in await agreements_repo.agreements_of(session, code):
+            ended = a.terminated_on is not None and a.termination_voided_at is None
+            expired = a.ends_on is not None and a.ends_on < data.effective_on
+            if not ended and not expired:
+                await agreements.end_agreement(
+                    session,
+                    actor,
+                    a,
+                    max(data.effective_on, a.starts_on),
+                    data.reason,
+                    kind="cancellation",
+                )
     # zhejiang-2014 三（二）: no new agreement anywhere in the province for 5 years.
     for policy_id in await _policies_of(session, code):
         await reconcile(session, actor, code, get_policy(policy_id))
-    touch(session, physicians=[code])
     return cancellation
 
 
@@ -122,19 +125,17 @@ async def restore_code(
         raise InvalidTransition(
             f"Code {code} is not cancelled on {data.effective_on}.", slug="not-cancelled"
         )
-    before = audit.snapshot(current)
-    current.restored_on = data.effective_on
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "physician.restore",
-        "physician",
-        code,
-        before=before,
-        after=audit.snapshot(current) | {"note": data.note},
-    )
-    touch(session, physicians=[code])
+        target_type="physician",
+        target_id=code,
+        subject=current,
+        touches=[Touch.physician(code)],
+    ) as ch:
+        current.restored_on = data.effective_on
+        ch.extra["note"] = data.note
     return current
 
 

@@ -20,17 +20,16 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.core.dates import last_day, months_span
 from app.institutions import service as institutions
 from app.models import Action, Agreement, AgreementSuspension, Institution, InstitutionTerm
 from app.models.base import utcnow
 from app.points.ledger import policy_regions
 from app.rules.model import Policy
-from app.sync.outbox import touch
+from app.uow import Touch, change
 
 
 async def target_agreements(
@@ -126,34 +125,28 @@ async def undo_action(session: AsyncSession, actor: Principal, action: Action) -
             select(InstitutionTerm).where(InstitutionTerm.source_action_id == action.id)
         )
     ).all()
-    for s in susps:
-        s.voided_at = now
+    physician = [Touch.physician(action.physician_code)] if action.physician_code else []
+    async with change(session, None, "action.undo", target_type="action", touches=physician):
+        for s in susps:
+            s.voided_at = now
     for a in ended:
-        before = audit.snapshot(a)
-        a.termination_voided_at = now
-        audit.record(
+        async with change(
             session,
             actor,
             "agreement.termination.void",
-            "agreement",
-            a.id,
+            target_type="agreement",
+            subject=a,
             region=a.region_code,
-            before=before,
-            after=audit.snapshot(a),
-        )
+        ):
+            a.termination_voided_at = now
     for t in terms:
-        before = audit.snapshot(t)
-        t.terminated_on, t.termination_reason, t.source_action_id = None, None, None
-        audit.record(
+        async with change(
             session,
             actor,
             "institution.termination.void",
-            "institution",
-            t.institution_code,
-            before=before,
-            after=audit.snapshot(t),
-        )
-        touch(session, institutions=[t.institution_code])
-    if action.physician_code:
-        touch(session, physicians=[action.physician_code])
-    await session.flush()
+            target_type="institution",
+            target_id=t.institution_code,
+            subject=t,
+            touches=[Touch.institution(t.institution_code)],
+        ):
+            t.terminated_on, t.termination_reason, t.source_action_id = None, None, None

@@ -14,8 +14,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.core.dates import covers
 from app.institutions.repository import terms_of
 from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
@@ -23,6 +22,7 @@ from app.models.base import utcnow
 from app.points import effects
 from app.points.ledger import actions_of, bans_of, ledger, manual_events
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
+from app.uow import change
 
 
 async def reconcile(
@@ -68,16 +68,16 @@ async def reconcile(
 async def _apply(session: AsyncSession, actor: Principal, action: Action, policy: Policy) -> None:
     """Write what a new (or revived) action does, and audit it."""
     await session.flush()
-    await effects.apply_action(session, actor, action, policy)
-    audit.record(
+    async with change(
         session,
         actor,
         f"action.{action.status}",
-        "action",
-        action.id,
+        target_type="action",
+        target_id=action.id,
         region=action.region_code,
-        after=audit.snapshot(action),
-    )
+    ) as ch:
+        await effects.apply_action(session, actor, action, policy)
+        ch.subject = action
 
 
 def _same(action: Action, f: Firing) -> bool:
@@ -98,20 +98,16 @@ def _fill(action: Action, f: Firing) -> None:
 
 
 async def _void(session: AsyncSession, actor: Principal, action: Action) -> None:
-    before = audit.snapshot(action)
-    await effects.undo_action(session, actor, action)
-    action.status, action.voided_at = "voided", utcnow()
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "action.void",
-        "action",
-        action.id,
+        target_type="action",
+        subject=action,
         region=action.region_code,
-        before=before,
-        after=audit.snapshot(action),
-    )
+    ):
+        await effects.undo_action(session, actor, action)
+        action.status, action.voided_at = "voided", utcnow()
 
 
 async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: Replay) -> None:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.rules import get_policy
+from app.uow.dependencies import Session
 from app.violations import service
 from app.violations.schemas import (
     ObjectionCreate,

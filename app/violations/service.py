@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
 from app.models import Action, Objection, Physician, Region, Violation
@@ -27,6 +26,7 @@ from app.rules import (
     resolve_points,
     standing_on,
 )
+from app.uow import change
 from app.violations.schemas import (
     ActionOut,
     ObjectionCreate,
@@ -112,29 +112,24 @@ async def record_violation(
     if policy.scoring.period == "agreement_term":
         anchor = await _anchor(session, data.physician_code, region.code, data.decided_on)
     await ledger.lock_physician(session, data.physician_code)
-    v = Violation(
-        physician_code=data.physician_code,
-        region_code=region.code,
-        policy_id=policy.id,
-        item=data.item,
-        points=points,
-        occurred_on=data.occurred_on,
-        decided_on=data.decided_on,
-        sequence=await ledger.next_sequence(session, data.physician_code),
-        anchor=anchor,
-        note=data.note,
-    )
-    session.add(v)
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "violation.create",
-        "violation",
-        v.id,
-        region=region.code,
-        after=audit.snapshot(v),
-    )
+    sequence = await ledger.next_sequence(session, data.physician_code)
+    async with change(
+        session, actor, "violation.create", target_type="violation", region=region.code
+    ) as ch:
+        v = ch.add(
+            Violation(
+                physician_code=data.physician_code,
+                region_code=region.code,
+                policy_id=policy.id,
+                item=data.item,
+                points=points,
+                occurred_on=data.occurred_on,
+                decided_on=data.decided_on,
+                sequence=sequence,
+                anchor=anchor,
+                note=data.note,
+            )
+        )
     result, created = await reconcile(session, actor, v.physician_code, policy)
     return ViolationCreated(
         **violation_out(v, policy).model_dump(),
@@ -164,20 +159,19 @@ async def file_objection(
             deadline=deadline.isoformat(),
             errors=[{"field": "filed_on", "message": f"after the deadline {deadline}"}],
         )
-    obj = Objection(
-        violation_id=v.id, filed_on=data.filed_on, deadline=deadline, grounds=data.grounds
-    )
-    session.add(obj)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "objection.create",
-        "violation",
-        v.id,
+        target_type="violation",
+        target_id=v.id,
         region=v.region_code,
-        after=audit.snapshot(obj),
-    )
+    ) as ch:
+        obj = ch.add(
+            Objection(
+                violation_id=v.id, filed_on=data.filed_on, deadline=deadline, grounds=data.grounds
+            )
+        )
     return obj
 
 
@@ -195,24 +189,21 @@ async def decide_objection(
         raise _bad("decided_on", f"before the objection was filed ({obj.filed_on})")
     policy = get_policy(v.policy_id)
     await ledger.lock_physician(session, v.physician_code)
-    before = audit.snapshot(obj)
-    obj.upheld, obj.decided_on = data.upheld, data.decided_on
-    was_live = {
-        a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"
-    }
-    if data.upheld:
-        v.reversed_at, v.reversed_on = utcnow(), data.decided_on
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "objection.decide",
-        "violation",
-        v.id,
+        target_type="violation",
+        target_id=v.id,
+        subject=obj,
         region=v.region_code,
-        before=before,
-        after=audit.snapshot(obj),
-    )
+    ):
+        obj.upheld, obj.decided_on = data.upheld, data.decided_on
+        was_live = {
+            a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"
+        }
+        if data.upheld:
+            v.reversed_at, v.reversed_on = utcnow(), data.decided_on
     result, _ = await reconcile(session, actor, v.physician_code, policy)
     voided: list[Action] = [
         a
