@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import repository as repo
 from app.agreements.schemas import AgreementCreate, SuspendAgreement, TerminateAgreement
 from app.auth.principal import Principal
-from app.core.dates import add_years, check_span, covers, last_day, overlaps
+from app.core.dates import add_years, check_span, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
@@ -25,25 +25,6 @@ from app.uow import Touch, change
 
 async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
     return await get_or_404(session, Agreement, agreement_id, "agreement")
-
-
-def _terminated_on(a: Agreement) -> date | None:
-    """The effective termination date, unless the termination was voided."""
-    return a.terminated_on if a.termination_voided_at is None else None
-
-
-def status_on(a: Agreement, susps: list[AgreementSuspension], day: date) -> str:
-    """What held for agreement ``a`` on ``day`` (its own history; not the institution's)."""
-    if day < a.starts_on:
-        return "not_started"
-    ended = _terminated_on(a)
-    if ended is not None and ended <= day:
-        return "terminated"
-    if a.ends_on is not None and day > a.ends_on:
-        return "expired"
-    if any(covers(s.starts_on, last_day(s.ends_on, s.resumed_on), day) for s in susps):
-        return "suspended"
-    return "active"
 
 
 async def create_agreement(
@@ -82,8 +63,7 @@ async def create_agreement(
         # lanzhou-2014 第六条（三）: the agreement runs for the policy's fixed term.
         ends_on = add_years(data.starts_on, policy.scoring.term_years) - timedelta(days=1)
     for other in await repo.at_institution(session, physician.code, inst.code):
-        other_last = last_day(other.ends_on, other.terminated_on)
-        if overlaps(other.starts_on, other_last, data.starts_on, data.ends_on):
+        if overlaps(other.starts_on, other.last_day, data.starts_on, data.ends_on):
             raise Conflict(
                 f"Agreement {other.id} at {inst.code} overlaps these dates.",
                 slug="agreement-overlap",
@@ -139,14 +119,14 @@ async def add_suspension(
     *,
     source_action_id: str | None = None,
 ) -> AgreementSuspension:
-    ended = _terminated_on(agreement)
-    if ended is not None and ended <= starts_on:
+    ended = agreement.effective_terminated_on
+    if ended is not None and agreement.terminated_by(starts_on):
         raise InvalidTransition(
             f"Agreement {agreement.id} is terminated from {ended}.", slug="agreement-terminated"
         )
     susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
     for s in susps:
-        if overlaps(s.starts_on, last_day(s.ends_on, s.resumed_on), starts_on, ends_on):
+        if overlaps(s.starts_on, s.last_day, starts_on, ends_on):
             raise Conflict(
                 f"Agreement {agreement.id} is already suspended from {s.starts_on}.",
                 slug="suspension-overlap",
@@ -179,7 +159,7 @@ async def resume(
     actor.require_write(agreement.region_code)
     susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
     for s in susps:
-        if covers(s.starts_on, last_day(s.ends_on, s.resumed_on), effective_on):
+        if s.covers(effective_on):
             async with change(
                 session,
                 actor,
@@ -228,7 +208,7 @@ async def end_agreement(
     kind: str,
     source_action_id: str | None = None,
 ) -> Agreement:
-    if agreement.terminated_on is not None and agreement.termination_voided_at is None:
+    if agreement.effective_terminated_on is not None:
         raise InvalidTransition(
             f"Agreement {agreement.id} is terminated already (from {agreement.terminated_on}).",
             slug="agreement-terminated",

@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.core.dates import check_span, covers, last_day, overlaps
+from app.core.dates import check_span, covers, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.institutions import repository as repo
@@ -91,8 +91,7 @@ async def add_term(
     actor.require_write(inst.region_code)
     check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
     for t in await repo.terms_of(session, code):
-        t_last = last_day(t.ends_on, t.terminated_on)
-        if overlaps(t.starts_on, t_last, data.starts_on, data.ends_on):
+        if overlaps(t.starts_on, t.last_day, data.starts_on, data.ends_on):
             raise Conflict(
                 f"The term overlaps the institution's term from {t.starts_on}.",
                 slug="term-overlap",
@@ -119,7 +118,7 @@ async def suspend(
     actor.require_write(inst.region_code)
     check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
     for s in await repo.suspensions_of(session, code):
-        if overlaps(s.starts_on, last_day(s.ends_on, s.lifted_on), data.starts_on, data.ends_on):
+        if overlaps(s.starts_on, s.last_day, data.starts_on, data.ends_on):
             raise Conflict(
                 f"The institution is already suspended from {s.starts_on}.",
                 slug="suspension-overlap",
@@ -150,7 +149,7 @@ async def resume(
     inst = await get_institution(session, code)
     actor.require_write(inst.region_code)
     for s in await repo.suspensions_of(session, code):
-        if covers(s.starts_on, last_day(s.ends_on, s.lifted_on), effective_on):
+        if s.covers(effective_on):
             async with change(
                 session,
                 actor,
@@ -203,9 +202,9 @@ async def end_term(
 
 
 def status_on(terms: list[InstitutionTerm], susps: list[InstitutionSuspension], day: date) -> str:
-    if not any(covers(t.starts_on, last_day(t.ends_on, t.terminated_on), day) for t in terms):
+    if not any(t.covers(day) for t in terms):
         return "ended" if any(t.starts_on <= day for t in terms) else "not_started"
-    if any(covers(s.starts_on, last_day(s.ends_on, s.lifted_on), day) for s in susps):
+    if any(s.covers(day) for s in susps):
         return "suspended"
     return "active"
 

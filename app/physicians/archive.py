@@ -60,10 +60,10 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
             )
             if s.resumed_on:
                 events.append(_ev(s.resumed_on, s.created_at, "agreement.resumed", **base))
-        if a.terminated_on and a.termination_voided_at is None:
+        if (ended := a.effective_terminated_on) is not None:
             events.append(
                 _ev(
-                    a.terminated_on,
+                    ended,
                     a.created_at,
                     "agreement.terminated",
                     **base,

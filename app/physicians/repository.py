@@ -6,7 +6,6 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.dates import covers, last_day
 from app.models import CodeCancellation, Physician, Visit
 
 
@@ -21,7 +20,7 @@ async def cancellations_of(session: AsyncSession, code: str) -> list[CodeCancell
 
 async def cancellation_on(session: AsyncSession, code: str, day: date) -> CodeCancellation | None:
     for c in await cancellations_of(session, code):
-        if covers(c.effective_on, last_day(None, c.restored_on), day):
+        if c.covers(day):
             return c
     return None
 

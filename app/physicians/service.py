@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
-from app.agreements.router import agreement_out
+from app.agreements.schemas import AgreementOut
 from app.auth.principal import Principal
 from app.core.dates import covers
 from app.core.db import get_or_404
@@ -97,7 +97,7 @@ async def cancel_code(
         )
         await session.flush()
         for a in await agreements_repo.agreements_of(session, code):
-            ended = a.terminated_on is not None and a.termination_voided_at is None
+            ended = a.effective_terminated_on is not None
             expired = a.ends_on is not None and a.ends_on < data.effective_on
             if not ended and not expired:
                 await agreements.end_agreement(
@@ -148,7 +148,7 @@ async def standing(session: AsyncSession, code: str, as_of: date) -> Standing:
     for a in rows:
         terms = await inst_repo.terms_of(session, a.institution_code)
         isusp = await inst_repo.suspensions_of(session, a.institution_code)
-        base = agreement_out(a, susps[a.id], as_of)
+        base = AgreementOut.from_record(a, susps[a.id], as_of)
         out_agreements.append(
             AgreementStanding(
                 **base.model_dump(),

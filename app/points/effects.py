@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
 from app.auth.principal import Principal
-from app.core.dates import last_day, months_span
+from app.core.dates import months_span
 from app.institutions import service as institutions
 from app.models import Action, Agreement, AgreementSuspension, Institution, InstitutionTerm
 from app.models.base import utcnow
@@ -39,14 +39,8 @@ async def target_agreements(
     regions = set(await policy_regions(session, policy_id))
     out = []
     for a in await agreements_repo.agreements_of(session, code):
-        terminated = a.terminated_on is not None and a.termination_voided_at is None
-        if a.region_code not in regions:
-            continue
-        if terminated and a.terminated_on is not None and a.terminated_on <= on:
-            continue
-        if a.ends_on is not None and a.ends_on < on:
-            continue
-        out.append(a)
+        if a.region_code in regions and not a.ended_before(on):
+            out.append(a)
     return out
 
 
@@ -101,7 +95,7 @@ async def apply_action(
 async def _cut_overlaps(session: AsyncSession, a: Agreement, start: date) -> None:
     """A new automatic suspension replaces one in force: the earlier one ends the day before."""
     for s in (await agreements_repo.suspensions_by_agreement(session, [a.id]))[a.id]:
-        end = last_day(s.ends_on, s.resumed_on)
+        end = s.last_day
         if s.starts_on < start and (end is None or end >= start):
             s.resumed_on = start
         elif s.starts_on >= start:

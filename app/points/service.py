@@ -145,10 +145,9 @@ async def institution_counts(
         a.physician_code
         for a in rows
         if a.termination_kind == "violation"
-        and a.termination_voided_at is None
-        and a.terminated_on is not None
-        and covers(term.starts_on, term.ends_on, a.terminated_on)
-        and a.terminated_on <= upto
+        and a.effective_terminated_on is not None
+        and covers(term.starts_on, term.ends_on, a.effective_terminated_on)
+        and a.terminated_by(upto)
     }
     in_term = {
         a.physician_code
