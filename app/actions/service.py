@@ -2,46 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from fractions import Fraction
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions.schemas import (
     ActionDecision,
-    InstitutionStanding,
     ResumptionCreate,
     ResumptionDecision,
-    ratio_text,
 )
 from app.agreements import repository as agreements_repo
 from app.auth.principal import Principal
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed
-from app.institutions.service import get_institution
-from app.models import Action, Region, ResumptionApplication
-from app.points import effects, ledger
-from app.points.service import institution_counts, term_on
-from app.rules import assess_institution, deadline, get_policy
+from app.institutions.standing import term_on
+from app.ledger import repository as ledger
+from app.models import Action, ResumptionApplication
+from app.points import effects
+from app.rules import deadline, get_policy
 from app.uow import Touch, change
-from app.violations.schemas import ActionOut
 
 
 async def get_action(session: AsyncSession, action_id: str) -> Action:
     return await get_or_404(session, Action, action_id, "action")
-
-
-def actions_query(status: str | None, region: str | None, physician: str | None) -> Select[Any]:
-    stmt = select(Action).order_by(Action.created_at, Action.id)
-    if status:
-        stmt = stmt.where(Action.status == status)
-    if region:
-        stmt = stmt.where(Action.region_code == region)
-    if physician:
-        stmt = stmt.where(Action.physician_code == physician)
-    return stmt
 
 
 async def decide(
@@ -96,11 +79,7 @@ async def apply_resumption(
         raise InvalidTransition(
             f"Under {policy.id} suspensions end by themselves.", slug="resumption-not-needed"
         )
-    open_ = await session.scalar(
-        select(ResumptionApplication).where(
-            ResumptionApplication.action_id == action.id, ResumptionApplication.approved.is_(None)
-        )
-    )
+    open_ = await ledger.open_resumption(session, action.id)
     if open_ is not None:
         raise Conflict("An application awaits a decision already.", slug="resumption-open")
     last = deadline(policy, "resumption_application", action.ends_on)
@@ -160,43 +139,3 @@ async def decide_resumption(
                     term = await term_on(session, a.institution_code, data.decided_on)
                     a.ends_on = term.ends_on if term and term.ends_on else None
     return app_
-
-
-async def institution_standing(
-    session: AsyncSession, code: str, as_of: date
-) -> InstitutionStanding:
-    inst = await get_institution(session, code)
-    region = await session.get(Region, inst.region_code)
-    policy = get_policy(region.policy if region else "")
-    term = await term_on(session, code, as_of)
-    approved = revoked = 0
-    flags: list[str] = []
-    ratio = None
-    if term is not None:
-        approved, revoked = await institution_counts(session, inst, term, as_of)
-        if policy.institution is not None:
-            assessment = assess_institution(policy, approved, revoked)
-            flags = [f.action for f in assessment.flags]
-            ratio = assessment.ratio
-        elif approved:
-            ratio = Fraction(revoked, approved)
-    rows = (
-        await session.scalars(
-            select(Action)
-            .where(Action.subject == f"institution:{code}")
-            .order_by(Action.created_at)
-        )
-    ).all()
-    return InstitutionStanding(
-        institution_code=code,
-        region=inst.region_code,
-        policy=policy.id,
-        as_of=as_of,
-        term_starts_on=term.starts_on if term else None,
-        term_ends_on=term.ends_on if term else None,
-        approved_physicians=approved,
-        revoked_physicians=revoked,
-        ratio=ratio_text(ratio),
-        flags=flags,
-        actions=[ActionOut.model_validate(a) for a in rows],
-    )

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Agreement, AgreementSuspension
+from app.models import Agreement, AgreementSuspension, Ban, CodeCancellation
 
 
 async def agreements_of(session: AsyncSession, physician_code: str) -> list[Agreement]:
@@ -57,6 +58,37 @@ async def suspensions_from_action(
         AgreementSuspension.voided_at.is_(None),
     )
     return list((await session.scalars(stmt)).all())
+
+
+# ---- what may stop a new agreement (or a visit): a cancelled code, a ban ----
+
+
+async def cancellations_of(session: AsyncSession, code: str) -> list[CodeCancellation]:
+    stmt = (
+        select(CodeCancellation)
+        .where(CodeCancellation.physician_code == code, CodeCancellation.voided_at.is_(None))
+        .order_by(CodeCancellation.effective_on)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def cancellation_on(session: AsyncSession, code: str, day: date) -> CodeCancellation | None:
+    for c in await cancellations_of(session, code):
+        if c.covers(day):
+            return c
+    return None
+
+
+async def ban_on(
+    session: AsyncSession, code: str, policy_id: str, region: str, day: date
+) -> Ban | None:
+    """The ban in force on ``day`` against a new agreement in ``region``, if any."""
+    stmt = select(Ban).where(Ban.physician_code == code, Ban.policy_id == policy_id)
+    for b in (await session.scalars(stmt.order_by(Ban.starts_on))).all():
+        in_scope = b.region_code is None or b.region_code == region
+        if b.voided_at is None and in_scope and b.starts_on <= day <= b.ends_on:
+            return b
+    return None
 
 
 def agreements_query(physician: str | None, institution: str | None) -> Select[Any]:

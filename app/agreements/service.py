@@ -17,8 +17,6 @@ from app.core.dates import add_years, check_span, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
-from app.physicians.repository import cancellation_on
-from app.points.ledger import ban_on
 from app.rules import get_policy
 from app.uow import Touch, change
 
@@ -42,7 +40,7 @@ async def create_agreement(
         )
     actor.require_write(inst.region_code)
     check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
-    cancelled = await cancellation_on(session, physician.code, data.starts_on)
+    cancelled = await repo.cancellation_on(session, physician.code, data.starts_on)
     if cancelled is not None:
         raise Conflict(
             f"Code {physician.code} is cancelled from {cancelled.effective_on}.",
@@ -50,7 +48,7 @@ async def create_agreement(
         )
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
-    ban = await ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
+    ban = await repo.ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
     if ban is not None:
         raise Conflict(
             f"{physician.code} may not take a new agreement under {policy.id} until "

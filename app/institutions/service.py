@@ -8,9 +8,7 @@ A physician's agreement at an institution is suspended or ends with the institut
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -33,13 +31,6 @@ from app.uow.change import snapshot
 
 async def get_institution(session: AsyncSession, code: str) -> Institution:
     return await get_or_404(session, Institution, code, "institution")
-
-
-def institutions_query(region: str | None) -> Select[Any]:
-    stmt = select(Institution).order_by(Institution.code)
-    if region:
-        stmt = stmt.where(Institution.region_code == region)
-    return stmt
 
 
 async def create_institution(

@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as agreements_repo
-from app.models import Objection
+from app.ledger import repository as ledger
 from app.physicians import repository as repo
 from app.physicians.service import get_physician
-from app.points import ledger
 
 Event = dict[str, Any]
 
@@ -82,18 +80,13 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
                 kind=visit.kind,
             )
         )
-    for c in await repo.cancellations_of(session, code):
+    for c in await agreements_repo.cancellations_of(session, code):
         events.append(_ev(c.effective_on, c.created_at, "code.cancelled", reason=c.reason))
         if c.restored_on:
             events.append(_ev(c.restored_on, c.created_at, "code.restored"))
     violations = await ledger.violations_of(session, code)
     objections = {
-        o.violation_id: o
-        for o in (
-            await session.scalars(
-                select(Objection).where(Objection.violation_id.in_([v.id for v in violations]))
-            )
-        ).all()
+        o.violation_id: o for o in await ledger.objections_to(session, [v.id for v in violations])
     }
     for v in violations:
         events.append(

@@ -1,28 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import CodeCancellation, Physician, Visit
-
-
-async def cancellations_of(session: AsyncSession, code: str) -> list[CodeCancellation]:
-    stmt = (
-        select(CodeCancellation)
-        .where(CodeCancellation.physician_code == code, CodeCancellation.voided_at.is_(None))
-        .order_by(CodeCancellation.effective_on)
-    )
-    return list((await session.scalars(stmt)).all())
-
-
-async def cancellation_on(session: AsyncSession, code: str, day: date) -> CodeCancellation | None:
-    for c in await cancellations_of(session, code):
-        if c.covers(day):
-            return c
-    return None
+from app.models import Physician, Visit
 
 
 async def visits_of(session: AsyncSession, code: str) -> list[Visit]:

@@ -14,6 +14,7 @@ from app.core.db import get_or_404
 from app.core.errors import Conflict, Forbidden, InvalidTransition
 from app.institutions import repository as inst_repo
 from app.institutions import service as institutions
+from app.ledger import repository as ledger
 from app.models import CodeCancellation, Physician, Region
 from app.physicians import repository as repo
 from app.physicians.schemas import (
@@ -25,7 +26,6 @@ from app.physicians.schemas import (
     Standing,
     VisitStanding,
 )
-from app.points import ledger
 from app.points.service import reconcile
 from app.rules import get_policy, replay, standing_on
 from app.uow import Touch, change
@@ -80,7 +80,7 @@ async def cancel_code(
     """注销: the code is cancelled from ``effective_on`` and every agreement ends then."""
     physician = await get_physician(session, code)
     await _require_physician_write(session, actor, physician)
-    if await repo.cancellation_on(session, code, data.effective_on) is not None:
+    if await agreements_repo.cancellation_on(session, code, data.effective_on) is not None:
         raise InvalidTransition(f"Code {code} is cancelled already.", slug="code-cancelled")
     async with change(
         session,
@@ -120,7 +120,7 @@ async def restore_code(
     """A cancelled code restored after training and an exam (zhejiang-2014 一)."""
     physician = await get_physician(session, code)
     await _require_physician_write(session, actor, physician)
-    current = await repo.cancellation_on(session, code, data.effective_on)
+    current = await agreements_repo.cancellation_on(session, code, data.effective_on)
     if current is None:
         raise InvalidTransition(
             f"Code {code} is not cancelled on {data.effective_on}.", slug="not-cancelled"
@@ -141,7 +141,7 @@ async def restore_code(
 
 async def standing(session: AsyncSession, code: str, as_of: date) -> Standing:
     physician = await get_physician(session, code)
-    cancellations = await repo.cancellations_of(session, code)
+    cancellations = await agreements_repo.cancellations_of(session, code)
     rows = await agreements_repo.agreements_of(session, code)
     susps = await agreements_repo.suspensions_by_agreement(session, [a.id for a in rows])
     out_agreements = []

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as agreements_repo
@@ -25,9 +24,10 @@ from app.agreements import service as agreements
 from app.auth.principal import Principal
 from app.core.dates import months_span
 from app.institutions import service as institutions
-from app.models import Action, Agreement, AgreementSuspension, Institution, InstitutionTerm
+from app.ledger import repository as ledger
+from app.ledger.repository import policy_regions
+from app.models import Action, Agreement, Institution
 from app.models.base import utcnow
-from app.points.ledger import policy_regions
 from app.rules.model import Policy
 from app.uow import Touch, change
 
@@ -106,19 +106,7 @@ async def _cut_overlaps(session: AsyncSession, a: Agreement, start: date) -> Non
 async def undo_action(session: AsyncSession, actor: Principal, action: Action) -> None:
     """Void everything ``action`` wrote to the registry."""
     now = utcnow()
-    susps = (
-        await session.scalars(
-            select(AgreementSuspension).where(AgreementSuspension.source_action_id == action.id)
-        )
-    ).all()
-    ended = (
-        await session.scalars(select(Agreement).where(Agreement.source_action_id == action.id))
-    ).all()
-    terms = (
-        await session.scalars(
-            select(InstitutionTerm).where(InstitutionTerm.source_action_id == action.id)
-        )
-    ).all()
+    susps, ended, terms = await ledger.written_by(session, action.id)
     physician = [Touch.physician(action.physician_code)] if action.physician_code else []
     async with change(session, None, "action.undo", target_type="action", touches=physician):
         for s in susps:

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import repository as agreements_repo
 from app.auth.principal import Principal
-from app.core.dates import covers
-from app.institutions.repository import terms_of
-from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
+from app.institutions.standing import institution_counts, term_on
+from app.ledger import repository as ledger_repo
+from app.ledger.repository import actions_of, bans_of, ledger, manual_events
+from app.models import Action, Ban, Institution, InstitutionTerm
 from app.models.base import utcnow
 from app.points import effects
-from app.points.ledger import actions_of, bans_of, ledger, manual_events
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
 from app.uow import change
 
@@ -133,39 +133,6 @@ async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: R
 # ---- lanzhou-2014 第二十二条: revoked physicians over the institution's approved ones ----
 
 
-async def institution_counts(
-    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date
-) -> tuple[int, int]:
-    """(approved, revoked within the term up to ``upto``). Approved is the institution's
-    核定医师总数 where set, else the physicians with an agreement there in the term."""
-    rows = (
-        await session.scalars(select(Agreement).where(Agreement.institution_code == inst.code))
-    ).all()
-    revoked = {
-        a.physician_code
-        for a in rows
-        if a.termination_kind == "violation"
-        and a.effective_terminated_on is not None
-        and covers(term.starts_on, term.ends_on, a.effective_terminated_on)
-        and a.terminated_by(upto)
-    }
-    in_term = {
-        a.physician_code
-        for a in rows
-        if (term.ends_on is None or a.starts_on <= term.ends_on)
-        and (a.ends_on is None or a.ends_on >= term.starts_on)
-    }
-    approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
-    return approved, len(revoked)
-
-
-async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTerm | None:
-    for t in await terms_of(session, code):
-        if covers(t.starts_on, t.ends_on, day):
-            return t
-    return None
-
-
 async def reassess_institutions(
     session: AsyncSession, actor: Principal, code: str, policy: Policy, on: date
 ) -> list[Action]:
@@ -174,12 +141,7 @@ async def reassess_institutions(
     created: list[Action] = []
     if policy.institution is None:
         return created
-    insts = {
-        a.institution_code
-        for a in (
-            await session.scalars(select(Agreement).where(Agreement.physician_code == code))
-        ).all()
-    }
+    insts = {a.institution_code for a in await agreements_repo.agreements_of(session, code)}
     for inst_code in sorted(insts):
         inst = await session.get(Institution, inst_code)
         term = await term_on(session, inst_code, on)
@@ -204,12 +166,9 @@ async def _sync_institution_actions(
 ) -> list[Action]:
     subject = f"institution:{inst.code}"
     period_key = f"term/{term.starts_on.isoformat()}"
-    rows = (
-        await session.scalars(
-            select(Action).where(Action.subject == subject, Action.period_key == period_key)
-        )
-    ).all()
-    persisted = {a.rule_id: a for a in rows}
+    persisted = {
+        a.rule_id: a for a in await ledger_repo.subject_actions(session, subject, period_key)
+    }
     holding = {f.threshold_id: f for f in flags}
     created: list[Action] = []
     for rule_id, existing in persisted.items():

@@ -6,17 +6,26 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.inspection import inspect
 
-from app.auth.principal import Principal
 from app.models import AuditEntry
 from app.models.base import Base
 from app.uow.work import Touch, UnitOfWork
 
 M = TypeVar("M", bound=Base)
+
+
+class Actor(Protocol):
+    """Who writes (``app.auth.principal.Principal``): what the audit entry keeps of it."""
+
+    @property
+    def token_id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 def snapshot(obj: Base, *, redact: Iterable[str] = ()) -> dict[str, Any]:
@@ -61,7 +70,7 @@ class Change:
 @asynccontextmanager
 async def change(
     session: AsyncSession,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     *,
     target_type: str,

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.ledger import repository as ledger
 from app.rules import get_policy
 from app.uow.dependencies import Session
 from app.violations import service
@@ -36,7 +37,7 @@ async def list_violations(
     physician: str | None = None,
     region: str | None = None,
 ) -> Page[ViolationOut]:
-    rows = await fetch_page(session, service.violations_query(physician, region), paging)
+    rows = await fetch_page(session, ledger.violations_query(physician, region), paging)
     return make_page([service.violation_out(v, get_policy(v.policy_id)) for v in rows], paging)
 
 

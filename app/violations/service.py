@@ -4,18 +4,17 @@ that it alone caused (zhejiang-2014 五（一）)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as agreements_repo
 from app.auth.principal import Principal
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
+from app.ledger import repository as ledger
+from app.ledger.schemas import ActionOut
 from app.models import Action, Objection, Physician, Region, Violation
 from app.models.base import utcnow
-from app.points import ledger
 from app.points.service import reconcile
 from app.rules import (
     CalendarOutOfRange,
@@ -28,7 +27,6 @@ from app.rules import (
 )
 from app.uow import change
 from app.violations.schemas import (
-    ActionOut,
     ObjectionCreate,
     ObjectionDecided,
     ObjectionDecision,
@@ -143,7 +141,7 @@ async def file_objection(
 ) -> Objection:
     v = await get_violation(session, violation_id)
     actor.require_write(v.region_code)
-    if await session.scalar(select(Objection).where(Objection.violation_id == v.id)):
+    if await ledger.objection_to(session, v.id):
         raise Conflict("An objection to this violation exists already.", slug="objection-exists")
     if v.reversed_at is not None:
         raise InvalidTransition("The deduction is reversed already.", slug="violation-reversed")
@@ -180,7 +178,7 @@ async def decide_objection(
 ) -> ObjectionDecided:
     v = await get_violation(session, violation_id)
     actor.require_write(v.region_code)
-    obj = await session.scalar(select(Objection).where(Objection.violation_id == v.id))
+    obj = await ledger.objection_to(session, v.id)
     if obj is None:
         raise InvalidTransition("No objection was filed.", slug="no-objection")
     if obj.upheld is not None:
@@ -215,12 +213,3 @@ async def decide_objection(
         standing=period_out(policy, result, v.decided_on, v.anchor),
         voided_actions=[ActionOut.model_validate(a) for a in voided],
     )
-
-
-def violations_query(physician: str | None, region: str | None) -> Select[Any]:
-    stmt = select(Violation).order_by(Violation.created_at, Violation.id)
-    if physician:
-        stmt = stmt.where(Violation.physician_code == physician)
-    if region:
-        stmt = stmt.where(Violation.region_code == region)
-    return stmt

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import repository as agreements_repo
 from app.auth.principal import Principal
 from app.core.dates import add_years, check_span, overlaps
 from app.core.errors import Conflict, RuleViolation, ValidationFailed
@@ -33,7 +34,7 @@ async def create_visit(session: AsyncSession, actor: Principal, data: VisitCreat
             slug="visit-too-long",
             errors=[{"field": "ends_on", "message": f"must be before {latest_end}"}],
         )
-    if await physicians_repo.cancellation_on(session, data.physician_code, data.starts_on):
+    if await agreements_repo.cancellation_on(session, data.physician_code, data.starts_on):
         raise Conflict(f"Code {data.physician_code} is cancelled.", slug="code-cancelled")
     for v in await physicians_repo.visits_of(session, data.physician_code):
         same_host = v.host_institution_code == data.host_institution_code
