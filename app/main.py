@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from app.admin.app import bootstrap, create_admin_app
 from app.admin.metrics import render_metrics
 from app.core.db import create_engine, create_sessionmaker
+from app.core.lifespan import drive_lifespan
 from app.core.settings import get_settings
 from app.gatekeeper import create_gatekeeper_app
 from app.gatekeeper.openapi import openapi_document
@@ -70,19 +71,7 @@ class EmbeddedApp:
         return self.admin.openapi_schema
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        message = await receive()
-        assert message["type"] == "lifespan.startup"
-        try:
-            ctx = self._running()
-            await ctx.__aenter__()
-        except Exception as exc:
-            log.exception("start-up failed")
-            await send({"type": "lifespan.startup.failed", "message": str(exc)})
-            return
-        await send({"type": "lifespan.startup.complete"})
-        message = await receive()
-        await ctx.__aexit__(None, None, None)
-        await send({"type": "lifespan.shutdown.complete"})
+        await drive_lifespan(receive, send, self._running, log)
 
     @contextlib.asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:

@@ -16,7 +16,7 @@ from app.admin.metrics import install_metrics, render_metrics
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.core.db import create_engine, create_sessionmaker
-from app.core.errors import PROBLEM_BASE
+from app.core.errors import NotReady
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
 from app.institutions.router import router as institutions_router
@@ -89,13 +89,8 @@ def create_admin_app(*, extra_routers: tuple[Any, ...] = ()) -> FastAPI:
             async with sessions() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:  # readiness reports any failure as 503
-            body = {
-                "type": PROBLEM_BASE + "not-ready",
-                "title": "Service not ready",
-                "status": 503,
-                "detail": f"database unreachable: {type(exc).__name__}",
-            }
-            return problem(body, 503)
+            err = NotReady(f"database unreachable: {type(exc).__name__}")
+            return problem(err.to_problem("/readyz"), 503)
         return {"status": "ready"}
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)

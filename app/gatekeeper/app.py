@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,6 +30,7 @@ from app.core.errors import (
     ValidationFailed,
     field_error,
 )
+from app.core.lifespan import drive_lifespan
 from app.core.settings import Settings, get_settings
 from app.gatekeeper.decide import check_line_ids, judge_lines, money, render, settle
 from app.gatekeeper.decision_log import DecisionLog
@@ -165,17 +165,7 @@ class GatekeeperApp:
         series.total += took
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
-        await receive()  # lifespan.startup
-        try:
-            await self.startup()
-        except Exception as exc:
-            log.exception("gatekeeper start-up failed")
-            await send({"type": "lifespan.startup.failed", "message": repr(exc)})
-            return
-        await send({"type": "lifespan.startup.complete"})
-        await receive()  # lifespan.shutdown
-        await self.shutdown()
-        await send({"type": "lifespan.shutdown.complete"})
+        await drive_lifespan(receive, send, self.lifespan, log)
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[GatekeeperApp]:
@@ -191,8 +181,9 @@ class GatekeeperApp:
         settings = get_settings()
         if self.owns_store:
             await self._start_feed(settings)
-        sink = os.environ.get("YBGATE_DECISION_LOG_SINK", "database")
-        dlog = DecisionLog(settings.database_url, settings.decision_log_dir, sink=sink)
+        dlog = DecisionLog(
+            settings.database_url, settings.decision_log_dir, sink=settings.decision_log_sink
+        )
         await dlog.start()
         self.rt = Runtime(
             settings.max_lines, settings.max_body_bytes, settings.registry_max_age_s, dlog
@@ -204,7 +195,7 @@ class GatekeeperApp:
 
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)
-        snapshot = os.environ.get("YBGATE_SNAPSHOT_FILE")
+        snapshot = settings.snapshot_file
         if snapshot:
             feed = SnapshotFileFeed(self.store, snapshot, interval)
             feed.load()  # on this thread: see feed.py
