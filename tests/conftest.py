@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.admin.app import create_admin_app
-from app.auth.principal import Principal
+from app.auth.principal import Principal, Role
 from app.core.migrate import upgrade
 from app.registry.store import RegistryStore
 from app.sync.inprocess import InProcessFeed
@@ -121,4 +121,4 @@ async def su(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]:
     return await make_token(sessions, "superuser")
 
 
-SYSTEM = Principal(token_id="system", role="superuser")
+SYSTEM = Principal(token_id="system", role=Role.SUPERUSER)
