@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Agreement, AgreementSuspension, Ban, CodeCancellation
+from app.models import Agreement, AgreementSuspension, Ban, CodeCancellation, InstitutionTerm
 
 
 async def agreements_of(session: AsyncSession, physician_code: str) -> list[Agreement]:
@@ -26,6 +26,25 @@ async def at_institution(
     stmt = select(Agreement).where(
         Agreement.physician_code == physician_code,
         Agreement.institution_code == institution_code,
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def at_institution_all(session: AsyncSession, institution_code: str) -> list[Agreement]:
+    stmt = (
+        select(Agreement)
+        .where(Agreement.institution_code == institution_code)
+        .order_by(Agreement.starts_on, Agreement.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def institution_terms(session: AsyncSession, institution_code: str) -> list[InstitutionTerm]:
+    """The institution's terms, in order (what an agreement at it renews with)."""
+    stmt = (
+        select(InstitutionTerm)
+        .where(InstitutionTerm.institution_code == institution_code)
+        .order_by(InstitutionTerm.starts_on)
     )
     return list((await session.scalars(stmt)).all())
 

@@ -9,6 +9,7 @@ from app.agreements import service
 from app.agreements.schemas import (
     AgreementCreate,
     AgreementOut,
+    EndRequest,
     ResumeAgreement,
     SuspendAgreement,
     TerminateAgreement,
@@ -75,4 +76,15 @@ async def terminate(
 ) -> AgreementOut:
     agreement = await service.get_agreement(session, agreement_id)
     await service.terminate(session, actor, agreement, data)
+    return await _out(session, agreement)
+
+
+@router.post("/{agreement_id}/end-request", response_model=AgreementOut)
+async def request_end(
+    agreement_id: str, data: EndRequest, session: Session, actor: Actor
+) -> AgreementOut:
+    """The physician asks to end the agreement (zhejiang-2014 二): it is not renewed and ends
+    with the institution's current term. Audited."""
+    agreement = await service.get_agreement(session, agreement_id)
+    await service.request_end(session, actor, agreement, data)
     return await _out(session, agreement)

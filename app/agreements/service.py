@@ -11,13 +11,19 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as repo
-from app.agreements.schemas import AgreementCreate, SuspendAgreement, TerminateAgreement
+from app.agreements.renewal import renew_at, renews, term_end_on
+from app.agreements.schemas import (
+    AgreementCreate,
+    EndRequest,
+    SuspendAgreement,
+    TerminateAgreement,
+)
 from app.auth.principal import Principal
 from app.core.dates import add_years, check_span, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
-from app.rules import get_policy
+from app.rules import Policy, get_policy
 from app.uow import Touch, change
 
 
@@ -56,10 +62,7 @@ async def create_agreement(
             slug="registration-banned",
             ban_ends_on=ban.ends_on.isoformat(),
         )
-    ends_on = data.ends_on
-    if ends_on is None and policy.scoring.term_years:
-        # lanzhou-2014 第六条（三）: the agreement runs for the policy's fixed term.
-        ends_on = add_years(data.starts_on, policy.scoring.term_years) - timedelta(days=1)
+    ends_on = _fixed_term_end(policy, data.starts_on, data.ends_on)
     for other in await repo.at_institution(session, physician.code, inst.code):
         if overlaps(other.starts_on, other.last_day, data.starts_on, data.ends_on):
             raise Conflict(
@@ -83,6 +86,80 @@ async def create_agreement(
                 ends_on=ends_on,
             )
         )
+    await renew_at(session, actor, inst.code)
+    return agreement
+
+
+def _fixed_term_end(policy: Policy, starts_on: date, ends_on: date | None) -> date | None:
+    """lanzhou-2014 第六条（三） 协议期限为两年: an agreement without ``ends_on`` runs the fixed
+    term; one stated longer is refused (422 naming ``ends_on``), never paid past it."""
+    rules = policy.agreement
+    if rules is None or rules.max_years is None:
+        return ends_on
+    last = add_years(starts_on, rules.max_years) - timedelta(days=1)
+    if ends_on is None:
+        return last
+    if ends_on > last:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "ends_on",
+                    "message": f"{policy.id} agreements run at most {rules.max_years} years "
+                    f"({rules.clause}): the last day is {last}",
+                }
+            ]
+        )
+    return ends_on
+
+
+async def request_end(
+    session: AsyncSession, actor: Principal, agreement: Agreement, data: EndRequest
+) -> Agreement:
+    """The physician asks to end the agreement (zhejiang-2014 二 医师本人提出解除协议申请): it
+    is not renewed and ends with the institution's current term."""
+    actor.require_write(agreement.region_code)
+    if agreement.effective_terminated_on is not None:
+        raise InvalidTransition(
+            f"Agreement {agreement.id} is terminated already.", slug="agreement-terminated"
+        )
+    if agreement.end_requested_on is not None:
+        raise Conflict(
+            f"The physician asked to end agreement {agreement.id} on "
+            f"{agreement.end_requested_on} already.",
+            slug="end-requested",
+        )
+    if data.filed_on < agreement.starts_on:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "filed_on",
+                    "message": f"before the agreement starts ({agreement.starts_on})",
+                }
+            ]
+        )
+    if agreement.ends_on is not None and data.filed_on > agreement.ends_on:
+        raise ValidationFailed(
+            [{"field": "filed_on", "message": f"after the agreement ended ({agreement.ends_on})"}]
+        )
+    if not await renews(session, agreement.institution_code):
+        raise InvalidTransition(
+            "Under this region's policy agreements do not renew: terminate it instead.",
+            slug="renewal-not-applicable",
+        )
+    async with change(
+        session,
+        actor,
+        "agreement.end_request",
+        target_type="agreement",
+        subject=agreement,
+        region=agreement.region_code,
+        touches=[Touch.physician(agreement.physician_code)],
+    ) as ch:
+        agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
+        if agreement.ends_on is None:
+            terms = await repo.institution_terms(session, agreement.institution_code)
+            agreement.ends_on = term_end_on(terms, data.filed_on)
+        ch.extra["note"] = data.note
     return agreement
 
 

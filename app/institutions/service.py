@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements.renewal import renew_at
 from app.auth.principal import Principal
 from app.core.dates import check_span, covers, overlaps
 from app.core.db import get_or_404
@@ -99,6 +100,8 @@ async def add_term(
         term = ch.add(
             InstitutionTerm(institution_code=code, starts_on=data.starts_on, ends_on=data.ends_on)
         )
+    # zhejiang-2014 二: the physicians' agreements renew with the institution's.
+    await renew_at(session, actor, code)
     return term
 
 
