@@ -1,14 +1,11 @@
 """The embedded profile (``ybgate serve all``): both path sets on one port, one registry.
 
 SQLite by default, no Redis: an admin write reaches the in-process registry before its
-response returns (``InProcessFeed``). A heartbeat catches up from the outbox every second,
-which also brings in writes made by another process on the same database (``ybgate token``)
-and keeps the registry's age — and so ``/readyz`` — honest.
+response returns (``InProcessFeed``, which also keeps a heartbeat catch-up running).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -29,7 +26,6 @@ from app.registry.store import RegistryStore
 from app.sync.inprocess import InProcessFeed
 
 log = logging.getLogger("ybgate")
-HEARTBEAT_S = 1.0
 
 
 class EmbeddedApp:
@@ -83,24 +79,13 @@ class EmbeddedApp:
         await feed.load()
         self.admin.state.sessions = sessions
         self.admin.state.feed = feed
-        heartbeat = asyncio.create_task(_heartbeat(feed))
+        await feed.start()  # the heartbeat
         try:
             async with self.gatekeeper.lifespan():
                 yield
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await feed.stop()
             await engine.dispose()
-
-
-async def _heartbeat(feed: InProcessFeed) -> None:
-    while True:
-        await asyncio.sleep(HEARTBEAT_S)
-        try:
-            await feed.catch_up()
-        except Exception:  # the database may be away for a moment; the registry stays
-            log.warning("registry catch-up failed; serving the last registry", exc_info=True)
 
 
 app = EmbeddedApp()

@@ -134,3 +134,25 @@ def test_relay_snapshot_and_sink_settings_come_from_the_settings_class(
     monkeypatch.setenv("YBGATE_DECISION_LOG_SINK", "kafka")
     with pytest.raises(ValueError, match="decision_log_sink"):
         Settings()
+
+
+def test_the_four_registry_feeds_implement_one_protocol() -> None:
+    """Snapshot file, database, in-process and Redis feeds: load, catch_up, start, stop."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
+    from app.registry.feed import RegistryFeed
+    from app.sync.follower import RedisFollower
+    from app.sync.inprocess import InProcessFeed
+
+    store = RegistryStore()
+    sessions = async_sessionmaker(create_async_engine("sqlite+aiosqlite://"))
+    feeds: list[RegistryFeed] = [
+        SnapshotFileFeed(store, "/nonexistent.snap", 1.0),
+        DatabaseFeed(store, "sqlite+aiosqlite://", 1.0),
+        InProcessFeed(store, sessions),
+        RedisFollower(store, "redis://127.0.0.1:1", sessions=sessions),
+    ]
+    for feed in feeds:
+        assert isinstance(feed, RegistryFeed), type(feed).__name__
+        assert feed.store is store

@@ -13,7 +13,6 @@ embedding app runs it). Until then /v1 answers 503.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -51,6 +50,7 @@ from app.gatekeeper.metrics import BUCKETS, Metrics, runtime_gauges
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.routes import authenticate, dispatch
 from app.gatekeeper.schemas import request_decoder
+from app.registry.feed import RegistryFeed
 from app.registry.judge import ACCEPTED, LineResult
 from app.registry.store import RegistryStore
 
@@ -77,7 +77,6 @@ class GatekeeperApp:
         self.rt: Runtime | None = None
         self._ids = Uuid7()
         self.openapi = b""
-        self._tasks: list[asyncio.Task[None]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
     # -- ASGI -------------------------------------------------------------------------------
@@ -196,29 +195,22 @@ class GatekeeperApp:
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)
         snapshot = settings.snapshot_file
+        feed: RegistryFeed
         if snapshot:
             feed = SnapshotFileFeed(self.store, snapshot, interval)
-            feed.load()  # on this thread: see feed.py
-            self._tasks.append(asyncio.create_task(feed.run(), name="ybgate-snapshot-feed"))
+            await feed.load()  # before serving, on this thread: see feed.py
         elif settings.redis_url:
             from app.sync.follower import RedisFollower
 
-            follower = RedisFollower(
-                self.store, settings.redis_url, database_url=settings.database_url
+            feed = RedisFollower(
+                self.store, settings.redis_url, database_url=settings.database_url, wait=False
             )
-            await follower.start(wait=False)
-            self._closers.append(follower.stop)
         else:
-            db = DatabaseFeed(self.store, settings.database_url, interval)
-            self._tasks.append(asyncio.create_task(db.run(), name="ybgate-database-feed"))
-            self._closers.append(db.close)
+            feed = DatabaseFeed(self.store, settings.database_url, interval)
+        await feed.start()
+        self._closers.append(feed.stop)
 
     async def shutdown(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
         for close in self._closers:
             await close()
         self._closers.clear()

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import RegistryChange, RegistryState
 from app.registry.facts import Patch
 from app.registry.source import load_entities
+from app.registry.store import RegistryStore
 
 
 @dataclass(slots=True)
@@ -58,6 +59,18 @@ async def record(session: AsyncSession, touched: Touched) -> int | None:
     session.add(RegistryChange(version=int(version), payload=dict(patch)))
     await session.flush()
     return int(version)
+
+
+async def catch_up_store(session: AsyncSession, store: RegistryStore) -> None:
+    """Apply every committed change above the store's version, in order; then the store
+    counts as synced. The one catch-up of the outbox-reading feeds."""
+    while True:
+        patches = await changes_after(session, store.version)
+        if not patches:
+            break
+        for patch in patches:
+            store.apply(patch)
+    store.mark_synced()
 
 
 async def changes_after(session: AsyncSession, version: int, limit: int = 1000) -> list[Patch]:
