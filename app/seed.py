@@ -91,7 +91,33 @@ ybgate demo tokens (shown once):
 
 
 async def _populate(session: AsyncSession) -> None:
-    rnd = random.Random(20141)
+    codes = [_physician_code(i) for i in range(PHYSICIANS)]
+    async with change(
+        session,
+        SEEDER,
+        "seed.demo",
+        target_type="registry",
+        target_id="demo",
+        touches=[
+            *(Touch.region(r[0]) for r in REGIONS),
+            *(Touch.institution(i[0]) for i in INSTITUTIONS),
+            *(Touch.physician(c) for c in codes),
+        ],
+    ) as ch:
+        await _places(session)
+        await _physicians(session, codes)
+        rnd = random.Random(20141)
+        for i, code in enumerate(codes):
+            await _agreements_of(session, i, code, rnd.random())
+        ch.extra.update(physicians=PHYSICIANS, institutions=len(INSTITUTIONS))
+
+
+def _physician_code(i: int) -> str:
+    return "YB" + _cert(i)
+
+
+async def _places(session: AsyncSession) -> None:
+    """Regions, institutions with their terms, one institution suspension."""
     for code, name, policy in REGIONS:
         session.add(Region(code=code, name=name, policy=policy))
     await session.flush()
@@ -111,93 +137,82 @@ async def _populate(session: AsyncSession) -> None:
             reason="整改 (demo)",
         )
     )
-    codes = []
-    for i in range(PHYSICIANS):
-        cert = _cert(i)
-        code = "YB" + cert
-        codes.append(code)
+
+
+async def _physicians(session: AsyncSession, codes: list[str]) -> None:
+    for i, code in enumerate(codes):
         alias = f"D330100{i:06d}" if i % 10 == 0 else None
         session.add(
-            Physician(code=code, certificate_no=cert, name=f"医师{i:04d}", national_code=alias)
+            Physician(code=code, certificate_no=_cert(i), name=f"医师{i:04d}", national_code=alias)
         )
     await session.flush()
-    for i, code in enumerate(codes):
-        inst_code, _, region = INSTITUTIONS[i % len(INSTITUTIONS)]
-        lanzhou = region == "620100"
-        # lanzhou-2014 第六条（三）: two-year agreements; one in seven was not renewed in
-        # 2026, the others are in their second term. Zhejiang agreements follow the
-        # institution's term (zhejiang-2014 二).
-        starts, ends = date(2024, 5, 1), None
-        if lanzhou:
-            renewed = i % 7 != 0
-            starts = date(2026, 5, 1) if renewed else date(2024, 5, 1)
-            ends = date(2028, 4, 30) if renewed else date(2026, 4, 30)
-        ag = Agreement(
-            physician_code=code,
-            institution_code=inst_code,
-            region_code=region,
-            starts_on=starts,
-            ends_on=ends,
+
+
+async def _agreements_of(session: AsyncSession, i: int, code: str, roll: float) -> None:
+    """The physician's agreement, and (by ``roll``) a suspension, a termination, a
+    cancellation, a second site or a visit."""
+    inst_code, _, region = INSTITUTIONS[i % len(INSTITUTIONS)]
+    lanzhou = region == "620100"
+    # lanzhou-2014 第六条（三）: two-year agreements; one in seven was not renewed in
+    # 2026, the others are in their second term. Zhejiang agreements follow the
+    # institution's term (zhejiang-2014 二).
+    starts, ends = date(2024, 5, 1), None
+    if lanzhou:
+        renewed = i % 7 != 0
+        starts = date(2026, 5, 1) if renewed else date(2024, 5, 1)
+        ends = date(2028, 4, 30) if renewed else date(2026, 4, 30)
+    ag = Agreement(
+        physician_code=code,
+        institution_code=inst_code,
+        region_code=region,
+        starts_on=starts,
+        ends_on=ends,
+    )
+    session.add(ag)
+    await session.flush()
+    if roll < 0.06:
+        session.add(
+            AgreementSuspension(
+                agreement_id=ag.id,
+                starts_on=date(2026, 9, 1),
+                ends_on=date(2026, 11, 30),
+                reason="违规暂停 (demo)",
+            )
         )
-        session.add(ag)
-        await session.flush()
-        roll = rnd.random()
-        if roll < 0.06:
-            session.add(
-                AgreementSuspension(
-                    agreement_id=ag.id,
-                    starts_on=date(2026, 9, 1),
-                    ends_on=date(2026, 11, 30),
-                    reason="违规暂停 (demo)",
-                )
+    elif roll < 0.10:
+        ag.terminated_on, ag.termination_kind = max(date(2026, 6, 1), starts), "operator"
+        ag.termination_reason = "协议解除 (demo)"
+    elif roll < 0.12:
+        session.add(
+            CodeCancellation(
+                physician_code=code, effective_on=date(2026, 3, 1), reason="注销 (demo)"
             )
-        elif roll < 0.10:
-            ag.terminated_on, ag.termination_kind = max(date(2026, 6, 1), starts), "operator"
-            ag.termination_reason = "协议解除 (demo)"
-        elif roll < 0.12:
+        )
+        ag.terminated_on = max(date(2026, 3, 1), starts)
+        ag.termination_kind = "cancellation"
+    elif roll < 0.14:
+        other = INSTITUTIONS[(i + 1) % len(INSTITUTIONS)]
+        if other[2] == region:
             session.add(
-                CodeCancellation(
-                    physician_code=code, effective_on=date(2026, 3, 1), reason="注销 (demo)"
-                )
-            )
-            ag.terminated_on = max(date(2026, 3, 1), starts)
-            ag.termination_kind = "cancellation"
-        elif roll < 0.14:
-            other = INSTITUTIONS[(i + 1) % len(INSTITUTIONS)]
-            if other[2] == region:
-                session.add(
-                    Agreement(
-                        physician_code=code,
-                        institution_code=other[0],
-                        region_code=region,
-                        starts_on=date(2025, 1, 1),
-                        ends_on=date(2026, 12, 31) if lanzhou else None,
-                    )
-                )
-        elif roll < 0.15:
-            session.add(
-                Visit(
+                Agreement(
                     physician_code=code,
-                    host_institution_code="H33010200002",
-                    region_code="330100",
-                    starts_on=date(2026, 7, 1),
-                    ends_on=date(2027, 6, 30),
-                    kind="进修",
+                    institution_code=other[0],
+                    region_code=region,
+                    starts_on=date(2025, 1, 1),
+                    ends_on=date(2026, 12, 31) if lanzhou else None,
                 )
             )
-    async with change(
-        session,
-        SEEDER,
-        "seed.demo",
-        target_type="registry",
-        target_id="demo",
-        touches=[
-            *(Touch.region(r[0]) for r in REGIONS),
-            *(Touch.institution(i[0]) for i in INSTITUTIONS),
-            *(Touch.physician(c) for c in codes),
-        ],
-    ) as ch:
-        ch.extra.update(physicians=PHYSICIANS, institutions=len(INSTITUTIONS))
+    elif roll < 0.15:
+        session.add(
+            Visit(
+                physician_code=code,
+                host_institution_code="H33010200002",
+                region_code="330100",
+                starts_on=date(2026, 7, 1),
+                ends_on=date(2027, 6, 30),
+                kind="进修",
+            )
+        )
 
 
 async def mint_token(
