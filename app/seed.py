@@ -24,7 +24,7 @@ from app.models import (
     Visit,
 )
 from app.tokens import service as tokens
-from app.uow import Touch, change, unit_of_work
+from app.uow import On, Touch, change, unit_of_work
 
 REGIONS = [("330100", "杭州市", "zhejiang-2014"), ("620100", "兰州市", "lanzhou-2014")]
 INSTITUTIONS = [
@@ -96,13 +96,10 @@ async def _populate(session: AsyncSession) -> None:
         session,
         SEEDER,
         "seed.demo",
-        target_type="registry",
-        target_id="demo",
-        touches=[
-            *(Touch.region(r[0]) for r in REGIONS),
-            *(Touch.institution(i[0]) for i in INSTITUTIONS),
-            *(Touch.physician(c) for c in codes),
-        ],
+        On("registry", "demo"),
+        *(Touch.region(r[0]) for r in REGIONS),
+        *(Touch.institution(i[0]) for i in INSTITUTIONS),
+        *(Touch.physician(c) for c in codes),
     ) as ch:
         await _places(session)
         await _physicians(session, codes)

@@ -22,7 +22,7 @@ from app.ledger import repository as ledger
 from app.models import Action, ResumptionApplication
 from app.points import effects
 from app.rules import Window, get_policy, resumption_window
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 
 
 async def get_action(session: AsyncSession, action_id: str) -> Action:
@@ -48,12 +48,7 @@ async def decide(
                 [{"field": "months", "message": f"give the months, from {lo} to {hi}"}]
             )
     async with change(
-        session,
-        actor,
-        "action.decide",
-        target_type="action",
-        subject=action,
-        region=action.region_code,
+        session, actor, "action.decide", On("action", region=action.region_code), subject=action
     ):
         if data.approve:
             action.months, action.status = data.months, "approved"
@@ -90,12 +85,7 @@ async def apply_resumption(
     if window is not None and not window.provisional and not window.admits(data.filed_on):
         _refuse_resumption(window, action.ends_on, data.filed_on)
     async with change(
-        session,
-        actor,
-        "resumption.apply",
-        target_type="action",
-        target_id=action.id,
-        region=action.region_code,
+        session, actor, "resumption.apply", On("action", action.id, action.region_code)
     ) as ch:
         app_ = ch.add(
             ResumptionApplication(
@@ -142,11 +132,9 @@ async def decide_resumption(
         session,
         actor,
         "resumption.decide",
-        target_type="action",
-        target_id=action.id,
+        On("action", action.id, action.region_code),
+        *([Touch.physician(action.physician_code)] if action.physician_code else []),
         subject=app_,
-        region=action.region_code,
-        touches=[Touch.physician(action.physician_code)] if action.physician_code else [],
     ):
         app_.approved, app_.decided_on = data.approve, data.decided_on
         susps = await agreements_repo.suspensions_from_action(session, action.id)

@@ -21,7 +21,7 @@ from app.agreements import repository as repo
 from app.auth.principal import Principal
 from app.models import Agreement, AgreementSuspension, Institution, InstitutionTerm, Region
 from app.rules import get_policy
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 
 
 def renewed_end(ends_on: date, terms: list[InstitutionTerm]) -> date | None:
@@ -76,10 +76,9 @@ async def renew_at(
             session,
             actor,
             "agreement.renew",
-            target_type="agreement",
+            On("agreement", region=a.region_code),
+            Touch.physician(a.physician_code),
             subject=a,
-            region=a.region_code,
-            touches=[Touch.physician(a.physician_code)],
         ):
             a.ends_on = end
         renewed.append(a)

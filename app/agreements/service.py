@@ -24,7 +24,7 @@ from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
 from app.rules import Policy, get_policy
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 
 
 async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
@@ -73,9 +73,8 @@ async def create_agreement(
         session,
         actor,
         "agreement.create",
-        target_type="agreement",
-        region=inst.region_code,
-        touches=[Touch.physician(physician.code)],
+        On("agreement", region=inst.region_code),
+        Touch.physician(physician.code),
     ) as ch:
         agreement = ch.add(
             Agreement(
@@ -150,10 +149,9 @@ async def request_end(
         session,
         actor,
         "agreement.end_request",
-        target_type="agreement",
+        On("agreement", region=agreement.region_code),
+        Touch.physician(agreement.physician_code),
         subject=agreement,
-        region=agreement.region_code,
-        touches=[Touch.physician(agreement.physician_code)],
     ) as ch:
         agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
         if agreement.ends_on is None:
@@ -210,10 +208,8 @@ async def add_suspension(
         session,
         actor,
         "agreement.suspend",
-        target_type="agreement",
-        target_id=agreement.id,
-        region=agreement.region_code,
-        touches=[Touch.physician(agreement.physician_code)],
+        On("agreement", agreement.id, agreement.region_code),
+        Touch.physician(agreement.physician_code),
     ) as ch:
         susp = ch.add(
             AgreementSuspension(
@@ -239,11 +235,9 @@ async def resume(
                 session,
                 actor,
                 "agreement.resume",
-                target_type="agreement",
-                target_id=agreement.id,
+                On("agreement", agreement.id, agreement.region_code),
+                Touch.physician(agreement.physician_code),
                 subject=s,
-                region=agreement.region_code,
-                touches=[Touch.physician(agreement.physician_code)],
             ):
                 s.resumed_on = effective_on
             return s
@@ -301,10 +295,9 @@ async def end_agreement(
         session,
         actor,
         "agreement.terminate",
-        target_type="agreement",
+        On("agreement", region=agreement.region_code),
+        Touch.physician(agreement.physician_code),
         subject=agreement,
-        region=agreement.region_code,
-        touches=[Touch.physician(agreement.physician_code)],
     ):
         agreement.terminated_on = effective_on
         agreement.termination_reason = reason

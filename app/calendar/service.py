@@ -29,7 +29,7 @@ from app.rules import (
     objection_deadline_counted,
     resumption_window,
 )
-from app.uow import change
+from app.uow import On, change
 
 
 def _schedule(row: CalendarYear) -> YearSchedule:
@@ -82,7 +82,7 @@ async def load_year(
         raise ValidationFailed(errors)
     row = await session.get(CalendarYear, year)
     async with change(
-        session, actor, "calendar.load", target_type="calendar", target_id=str(year), subject=row
+        session, actor, "calendar.load", On("calendar", str(year)), subject=row
     ) as ch:
         if row is None:
             row = ch.add(CalendarYear(year=year))
@@ -106,10 +106,8 @@ async def recompute_provisional(
             session,
             actor,
             "objection.deadline.recompute",
-            target_type="violation",
-            target_id=v.id,
+            On("violation", v.id, v.region_code),
             subject=obj,
-            region=v.region_code,
         ):
             obj.deadline, obj.deadline_provisional = counted.day, counted.provisional
             obj.late = not counted.provisional and obj.filed_on > counted.day
@@ -134,10 +132,8 @@ async def recompute_provisional(
             session,
             actor,
             "resumption.deadline.recompute",
-            target_type="action",
-            target_id=action.id,
+            On("action", action.id, action.region_code),
             subject=app_,
-            region=action.region_code,
         ):
             app_.window_opens_on, app_.window_closes_on = window.opens_on, window.closes_on
             app_.deadline_provisional = window.provisional

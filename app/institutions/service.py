@@ -26,7 +26,7 @@ from app.institutions.schemas import (
 from app.models import Institution, InstitutionSuspension, InstitutionTerm, Region
 from app.tokens import service as tokens
 from app.tokens.schemas import TokenCreated
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 from app.uow.change import snapshot
 
 
@@ -52,9 +52,8 @@ async def create_institution(
         session,
         actor,
         "institution.create",
-        target_type="institution",
-        region=data.region,
-        touches=[Touch.institution(data.code)],
+        On("institution", region=data.region),
+        Touch.institution(data.code),
     ) as ch:
         inst = ch.add(
             Institution(
@@ -92,10 +91,8 @@ async def add_term(
         session,
         actor,
         "institution.term.create",
-        target_type="institution",
-        target_id=code,
-        region=inst.region_code,
-        touches=[Touch.institution(code)],
+        On("institution", code, inst.region_code),
+        Touch.institution(code),
     ) as ch:
         term = ch.add(
             InstitutionTerm(institution_code=code, starts_on=data.starts_on, ends_on=data.ends_on)
@@ -121,10 +118,8 @@ async def suspend(
         session,
         actor,
         "institution.suspend",
-        target_type="institution",
-        target_id=code,
-        region=inst.region_code,
-        touches=[Touch.institution(code)],
+        On("institution", code, inst.region_code),
+        Touch.institution(code),
     ) as ch:
         susp = ch.add(
             InstitutionSuspension(
@@ -148,11 +143,9 @@ async def resume(
                 session,
                 actor,
                 "institution.resume",
-                target_type="institution",
-                target_id=code,
+                On("institution", code, inst.region_code),
+                Touch.institution(code),
                 subject=s,
-                region=inst.region_code,
-                touches=[Touch.institution(code)],
             ):
                 s.lifted_on = effective_on
             return s
@@ -181,11 +174,9 @@ async def end_term(
                 session,
                 actor,
                 "institution.terminate",
-                target_type="institution",
-                target_id=inst.code,
+                On("institution", inst.code, inst.region_code),
+                Touch.institution(inst.code),
                 subject=t,
-                region=inst.region_code,
-                touches=[Touch.institution(inst.code)],
             ):
                 t.terminated_on = effective_on
                 t.termination_reason = reason

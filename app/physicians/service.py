@@ -29,7 +29,7 @@ from app.physicians.schemas import (
 from app.points.service import reconcile
 from app.rules import PeriodStanding, Policy, Replay, get_policy, replay, standing_on
 from app.rules.periods import agreement_for
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 
 
 async def get_physician(session: AsyncSession, code: str) -> Physician:
@@ -48,7 +48,7 @@ async def create_physician(
             f"Physician {existing.code} exists already (same {which}).", slug="physician-exists"
         )
     async with change(
-        session, actor, "physician.create", target_type="physician", touches=[Touch.physician(code)]
+        session, actor, "physician.create", On("physician"), Touch.physician(code)
     ) as ch:
         physician = ch.add(
             Physician(
@@ -84,12 +84,7 @@ async def cancel_code(
     if await agreements_repo.cancellation_on(session, code, data.effective_on) is not None:
         raise InvalidTransition(f"Code {code} is cancelled already.", slug="code-cancelled")
     async with change(
-        session,
-        actor,
-        "physician.cancel",
-        target_type="physician",
-        target_id=code,
-        touches=[Touch.physician(code)],
+        session, actor, "physician.cancel", On("physician", code), Touch.physician(code)
     ) as ch:
         cancellation = ch.add(
             CodeCancellation(
@@ -130,10 +125,9 @@ async def restore_code(
         session,
         actor,
         "physician.restore",
-        target_type="physician",
-        target_id=code,
+        On("physician", code),
+        Touch.physician(code),
         subject=current,
-        touches=[Touch.physician(code)],
     ) as ch:
         current.restored_on = data.effective_on
         ch.extra["note"] = data.note

@@ -29,7 +29,7 @@ from app.ledger.repository import policy_regions
 from app.models import Action, Agreement, Institution
 from app.models.base import utcnow
 from app.rules.model import Policy
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 
 
 async def target_agreements(
@@ -108,7 +108,7 @@ async def undo_action(session: AsyncSession, actor: Principal, action: Action) -
     now = utcnow()
     susps, ended, terms = await ledger.written_by(session, action.id)
     physician = [Touch.physician(action.physician_code)] if action.physician_code else []
-    async with change(session, None, "action.undo", target_type="action", touches=physician):
+    async with change(session, None, "action.undo", On("action"), *physician):
         for s in susps:
             s.voided_at = now
     for a in ended:
@@ -116,9 +116,8 @@ async def undo_action(session: AsyncSession, actor: Principal, action: Action) -
             session,
             actor,
             "agreement.termination.void",
-            target_type="agreement",
+            On("agreement", region=a.region_code),
             subject=a,
-            region=a.region_code,
         ):
             a.termination_voided_at = now
     for t in terms:
@@ -126,9 +125,8 @@ async def undo_action(session: AsyncSession, actor: Principal, action: Action) -
             session,
             actor,
             "institution.termination.void",
-            target_type="institution",
-            target_id=t.institution_code,
+            On("institution", t.institution_code),
+            Touch.institution(t.institution_code),
             subject=t,
-            touches=[Touch.institution(t.institution_code)],
         ):
             t.terminated_on, t.termination_reason, t.source_action_id = None, None, None

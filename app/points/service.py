@@ -31,7 +31,7 @@ from app.points import effects
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
 from app.rules.bans import Ban as RuleBan
 from app.rules.bans import ban_regions
-from app.uow import change
+from app.uow import On, change
 
 
 async def reconcile(
@@ -78,12 +78,7 @@ async def _apply(session: AsyncSession, actor: Principal, action: Action, policy
     """Write what a new (or revived) action does, and audit it."""
     await session.flush()
     async with change(
-        session,
-        actor,
-        f"action.{action.status}",
-        target_type="action",
-        target_id=action.id,
-        region=action.region_code,
+        session, actor, f"action.{action.status}", On("action", action.id, action.region_code)
     ) as ch:
         await effects.apply_action(session, actor, action, policy)
         ch.subject = action
@@ -108,12 +103,7 @@ def _fill(action: Action, f: Firing) -> None:
 
 async def _void(session: AsyncSession, actor: Principal, action: Action) -> None:
     async with change(
-        session,
-        actor,
-        "action.void",
-        target_type="action",
-        subject=action,
-        region=action.region_code,
+        session, actor, "action.void", On("action", region=action.region_code), subject=action
     ):
         await effects.undo_action(session, actor, action)
         action.status, action.voided_at = "voided", utcnow()

@@ -9,7 +9,7 @@ from app.models import Region
 from app.regions.schemas import RegionCreate
 from app.rules import get_policy
 from app.rules.errors import RulesError
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 
 
 async def get_region(session: AsyncSession, code: str) -> Region:
@@ -27,12 +27,7 @@ async def create_region(session: AsyncSession, actor: Principal, data: RegionCre
     if await session.get(Region, data.code) is not None:
         raise Conflict(f"Region {data.code} exists already.", slug="region-exists")
     async with change(
-        session,
-        actor,
-        "region.create",
-        target_type="region",
-        region=data.code,
-        touches=[Touch.region(data.code)],
+        session, actor, "region.create", On("region", region=data.code), Touch.region(data.code)
     ) as ch:
         region = ch.add(Region(code=data.code, name=data.name, policy=data.policy))
     return region

@@ -11,7 +11,7 @@ from app.models import ApiToken, Institution, Region
 from app.models.base import utcnow
 from app.tokens import repository as repo
 from app.tokens.schemas import AdminTokenCreate, TokenCreated
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 
 HIDDEN = ("token_hash",)
 
@@ -28,7 +28,7 @@ async def issue(
 ) -> TokenCreated:
     token = secret or new_token(role)
     async with change(
-        session, actor, "token.create", target_type="token", region=region, redact=HIDDEN
+        session, actor, "token.create", On("token", region=region), redact=HIDDEN
     ) as ch:
         row = ch.add(
             ApiToken(
@@ -70,10 +70,10 @@ async def revoke(session: AsyncSession, actor: Principal, token_id: str) -> ApiT
         session,
         actor,
         "token.revoke",
-        target_type="token",
+        On("token"),
+        Touch.his_token(row.token_hash),
         subject=row,
         redact=HIDDEN,
-        touches=[Touch.his_token(row.token_hash)],
     ):
         row.revoked_at = utcnow()
     return row
@@ -88,6 +88,6 @@ async def ensure_bootstrap(session: AsyncSession, secret: str) -> None:
     """YBGATE_BOOTSTRAP_ADMIN_TOKEN: a superuser token with exactly that value (idempotent)."""
     h = hash_token(secret)
     if await repo.id_by_hash(session, h) is None:
-        async with change(session, None, "token.bootstrap", target_type="token") as ch:
+        async with change(session, None, "token.bootstrap", On("token")) as ch:
             ch.add(ApiToken(token_hash=h, role=Role.SUPERUSER.value, label="bootstrap"))
             ch.touch(Touch.his_token(h))

@@ -6,7 +6,7 @@ dependency, the bootstrap and the seed alike. Inside it every write goes through
 typed registry touches registered on the unit of work (dropped with it on rollback).
 """
 
-from app.uow.change import Change, change
+from app.uow.change import Change, On, change
 from app.uow.work import Touch, UnitOfWork, unit_of_work
 
-__all__ = ["Change", "Touch", "UnitOfWork", "change", "unit_of_work"]
+__all__ = ["Change", "On", "Touch", "UnitOfWork", "change", "unit_of_work"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
@@ -67,23 +68,30 @@ class Change:
         self.touches.extend(touches)
 
 
+@dataclass(frozen=True, slots=True)
+class On:
+    """What an audit entry is about: ``type`` and ``id`` (default: the subject's primary
+    key, known after the flush), and the region it belongs to, if any."""
+
+    type: str
+    id: str | None = None
+    region: str | None = None
+
+
 @asynccontextmanager
 async def change(
     session: AsyncSession,
     actor: Actor | None,
     action: str,
-    *,
-    target_type: str,
-    target_id: str | None = None,
+    on: On,
+    *touches: Touch,
     subject: Base | None = None,
-    region: str | None = None,
-    touches: Iterable[Touch] = (),
     redact: Iterable[str] = (),
 ) -> AsyncIterator[Change]:
     """Snapshot ``subject`` before; the caller changes it (or adds one with ``ch.add``);
-    flush; snapshot after; record the audit entry (``actor`` None: a system write, not
-    audited) and register the registry touches on the unit of work. ``target_id`` defaults
-    to the subject's primary key (known after the flush)."""
+    flush; snapshot after; record the audit entry ``action`` ``on`` its target (``actor``
+    None: a system write, not audited) and register the registry ``touches`` (and any
+    ``ch.touch``) on the unit of work."""
     uow = UnitOfWork.of(session)
     hidden = tuple(redact)
     before = snapshot(subject, redact=hidden) if subject is not None else None
@@ -95,7 +103,7 @@ async def change(
     if ch.extra:
         after = (after or {}) | ch.extra
     if actor is not None:
-        ident = target_id
+        ident = on.id
         identity = inspect(ch.subject).identity if ch.subject is not None else None
         if ident is None and identity is not None:
             ident = str(identity[0])
@@ -103,9 +111,9 @@ async def change(
             actor_token_id=actor.token_id,
             actor_role=str(actor.role),
             action=action,
-            target_type=target_type,
+            target_type=on.type,
             target_id=ident or "",
-            region_code=region,
+            region_code=on.region,
             before=before,
             after=after,
         )

@@ -27,7 +27,7 @@ from app.rules import (
     standing_on,
 )
 from app.rules.periods import AgreementSpan, agreement_for
-from app.uow import change
+from app.uow import On, change
 from app.violations.schemas import (
     ObjectionCreate,
     ObjectionDecided,
@@ -111,7 +111,7 @@ async def record_violation(
     await ledger.lock_physician(session, data.physician_code)
     sequence = await ledger.next_sequence(session, data.physician_code)
     async with change(
-        session, actor, "violation.create", target_type="violation", region=region.code
+        session, actor, "violation.create", On("violation", region=region.code)
     ) as ch:
         v = ch.add(
             Violation(
@@ -162,12 +162,7 @@ async def file_objection(
             errors=[{"field": "filed_on", "message": f"after the deadline {deadline}"}],
         )
     async with change(
-        session,
-        actor,
-        "objection.create",
-        target_type="violation",
-        target_id=v.id,
-        region=v.region_code,
+        session, actor, "objection.create", On("violation", v.id, v.region_code)
     ) as ch:
         obj = ch.add(
             Objection(
@@ -197,13 +192,7 @@ async def decide_objection(
     policy = get_policy(v.policy_id)
     await ledger.lock_physician(session, v.physician_code)
     async with change(
-        session,
-        actor,
-        "objection.decide",
-        target_type="violation",
-        target_id=v.id,
-        subject=obj,
-        region=v.region_code,
+        session, actor, "objection.decide", On("violation", v.id, v.region_code), subject=obj
     ):
         obj.upheld, obj.decided_on = data.upheld, data.decided_on
         was_live = {

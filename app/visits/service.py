@@ -11,7 +11,7 @@ from app.core.dates import add_years, check_span, overlaps
 from app.core.errors import Conflict, RuleViolation, ValidationFailed
 from app.models import Institution, Physician, Visit
 from app.physicians import repository as physicians_repo
-from app.uow import Touch, change
+from app.uow import On, Touch, change
 from app.visits.schemas import VisitCreate
 
 
@@ -44,9 +44,8 @@ async def create_visit(session: AsyncSession, actor: Principal, data: VisitCreat
         session,
         actor,
         "visit.create",
-        target_type="visit",
-        region=host.region_code,
-        touches=[Touch.physician(data.physician_code)],
+        On("visit", region=host.region_code),
+        Touch.physician(data.physician_code),
     ) as ch:
         visit = ch.add(
             Visit(
