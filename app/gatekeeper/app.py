@@ -20,7 +20,9 @@ from bisect import bisect_left
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import (
     DomainError,
     Forbidden,
@@ -49,6 +51,7 @@ from app.gatekeeper.ids import Uuid7
 from app.gatekeeper.metrics import BUCKETS, Metrics, runtime_gauges
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.routes import authenticate, dispatch
+from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.schemas import request_decoder
 from app.registry.feed import RegistryFeed
 from app.registry.judge import ACCEPTED, LineResult
@@ -59,16 +62,6 @@ _perf = time.perf_counter
 _decode = request_decoder.decode
 
 
-class Runtime:
-    """What the lifespan sets up from settings."""
-
-    def __init__(self, max_lines: int, max_body: int, max_age: float, dlog: DecisionLog):
-        self.max_lines = max_lines
-        self.max_body = max_body
-        self.max_age = max_age
-        self.log = dlog
-
-
 class GatekeeperApp:
     def __init__(self, store: RegistryStore | None = None) -> None:
         self.owns_store = store is None
@@ -77,6 +70,8 @@ class GatekeeperApp:
         self.rt: Runtime | None = None
         self._ids = Uuid7()
         self.openapi = b""
+        # Read side (GET /v1/decisions/{id}): sessions on the decision log's database.
+        self.reader: async_sessionmaker[AsyncSession] | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
     # -- ASGI -------------------------------------------------------------------------------
@@ -131,7 +126,7 @@ class GatekeeperApp:
             did, ms = self._ids()
             sid = req.settlement_id
             out = render(sid, did, version, outcome, accepted, rejected, results, parts, body)
-            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out)
+            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, lines)
             dlog = rt.log
             if len(dlog.queue) < dlog.limit:
                 dlog.queue.append(item)
@@ -184,6 +179,9 @@ class GatekeeperApp:
             settings.database_url, settings.decision_log_dir, sink=settings.decision_log_sink
         )
         await dlog.start()
+        reader = create_engine(settings.database_url)
+        self.reader = create_sessionmaker(reader)
+        self._closers.append(reader.dispose)
         self.rt = Runtime(
             settings.max_lines, settings.max_body_bytes, settings.registry_max_age_s, dlog
         )

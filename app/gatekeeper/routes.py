@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import (
     DomainError,
@@ -30,16 +31,13 @@ from app.gatekeeper.http import (
     send_bytes,
     send_problem,
 )
+from app.gatekeeper.lookup import DECISIONS_PREFIX, find
 from app.gatekeeper.metrics import Metrics
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
+from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.schemas import Eligibility
 from app.registry.compact import Registry
 from app.registry.store import RegistryStore
-
-
-class Limits(Protocol):
-    @property
-    def max_age(self) -> float: ...
 
 
 class Served(Protocol):
@@ -48,9 +46,8 @@ class Served(Protocol):
     store: RegistryStore
     metrics: Metrics
     openapi: bytes
-
-    @property
-    def rt(self) -> Limits | None: ...
+    rt: Runtime | None
+    reader: async_sessionmaker[AsyncSession] | None
 
 
 log = logging.getLogger("ybgate.gatekeeper")
@@ -100,6 +97,10 @@ async def dispatch(app: Served, scope: Scope, send: Send) -> None:
                 return
         if path == VALIDATE_PATH:
             raise MethodNotAllowed("Use POST.", allow="POST")
+        if path.startswith(DECISIONS_PREFIX) and "/" not in path[len(DECISIONS_PREFIX) :]:
+            _only(method, "GET")
+            await decision(app, scope, send, path[len(DECISIONS_PREFIX) :])
+            return
         if path == "/healthz":
             _only(method, "GET")
             await send_bytes(send, 200, b'{"status":"alive"}')
@@ -119,6 +120,19 @@ async def dispatch(app: Served, scope: Scope, send: Send) -> None:
     except Exception:  # a bug, not the request
         log.exception("%s %s failed", method, path)
         await send_problem(send, InternalError("The request failed."), path)
+
+
+async def decision(app: Served, scope: Scope, send: Send, decision_id: str) -> None:
+    """GET /v1/decisions/{decision_id}: the token's institution's decision, explained."""
+    reg = app.store.current
+    if app.rt is None or reg is None or app.reader is None:
+        raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
+    auth = dict(scope["headers"]).get(b"authorization")
+    inst = reg.bearer_cache.get(auth) if auth is not None else None
+    if inst is None:
+        inst = authenticate(reg, auth)
+    body = await find(app.reader, app.rt.log.unwritten(), decision_id, inst)
+    await send_bytes(send, 200, body)
 
 
 async def readyz(app: Served, send: Send) -> None:

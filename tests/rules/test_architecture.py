@@ -15,23 +15,14 @@ from pathlib import Path
 import app
 
 ROOT = Path(app.__file__).parent
-# The admin side: what the gatekeeper must never import. (The record's models, the outbox
-# reader and the registry are shared: a gatekeeper without Redis follows the outbox.)
-ADMIN_SIDE = (
-    "app.admin",
-    "app.auth",
-    "app.uow",
-    "app.ledger",
-    "app.actions",
-    "app.agreements",
-    "app.audit",
-    "app.institutions",
-    "app.physicians",
-    "app.points",
-    "app.regions",
-    "app.tokens",
-    "app.violations",
-    "app.visits",
+# The admin side: what the gatekeeper must never import: every package with a router (the
+# admin domains), and the admin's own plumbing. (The record's models, the outbox reader
+# and the registry are shared: a gatekeeper without Redis follows the outbox.)
+ADMIN_SIDE = tuple(
+    sorted(
+        {f"app.{p.parent.name}" for p in ROOT.glob("*/router.py")}
+        | {"app.admin", "app.auth", "app.uow", "app.ledger", "app.points"}
+    )
 )
 
 
