@@ -24,8 +24,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.admin.auth import Principal
-from app.admin.deps import principal_for_header
+from app.auth.dependencies import principal_for_header
+from app.auth.principal import Principal
 from app.core.errors import (
     PROBLEM_CT,
     BadRequest,

@@ -48,12 +48,6 @@ class BadRequest(DomainError):
     """A request that is malformed as HTTP (e.g. a header sent twice): 400."""
 
 
-class RequestTimeout(DomainError):
-    status = 408
-    slug = "request-timeout"
-    title = "Request not received in time"
-
-
 class Unauthenticated(DomainError):
     status = 401
     slug = "unauthenticated"
@@ -115,6 +109,44 @@ class NotReady(DomainError):
     status = 503
     slug = "not-ready"
     title = "Service not ready"
+
+
+class MethodNotAllowed(DomainError):
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+
+class RequestTimeout(DomainError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request not received in time"
+
+
+class InternalError(DomainError):
+    """A fault of the server (a bug, a broken policy file): never the client's."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+
+def http_error(status: int, detail: str) -> DomainError:
+    """A framework-level HTTP error (unknown route, wrong method, ...) in the same
+    vocabulary as the gatekeeper's."""
+    known: dict[int, type[DomainError]] = {
+        401: Unauthenticated,
+        403: Forbidden,
+        404: NotFound,
+        405: MethodNotAllowed,
+        408: RequestTimeout,
+        413: PayloadTooLarge,
+        503: NotReady,
+    }
+    kind = known.get(status)
+    if kind is not None:
+        return kind(detail)
+    return DomainError(detail, status=status, slug=f"http-{status}", title=detail)
 
 
 def field_error(path: str, message: str) -> dict[str, str]:

@@ -12,11 +12,15 @@ import msgspec
 from app.core.errors import (
     PROBLEM_CT,
     DomainError,
+    InternalError,
+    MethodNotAllowed,
     PayloadTooLarge,
     RequestTimeout,
     ValidationFailed,
     field_error,
 )
+
+__all__ = ["InternalError", "MethodNotAllowed", "RequestTimeout"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -24,18 +28,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 JSON_CT = b"application/json"
-
-
-class MethodNotAllowed(DomainError):
-    status = 405
-    slug = "method-not-allowed"
-    title = "Method not allowed"
-
-
-class InternalError(DomainError):
-    status = 500
-    slug = "internal-error"
-    title = "Internal error"
 
 
 class ClientGone(Exception):

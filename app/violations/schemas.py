@@ -5,6 +5,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.types import Day, PhysicianCode, Reason, RegionCode
+from app.ledger.schemas import ActionOut
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2}|-[0-9]{1,2})$")]
 
@@ -18,26 +19,6 @@ class ViolationCreate(BaseModel):
     decided_on: Day
     points: int | None = Field(default=None, ge=1, le=12)
     note: str | None = Field(default=None, max_length=2000)
-
-
-class ActionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    type: str
-    status: str
-    rule_id: str
-    period_key: str
-    region_code: str
-    physician_code: str | None
-    institution_code: str | None
-    months: int | None
-    months_min: int | None
-    months_max: int | None
-    effective_on: Day
-    ends_on: Day | None
-    violation_id: str | None
-    clause: str
-    decided_on: Day | None
 
 
 class PeriodOut(BaseModel):

@@ -52,8 +52,9 @@ async def test_service_date_more_than_a_day_ahead_is_a_422(client: httpx.AsyncCl
 
 @pytest.mark.parametrize("day", ["1989-12-31", "0001-01-01", 0, 20260101, "2026-13-01"])
 async def test_service_dates_are_strings_in_range(client: httpx.AsyncClient, day: object) -> None:
-    body = settlement("H1", line("1", DR_PLAIN, "2026-01-05"))
-    body["lines"][0]["service_date"] = day
+    one = line("1", DR_PLAIN, "2026-01-05")
+    one["service_date"] = day
+    body = settlement("H1", one)
     r = await client.post(URL, json=body, headers=his())
     assert fields(problem(r, 422)) == ["lines[0].service_date"]
 

@@ -15,8 +15,8 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
+from app.auth.principal import Principal, Role
 from app.core.dates import covers
 from app.core.errors import Forbidden
 from app.models import Agreement, Region
@@ -48,7 +48,7 @@ async def require_linked(
 ) -> None:
     """403 unless the actor may act in ``region`` on ``code`` as of ``day``."""
     actor.require_write(region)
-    if actor.role == "superuser":
+    if actor.role is Role.SUPERUSER:
         return
     if region not in await linked_regions(session, code, day):
         raise Forbidden(
@@ -65,7 +65,7 @@ async def require_code_in_policy(
 ) -> None:
     """A whole-code act (cancel, restore) by an operator: the physician is linked to its
     region on ``day`` and holds no agreement in force under another policy then."""
-    if actor.role == "superuser":
+    if actor.role is Role.SUPERUSER:
         return
     region = actor.region_code or ""
     await require_linked(session, actor, code, region, day)
