@@ -3,9 +3,11 @@
 1. Exactly one ``Authorization`` header (two are refused, as by the gatekeeper: 400).
 2. ``Content-Length`` above the route's cap: 413 before anything is received, so a client
    sending ``Expect: 100-continue`` gets the 413 instead of ``100 Continue``.
-3. ``/admin/...``: the bearer token is checked (one short read of ``api_tokens``) before
-   the body is read; 401 (with ``WWW-Authenticate: Bearer``) leaves the body unread. The
-   principal found is handed to the route (``scope["state"]["principal"]``).
+3. ``/admin/...`` with a body: the bearer token is checked (one short read of
+   ``api_tokens``) before the body is read; 401 (with ``WWW-Authenticate: Bearer``) leaves
+   the body unread. The principal found is handed to the route
+   (``scope["state"]["principal"]``). Without a body, routing answers first (404, 405)
+   and the route's dependency checks the token as before.
 4. The body is counted as it arrives: past the cap a 413 is sent at once and the rest is
    not read; a body that does not arrive within ``http_body_timeout_s`` gets a 408.
    Either way the connection is closed.
@@ -105,7 +107,7 @@ class AdminEdge:
             auth = one_authorization(headers)
             if length and (not length.isdigit() or int(length) > cap):
                 raise PayloadTooLarge(f"The body exceeds {cap} bytes.", limit=cap)
-            if path.startswith(ADMIN_PREFIX):
+            if expects_body and path.startswith(ADMIN_PREFIX):
                 principal = await self._authenticate(scope, auth)
                 scope.setdefault("state", {})["principal"] = principal
         except DomainError as err:

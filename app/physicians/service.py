@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
 from app.agreements.schemas import AgreementOut
-from app.auth import scope
 from app.auth.principal import Principal
 from app.core.dates import covers
 from app.core.db import get_or_404
@@ -18,6 +17,7 @@ from app.institutions import service as institutions
 from app.ledger import repository as ledger
 from app.models import CodeCancellation, Physician, Region
 from app.physicians import repository as repo
+from app.physicians import scope
 from app.physicians.schemas import (
     AgreementStanding,
     CancelCode,

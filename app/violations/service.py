@@ -7,7 +7,6 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import scope
 from app.auth.principal import Principal
 from app.calendar.service import work_calendar
 from app.core.db import get_or_404
@@ -16,6 +15,7 @@ from app.ledger import repository as ledger
 from app.ledger.schemas import ActionOut
 from app.models import Action, Objection, Physician, Region, Violation
 from app.models.base import utcnow
+from app.physicians import scope
 from app.points.service import reconcile
 from app.rules import (
     SHIPPED,
