@@ -6,6 +6,7 @@ termination is an effective date (the first day the agreement no longer holds).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,9 +25,18 @@ from app.core.dates import add_years, check_span, covers, last_day, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.institutions import repository as inst_repo
-from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
-from app.physicians.repository import cancellation_on
-from app.points.ledger import ban_on
+from app.models import (
+    Agreement,
+    AgreementSuspension,
+    Ban,
+    CodeCancellation,
+    Institution,
+    InstitutionTerm,
+    Physician,
+    Region,
+)
+from app.physicians.repository import cancellation_covering, cancellations_of
+from app.points.ledger import ban_in_force, bans_of
 from app.rules import Policy, get_policy
 from app.sync.outbox import touch
 
@@ -54,6 +64,67 @@ def status_on(a: Agreement, susps: list[AgreementSuspension], day: date) -> str:
     return "active"
 
 
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What the record says about a physician that bears on a new agreement: the code's
+    cancellations, its bans, its agreements at the institution, and the institution's
+    terms. Loaded one physician at a time (:func:`create_agreement`) or in bulk (the
+    roster import), then checked by :func:`check_new_agreement` either way."""
+
+    cancellations: list[CodeCancellation]
+    bans: list[Ban]
+    at_institution: list[Agreement]
+    institution_terms: list[InstitutionTerm]
+
+
+def check_new_agreement(
+    code: str,
+    inst: Institution,
+    policy: Policy,
+    starts_on: date,
+    ends_on: date | None,
+    prior: Prior,
+) -> date | None:
+    """Every rule a new agreement must pass (DomainError otherwise, with the fields named);
+    the agreement's last day as it will be stored (the policy's fixed term filled in)."""
+    check_span(starts_on, ends_on, first_field="starts_on", last_field="ends_on")
+    if not any(_term_covers(t, starts_on) for t in prior.institution_terms):
+        raise Conflict(
+            f"Institution {inst.code} has no agreement term covering {starts_on}.",
+            slug="institution-not-contracted",
+        )
+    cancelled = cancellation_covering(prior.cancellations, starts_on)
+    if cancelled is not None:
+        raise Conflict(
+            f"Code {code} is cancelled from {cancelled.effective_on}.",
+            slug="code-cancelled",
+            effective_on=cancelled.effective_on.isoformat(),
+        )
+    ban = ban_in_force(prior.bans, policy.id, inst.region_code, starts_on)
+    if ban is not None:
+        raise Conflict(
+            f"{code} may not take a new agreement under {policy.id} until "
+            f"{ban.ends_on} ({ban.clause}).",
+            slug="registration-banned",
+            ban_ends_on=ban.ends_on.isoformat(),
+            clause=ban.clause,
+        )
+    last = _fixed_term_end(policy, starts_on, ends_on)
+    for other in prior.at_institution:
+        other_last = last_day(other.ends_on, other.terminated_on)
+        if overlaps(other.starts_on, other_last, starts_on, ends_on):
+            raise Conflict(
+                f"Agreement {other.id} at {inst.code} overlaps these dates.",
+                slug="agreement-overlap",
+                agreement_id=other.id,
+            )
+    return last
+
+
+def _term_covers(t: InstitutionTerm, day: date) -> bool:
+    return covers(t.starts_on, last_day(t.ends_on, t.terminated_on), day)
+
+
 async def create_agreement(
     session: AsyncSession, actor: Principal, data: AgreementCreate
 ) -> Agreement:
@@ -68,31 +139,15 @@ async def create_agreement(
             [{"field": "institution_code", "message": f"no institution {data.institution_code}"}]
         )
     actor.require_write(inst.region_code)
-    check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
-    cancelled = await cancellation_on(session, physician.code, data.starts_on)
-    if cancelled is not None:
-        raise Conflict(
-            f"Code {physician.code} is cancelled from {cancelled.effective_on}.",
-            slug="code-cancelled",
-        )
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
-    ban = await ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
-    if ban is not None:
-        raise Conflict(
-            f"{physician.code} may not take a new agreement under {policy.id} until "
-            f"{ban.ends_on} ({ban.clause}).",
-            slug="registration-banned",
-            ban_ends_on=ban.ends_on.isoformat(),
-        )
-    ends_on = _fixed_term_end(policy, data.starts_on, data.ends_on)
-    for other in await repo.at_institution(session, physician.code, inst.code):
-        other_last = last_day(other.ends_on, other.terminated_on)
-        if overlaps(other.starts_on, other_last, data.starts_on, data.ends_on):
-            raise Conflict(
-                f"Agreement {other.id} at {inst.code} overlaps these dates.",
-                slug="agreement-overlap",
-            )
+    prior = Prior(
+        cancellations=await cancellations_of(session, physician.code),
+        bans=await bans_of(session, physician.code, policy.id),
+        at_institution=await repo.at_institution(session, physician.code, inst.code),
+        institution_terms=await inst_repo.terms_of(session, inst.code),
+    )
+    ends_on = check_new_agreement(physician.code, inst, policy, data.starts_on, data.ends_on, prior)
     agreement = Agreement(
         physician_code=physician.code,
         institution_code=inst.code,

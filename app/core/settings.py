@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     # Registry older than this (seconds since last confirmed sync) makes /readyz 503.
     registry_max_age_s: float = Field(default=300.0, gt=0)
     decision_log_dir: str = "./var/decisions"
+    # POST /admin/v1/imports/roster: its own body cap (100,000 rows are about 10 MB).
+    roster_import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     log_sql: bool = False
 
     @property

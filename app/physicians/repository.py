@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -20,8 +21,15 @@ async def cancellations_of(session: AsyncSession, code: str) -> list[CodeCancell
 
 
 async def cancellation_on(session: AsyncSession, code: str, day: date) -> CodeCancellation | None:
-    for c in await cancellations_of(session, code):
-        if covers(c.effective_on, last_day(None, c.restored_on), day):
+    return cancellation_covering(await cancellations_of(session, code), day)
+
+
+def cancellation_covering(
+    cancellations: Iterable[CodeCancellation], day: date
+) -> CodeCancellation | None:
+    """Of a code's (live) cancellations, the one in force on ``day``."""
+    for c in cancellations:
+        if c.voided_at is None and covers(c.effective_on, last_day(None, c.restored_on), day):
             return c
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
@@ -136,8 +137,16 @@ async def ban_on(
     session: AsyncSession, code: str, policy_id: str, region: str, day: date
 ) -> Ban | None:
     """The ban in force on ``day`` against a new agreement in ``region``, if any."""
-    for b in await bans_of(session, code, policy_id):
+    return ban_in_force(await bans_of(session, code, policy_id), policy_id, region, day)
+
+
+def ban_in_force(bans: Iterable[Ban], policy_id: str, region: str, day: date) -> Ban | None:
+    """Of a physician's bans, the one in force on ``day`` against a new agreement in
+    ``region`` under ``policy_id``, if any."""
+    for b in bans:
         in_scope = b.region_code is None or b.region_code == region
-        if b.voided_at is None and in_scope and b.starts_on <= day <= b.ends_on:
+        if b.policy_id != policy_id or b.voided_at is not None or not in_scope:
+            continue
+        if b.starts_on <= day <= b.ends_on:
             return b
     return None
