@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -101,9 +102,26 @@ async def agreements(session: AsyncSession, codes: Collection[str]) -> dict[str,
 
 
 async def insert_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Multi-row inserts (SQLAlchemy's insertmanyvalues), a chunk at a time."""
-    for batch in chunks(rows, 2000):
-        await session.execute(insert(model), batch)
+    """Bulk insert in the session's transaction, no ORM objects: PostgreSQL ``COPY``
+    (binary, through the driver), else a Core ``executemany`` a chunk at a time."""
+    if not rows:
+        return
+    conn = await session.connection()
+    table = model.__table__
+    if conn.dialect.name == "postgresql":
+        columns = [c for c in table.columns if c.key in rows[0]]
+        as_text = {c.key for c in columns if isinstance(c.type, JSON)}
+        records = [
+            tuple(json.dumps(r[c.key]) if c.key in as_text else r[c.key] for c in columns)
+            for r in rows
+        ]
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table.name, records=records, columns=[c.key for c in columns]
+        )
+        return
+    for batch in chunks(rows, 5000):
+        await conn.execute(insert(table), batch)
 
 
 async def insert_audit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -117,6 +117,7 @@ def check_bases(got: dict[str, Any], w: dict[str, Any], version: int) -> None:
 
     def only(line_id: str, kind: str) -> dict[str, Any]:
         (fact,) = [f for f in by_id[line_id]["basis"]["facts"] if f["kind"] == kind]
+        assert isinstance(fact, dict)
         return fact
 
     s = only("1", "agreement_suspension")
