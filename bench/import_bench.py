@@ -38,7 +38,7 @@ from app.institutions.schemas import InstitutionCreate  # noqa: E402
 from app.models import Agreement, AuditEntry, Physician, RegistryChange  # noqa: E402
 from app.regions import service as regions  # noqa: E402
 from app.regions.schemas import RegionCreate  # noqa: E402
-from app.sync import outbox  # noqa: E402
+from app.uow import unit_of_work  # noqa: E402
 
 REGION = "620100"
 HEADER = "certificate_no,name,national_code,institution_code,starts_on,ends_on\n"
@@ -59,7 +59,8 @@ async def setup(url: str, n_insts: int) -> list[str]:
     engine = create_engine(url)
     sessions = create_sessionmaker(engine)
     codes = [f"H620100{i:05d}" for i in range(n_insts)]
-    async with sessions() as session, session.begin():
+    async with unit_of_work(sessions) as uow:
+        session = uow.session
         await regions.create_region(
             session, CLI, RegionCreate(code=REGION, name="兰州市", policy="lanzhou-2014")
         )
@@ -74,7 +75,6 @@ async def setup(url: str, n_insts: int) -> list[str]:
                 }
             )
             await institutions.create_institution(session, CLI, data)
-        await outbox.record(session)
     await engine.dispose()
     return codes
 

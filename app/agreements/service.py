@@ -6,123 +6,30 @@ termination is an effective date (the first day the agreement no longer holds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as repo
 from app.agreements.renewal import renew_at, renews, term_end_on
+from app.agreements.rules import Prior, check_new_agreement
 from app.agreements.schemas import (
     AgreementCreate,
     EndRequest,
     SuspendAgreement,
     TerminateAgreement,
 )
-from app.audit import service as audit
-from app.core.dates import add_years, check_span, covers, last_day, overlaps
+from app.auth.principal import Principal
+from app.core.dates import check_span, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
-from app.institutions import repository as inst_repo
-from app.models import (
-    Agreement,
-    AgreementSuspension,
-    Ban,
-    CodeCancellation,
-    Institution,
-    InstitutionTerm,
-    Physician,
-    Region,
-)
-from app.physicians.repository import cancellation_covering, cancellations_of
-from app.points.ledger import ban_in_force, bans_of
-from app.rules import Policy, get_policy
-from app.sync.outbox import touch
+from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
+from app.rules import get_policy
+from app.uow import On, Touch, change
 
 
 async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
     return await get_or_404(session, Agreement, agreement_id, "agreement")
-
-
-def _terminated_on(a: Agreement) -> date | None:
-    """The effective termination date, unless the termination was voided."""
-    return a.terminated_on if a.termination_voided_at is None else None
-
-
-def status_on(a: Agreement, susps: list[AgreementSuspension], day: date) -> str:
-    """What held for agreement ``a`` on ``day`` (its own history; not the institution's)."""
-    if day < a.starts_on:
-        return "not_started"
-    ended = _terminated_on(a)
-    if ended is not None and ended <= day:
-        return "terminated"
-    if a.ends_on is not None and day > a.ends_on:
-        return "expired"
-    if any(covers(s.starts_on, last_day(s.ends_on, s.resumed_on), day) for s in susps):
-        return "suspended"
-    return "active"
-
-
-@dataclass(frozen=True, slots=True)
-class Prior:
-    """What the record says about a physician that bears on a new agreement: the code's
-    cancellations, its bans, its agreements at the institution, and the institution's
-    terms. Loaded one physician at a time (:func:`create_agreement`) or in bulk (the
-    roster import), then checked by :func:`check_new_agreement` either way."""
-
-    cancellations: list[CodeCancellation]
-    bans: list[Ban]
-    at_institution: list[Agreement]
-    institution_terms: list[InstitutionTerm]
-
-
-def check_new_agreement(
-    code: str,
-    inst: Institution,
-    policy: Policy,
-    starts_on: date,
-    ends_on: date | None,
-    prior: Prior,
-) -> date | None:
-    """Every rule a new agreement must pass (DomainError otherwise, with the fields named);
-    the agreement's last day as it will be stored (the policy's fixed term filled in)."""
-    check_span(starts_on, ends_on, first_field="starts_on", last_field="ends_on")
-    if not any(_term_covers(t, starts_on) for t in prior.institution_terms):
-        raise Conflict(
-            f"Institution {inst.code} has no agreement term covering {starts_on}.",
-            slug="institution-not-contracted",
-        )
-    cancelled = cancellation_covering(prior.cancellations, starts_on)
-    if cancelled is not None:
-        raise Conflict(
-            f"Code {code} is cancelled from {cancelled.effective_on}.",
-            slug="code-cancelled",
-            effective_on=cancelled.effective_on.isoformat(),
-        )
-    ban = ban_in_force(prior.bans, policy.id, inst.region_code, starts_on)
-    if ban is not None:
-        raise Conflict(
-            f"{code} may not take a new agreement under {policy.id} until "
-            f"{ban.ends_on} ({ban.clause}).",
-            slug="registration-banned",
-            ban_ends_on=ban.ends_on.isoformat(),
-            clause=ban.clause,
-        )
-    last = _fixed_term_end(policy, starts_on, ends_on)
-    for other in prior.at_institution:
-        other_last = last_day(other.ends_on, other.terminated_on)
-        if overlaps(other.starts_on, other_last, starts_on, ends_on):
-            raise Conflict(
-                f"Agreement {other.id} at {inst.code} overlaps these dates.",
-                slug="agreement-overlap",
-                agreement_id=other.id,
-            )
-    return last
-
-
-def _term_covers(t: InstitutionTerm, day: date) -> bool:
-    return covers(t.starts_on, last_day(t.ends_on, t.terminated_on), day)
 
 
 async def create_agreement(
@@ -142,55 +49,30 @@ async def create_agreement(
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
     prior = Prior(
-        cancellations=await cancellations_of(session, physician.code),
-        bans=await bans_of(session, physician.code, policy.id),
+        cancellations=await repo.cancellations_of(session, physician.code),
+        bans=await repo.bans_of(session, physician.code, policy.id),
         at_institution=await repo.at_institution(session, physician.code, inst.code),
-        institution_terms=await inst_repo.terms_of(session, inst.code),
+        institution_terms=await repo.institution_terms(session, inst.code),
     )
     ends_on = check_new_agreement(physician.code, inst, policy, data.starts_on, data.ends_on, prior)
-    agreement = Agreement(
-        physician_code=physician.code,
-        institution_code=inst.code,
-        region_code=inst.region_code,
-        starts_on=data.starts_on,
-        ends_on=ends_on,
-    )
-    session.add(agreement)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.create",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        after=audit.snapshot(agreement),
-    )
-    touch(session, physicians=[physician.code])
+        On("agreement", region=inst.region_code),
+        Touch.physician(physician.code),
+    ) as ch:
+        agreement = ch.add(
+            Agreement(
+                physician_code=physician.code,
+                institution_code=inst.code,
+                region_code=inst.region_code,
+                starts_on=data.starts_on,
+                ends_on=ends_on,
+            )
+        )
     await renew_at(session, actor, inst.code)
     return agreement
-
-
-def _fixed_term_end(policy: Policy, starts_on: date, ends_on: date | None) -> date | None:
-    """lanzhou-2014 第六条（三） 协议期限为两年: an agreement without ``ends_on`` runs the fixed
-    term; one stated longer is refused (422 naming ``ends_on``), never paid past it."""
-    rules = policy.agreement
-    if rules is None or rules.max_years is None:
-        return ends_on
-    last = add_years(starts_on, rules.max_years) - timedelta(days=1)
-    if ends_on is None:
-        return last
-    if ends_on > last:
-        raise ValidationFailed(
-            [
-                {
-                    "field": "ends_on",
-                    "message": f"{policy.id} agreements run at most {rules.max_years} years "
-                    f"({rules.clause}): the last day is {last}",
-                }
-            ]
-        )
-    return ends_on
 
 
 async def request_end(
@@ -199,7 +81,7 @@ async def request_end(
     """The physician asks to end the agreement (zhejiang-2014 二 医师本人提出解除协议申请): it
     is not renewed and ends with the institution's current term."""
     actor.require_write(agreement.region_code)
-    if _terminated_on(agreement) is not None:
+    if agreement.effective_terminated_on is not None:
         raise InvalidTransition(
             f"Agreement {agreement.id} is terminated already.", slug="agreement-terminated"
         )
@@ -227,23 +109,19 @@ async def request_end(
             "Under this region's policy agreements do not renew: terminate it instead.",
             slug="renewal-not-applicable",
         )
-    before = audit.snapshot(agreement)
-    agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
-    if agreement.ends_on is None:
-        terms = await inst_repo.terms_of(session, agreement.institution_code)
-        agreement.ends_on = term_end_on(terms, data.filed_on)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.end_request",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        before=before,
-        after=audit.snapshot(agreement) | {"note": data.note},
-    )
-    touch(session, physicians=[agreement.physician_code])
+        On("agreement", region=agreement.region_code),
+        Touch.physician(agreement.physician_code),
+        subject=agreement,
+    ) as ch:
+        agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
+        if agreement.ends_on is None:
+            terms = await repo.institution_terms(session, agreement.institution_code)
+            agreement.ends_on = term_end_on(terms, data.filed_on)
+        ch.extra["note"] = data.note
     return agreement
 
 
@@ -278,37 +156,34 @@ async def add_suspension(
     *,
     source_action_id: str | None = None,
 ) -> AgreementSuspension:
-    ended = _terminated_on(agreement)
-    if ended is not None and ended <= starts_on:
+    ended = agreement.effective_terminated_on
+    if ended is not None and agreement.terminated_by(starts_on):
         raise InvalidTransition(
             f"Agreement {agreement.id} is terminated from {ended}.", slug="agreement-terminated"
         )
     susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
     for s in susps:
-        if overlaps(s.starts_on, last_day(s.ends_on, s.resumed_on), starts_on, ends_on):
+        if overlaps(s.starts_on, s.last_day, starts_on, ends_on):
             raise Conflict(
                 f"Agreement {agreement.id} is already suspended from {s.starts_on}.",
                 slug="suspension-overlap",
             )
-    susp = AgreementSuspension(
-        agreement_id=agreement.id,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        reason=reason,
-        source_action_id=source_action_id,
-    )
-    session.add(susp)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.suspend",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        after=audit.snapshot(susp),
-    )
-    touch(session, physicians=[agreement.physician_code])
+        On("agreement", agreement.id, agreement.region_code),
+        Touch.physician(agreement.physician_code),
+    ) as ch:
+        susp = ch.add(
+            AgreementSuspension(
+                agreement_id=agreement.id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                reason=reason,
+                source_action_id=source_action_id,
+            )
+        )
     return susp
 
 
@@ -319,21 +194,16 @@ async def resume(
     actor.require_write(agreement.region_code)
     susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
     for s in susps:
-        if covers(s.starts_on, last_day(s.ends_on, s.resumed_on), effective_on):
-            before = audit.snapshot(s)
-            s.resumed_on = effective_on
-            await session.flush()
-            audit.record(
+        if s.covers(effective_on):
+            async with change(
                 session,
                 actor,
                 "agreement.resume",
-                "agreement",
-                agreement.id,
-                region=agreement.region_code,
-                before=before,
-                after=audit.snapshot(s),
-            )
-            touch(session, physicians=[agreement.physician_code])
+                On("agreement", agreement.id, agreement.region_code),
+                Touch.physician(agreement.physician_code),
+                subject=s,
+            ):
+                s.resumed_on = effective_on
             return s
     raise InvalidTransition(
         f"Agreement {agreement.id} is not suspended on {effective_on}.", slug="not-suspended"
@@ -371,7 +241,7 @@ async def end_agreement(
     kind: str,
     source_action_id: str | None = None,
 ) -> Agreement:
-    if agreement.terminated_on is not None and agreement.termination_voided_at is None:
+    if agreement.effective_terminated_on is not None:
         raise InvalidTransition(
             f"Agreement {agreement.id} is terminated already (from {agreement.terminated_on}).",
             slug="agreement-terminated",
@@ -385,22 +255,17 @@ async def end_agreement(
                 }
             ]
         )
-    before = audit.snapshot(agreement)
-    agreement.terminated_on = effective_on
-    agreement.termination_reason = reason
-    agreement.termination_kind = kind
-    agreement.termination_voided_at = None
-    agreement.source_action_id = source_action_id
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.terminate",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        before=before,
-        after=audit.snapshot(agreement),
-    )
-    touch(session, physicians=[agreement.physician_code])
+        On("agreement", region=agreement.region_code),
+        Touch.physician(agreement.physician_code),
+        subject=agreement,
+    ):
+        agreement.terminated_on = effective_on
+        agreement.termination_reason = reason
+        agreement.termination_kind = kind
+        agreement.termination_voided_at = None
+        agreement.source_action_id = source_action_id
     return agreement

@@ -7,14 +7,14 @@ import sys
 import time
 from typing import TextIO
 
-from app.admin.auth import Principal
+from app.auth.principal import Principal, Role
 from app.core.db import create_engine, create_sessionmaker
 from app.core.settings import Settings
 from app.imports.schemas import RosterReport
 from app.imports.service import ImportRejected, import_roster
-from app.sync import outbox
+from app.uow import unit_of_work
 
-CLI = Principal(token_id="cli", role="superuser")
+CLI = Principal(token_id="cli", role=Role.SUPERUSER)
 PROGRESS_FROM = 5000  # rows: a progress line on stderr for files at least this long
 
 
@@ -53,9 +53,8 @@ async def run(
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     try:
-        async with sessions() as session, session.begin():
-            report = await import_roster(session, CLI, data, commit=commit, progress=progress)
-            await outbox.record(session)
+        async with unit_of_work(sessions) as uow:
+            report = await import_roster(uow.session, CLI, data, commit=commit, progress=progress)
     except ImportRejected as rejected:
         report = RosterReport.model_validate(rejected.extra)
         if progress is not None:

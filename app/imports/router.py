@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.core.settings import get_settings
 from app.imports import service
 from app.imports.schemas import RosterReport
 from app.imports.upload import file_part, read_body
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/imports", tags=["imports"])
 

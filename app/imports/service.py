@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements.renewal import renew_at
-from app.agreements.service import Prior, check_new_agreement
+from app.agreements.rules import Prior, check_new_agreement
+from app.auth.principal import Principal
 from app.core.errors import Conflict, DomainError, ValidationFailed
 from app.core.ids import new_id
 from app.imports import repository as repo
@@ -31,7 +31,7 @@ from app.imports.roster import RosterRow, RowError, error, parse_roster
 from app.imports.schemas import Creates, RosterReport, RowErrorOut
 from app.models import Agreement, Institution, Physician
 from app.rules import get_policy
-from app.sync.outbox import touch
+from app.uow import Touch, UnitOfWork
 
 Progress = Callable[[str, int, int], None]
 
@@ -174,7 +174,7 @@ def _audit(
     return {
         "at": datetime.now(UTC),
         "actor_token_id": actor.token_id,
-        "actor_role": actor.role,
+        "actor_role": str(actor.role),
         "action": action,
         "target_type": kind,
         "target_id": key,
@@ -216,7 +216,8 @@ async def _apply(
     summary = report.model_dump(include={"rows", "valid", "creates"})
     audit.append(_audit(actor, "roster.import", "roster", new_id(), actor.region_code, summary))
     await repo.insert_audit(session, audit)
-    touch(session, physicians={a["physician_code"] for a in plan.agreements})
+    codes = sorted({a["physician_code"] for a in plan.agreements})
+    UnitOfWork.of(session).touch(Touch.physician(c) for c in codes)
     for inst in sorted({a["institution_code"] for a in plan.agreements}):
         await renew_at(
             session, actor, inst

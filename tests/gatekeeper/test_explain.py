@@ -84,8 +84,8 @@ def test_explanations_agree_with_the_reference_and_name_the_deciding_fact() -> N
                     "line_id": str(j),
                     "physician_code": code,
                     "service_date": day,
-                    "emergency": emergency,
                 }
+                line["emergency"] = emergency
                 want = reference_line(facts, inst, line)
                 got = explain_line(
                     code,
