@@ -37,6 +37,8 @@ from app.registry.compact import Registry
 if TYPE_CHECKING:
     from app.gatekeeper.app import GatekeeperApp
 
+ROSTER_PATH = "/v1/roster"
+
 log = logging.getLogger("ybgate.gatekeeper")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ELIGIBILITY_PREFIX, ELIGIBILITY_SUFFIX = "/v1/physicians/", "/eligibility"
@@ -84,6 +86,10 @@ async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
                 return
         if path == VALIDATE_PATH:
             raise MethodNotAllowed("Use POST.", allow="POST")
+        if path == ROSTER_PATH:
+            _only(method, "GET")
+            await roster(app, scope, send)
+            return
         if path == "/healthz":
             _only(method, "GET")
             await send_bytes(send, 200, b'{"status":"alive"}')
@@ -99,10 +105,18 @@ async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
         else:
             raise NotFound(f"No route {path}.")
     except DomainError as err:
+        if path == ROSTER_PATH:
+            app.metrics.observe_op("roster", str(err.status), 0.0)
         await send_problem(send, err, path)
     except Exception:  # a bug, not the request
         log.exception("%s %s failed", method, path)
         await send_problem(send, InternalError("The request failed."), path)
+
+
+async def roster(app: GatekeeperApp, scope: Scope, send: Send) -> None:
+    from app.gatekeeper.roster import roster as answer  # roster.py imports this module
+
+    await answer(app, scope, send)
 
 
 async def readyz(app: GatekeeperApp, send: Send) -> None:
