@@ -57,8 +57,7 @@ def physician_row(reg: Registry, code: str, entry: Entry, inst: str) -> dict[str
             for a in agreements
         ],
         "visits": [
-            {"starts_on": v.starts_on.isoformat(), "ends_on": v.ends_on.isoformat()}
-            for v in visits
+            {"starts_on": v.starts_on.isoformat(), "ends_on": v.ends_on.isoformat()} for v in visits
         ],
         "cancellations": [_span(s) for s in entry.cancellations],
     }

@@ -90,7 +90,9 @@ class RosterLog:
         has not changed since the load: an upper bound)."""
         return self.changed_at.get(institution, self.base)
 
-    def changed_since(self, reg: Registry, institution: str, since: int) -> tuple[list[str], list[str]]:
+    def changed_since(
+        self, reg: Registry, institution: str, since: int
+    ) -> tuple[list[str], list[str]]:
         """(codes at the institution that changed after ``since``, codes that left it
         after ``since``); ``since >= base``."""
         here = self.codes_at(reg, institution)
