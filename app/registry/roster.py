@@ -59,13 +59,14 @@ class RosterLog:
             self.codes.append(code)
             for inst in was | now:
                 changed[inst] = v
-            if index is not None:
-                for inst in was - now:
+            for inst in was - now:
+                self.departed[inst][code] = v
+                if index is not None:
                     index.get(inst, set()).discard(code)
-                    self.departed[inst][code] = v
-                for inst in now - was:
+            for inst in now - was:
+                self.departed[inst].pop(code, None)
+                if index is not None:
                     index.setdefault(inst, set()).add(code)
-                    self.departed[inst].pop(code, None)
         for inst in patch["institutions"]:
             changed[inst] = v
 

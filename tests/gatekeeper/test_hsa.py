@@ -154,10 +154,10 @@ async def test_an_amount_given_as_a_json_number_keeps_its_digits(
 ) -> None:
     text = (
         '{"infno":"2204","msgid":"N","fixmedins_code":"H1","input":{"feedetail":['
-        '{"feedetl_sn":"1","bilg_dr_codg":"%s","fee_ocur_time":"2026-11-20 09:00:00",'
+        '{"feedetl_sn":"1","bilg_dr_codg":"DR","fee_ocur_time":"2026-11-20 09:00:00",'
         '"det_item_fee_sumamt":1234567890123456.78},'
-        '{"feedetl_sn":"2","bilg_dr_codg":"%s","fee_ocur_time":"2026-11-20 09:00:00",'
-        '"det_item_fee_sumamt":1e2}]}}' % (DR_PLAIN, DR_PLAIN)
+        '{"feedetl_sn":"2","bilg_dr_codg":"DR","fee_ocur_time":"2026-11-20 09:00:00",'
+        '"det_item_fee_sumamt":1e2}]}}'.replace("DR", DR_PLAIN)
     )
     r = await client.post("/v1/hsa", content=text.encode(), headers=his())
     got = r.json()["output"]
