@@ -79,7 +79,7 @@ Amount = Annotated[
 
 class FeeDetailDoc(msgspec.Struct):
     feedetl_sn: Id64
-    bilg_dr_codg: Annotated[str, Meta(description="YB code or national D alias.")]
+    bilg_dr_codg: Annotated[str, Meta(max_length=64, description="YB code or national D alias.")]
     fee_ocur_time: FeeTime
     det_item_fee_sumamt: Amount | None = None
     med_type: Annotated[str | None, Meta(description="2301 only: 13/24 = emergency.")] = None
@@ -93,7 +93,9 @@ class HsaInputDoc(msgspec.Struct):
 class HsaRequest(msgspec.Struct):
     infno: Literal["2204", "2301", "5102"]
     msgid: MsgId
-    fixmedins_code: Annotated[str, Meta(description="Must be the token's institution.")]
+    fixmedins_code: Annotated[
+        str, Meta(min_length=1, max_length=32, description="Must be the token's institution.")
+    ]
     input: HsaInputDoc
     med_type: Annotated[str | None, Meta(description="2204 only: 13/24 = emergency.")] = None
 
@@ -139,3 +141,54 @@ class HsaResponse(msgspec.Struct):
     err_msg: str | None
     warn_msg: str | None
     output: HsaOutput | None
+
+
+# -- GET /v1/roster (documentation of what app.gatekeeper.roster writes) -----------------
+
+
+class Span(msgspec.Struct):
+    starts_on: Annotated[str, Meta(extra_json_schema={"format": "date"})]
+    ends_on: Annotated[str | None, Meta(description="Last day, inclusive; null: open.")]
+
+
+class RosterAgreement(msgspec.Struct):
+    institution_code: str
+    starts_on: Annotated[str, Meta(extra_json_schema={"format": "date"})]
+    ends_on: str | None
+    terminated_on: Annotated[str | None, Meta(description="First day no longer valid.")]
+    suspensions: list[Span]
+
+
+class RosterVisit(msgspec.Struct):
+    starts_on: Annotated[str, Meta(extra_json_schema={"format": "date"})]
+    ends_on: Annotated[str, Meta(extra_json_schema={"format": "date"})]
+
+
+class RosterPhysician(msgspec.Struct):
+    physician_code: str
+    national_code: str | None
+    agreements: Annotated[
+        list[RosterAgreement],
+        Meta(description="Here; for a visiting physician also the agreements elsewhere."),
+    ]
+    visits: Annotated[list[RosterVisit], Meta(description="Visiting registrations here.")]
+    cancellations: Annotated[list[Span], Meta(description="Code cancellations (注销).")]
+
+
+class RosterInstitution(msgspec.Struct):
+    terms: list[Span]
+    suspensions: list[Span]
+
+
+class Roster(msgspec.Struct):
+    institution_code: str
+    registry_version: Annotated[int, Meta(description="Send as since_version next time.")]
+    since_version: int | None
+    full: Annotated[
+        bool,
+        Meta(description="true: the whole roster (replace your copy); false: a delta."),
+    ]
+    institution: RosterInstitution
+    physicians: list[RosterPhysician]
+    removed: Annotated[list[str], Meta(description="Codes no longer at the institution.")]
+    next_after: Annotated[str | None, Meta(description="Pass as after= for the next page.")]

@@ -156,3 +156,20 @@ async def test_paging_and_bad_queries(client: httpx.AsyncClient) -> None:
     assert (await client.get("/v1/roster")).status_code == 401
     r = await client.post("/v1/roster", headers=his())
     assert r.status_code == 405
+
+
+async def test_the_openapi_document_describes_both_endpoints_with_their_bounds(
+    client: httpx.AsyncClient,
+) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    assert doc["paths"]["/v1/hsa"]["post"]["responses"]["200"]
+    assert {p["name"] for p in doc["paths"]["/v1/roster"]["get"]["parameters"]} == {
+        "since_version",
+        "after",
+        "limit",
+        "If-None-Match",
+    }
+    schemas = doc["components"]["schemas"]
+    assert schemas["HsaInputDoc"]["properties"]["feedetail"]["anyOf"][0]["maxItems"] == 1000
+    assert schemas["HsaRequest"]["properties"]["msgid"]["maxLength"] == 30
+    assert "Roster" in schemas
