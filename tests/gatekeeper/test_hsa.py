@@ -326,3 +326,10 @@ async def test_metrics_count_the_national_format_by_operation(client: httpx.Asyn
     assert 'ybgate_his_requests_total{operation="hsa_2204",outcome="accept"} 1.0' in text
     assert 'ybgate_his_requests_total{operation="hsa_5102",outcome="answered"} 1.0' in text
     assert 'ybgate_lines_total{decision="accept",overridden="",reason=""} 1.0' in text
+
+
+async def test_line_ids_needing_json_escapes_come_back_as_sent(client: httpx.AsyncClient) -> None:
+    sn = 'a"b\\c/中'
+    got = await hsa(client, message("2204", "H1", fee(sn, DR_SUSPENDED, MARCH)))
+    assert got["output"]["result"][0]["feedetl_sn"] == sn
+    assert got["err_msg"].endswith(f"feedetl_sn={sn} AGREEMENT_SUSPENDED")
