@@ -32,10 +32,9 @@ from app.core.errors import (
     Forbidden,
     NotReady,
     PayloadTooLarge,
-    ValidationFailed,
 )
-from app.gatekeeper.decide import json_inner, money, render, settle
-from app.gatekeeper.hsa_amounts import AmountError, canonical_amounts, exact_totals
+from app.gatekeeper.decide import json_inner, money, render
+from app.gatekeeper.hsa_amounts import AmountError, canonical_amounts, totals
 from app.gatekeeper.hsa_schemas import FEE_TIME_PATTERN, FeeDetail, HsaMessage, message_decoder
 from app.gatekeeper.http import (
     ClientGone,
@@ -101,11 +100,12 @@ class Malformed(Exception):
 
 
 def fingerprint(body: bytes) -> str:
-    """The body's identity for msgid idempotency: length, CRC-32 and Adler-32 (64 check
-    bits, a few times cheaper than SHA-256 on a 200-line message). Not a cryptographic
-    hash: a collision can only be made on purpose, by the institution's own HIS, and only
-    gets it its own earlier answer."""
-    return f"{len(body):x}-{zlib.crc32(body):08x}{zlib.adler32(body):08x}"
+    """The body's identity for msgid idempotency: its length and CRC-32 (several times
+    cheaper than SHA-256 on a 200-line message). Not a cryptographic hash: two different
+    bodies with the same msgid from one institution are told apart unless they have the
+    same length and CRC (about 1 in 4 billion by accident); a collision made on purpose
+    can only come from the institution's own HIS and gets it its own earlier answer."""
+    return f"{len(body):x}-{zlib.crc32(body):08x}"
 
 
 _clock: list[object] = [-1, ""]  # [whole second, its text]: formatted once per second
@@ -143,15 +143,20 @@ def service_days(fees: list[FeeDetail]) -> dict[str, date]:
     line whose time is not ``yyyy-MM-dd HH:mm:ss`` or whose date does not exist. The
     shape of all lines at once: joined, digits mapped to ``d``, compared."""
     times = [ln.fee_ocur_time for ln in fees]
-    if "".join(times).encode().translate(_DIGITS) != _TIME_SHAPE * len(times):
+    joined = "".join(times).encode()
+    if joined.translate(_DIGITS) != _TIME_SHAPE * len(times):
         i = next(i for i, t in enumerate(times) if not _TIME_RE.fullmatch(t))
         raise Malformed(f"input.feedetail[{i}].fee_ocur_time", TIME_MESSAGE)
+    first = times[0][:10]
+    # One date (the usual case) when it occurs n times in the joined times: a date
+    # cannot straddle two times of this shape.
+    prefixes = [first] if joined.count(first.encode()) == len(times) else {t[:10] for t in times}
     out: dict[str, date] = {}
-    for prefix in {t[:10] for t in times}:
+    for prefix in prefixes:
         try:
             out[prefix] = _day(prefix)
         except ValueError:
-            i = next(i for i, ln in enumerate(fees) if ln.fee_ocur_time.startswith(prefix))
+            i = next(i for i, t in enumerate(times) if t.startswith(prefix))
             raise Malformed(f"input.feedetail[{i}].fee_ocur_time", "没有这一天") from None
     return out
 
@@ -181,14 +186,10 @@ def judge_fees(
     return parts
 
 
-def _totals(results: list[LineResult], amounts: list[str | None]) -> tuple[str, str, str]:
-    n_accepted = results.count(ACCEPTED)
-    try:
-        outcome, acc, rej = settle(results, amounts, n_accepted)
-    except ValidationFailed:  # 16 integer digits: past the plain format's bound
-        oks = [r.ok for r in results]
-        outcome = "accept" if all(oks) else "reject" if not any(oks) else "partial"
-        acc, rej = exact_totals(amounts, oks)
+def _totals(
+    results: list[LineResult], amounts: list[str | None], floats: list[float] | None
+) -> tuple[str, str, str]:
+    outcome, acc, rej = totals(results, amounts, floats)
     return outcome, money(acc), money(rej)
 
 
@@ -326,7 +327,7 @@ async def fee_upload(
     if not 0 < n <= rt.max_lines:
         raise Malformed("input.feedetail", f"须为 1 至 {rt.max_lines} 条费用明细")
     try:
-        amounts = canonical_amounts([ln.det_item_fee_sumamt for ln in fees])
+        amounts, floats = canonical_amounts([ln.det_item_fee_sumamt for ln in fees])
     except AmountError as err:
         raise Malformed(f"input.feedetail[{err.index}].det_item_fee_sumamt", err.message) from None
     days = service_days(fees)
@@ -348,7 +349,7 @@ async def fee_upload(
                 raise Malformed(f"input.feedetail[{i}].feedetl_sn", f"feedetl_sn {sn!r} 重复")
             seen.add(sn)
     results: list[LineResult] = parts[1::2]  # type: ignore[assignment]
-    totals = _totals(results, amounts)
+    summed = _totals(results, amounts, floats)
     did, ms = app.new_id()
     digest = fingerprint(body)
     codes = "".join(map(_CHAR.__getitem__, results))
@@ -359,9 +360,9 @@ async def fee_upload(
         if prior.body_hash != digest:
             raise Malformed("msgid", "同一 msgid 已用于内容不同的报文 (24 小时内)")
         results = [ALL_RESULTS[ord(c) - 65] for c in prior.results]
-        answer = fee_answer(sns, amounts, results, prior, _totals(results, amounts), escape)
+        answer = fee_answer(sns, amounts, results, prior, _totals(results, amounts, None), escape)
         return answer, "replayed"
-    outcome, acc, rej = totals
+    outcome, acc, rej = summed
     plain = render(message.msgid, did, version, outcome, acc, rej, results, parts, body)
     item = (did, ms, message.msgid, inst, version, outcome, acc, rej, plain)
     dlog = rt.log
@@ -371,7 +372,7 @@ async def fee_upload(
         await rt.idempotency.release(inst, message.msgid, rec)
         raise NotReady("The decision log cannot keep up; retry shortly.")
     app.metrics.count_lines(results, results.count(ACCEPTED))
-    return fee_answer(sns, amounts, results, rec, totals, escape), outcome
+    return fee_answer(sns, amounts, results, rec, summed, escape), outcome
 
 
 def staff_query(app: GatekeeperApp, inst: str, message: HsaMessage, received: str) -> bytes:

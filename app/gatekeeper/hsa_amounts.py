@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from itertools import compress
 
 import msgspec
 
-from app.gatekeeper.decide import _SHAPE
+from app.gatekeeper.decide import _OK, _SHAPE, FLOAT_EXACT_LIMIT
+from app.registry.judge import LineResult
 
 MAX_INT_DIGITS = 16
 _STRING_RE = re.compile(r"([0-9]{1,16})(?:\.([0-9]{1,2}))?")
 _CENT = Decimal("0.01")
 _LIMIT = Decimal(10) ** MAX_INT_DIGITS
+_floats = msgspec.json.Decoder(list[float])
 _MESSAGE = "金额须为非负数值或数字字符串, 至多 16 位整数和 2 位小数"
 
 
@@ -35,17 +38,38 @@ class AmountError(ValueError):
         self.message = message
 
 
-def canonical_amounts(raws: list[msgspec.Raw]) -> list[str | None]:
+def canonical_amounts(raws: list[msgspec.Raw]) -> tuple[list[str | None], list[float] | None]:
     """Each line's amount as a canonical decimal string with exactly two decimals
-    (``"12.50"``), None where a line has none; AmountError naming the first bad one."""
+    (``"12.50"``), None where a line has none; AmountError naming the first bad one.
+    In the usual shape also the amounts as floats, for :func:`totals` (exact there,
+    see ``decide._plain_floats``)."""
     n = len(raws)
     joined = b",".join(raws).replace(b'"', b"")
     shape = joined.translate(_SHAPE) + b","
     if b"?" not in shape and shape.count(b".") == n and shape.count(b"d.dd,") == n:
         lead = b"," + joined
         if lead.count(b",0") == lead.count(b",0.") and _short(shape):
-            return joined.decode().split(",")  # type: ignore[return-value]
-    return [_one(i, r) for i, r in enumerate(raws)]
+            floats = _floats.decode(b"[%b]" % joined)
+            return joined.decode().split(","), floats  # type: ignore[return-value]
+    return [_one(i, r) for i, r in enumerate(raws)], None
+
+
+def totals(
+    results: list[LineResult], amounts: list[str | None], floats: list[float] | None
+) -> tuple[str, int, int]:
+    """(outcome, accepted cents, rejected cents); sums count lines carrying an amount."""
+    n = len(results)
+    oks = list(map(_OK.__getitem__, results))
+    n_ok = oks.count(True)
+    outcome = "accept" if n_ok == n else "reject" if n_ok == 0 else "partial"
+    if floats is not None:
+        total = sum(floats)
+        accepted = total if n_ok == n else sum(compress(floats, oks))
+        if total * (n + 2) < FLOAT_EXACT_LIMIT:
+            cents, acc = round(total * 100), round(accepted * 100)
+            return outcome, acc, cents - acc
+    acc, rej = exact_totals(amounts, oks)
+    return outcome, acc, rej
 
 
 def _short(shape: bytes) -> bool:
