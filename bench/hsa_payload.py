@@ -26,25 +26,21 @@ def hsa_2204(plain: dict[str, object]) -> str:
     assert isinstance(lines, list)
     fees = []
     for ln in lines:
+        amount = ln["amount"]  # the digits as they are: a JSON number
         fees.append(
-            '{"feedetl_sn":%s,"mdtrt_id":"M20261120001","psn_no":"P330102000001",'
-            '"fee_ocur_time":"%s 09:12:00","med_list_codg":%s,"det_item_fee_sumamt":%s,'
-            '"cnt":1,"pric":%s,"bilg_dr_codg":%s,"bilg_dr_name":"张三"}'
-            % (
-                json.dumps(ln["line_id"]),
-                ln["service_date"],
-                json.dumps(ln["item_code"]),
-                ln["amount"],
-                ln["amount"],
-                json.dumps(ln["physician_code"]),
-            )
+            f'{{"feedetl_sn":{json.dumps(ln["line_id"])},"mdtrt_id":"M20261120001",'
+            f'"psn_no":"P330102000001","fee_ocur_time":"{ln["service_date"]} 09:12:00",'
+            f'"med_list_codg":{json.dumps(ln["item_code"])},"det_item_fee_sumamt":{amount},'
+            f'"cnt":1,"pric":{amount},"bilg_dr_codg":{json.dumps(ln["physician_code"])},'
+            '"bilg_dr_name":"张三"}'
         )
+    inst = json.dumps(plain["institution_code"])
     return (
-        '{"infno":"2204","msgid":"%s","mdtrtarea_admvs":"330102","insuplc_admdvs":"330102",'
-        '"recer_sys_code":"HIS","infver":"V1.0","opter_type":"1","opter":"001",'
-        '"opter_name":"收费员","inf_time":"2026-11-24 10:30:00","fixmedins_code":%s,'
-        '"fixmedins_name":"某医院","sign_no":"","med_type":"11","input":{"feedetail":[%s]}}'
-        % (PLACEHOLDER, json.dumps(plain["institution_code"]), ",".join(fees))
+        f'{{"infno":"2204","msgid":"{PLACEHOLDER}","mdtrtarea_admvs":"330102",'
+        '"insuplc_admdvs":"330102","recer_sys_code":"HIS","infver":"V1.0","opter_type":"1",'
+        '"opter":"001","opter_name":"收费员","inf_time":"2026-11-24 10:30:00",'
+        f'"fixmedins_code":{inst},"fixmedins_name":"某医院","sign_no":"","med_type":"11",'
+        f'"input":{{"feedetail":[{",".join(fees)}]}}}}'
     )
 
 
