@@ -22,7 +22,9 @@ from bisect import bisect_left
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import (
     DomainError,
     Forbidden,
@@ -87,6 +89,8 @@ class GatekeeperApp:
         self.rt: Runtime | None = None
         self._ids = Uuid7()
         self.openapi = b""
+        # Read side (GET /v1/decisions/{id}): sessions on the decision log's database.
+        self.reader: async_sessionmaker[AsyncSession] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -145,7 +149,7 @@ class GatekeeperApp:
             did, ms = self._ids()
             sid = req.settlement_id
             out = render(sid, did, version, outcome, accepted, rejected, results, parts, body)
-            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out)
+            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, lines)
             dlog = rt.log
             if len(dlog.queue) < dlog.limit:
                 dlog.queue.append(item)
@@ -213,6 +217,9 @@ class GatekeeperApp:
         else:
             idem = LocalIdempotency(settings.idempotency_dir)
         await idem.start()
+        reader = create_engine(settings.database_url)
+        self.reader = create_sessionmaker(reader)
+        self._closers.append(reader.dispose)
         self.rt = Runtime(
             settings.max_lines, settings.max_body_bytes, settings.registry_max_age_s, dlog, idem
         )

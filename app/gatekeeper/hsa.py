@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import date, datetime
 from itertools import compress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, overload
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -88,6 +88,37 @@ _DIGITS = bytes.maketrans(b"0123456789", b"dddddddddd")
 _TIME_SHAPE = b"dddd-dd-dd dd:dd:dd"
 _TIME_RE = re.compile(FEE_TIME_PATTERN)
 TIME_MESSAGE = "须为 yyyy-MM-dd HH:mm:ss"
+
+
+class FeeLine(NamedTuple):
+    physician_code: str
+    service_date: date
+    emergency: bool
+
+
+class FeeInputs(Sequence[FeeLine]):
+    """The decided lines' inputs for the decision log, built only when it writes them
+    (in its background task), not on the request path."""
+
+    __slots__ = ("days", "emergency", "fees")
+
+    def __init__(self, fees: list[FeeDetail], days: dict[str, date], emergency: int | None):
+        self.fees, self.days, self.emergency = fees, days, emergency
+
+    def __len__(self) -> int:
+        return len(self.fees)
+
+    @overload
+    def __getitem__(self, i: int) -> FeeLine: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[FeeLine]: ...
+    def __getitem__(self, i: int | slice) -> FeeLine | Sequence[FeeLine]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        ln = self.fees[i]
+        e = self.emergency
+        emergency = bool(e) if e is not None else ln.med_type in EMERGENCY_MED_TYPES
+        return FeeLine(ln.bilg_dr_codg, self.days[ln.fee_ocur_time[:10]], emergency)
 
 
 class Malformed(Exception):
@@ -364,7 +395,8 @@ async def fee_upload(
         return answer, "replayed"
     outcome, acc, rej = summed
     plain = render(message.msgid, did, version, outcome, acc, rej, results, parts, body)
-    item = (did, ms, message.msgid, inst, version, outcome, acc, rej, plain)
+    inputs = FeeInputs(fees, days, emergency)
+    item = (did, ms, message.msgid, inst, version, outcome, acc, rej, plain, inputs)
     dlog = rt.log
     if len(dlog.queue) < dlog.limit:
         dlog.queue.append(item)
