@@ -21,9 +21,7 @@ import time
 import zlib
 from collections.abc import Sequence
 from datetime import date, datetime
-from itertools import compress
 from typing import TYPE_CHECKING, NamedTuple, overload
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -33,8 +31,16 @@ from app.core.errors import (
     NotReady,
     PayloadTooLarge,
 )
-from app.gatekeeper.decide import json_inner, money, render
+from app.gatekeeper.decide import money, render
 from app.gatekeeper.hsa_amounts import AmountError, canonical_amounts, totals
+from app.gatekeeper.hsa_render import (
+    RESULT_CHAR,
+    SHANGHAI,
+    Malformed,
+    fee_answer,
+    malformed_answer,
+    now_text,
+)
 from app.gatekeeper.hsa_schemas import FEE_TIME_PATTERN, FeeDetail, HsaMessage, message_decoder
 from app.gatekeeper.http import (
     ClientGone,
@@ -59,30 +65,9 @@ if TYPE_CHECKING:
 
 HSA_PATH = "/v1/hsa"
 EMERGENCY_MED_TYPES = frozenset({"13", "24"})
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-_TIME_FMT = "%Y-%m-%d %H:%M:%S"
 _perf = time.perf_counter
-_json = msgspec.json.encode
-_CHAR = {r: chr(65 + i) for i, r in enumerate(ALL_RESULTS)}
 
 
-def _q(s: str | None) -> str:
-    return "null" if s is None else f'"{s}"'
-
-
-# Each result's tail of a line in output.result: closes the line object.
-_TAIL = {
-    r: f',"ybgate_decision":"{r.decision}","ybgate_reason":{_q(r.reason)},'
-    f'"ybgate_overridden":{_q(r.overridden)}}}'
-    for r in ALL_RESULTS
-}
-_SEP = ',{"feedetl_sn":"'
-_TAIL_NEXT = {r: t + _SEP for r, t in _TAIL.items()}
-_QTAIL_NEXT = {r: '"' + t + _SEP for r, t in _TAIL.items()}
-_MID, _MID_Q = '","det_item_fee_sumamt":', '","det_item_fee_sumamt":"'
-_REJECTED = {r: not r.ok for r in ALL_RESULTS}
-_SEP_LISTED = "; feedetl_sn="
-_LISTED = {r: f" {r.reason}{_SEP_LISTED}" for r in ALL_RESULTS}
 _days: dict[str, date] = {}
 _DIGITS = bytes.maketrans(b"0123456789", b"dddddddddd")
 _TIME_SHAPE = b"dddd-dd-dd dd:dd:dd"
@@ -121,15 +106,6 @@ class FeeInputs(Sequence[FeeLine]):
         return FeeLine(ln.bilg_dr_codg, self.days[ln.fee_ocur_time[:10]], emergency)
 
 
-class Malformed(Exception):
-    """A malformed message: answered with infcode -1 naming ``path``."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.message = message
-
-
 def fingerprint(body: bytes) -> str:
     """The body's identity for msgid idempotency: its length and CRC-32 (several times
     cheaper than SHA-256 on a 200-line message). Not a cryptographic hash: two different
@@ -137,18 +113,6 @@ def fingerprint(body: bytes) -> str:
     same length and CRC (about 1 in 4 billion by accident); a collision made on purpose
     can only come from the institution's own HIS and gets it its own earlier answer."""
     return f"{len(body):x}-{zlib.crc32(body):08x}"
-
-
-_clock: list[object] = [-1, ""]  # [whole second, its text]: formatted once per second
-
-
-def _now() -> str:
-    """Now in Asia/Shanghai, ``yyyy-MM-dd HH:mm:ss`` (the platform's time format)."""
-    now = time.time()
-    second = int(now)
-    if _clock[0] != second:
-        _clock[:] = [second, datetime.fromtimestamp(second, SHANGHAI).strftime(_TIME_FMT)]
-    return str(_clock[1])
 
 
 def _malformed_from(exc: msgspec.MsgspecError) -> Malformed:
@@ -224,77 +188,6 @@ def _totals(
     return outcome, money(acc), money(rej)
 
 
-def _interleave(*columns: Sequence[str]) -> list[str]:
-    """``a0, b0, c0, a1, b1, c1, ...`` by slice assignment (no Python loop)."""
-    k = len(columns)
-    out = [""] * (k * len(columns[0]))
-    for i, col in enumerate(columns):
-        out[i::k] = col
-    return out
-
-
-def _err_msg(sns: list[str], results: list[LineResult]) -> str:
-    """``err_msg`` listing each rejected line with its reason (JSON), or ``null``."""
-    flags = list(map(_REJECTED.__getitem__, results))
-    if not any(flags):
-        return "null"
-    bad = list(compress(results, flags))
-    parts = _interleave(list(compress(sns, flags)), list(map(_LISTED.__getitem__, bad)))
-    listed = "".join(parts)[: -len(_SEP_LISTED)]
-    return _json(f"{len(bad)} 条费用明细医保医师校验未通过: feedetl_sn={listed}").decode()
-
-
-def fee_answer(
-    sns: list[str],
-    amounts: list[str | None],
-    results: list[LineResult],
-    rec: Record,
-    totals: tuple[str, str, str],
-    escape: bool,
-) -> bytes:
-    """The 2204/2301 answer, joined from pre-encoded fragments like ``decide.render``.
-    ``escape``: the ids need JSON escaping (the request body had a backslash)."""
-    err = _err_msg(sns, results)
-    if escape:
-        sns = [json_inner(s) for s in sns]
-    n = len(sns)
-    if None in amounts:
-        shown = [_q(a) for a in amounts]
-        parts = _interleave(sns, [_MID] * n, shown, list(map(_TAIL_NEXT.__getitem__, results)))
-        parts[-1] = _TAIL[results[-1]]
-    else:
-        tails = list(map(_QTAIL_NEXT.__getitem__, results))
-        parts = _interleave(sns, [_MID_Q] * n, amounts, tails)  # type: ignore[arg-type]
-        parts[-1] = '"' + _TAIL[results[-1]]
-    outcome, acc, rej = totals
-    head = (
-        f'{{"infcode":{0 if err == "null" else -1},"inf_refmsgid":"{rec.decision_id}",'
-        f'"refmsg_time":"{rec.refmsg_time}","respond_time":"{rec.respond_time}",'
-        f'"err_msg":{err},"warn_msg":null,"output":{{"result":[{{"feedetl_sn":"'
-    )
-    tail = (
-        f'],"ybgate":{{"decision_id":"{rec.decision_id}",'
-        f'"registry_version":{rec.registry_version},"outcome":"{outcome}",'
-        f'"accepted_amount":"{acc}","rejected_amount":"{rej}"}}}}}}'
-    )
-    # Encoded apart: err_msg is not ASCII, and a str holding it would make the whole
-    # (ASCII) line array a wide string, several times slower to join and encode.
-    return b"".join((head.encode(), "".join(parts).encode(), tail.encode()))
-
-
-def malformed_answer(err: Malformed, received: str) -> bytes:
-    body = {
-        "infcode": -1,
-        "inf_refmsgid": None,
-        "refmsg_time": received,
-        "respond_time": _now(),
-        "err_msg": f"报文格式错误: {err.path}: {err.message}",
-        "warn_msg": None,
-        "output": None,
-    }
-    return _json(body)
-
-
 async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: Send) -> None:
     t0 = _perf()
     op = "hsa"
@@ -314,7 +207,7 @@ async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: S
             body = await read_body(scope, msg, receive, rt.max_body)
         elif len(body) > rt.max_body:
             raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
-        received = _now()
+        received = now_text()
         try:
             try:
                 message = message_decoder.decode(body)
@@ -383,8 +276,8 @@ async def fee_upload(
     summed = _totals(results, amounts, floats)
     did, ms = app.new_id()
     digest = fingerprint(body)
-    codes = "".join(map(_CHAR.__getitem__, results))
-    rec = Record(digest, did, ms, version, received, _now(), codes)
+    codes = "".join(map(RESULT_CHAR.__getitem__, results))
+    rec = Record(digest, did, ms, version, received, now_text(), codes)
     prior = await rt.idempotency.claim(inst, message.msgid, rec)
     escape = b"\\" in body
     if prior is not None:  # answered before: the same answer, not logged again
@@ -432,9 +325,9 @@ def staff_query(app: GatekeeperApp, inst: str, message: HsaMessage, received: st
         "infcode": 0,
         "inf_refmsgid": None,
         "refmsg_time": received,
-        "respond_time": _now(),
+        "respond_time": now_text(),
         "err_msg": None,
         "warn_msg": None,
         "output": {"data": [row]},
     }
-    return _json(answer)
+    return msgspec.json.encode(answer)
