@@ -12,6 +12,7 @@ version at which this institution's roster last changed; ``If-None-Match`` → 3
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from app.gatekeeper.http import Scope, Send, send_bytes
 from app.gatekeeper.routes import authenticate
 from app.registry.compact import Registry
 from app.registry.judge import Entry, Interval
+from app.registry.roster import build_index
 
 if TYPE_CHECKING:
     from app.gatekeeper.app import GatekeeperApp
@@ -95,6 +97,7 @@ async def roster(app: GatekeeperApp, scope: Scope, send: Send) -> None:
     since = _int_param(query, "since_version", 0, _INT_MAX)
     limit = _int_param(query, "limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
     after = (query.get("after") or [""])[0]
+    await _ensure_index(app)
     with store.lock:
         reg = store.registry
         log = store.roster
@@ -115,6 +118,21 @@ async def roster(app: GatekeeperApp, scope: Scope, send: Send) -> None:
     extra = [(b"etag", etag.encode()), (b"cache-control", b"private, no-cache")]
     await send_bytes(send, 200, body, extra=extra)
     app.metrics.observe_op("roster", "full" if full else "delta", time.perf_counter() - t0)
+
+
+async def _ensure_index(app: GatekeeperApp) -> None:
+    """Build the roster index off the store's lock (see app/registry/roster.py). Two
+    first requests at once may both build; the first to finish installs its index."""
+    store = app.store
+    while store.roster.index is None:
+        with store.lock:
+            log = store.roster
+            reg = store.registry
+            copy, aliases, seen = dict(reg.physicians), set(reg.alias_owner), len(log.codes)
+        index = await asyncio.to_thread(build_index, copy, aliases)
+        with store.lock:
+            if store.roster is log:  # else a new registry was loaded meanwhile: again
+                log.install(store.registry, index, seen, copy)
 
 
 def _render(

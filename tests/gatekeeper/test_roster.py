@@ -9,6 +9,8 @@ import httpx
 
 from app.gatekeeper import GatekeeperApp
 from app.registry.facts import empty_patch
+from app.registry.roster import build_index
+from app.registry.store import RegistryStore
 from tests.gatekeeper.conftest import (
     ALIAS,
     DR_ALIASED,
@@ -173,3 +175,30 @@ async def test_the_openapi_document_describes_both_endpoints_with_their_bounds(
     assert schemas["HsaInputDoc"]["properties"]["feedetail"]["anyOf"][0]["maxItems"] == 1000
     assert schemas["HsaRequest"]["properties"]["msgid"]["maxLength"] == 30
     assert "Roster" in schemas
+
+
+def test_an_index_built_off_the_lock_catches_up_with_patches_applied_meanwhile() -> None:
+    store = RegistryStore()
+    store.replace(town())
+    reg, log = store.registry, store.roster
+    copy, seen = dict(reg.physicians), len(log.codes)
+    index = build_index(copy, set(reg.alias_owner))  # the worker thread's part
+    newcomer = yb(700)
+    store.apply(
+        patch(
+            2,
+            [
+                physician(DR_PLAIN, agreement("H2", "2024-01-01")),
+                physician(newcomer, agreement("H1", "2026-01-01")),
+            ],
+            [],
+            [],
+            {},
+        )
+    )
+    log.install(store.registry, index, seen, copy)
+    assert sorted(log.codes_at(store.registry, "H1")) == sorted(
+        [c for c in AT_H1 if c != DR_PLAIN] + [newcomer]
+    )
+    assert DR_PLAIN in log.codes_at(store.registry, "H2")
+    assert ALIAS not in log.codes_at(store.registry, "H1")
