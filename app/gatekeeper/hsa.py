@@ -61,7 +61,8 @@ from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
 from app.registry.status import status_window
 
 if TYPE_CHECKING:
-    from app.gatekeeper.app import GatekeeperApp, Runtime
+    from app.gatekeeper.app import GatekeeperApp
+    from app.gatekeeper.runtime import Runtime
 
 HSA_PATH = "/v1/hsa"
 EMERGENCY_MED_TYPES = frozenset({"13", "24"})

@@ -28,7 +28,7 @@ from app.registry.judge import Entry, Interval
 from app.registry.roster import build_index
 
 if TYPE_CHECKING:
-    from app.gatekeeper.app import GatekeeperApp
+    from app.gatekeeper.routes import Served
 
 DEFAULT_LIMIT, MAX_LIMIT = 1000, 5000
 _INT_MAX = 2**63 - 1
@@ -82,7 +82,7 @@ def _matches(header: bytes | None, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
 
 
-async def roster(app: GatekeeperApp, scope: Scope, send: Send) -> None:
+async def roster(app: Served, scope: Scope, send: Send) -> None:
     t0 = time.perf_counter()
     store = app.store
     reg = store.current
@@ -120,7 +120,7 @@ async def roster(app: GatekeeperApp, scope: Scope, send: Send) -> None:
     app.metrics.observe_op("roster", "full" if full else "delta", time.perf_counter() - t0)
 
 
-async def _ensure_index(app: GatekeeperApp) -> None:
+async def _ensure_index(app: Served) -> None:
     """Build the roster index off the store's lock (see app/registry/roster.py). Two
     first requests at once may both build; the first to finish installs its index."""
     store = app.store
