@@ -12,8 +12,9 @@
    not read; a body that does not arrive within ``http_body_timeout_s`` gets a 408.
    Either way the connection is closed.
 
-Caps: ``YBGATE_ADMIN_MAX_BODY_BYTES`` (1 MiB) for every route, and per route (by path
-prefix) ``YBGATE_ADMIN_BODY_CAPS``, e.g. ``{"/admin/v1/imports/roster": 33554432}``;
+Caps: ``YBGATE_ADMIN_MAX_BODY_BYTES`` (1 MiB) for every route, the roster import's own
+``YBGATE_ROSTER_IMPORT_MAX_BYTES``, and per route (by path prefix)
+``YBGATE_ADMIN_BODY_CAPS``, e.g. ``{"/admin/v1/imports/roster": 33554432}``;
 :func:`body_cap` takes the longest matching prefix.
 """
 
@@ -88,7 +89,8 @@ class AdminEdge:
     def limits(self) -> tuple[int, dict[str, int], float]:
         if self._limits is None:
             s = get_settings()
-            self._limits = (s.admin_max_body_bytes, dict(s.admin_body_caps), s.http_body_timeout_s)
+            caps = {"/admin/v1/imports/roster": s.roster_import_max_bytes, **s.admin_body_caps}
+            self._limits = (s.admin_max_body_bytes, caps, s.http_body_timeout_s)
         return self._limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -22,11 +22,15 @@ class Settings(BaseSettings):
     # Registry older than this (seconds since last confirmed sync) makes /readyz 503.
     registry_max_age_s: float = Field(default=300.0, gt=0)
     decision_log_dir: str = "./var/decisions"
+    # POST /v1/hsa msgid records without Redis (embedded profile): the journal's directory.
+    idempotency_dir: str = "./var/idempotency"
     # "database": decisions go to PostgreSQL (spilling to files while it is down);
     # "spill": files only (the bench), replayed by a later process with the database sink.
     decision_log_sink: Literal["database", "spill"] = "database"
     # A registry snapshot file the gatekeeper loads and polls instead of the database.
     snapshot_file: str | None = None
+    # POST /admin/v1/imports/roster: its own body cap (100,000 rows are about 10 MB).
+    roster_import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     log_sql: bool = False
     # The relay (YBGATE_RELAY_<FIELD>; see app.sync.relay.RelayConfig).
     relay_poll_s: float = Field(default=0.02, gt=0)  # outbox poll when idle

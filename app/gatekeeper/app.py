@@ -44,6 +44,7 @@ from app.gatekeeper.edge import (
     too_deep,
 )
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
+from app.gatekeeper.hsa import HSA_PATH, handle_hsa
 from app.gatekeeper.http import (
     JSON_CT,
     ClientGone,
@@ -55,6 +56,7 @@ from app.gatekeeper.http import (
     read_body,
     send_problem,
 )
+from app.gatekeeper.idempotency import IdempotencyStore, LocalIdempotency, RedisIdempotency
 from app.gatekeeper.ids import Uuid7
 from app.gatekeeper.journal import Journal, JournalUnavailable
 from app.gatekeeper.metrics import BUCKETS, Metrics, runtime_gauges
@@ -89,7 +91,10 @@ class GatekeeperApp:
         kind = scope["type"]
         if kind != "http" or scope["path"] != VALIDATE_PATH or scope["method"] != "POST":
             if kind == "http":
-                await dispatch(self, scope, send)
+                if scope["path"] == HSA_PATH:
+                    await handle_hsa(self, scope, receive, send)
+                else:
+                    await dispatch(self, scope, send)
             elif kind == "lifespan":
                 await self._lifespan_protocol(receive, send)
             elif kind == "websocket":
@@ -210,6 +215,12 @@ class GatekeeperApp:
         await dlog.start()
         journal = Journal(settings.decision_log_dir, settings.journal_fsync_s)
         journal.start(lambda: dlog.kept)
+        idem: IdempotencyStore
+        if settings.redis_url:
+            idem = RedisIdempotency(settings.redis_url)
+        else:
+            idem = LocalIdempotency(settings.idempotency_dir)
+        await idem.start()
         reader = create_engine(settings.database_url)
         self.reader = create_sessionmaker(reader)
         self._closers.append(reader.dispose)
@@ -218,6 +229,7 @@ class GatekeeperApp:
             settings.max_body_bytes,
             settings.registry_max_age_s,
             dlog,
+            idem,
             journal,
             settings.http_body_timeout_s,
         )
@@ -252,6 +264,14 @@ class GatekeeperApp:
         if rt is not None:
             await rt.log.stop()
             await rt.journal.stop(rt.log.kept)
+            await rt.idempotency.stop()
+
+    def new_id(self) -> tuple[str, int]:
+        """A decision id (UUIDv7) and its millisecond timestamp."""
+        return self._ids()
+
+    def log_exception(self, message: str) -> None:
+        log.exception(message)
 
 
 def create_gatekeeper_app(*, store: RegistryStore | None = None) -> GatekeeperApp:

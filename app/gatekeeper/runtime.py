@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.gatekeeper.decision_log import DecisionLog
+from app.gatekeeper.idempotency import IdempotencyStore
 from app.gatekeeper.journal import Journal
 
 
@@ -15,6 +16,7 @@ class Runtime:
         max_body: int,
         max_age: float,
         dlog: DecisionLog,
+        idempotency: IdempotencyStore,
         journal: Journal,
         body_timeout: float = 30.0,
     ):
@@ -22,5 +24,6 @@ class Runtime:
         self.max_body = max_body
         self.max_age = max_age
         self.log = dlog
+        self.idempotency = idempotency  # msgid records of POST /v1/hsa
         self.journal = journal
         self.body_timeout = body_timeout
