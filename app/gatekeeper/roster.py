@@ -13,6 +13,7 @@ version at which this institution's roster last changed; ``If-None-Match`` → 3
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,9 @@ def physician_row(reg: Registry, code: str, entry: Entry, inst: str) -> dict[str
     }
 
 
+_CURSOR = re.compile(r"[0-9A-Za-z]{0,64}")
+
+
 def _int_param(query: dict[str, list[str]], name: str, low: int, high: int) -> int | None:
     raw = (query.get(name) or [""])[0]
     if raw == "":
@@ -97,6 +101,8 @@ async def roster(app: Served, scope: Scope, send: Send) -> None:
     since = _int_param(query, "since_version", 0, _INT_MAX)
     limit = _int_param(query, "limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
     after = (query.get("after") or [""])[0]
+    if not _CURSOR.fullmatch(after):  # it goes into the ETag header: printable ASCII only
+        raise ValidationFailed([field_error("after", "must be a physician code (A-Z, 0-9)")])
     await _ensure_index(app)
     with store.lock:
         reg = store.registry

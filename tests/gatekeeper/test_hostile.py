@@ -67,3 +67,13 @@ async def test_eligibility_date_in_range(client: httpx.AsyncClient) -> None:
             headers=his(),
         )
         assert fields(problem(r, 422)) == ["date"], day
+
+
+async def test_a_roster_cursor_outside_printable_ascii_is_a_422(client: httpx.AsyncClient) -> None:
+    """Found by schemathesis: the cursor went into the ETag header and the connection broke."""
+    for after in ("\x04x", "é", "a b", "x" * 65):
+        r = await client.get("/v1/roster", params={"after": after}, headers=his())
+        assert fields(problem(r, 422)) == ["after"], after
+    assert (
+        await client.get("/v1/roster", params={"after": "YB1"}, headers=his())
+    ).status_code == 200
