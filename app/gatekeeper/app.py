@@ -52,6 +52,7 @@ from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.routes import authenticate, dispatch
 from app.gatekeeper.schemas import request_decoder
 from app.registry.judge import ACCEPTED, LineResult
+from app.registry.memo import STATS as MEMO
 from app.registry.store import RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper")
@@ -123,6 +124,7 @@ class GatekeeperApp:
                 ctx = reg.contexts.get(inst) or reg.context(inst)
                 parts = judge_lines(ctx, lines)
                 version = reg.version
+            MEMO.lookups += n
             if len(set(parts[0::2])) != n:
                 check_line_ids(parts)
             results: list[LineResult] = parts[1::2]  # type: ignore[assignment]

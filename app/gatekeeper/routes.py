@@ -33,6 +33,7 @@ from app.gatekeeper.http import (
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.schemas import Eligibility
 from app.registry.compact import Registry
+from app.registry.memo import STATS as MEMO
 
 if TYPE_CHECKING:
     from app.gatekeeper.app import GatekeeperApp
@@ -157,6 +158,7 @@ async def eligibility(app: GatekeeperApp, scope: Scope, send: Send, code: str) -
         with store.lock:
             reg = store.registry
             result = reg.context(inst).judge_code(code, when)[0]
+            MEMO.lookups += 1
             version = reg.version
         reason = result.reason
         answer = Eligibility(code, inst, when, result.ok, reason, version)  # type: ignore[arg-type]
