@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.db import create_engine, create_sessionmaker
 from app.registry.compact import Registry
+from app.registry.heap import settle_heap
 from app.registry.store import RegistryGapError, RegistryStore
 from app.sync.redis_keys import (
     Backoff,
@@ -168,6 +169,7 @@ class RedisFollower:
         if registry.version < current:
             raise NoSnapshotError(f"snapshot {registry.version} is older than ours ({current})")
         store.replace_registry(registry)
+        settle_heap()  # freeze the new registry out of the cyclic GC's full collections
         self._must_load = False
         self.loads += 1
         log.info("registry loaded at version %d", registry.version)
