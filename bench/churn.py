@@ -25,6 +25,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,9 +84,9 @@ async def world(http: httpx.AsyncClient, base: str, su: dict[str, str], n: int) 
     return list(await asyncio.gather(*(one(k) for k in range(n))))
 
 
-async def seed_redis(snapshot: Path, pg_url: str, redis_url: str) -> int:
+async def seed_redis(snapshot: Path, pg_url: str, redis_url: str) -> tuple[int, int, int]:
     """The synthetic registry overlaid with the record's facts, at the record's version,
-    as the Redis snapshot."""
+    as the Redis snapshot; (version, snapshot bytes, physicians)."""
     reg = await asyncio.to_thread(load_snapshot, snapshot)
     engine = create_engine(pg_url)
     async with create_sessionmaker(engine)() as session:
@@ -96,7 +97,7 @@ async def seed_redis(snapshot: Path, pg_url: str, redis_url: str) -> int:
     redis = connect(redis_url, timeout=60)
     await put_snapshot(redis, Keys(), reg.version, value)
     await redis.aclose()
-    return reg.version
+    return reg.version, len(value), reg.physician_count()
 
 
 class Writer:
@@ -143,7 +144,7 @@ async def amain(args: argparse.Namespace, work: Path) -> None:
         YBGATE_DATABASE_URL=pg_url,
         YBGATE_REDIS_URL=redis_url,
         YBGATE_BOOTSTRAP_ADMIN_TOKEN=token,
-        YBGATE_DECISION_LOG_DIR=str(work / "decisions"),
+        YBGATE_DECISION_LOG_DIR=os.environ.get("BENCH_DECISIONS_DIR", str(work / "decisions")),
         YBGATE_DECISION_LOG_SINK="spill",
     )
     children: list[Child] = []
@@ -160,7 +161,7 @@ async def amain(args: argparse.Namespace, work: Path) -> None:
             await wait_http(http, f"{base}/readyz")
             n = min(args.physicians, synth.N // synth.INSTITUTIONS)
             ids = await world(http, base, su, n)
-            version = await seed_redis(args.snapshot, pg_url, redis_url)
+            version, _, _ = await seed_redis(args.snapshot, pg_url, redis_url)
             assert version == await db_version(pg_url)
             spawn("relay", "-m", "app.sync.relay")
             spawn(
@@ -180,6 +181,9 @@ async def amain(args: argparse.Namespace, work: Path) -> None:
             )
             writer = Writer(http, base, su, ids)
             task = asyncio.create_task(writer.run(args.rate))
+            if args.hold:  # keep it all running for a look from outside
+                print(f"holding {args.hold:g}s: gatekeeper :{port}, admin :{admin_port}")
+                await asyncio.sleep(args.hold)
             t0 = time.monotonic()
             await asyncio.sleep(2.0)
             url = f"http://127.0.0.1:{port}"
@@ -215,6 +219,7 @@ def main() -> None:
     p.add_argument("floor")
     p.add_argument("workloads", nargs="+")
     p.add_argument("--rate", type=float, default=10.0)
+    p.add_argument("--hold", type=float, default=0.0, help="seconds to keep it all running")
     p.add_argument("--physicians", type=int, default=200)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=int, default=8)
@@ -223,6 +228,7 @@ def main() -> None:
         "--admin-port", type=int, default=int(os.environ.get("BENCH_ADMIN_PORT", "19501"))
     )
     args = p.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up children on TERM
     work = Path(tempfile.mkdtemp(prefix="ybgate-bench-churn-"))
     os.chmod(work, 0o755)
     testenv = str(REPO / "scripts/testenv.sh")

@@ -71,8 +71,9 @@ class Runtime:
 
 
 class GatekeeperApp:
-    def __init__(self, store: RegistryStore | None = None) -> None:
-        self.owns_store = store is None
+    def __init__(self, store: RegistryStore | None = None, *, follow: bool = False) -> None:
+        # follow: the store comes preloaded (prefork.py) and this app keeps it fresh.
+        self.owns_store = store is None or follow
         self.store = store if store is not None else RegistryStore()
         self.metrics = Metrics()
         self.rt: Runtime | None = None
@@ -209,7 +210,10 @@ class GatekeeperApp:
         snapshot = os.environ.get("YBGATE_SNAPSHOT_FILE")
         if snapshot:
             feed = SnapshotFileFeed(self.store, snapshot, interval)
-            feed.load()  # on this thread: see feed.py
+            if self.store.loaded:
+                feed.adopt()  # preloaded before a fork (prefork.py)
+            else:
+                feed.load()  # on this thread: see feed.py
             self._tasks.append(asyncio.create_task(feed.run(), name="ybgate-snapshot-feed"))
         elif settings.redis_url:
             from app.sync.follower import RedisFollower
@@ -217,6 +221,8 @@ class GatekeeperApp:
             follower = RedisFollower(
                 self.store, settings.redis_url, database_url=settings.database_url
             )
+            if self.store.loaded:
+                follower.adopt()  # preloaded before a fork (prefork.py)
             await follower.start(wait=False)
             self._closers.append(follower.stop)
         else:

@@ -43,6 +43,10 @@ class SnapshotFileFeed:
         self._stamp = stamp
         settle_heap()
 
+    def adopt(self) -> None:
+        """The store already holds this file's registry (loaded before a fork)."""
+        self._stamp = _stamp(self.path)
+
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)

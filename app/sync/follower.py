@@ -119,6 +119,12 @@ class RedisFollower:
                     await backoff.sleep()
         self._task = asyncio.create_task(self._run(), name="ybgate-redis-follower")
 
+    def adopt(self) -> None:
+        """Follow from the registry the store already holds (loaded from this Redis
+        before a fork) instead of loading the snapshot again."""
+        if self.store.loaded:
+            self._must_load = False
+
     async def stop(self) -> None:
         if self._task is not None:
             await cancel_and_wait(self._task)
