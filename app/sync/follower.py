@@ -39,6 +39,7 @@ orchestrator should route traffic away.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from redis.exceptions import RedisError
@@ -174,11 +175,26 @@ class RedisFollower:
             await self._publish(registry)
         if registry.version < current:
             raise NoSnapshotError(f"snapshot {registry.version} is older than ours ({current})")
-        store.replace_registry(registry)
+        await self._catch_up(registry)
         settle_heap()  # freeze the new registry out of the cyclic GC's full collections
+        store.replace_registry(registry)
         self._must_load = False
         self.loads += 1
         log.info("registry loaded at version %d", registry.version)
+
+    async def _catch_up(self, registry: Registry) -> None:
+        """Apply the stream's entries after the snapshot to the registry before it is
+        visible, so a gatekeeper that turns ready has every patch published by then."""
+        with contextlib.suppress(RedisError, OSError):
+            while True:
+                version = registry.version
+                entries = await read_after(self.redis, self.keys, version, count=self.batch)
+                if not entries or entries[0][0] != registry.version + 1:
+                    return  # nothing more, or a gap: step() takes it from here
+                for got, payload in entries:
+                    if got != registry.version + 1:
+                        return
+                    registry.apply(decode_patch(payload))
 
     async def _publish(self, registry: Registry) -> None:
         try:
