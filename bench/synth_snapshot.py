@@ -123,14 +123,21 @@ def dump_direct(n: int) -> bytes:
                 rows.append(_entry_row(entry))
             idx.append(k)
         per_class[name] = idx
-    index = array("I")
+    by_i = array("I")
     for b in range(0, n, synth.INSTITUTIONS):
         block = per_class[class_of((b // synth.INSTITUTIONS) % 100)]
-        index.extend(block[: min(synth.INSTITUTIONS, n - b)])
-    codes = "\n".join(map(synth.code, range(n))).encode()
+        by_i.extend(block[: min(synth.INSTITUTIONS, n - b)])
+    # The codes in runs of one shard (their last three characters, physmap.py): synth's
+    # certificate number is 10**26 + 7919 i, so i mod 1000 decides the last three digits.
+    index, codes, shards = array("I"), [], []
+    for r in range(min(n, 1000)):
+        run = list(map(synth.code, range(r, n, 1000)))
+        shards.append((run[0][-3:], len(run)))
+        codes.extend(run)
+        index.extend(by_i[r::1000])
     snap = msgspec.msgpack.decode(dump_snapshot(base)[len(MAGIC) :], type=SnapshotFile)
-    snap.entries, snap.codes, snap.index = rows, codes, index.tobytes()
-    snap.byteorder = sys.byteorder
+    snap.entries, snap.codes, snap.index = rows, "\n".join(codes).encode(), index.tobytes()
+    snap.byteorder, snap.shards = sys.byteorder, shards
     return MAGIC + msgspec.msgpack.encode(snap)
 
 

@@ -1,8 +1,9 @@
 """The compact, read-only registry the hot path decides from, built from facts.
 
-Memory: the physician map is ``code -> Entry`` where entries are interned by value
-(``judge.Entry``), so a physician costs its code string and one dict slot (~120 bytes at
-a million); only physicians with an individual history add an entry of their own.
+Memory: the physician map is ``code -> Entry`` (sharded: ``physmap.py``) where entries
+are interned by value (``judge.Entry``), so a physician costs its code string and one
+dict slot (~110 bytes); only physicians with an individual history add an entry of
+their own.
 National ``D`` aliases are extra keys of the same map, pointing at the same entry.
 
 Speed: judging is memoised per institution and date (``app/registry/memo.py``): a code
@@ -44,6 +45,7 @@ from app.registry.judge import (
     Visit,
 )
 from app.registry.memo import STATS, InstContext, Memo
+from app.registry.physmap import PhysicianMap
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -173,7 +175,7 @@ class Registry:
         self.version = version
         self.interner = interner or Interner()
         # YB codes and national aliases -> shared entry.
-        self.physicians: dict[str, Entry] = {}
+        self.physicians = PhysicianMap()
         self.aliases: dict[str, str] = {}  # YB code -> its national alias
         self.alias_owner: dict[str, str] = {}  # national alias -> YB code
         self.institutions: dict[str, InstitutionState] = {}
@@ -261,10 +263,10 @@ class Registry:
             old_alias = aliases.pop(code, None)
             if old_alias is not None and owners.get(old_alias) == code:
                 del owners[old_alias]
-                phys.pop(old_alias, None)
+                phys.discard(old_alias)
                 touched.add(old_alias)
             if change is None:
-                phys.pop(code, None)
+                phys.discard(code)
                 for bad in self.nonconforming.values():
                     bad.discard(code)
                 continue
