@@ -205,7 +205,7 @@ class Scale:
         first = await db_version(self.pg_url)
         his = await http.post(f"{base}/admin/v1/institutions/{INST}/tokens", json={}, headers=su)
         his.raise_for_status()
-        load = Load(http, {"Authorization": f"Bearer {his.json()['token']}"}, [])
+        load = Load(http, {"Authorization": f"Bearer {his.json()['token']}"}, ["-"])
         load.body = synth_body()
         await asyncio.sleep(1.0)  # the token patch reaches both gatekeepers
         start = await db_version(self.pg_url)

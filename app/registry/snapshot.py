@@ -156,9 +156,15 @@ def write_snapshot(reg: Registry, path: str | os.PathLike[str]) -> None:
 def load_snapshot(path: str | os.PathLike[str]) -> Registry:
     """A registry from a snapshot file."""
     with open(path, "rb") as f:
-        if f.read(len(MAGIC)) != MAGIC:
-            raise ValueError(f"{path}: not a ybgate registry snapshot")
-        snap = _decoder.decode(f.read())
+        return loads_snapshot(f.read(), str(path))
+
+
+def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry:
+    """A registry from snapshot bytes (:func:`dump_snapshot` output)."""
+    if bytes(data[: len(MAGIC)]) != MAGIC:
+        raise ValueError(f"{name}: not a ybgate registry snapshot")
+    snap = _decoder.decode(memoryview(data)[len(MAGIC) :])
+    del data
     reg = Registry(snap.version)
     it = reg.interner
     entries = [
@@ -185,7 +191,7 @@ def load_snapshot(path: str | os.PathLike[str]) -> Registry:
     codes = snap.codes.decode().split("\n") if snap.codes else []
     snap.codes = snap.index = b""  # let the blobs go before the map is built
     if len(codes) != len(index):
-        raise ValueError(f"{path}: {len(codes)} codes but {len(index)} index entries")
+        raise ValueError(f"{name}: {len(codes)} codes but {len(index)} index entries")
     values = list(map(entries.__getitem__, index))
     del index
     if snap.shards:
