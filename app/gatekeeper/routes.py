@@ -7,11 +7,12 @@ import logging
 import re
 import time
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import (
     DomainError,
@@ -30,13 +31,25 @@ from app.gatekeeper.http import (
     send_bytes,
     send_problem,
 )
+from app.gatekeeper.lookup import DECISIONS_PREFIX, find
+from app.gatekeeper.metrics import Metrics
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
+from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.schemas import Eligibility
 from app.registry.compact import Registry
 from app.registry.memo import STATS as MEMO
+from app.registry.store import RegistryStore
 
-if TYPE_CHECKING:
-    from app.gatekeeper.app import GatekeeperApp
+
+class Served(Protocol):
+    """What the routes need of the app (``GatekeeperApp``), without importing it."""
+
+    store: RegistryStore
+    metrics: Metrics
+    openapi: bytes
+    rt: Runtime | None
+    reader: async_sessionmaker[AsyncSession] | None
+
 
 log = logging.getLogger("ybgate.gatekeeper")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -74,7 +87,7 @@ def _only(method: str, allowed: str) -> None:
         raise MethodNotAllowed(f"Use {allowed}.", allow=allowed)
 
 
-async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
+async def dispatch(app: Served, scope: Scope, send: Send) -> None:
     path, method = scope["path"], scope["method"]
     try:
         if path.startswith(ELIGIBILITY_PREFIX) and path.endswith(ELIGIBILITY_SUFFIX):
@@ -85,6 +98,10 @@ async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
                 return
         if path == VALIDATE_PATH:
             raise MethodNotAllowed("Use POST.", allow="POST")
+        if path.startswith(DECISIONS_PREFIX) and "/" not in path[len(DECISIONS_PREFIX) :]:
+            _only(method, "GET")
+            await decision(app, scope, send, path[len(DECISIONS_PREFIX) :])
+            return
         if path == "/healthz":
             _only(method, "GET")
             await send_bytes(send, 200, b'{"status":"alive"}')
@@ -106,7 +123,20 @@ async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
         await send_problem(send, InternalError("The request failed."), path)
 
 
-async def readyz(app: GatekeeperApp, send: Send) -> None:
+async def decision(app: Served, scope: Scope, send: Send, decision_id: str) -> None:
+    """GET /v1/decisions/{decision_id}: the token's institution's decision, explained."""
+    reg = app.store.current
+    if app.rt is None or reg is None or app.reader is None:
+        raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
+    auth = dict(scope["headers"]).get(b"authorization")
+    inst = reg.bearer_cache.get(auth) if auth is not None else None
+    if inst is None:
+        inst = authenticate(reg, auth)
+    body = await find(app.reader, app.rt.log.unwritten(), decision_id, inst)
+    await send_bytes(send, 200, body)
+
+
+async def readyz(app: Served, send: Send) -> None:
     """200 once the registry is loaded and confirmed fresh (registry_max_age_s)."""
     reg = app.store.current
     if app.rt is None or reg is None:
@@ -133,7 +163,7 @@ def _query_date(query: dict[str, list[str]], errors: list[dict[str, str]]) -> da
     return date.min
 
 
-async def eligibility(app: GatekeeperApp, scope: Scope, send: Send, code: str) -> None:
+async def eligibility(app: Served, scope: Scope, send: Send, code: str) -> None:
     """The line judgement for one physician at the token's institution on one date."""
     t0 = time.perf_counter()
     try:

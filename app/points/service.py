@@ -11,18 +11,27 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
-from app.core.dates import covers
-from app.institutions.repository import terms_of
-from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
+from app.agreements import repository as agreements_repo
+from app.auth.principal import Principal
+from app.institutions.standing import institution_counts, term_on
+from app.ledger import repository as ledger_repo
+from app.ledger.repository import (
+    actions_of,
+    agreement_dates,
+    bans_of,
+    ledger,
+    manual_events,
+    policy_regions,
+)
+from app.models import Action, Ban, Institution, InstitutionTerm
 from app.models.base import utcnow
 from app.points import effects
-from app.points.ledger import actions_of, bans_of, ledger, manual_events
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
+from app.rules.bans import Ban as RuleBan
+from app.rules.bans import ban_regions
+from app.uow import On, change
 
 
 async def reconcile(
@@ -68,16 +77,11 @@ async def reconcile(
 async def _apply(session: AsyncSession, actor: Principal, action: Action, policy: Policy) -> None:
     """Write what a new (or revived) action does, and audit it."""
     await session.flush()
-    await effects.apply_action(session, actor, action, policy)
-    audit.record(
-        session,
-        actor,
-        f"action.{action.status}",
-        "action",
-        action.id,
-        region=action.region_code,
-        after=audit.snapshot(action),
-    )
+    async with change(
+        session, actor, f"action.{action.status}", On("action", action.id, action.region_code)
+    ) as ch:
+        await effects.apply_action(session, actor, action, policy)
+        ch.subject = action
 
 
 def _same(action: Action, f: Firing) -> bool:
@@ -98,26 +102,26 @@ def _fill(action: Action, f: Firing) -> None:
 
 
 async def _void(session: AsyncSession, actor: Principal, action: Action) -> None:
-    before = audit.snapshot(action)
-    await effects.undo_action(session, actor, action)
-    action.status, action.voided_at = "voided", utcnow()
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "action.void",
-        "action",
-        action.id,
-        region=action.region_code,
-        before=before,
-        after=audit.snapshot(action),
-    )
+    async with change(
+        session, actor, "action.void", On("action", region=action.region_code), subject=action
+    ):
+        await effects.undo_action(session, actor, action)
+        action.status, action.voided_at = "voided", utcnow()
 
 
 async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: Replay) -> None:
-    persisted = {(b.source, b.rule_id): b for b in await bans_of(session, code, policy.id)}
-    wanted = {(b.source, b.rule_id): b for b in result.bans}
+    """One ban row per (source, rule, region): a region-scoped ban covers every region
+    whose agreement the termination ended (:func:`app.rules.bans.ban_regions`)."""
+    persisted = {
+        (b.source, b.rule_id, b.region_code): b for b in await bans_of(session, code, policy.id)
+    }
+    dates = await agreement_dates(session, code, policy.id)
     firing_region = {f"{f.period_key}/{f.rule_id}": f.region for f in result.firings}
+    wanted: dict[tuple[str, str, str | None], RuleBan] = {}
+    for ban in result.bans:
+        regions = ban_regions(ban, firing_region.get(ban.source, ""), dates)
+        for region in regions or (None,):
+            wanted[(ban.source, ban.rule_id, region)] = ban
     for key, old in persisted.items():
         if key not in wanted and old.voided_at is None:
             old.voided_at = utcnow()
@@ -125,50 +129,19 @@ async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: R
         row = persisted.get(key)
         if row is None:
             row = Ban(
-                physician_code=code, policy_id=policy.id, source=ban.source, rule_id=ban.rule_id
+                physician_code=code,
+                policy_id=policy.id,
+                source=ban.source,
+                rule_id=ban.rule_id,
+                region_code=key[2],
             )
             session.add(row)
         row.kind, row.clause = ban.trigger, ban.clause
-        row.region_code = firing_region.get(ban.source) if ban.scope == "region" else None
         row.starts_on, row.ends_on, row.voided_at = ban.starts_on, ban.ends_on, None
     await session.flush()
 
 
 # ---- lanzhou-2014 第二十二条: revoked physicians over the institution's approved ones ----
-
-
-async def institution_counts(
-    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date
-) -> tuple[int, int]:
-    """(approved, revoked within the term up to ``upto``). Approved is the institution's
-    核定医师总数 where set, else the physicians with an agreement there in the term."""
-    rows = (
-        await session.scalars(select(Agreement).where(Agreement.institution_code == inst.code))
-    ).all()
-    revoked = {
-        a.physician_code
-        for a in rows
-        if a.termination_kind == "violation"
-        and a.termination_voided_at is None
-        and a.terminated_on is not None
-        and covers(term.starts_on, term.ends_on, a.terminated_on)
-        and a.terminated_on <= upto
-    }
-    in_term = {
-        a.physician_code
-        for a in rows
-        if (term.ends_on is None or a.starts_on <= term.ends_on)
-        and (a.ends_on is None or a.ends_on >= term.starts_on)
-    }
-    approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
-    return approved, len(revoked)
-
-
-async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTerm | None:
-    for t in await terms_of(session, code):
-        if covers(t.starts_on, t.ends_on, day):
-            return t
-    return None
 
 
 async def reassess_institutions(
@@ -179,11 +152,13 @@ async def reassess_institutions(
     created: list[Action] = []
     if policy.institution is None:
         return created
+    # A policy's rules act only on records under that policy: the institutions of its
+    # regions (a Lanzhou revocation never counts against a Zhejiang hospital).
+    regions = set(await policy_regions(session, policy.id))
     insts = {
         a.institution_code
-        for a in (
-            await session.scalars(select(Agreement).where(Agreement.physician_code == code))
-        ).all()
+        for a in await agreements_repo.agreements_of(session, code)
+        if a.region_code in regions
     }
     for inst_code in sorted(insts):
         inst = await session.get(Institution, inst_code)
@@ -209,11 +184,7 @@ async def _sync_institution_actions(
 ) -> list[Action]:
     subject = f"institution:{inst.code}"
     period_key = f"term/{term.starts_on.isoformat()}"
-    rows = (
-        await session.scalars(
-            select(Action).where(Action.subject == subject, Action.period_key == period_key)
-        )
-    ).all()
+    rows = await ledger_repo.subject_actions(session, subject, period_key)
     persisted = {a.rule_id: a for a in rows}
     holding = {f.threshold_id: f for f in flags}
     created: list[Action] = []

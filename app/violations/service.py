@@ -4,31 +4,31 @@ that it alone caused (zhejiang-2014 五（一）)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.agreements import repository as agreements_repo
-from app.audit import service as audit
+from app.auth.principal import Principal
+from app.calendar.service import work_calendar
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
+from app.ledger import repository as ledger
+from app.ledger.schemas import ActionOut
 from app.models import Action, Objection, Physician, Region, Violation
 from app.models.base import utcnow
-from app.points import ledger
 from app.points.service import reconcile
 from app.rules import (
-    CalendarOutOfRange,
+    SHIPPED,
     Policy,
     Replay,
+    WorkCalendar,
     get_policy,
-    objection_deadline,
+    objection_deadline_counted,
     resolve_points,
     standing_on,
 )
+from app.rules.periods import AgreementSpan, agreement_for
+from app.uow import On, change
 from app.violations.schemas import (
-    ActionOut,
     ObjectionCreate,
     ObjectionDecided,
     ObjectionDecision,
@@ -48,7 +48,8 @@ async def get_violation(session: AsyncSession, violation_id: str) -> Violation:
     return await get_or_404(session, Violation, violation_id, "violation")
 
 
-def violation_out(v: Violation, policy: Policy) -> ViolationOut:
+def violation_out(v: Violation, policy: Policy, cal: WorkCalendar = SHIPPED) -> ViolationOut:
+    counted = objection_deadline_counted(policy, v.decided_on, cal)
     return ViolationOut(
         id=v.id,
         physician_code=v.physician_code,
@@ -59,31 +60,29 @@ def violation_out(v: Violation, policy: Policy) -> ViolationOut:
         occurred_on=v.occurred_on,
         decided_on=v.decided_on,
         reversed_on=v.reversed_on,
-        objection_deadline=_deadline_or_none(policy, v.decided_on),
+        objection_deadline=counted.day,
+        objection_deadline_provisional=counted.provisional,
     )
 
 
-def _deadline_or_none(policy: Policy, decided_on: date) -> date | None:
-    try:
-        return objection_deadline(policy, decided_on)
-    except CalendarOutOfRange:
+async def _term(
+    session: AsyncSession, code: str, policy: Policy, region: str, on: date
+) -> AgreementSpan | None:
+    """Agreement-term policies (lanzhou-2014 第十一条): the agreement whose term a deduction
+    decided ``on`` counts in; ``None`` for calendar-year policies."""
+    if policy.scoring.period != "agreement_term":
         return None
+    found = agreement_for(await ledger.agreement_spans(session, code, policy.id), on)
+    if found is None:
+        raise _bad("physician_code", f"no agreement under {policy.id} on or before {on}")
+    return found
 
 
-async def _anchor(session: AsyncSession, code: str, region: str, on: date) -> date:
-    """Agreement-term policies: the start of the physician's agreement in the region."""
-    candidates = [
-        a
-        for a in await agreements_repo.agreements_of(session, code)
-        if a.region_code == region and a.starts_on <= on
-    ]
-    if not candidates:
-        raise _bad("physician_code", f"no agreement in region {region} on or before {on}")
-    return min(a.starts_on for a in candidates)
-
-
-def period_out(policy: Policy, replay_result: Replay, on: date, anchor: date | None) -> PeriodOut:
-    p = standing_on(policy, replay_result, on, anchor)
+def period_out(
+    policy: Policy, replay_result: Replay, on: date, term: AgreementSpan | None
+) -> PeriodOut:
+    anchor, ends = term if term is not None else (None, None)
+    p = standing_on(policy, replay_result, on, anchor, ends)
     return PeriodOut(
         policy=policy.id,
         period=p.key,
@@ -108,37 +107,30 @@ async def record_violation(
         raise _bad("decided_on", "must be on or after occurred_on")
     policy = get_policy(region.policy)
     points = resolve_points(policy, data.item, data.points)
-    anchor = None
-    if policy.scoring.period == "agreement_term":
-        anchor = await _anchor(session, data.physician_code, region.code, data.decided_on)
+    term = await _term(session, data.physician_code, policy, region.code, data.decided_on)
     await ledger.lock_physician(session, data.physician_code)
-    v = Violation(
-        physician_code=data.physician_code,
-        region_code=region.code,
-        policy_id=policy.id,
-        item=data.item,
-        points=points,
-        occurred_on=data.occurred_on,
-        decided_on=data.decided_on,
-        sequence=await ledger.next_sequence(session, data.physician_code),
-        anchor=anchor,
-        note=data.note,
-    )
-    session.add(v)
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "violation.create",
-        "violation",
-        v.id,
-        region=region.code,
-        after=audit.snapshot(v),
-    )
+    sequence = await ledger.next_sequence(session, data.physician_code)
+    async with change(
+        session, actor, "violation.create", On("violation", region=region.code)
+    ) as ch:
+        v = ch.add(
+            Violation(
+                physician_code=data.physician_code,
+                region_code=region.code,
+                policy_id=policy.id,
+                item=data.item,
+                points=points,
+                occurred_on=data.occurred_on,
+                decided_on=data.decided_on,
+                sequence=sequence,
+                anchor=term[0] if term is not None else None,
+                note=data.note,
+            )
+        )
     result, created = await reconcile(session, actor, v.physician_code, policy)
     return ViolationCreated(
-        **violation_out(v, policy).model_dump(),
-        standing=period_out(policy, result, v.decided_on, anchor),
+        **violation_out(v, policy, await work_calendar(session)).model_dump(),
+        standing=period_out(policy, result, v.decided_on, term),
         actions=[ActionOut.model_validate(a) for a in created],
     )
 
@@ -148,14 +140,19 @@ async def file_objection(
 ) -> Objection:
     v = await get_violation(session, violation_id)
     actor.require_write(v.region_code)
-    if await session.scalar(select(Objection).where(Objection.violation_id == v.id)):
+    if await ledger.objection_to(session, v.id):
         raise Conflict("An objection to this violation exists already.", slug="objection-exists")
     if v.reversed_at is not None:
         raise InvalidTransition("The deduction is reversed already.", slug="violation-reversed")
     if data.filed_on < v.decided_on:
         raise _bad("filed_on", f"before the decision ({v.decided_on})")
-    deadline = objection_deadline(get_policy(v.policy_id), v.decided_on)
-    if data.filed_on > deadline:
+    counted = objection_deadline_counted(
+        get_policy(v.policy_id), v.decided_on, await work_calendar(session)
+    )
+    deadline = counted.day
+    # A filing is never refused because a year's holiday schedule is not loaded: past a
+    # provisional deadline it is accepted, listed, and judged when the year is loaded.
+    if data.filed_on > deadline and not counted.provisional:
         raise RuleViolation(
             f"Objections must be filed within 10 working days of {v.decided_on}: "
             f"the last day was {deadline}.",
@@ -164,20 +161,19 @@ async def file_objection(
             deadline=deadline.isoformat(),
             errors=[{"field": "filed_on", "message": f"after the deadline {deadline}"}],
         )
-    obj = Objection(
-        violation_id=v.id, filed_on=data.filed_on, deadline=deadline, grounds=data.grounds
-    )
-    session.add(obj)
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "objection.create",
-        "violation",
-        v.id,
-        region=v.region_code,
-        after=audit.snapshot(obj),
-    )
+    async with change(
+        session, actor, "objection.create", On("violation", v.id, v.region_code)
+    ) as ch:
+        obj = ch.add(
+            Objection(
+                violation_id=v.id,
+                filed_on=data.filed_on,
+                deadline=deadline,
+                deadline_provisional=counted.provisional,
+                late=False,
+                grounds=data.grounds,
+            )
+        )
     return obj
 
 
@@ -186,7 +182,7 @@ async def decide_objection(
 ) -> ObjectionDecided:
     v = await get_violation(session, violation_id)
     actor.require_write(v.region_code)
-    obj = await session.scalar(select(Objection).where(Objection.violation_id == v.id))
+    obj = await ledger.objection_to(session, v.id)
     if obj is None:
         raise InvalidTransition("No objection was filed.", slug="no-objection")
     if obj.upheld is not None:
@@ -195,24 +191,15 @@ async def decide_objection(
         raise _bad("decided_on", f"before the objection was filed ({obj.filed_on})")
     policy = get_policy(v.policy_id)
     await ledger.lock_physician(session, v.physician_code)
-    before = audit.snapshot(obj)
-    obj.upheld, obj.decided_on = data.upheld, data.decided_on
-    was_live = {
-        a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"
-    }
-    if data.upheld:
-        v.reversed_at, v.reversed_on = utcnow(), data.decided_on
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "objection.decide",
-        "violation",
-        v.id,
-        region=v.region_code,
-        before=before,
-        after=audit.snapshot(obj),
-    )
+    async with change(
+        session, actor, "objection.decide", On("violation", v.id, v.region_code), subject=obj
+    ):
+        obj.upheld, obj.decided_on = data.upheld, data.decided_on
+        was_live = {
+            a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"
+        }
+        if data.upheld:
+            v.reversed_at, v.reversed_on = utcnow(), data.decided_on
     result, _ = await reconcile(session, actor, v.physician_code, policy)
     voided: list[Action] = [
         a
@@ -221,15 +208,11 @@ async def decide_objection(
     ]
     return ObjectionDecided(
         **ObjectionOut.model_validate(obj).model_dump(),
-        standing=period_out(policy, result, v.decided_on, v.anchor),
+        standing=period_out(
+            policy,
+            result,
+            v.decided_on,
+            await _term(session, v.physician_code, policy, v.region_code, v.decided_on),
+        ),
         voided_actions=[ActionOut.model_validate(a) for a in voided],
     )
-
-
-def violations_query(physician: str | None, region: str | None) -> Select[Any]:
-    stmt = select(Violation).order_by(Violation.created_at, Violation.id)
-    if physician:
-        stmt = stmt.where(Violation.physician_code == physician)
-    if region:
-        stmt = stmt.where(Violation.region_code == region)
-    return stmt

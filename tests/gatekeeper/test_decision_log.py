@@ -72,7 +72,7 @@ def item(i: int, body: bytes | None = None) -> Item:
         b'"accepted_amount":"1.00","rejected_amount":"0.00","lines":[{"line_id":"1",'
         b'"decision":"accept","reason":null}]}' % i
     )
-    return (f"d-{i}", 1795562280123 + i, "S", "H1", 3, "accept", "1.00", "0.00", body)
+    return (f"d-{i}", 1795562280123 + i, "S", "H1", 3, "accept", "1.00", "0.00", body, ())
 
 
 async def wait_until(cond: Any, seconds: float = 10.0) -> None:
@@ -131,8 +131,9 @@ async def pg_decisions(pg_url: str) -> AsyncIterator[str]:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     engine = create_async_engine(url)
+    table = SettlementDecision.metadata.tables[SettlementDecision.__tablename__]
     async with engine.begin() as conn:
-        await conn.run_sync(SettlementDecision.__table__.create)
+        await conn.run_sync(SettlementDecision.metadata.create_all, tables=[table])
     await engine.dispose()
     try:
         yield url

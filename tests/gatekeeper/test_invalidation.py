@@ -14,7 +14,7 @@ import pytest
 from app.gatekeeper.decide import judge_lines
 from app.gatekeeper.schemas import SettlementLine
 from app.registry.compact import Registry
-from app.registry.facts import Patch, empty_patch
+from app.registry.facts import InstitutionFact, Patch, empty_patch
 from app.registry.memo import STATS
 from app.registry.store import RegistryStore
 from tests.gatekeeper.test_differential import (
@@ -52,9 +52,14 @@ def random_patch(rnd: random.Random, facts: Patch, codes: list[str], days: list[
     roll = rnd.random()
     if roll < 0.25:
         inst = rnd.choice(INSTITUTIONS[:-1])
-        fact = facts["institutions"][inst]
-        assert fact is not None
-        p["institutions"][inst] = {**fact, "suspensions": [span(rnd, days)]}
+        standing = facts["institutions"][inst]
+        assert standing is not None
+        p["institutions"][inst] = InstitutionFact(
+            code=standing["code"],
+            region=standing["region"],
+            terms=standing["terms"],
+            suspensions=[span(rnd, days)],
+        )
     elif roll < 0.3:
         p["regions"]["R2"] = region("R2", rnd.sample(ALL_REASONS, 4), r"^YB[0-9]{15,24}$")
     return p
@@ -156,9 +161,14 @@ def test_an_institution_patch_keeps_other_institutions_verdicts() -> None:
     for inst, code, d in asked:
         reg.context(inst).judge_code(code, d)
     p = empty_patch(facts["version"] + 1)
-    fact = facts["institutions"]["H2"]
-    assert fact is not None
-    p["institutions"]["H2"] = {**fact, "suspensions": [["2024-01-01", None]]}
+    standing = facts["institutions"]["H2"]
+    assert standing is not None
+    p["institutions"]["H2"] = InstitutionFact(
+        code="H2",
+        region=standing["region"],
+        terms=standing["terms"],
+        suspensions=[["2024-01-01", None]],
+    )
     store.apply(p)
     merge(facts, p)
     before = STATS.misses
