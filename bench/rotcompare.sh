@@ -6,11 +6,13 @@
 # METRICS_URL set (the product's /metrics), the product is warmed up first (WARMUP_S,
 # default 4 s: every payload goes through at least once) and the memo hit rate over the
 # product's rounds is printed: 1 - ybgate_memo_misses / ybgate_memo_lookups.
+# FLOOR_PAYLOADS: the floor's file when it differs (the plain form of 2204 messages).
 # Prints each round, then ratio_median=..., then memo_hit_rate=... (with METRICS_URL).
 set -euo pipefail
 P=$1; F=$2; export PAYLOADS=$3; TOKEN_P=${4:-}; ROUNDS=${5:-3}; SECS=${6:-8}
 HERE=$(cd "$(dirname "$0")" && pwd)
-rps() { TOKEN=$2 wrk -t1 -c32 -d${SECS}s --latency -s "$HERE/rotate.lua" "$1" | awk '/Requests\/sec/{r=$2} / 99%/{p=$2} /Non-2xx/{e=$4} END{print r, p, e+0}'; }
+FLOOR_PAYLOADS=${FLOOR_PAYLOADS:-$PAYLOADS}
+rps() { PAYLOADS=${3:-$PAYLOADS} TOKEN=$2 wrk -t1 -c32 -d${SECS}s --latency -s "$HERE/rotate.lua" "$1" | awk '/Requests\/sec/{r=$2} / 99%/{p=$2} /Non-2xx/{e=$4} END{print r, p, e+0}'; }
 memo() { curl -sf "$METRICS_URL" | awk '/^ybgate_memo_lookups_total /{l=$2} /^ybgate_memo_misses_total /{m=$2} END{printf "%d %d\n", l, m}'; }
 if [[ -n ${METRICS_URL:-} ]]; then
   TOKEN=$TOKEN_P wrk -t1 -c4 -d${WARMUP_S:-4}s -s "$HERE/rotate.lua" "$P" >/dev/null
@@ -19,7 +21,7 @@ fi
 ratios=()
 for k in $(seq "$ROUNDS"); do
   read -r pr pp pe < <(rps "$P" "$TOKEN_P")
-  read -r fr fp _ < <(rps "$F" "")
+  read -r fr fp _ < <(rps "$F" "" "$FLOOR_PAYLOADS")
   ratio=$(awk -v a="$pr" -v b="$fr" 'BEGIN{printf "%.3f", a/b}')
   ratios+=("$ratio")
   echo "round $k: product ${pr} rps p99 ${pp} | floor ${fr} rps p99 ${fp} | ratio ${ratio} | product non-2xx ${pe}"

@@ -2,6 +2,10 @@
 
     python bench/workloads.py outpatient OUT.jsonl [COUNT=1000] [LINES=20]
     python bench/workloads.py inpatient OUT.jsonl [COUNT=300] [LINES=200]
+    python bench/workloads.py hsa IN.jsonl OUT.jsonl
+
+``hsa``: the national 2204 form (bench/hsa_payload.py) of each settlement of IN, msgid
+left as the placeholder bench/rotate.lua fills per request.
 
 One settlement per line (bench/rotate.lua sends them in turn; the floor gets the same
 file). ``outpatient``: ``synth.payload(LINES, seed)`` for seeds 1..COUNT, every line on
@@ -48,6 +52,14 @@ def inpatient(count: int, lines: int) -> list[dict[str, object]]:
 
 
 def main(argv: list[str]) -> None:
+    if argv[0] == "hsa":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from hsa_payload import hsa_2204
+
+        with open(argv[1]) as src, open(argv[2], "w") as dst:
+            for line in src:
+                dst.write(hsa_2204(json.loads(line)) + "\n")
+        return
     kind, out = argv[0], Path(argv[1])
     defaults = {"outpatient": (1000, 20), "inpatient": (300, 200)}
     count = int(argv[2]) if len(argv) > 2 else defaults[kind][0]

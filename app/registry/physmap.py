@@ -11,7 +11,7 @@ and only on a memo miss: the hot path looks codes up in the memo (app/registry/m
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import ItemsView, Iterator, MutableMapping
 from itertools import chain
 from typing import TypeVar, overload
 
@@ -101,6 +101,23 @@ class PhysicianMap(MutableMapping[str, Entry]):
     def __len__(self) -> int:
         return self._len
 
+    def items(self) -> ItemsView[str, Entry]:
+        return _Items(self)
+
+    def copy(self) -> PhysicianMap:
+        """A shallow copy (shard by shard, in C): a consistent view for another thread."""
+        out = PhysicianMap()
+        out.shards = {k: s.copy() for k, s in self.shards.items()}
+        out._len = self._len
+        return out
+
     def pairs(self) -> Iterator[tuple[str, Entry]]:
         """(code, entry) shard by shard: what a snapshot writes (faster than items())."""
         return chain.from_iterable(s.items() for s in self.shards.values())
+
+
+class _Items(ItemsView[str, Entry]):
+    _mapping: PhysicianMap
+
+    def __iter__(self) -> Iterator[tuple[str, Entry]]:
+        return self._mapping.pairs()
