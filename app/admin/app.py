@@ -19,6 +19,8 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import PROBLEM_BASE
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
+from app.console import install_console
+from app.docs import install_docs
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
 from app.regions.router import router as regions_router
@@ -71,8 +73,12 @@ def create_admin_app(*, extra_routers: tuple[Any, ...] = ()) -> FastAPI:
         version="1",
         lifespan=_lifespan,
         description="Regions, institutions, physicians, agreements, visits, points, audit.",
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
+    install_docs(app, title="ybgate")
+    install_console(app)
     install_metrics(app)
     for router in (*ROUTERS, *extra_routers):
         app.include_router(router)

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     registry_max_age_s: float = Field(default=300.0, gt=0)
     decision_log_dir: str = "./var/decisions"
     log_sql: bool = False
+    # Operator console: a session ends after this long without a request, and at the latest
+    # this long after sign-in.
+    console_idle_minutes: int = Field(default=60, ge=1)
+    console_max_hours: int = Field(default=12, ge=1)
 
     @property
     def is_sqlite(self) -> bool:

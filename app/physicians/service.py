@@ -217,6 +217,16 @@ async def _points(
             policy, deductions, manual_events=await ledger.manual_events(session, code, policy_id)
         )
         anchors = {d.anchor for d in deductions if d.anchor is not None}
+        if not anchors and policy.scoring.period == "agreement_term":
+            # No deduction yet: the term runs from the physician's first agreement there.
+            regions = set(await ledger.policy_regions(session, policy_id))
+            anchors = {
+                a.starts_on
+                for a in await agreements_repo.agreements_of(session, code)
+                if a.region_code in regions and a.starts_on <= as_of
+            }
+            if not anchors:
+                continue
         current = standing_on(policy, result, as_of, min(anchors) if anchors else None)
         periods = {p.key: p for p in result.periods}
         periods.setdefault(current.key, current)

@@ -95,9 +95,10 @@ def period_out(policy: Policy, replay_result: Replay, on: date, anchor: date | N
     )
 
 
-async def record_violation(
+async def check_violation(
     session: AsyncSession, actor: Principal, data: ViolationCreate
-) -> ViolationCreated:
+) -> tuple[Region, Policy, int, date | None]:
+    """What recording ``data`` needs, checked: (region, policy, points, period anchor)."""
     region = await session.get(Region, data.region)
     if region is None:
         raise _bad("region", f"no region {data.region}")
@@ -111,6 +112,13 @@ async def record_violation(
     anchor = None
     if policy.scoring.period == "agreement_term":
         anchor = await _anchor(session, data.physician_code, region.code, data.decided_on)
+    return region, policy, points, anchor
+
+
+async def record_violation(
+    session: AsyncSession, actor: Principal, data: ViolationCreate
+) -> ViolationCreated:
+    region, policy, points, anchor = await check_violation(session, actor, data)
     await ledger.lock_physician(session, data.physician_code)
     v = Violation(
         physician_code=data.physician_code,
