@@ -56,7 +56,7 @@ env.globals["NAV"] = NAV
 
 
 def render(
-    ctx: Console | None, name: str, *, request: Any = None, status: int = 200, **context: Any
+    ctx: Console | None, template: str, /, *, request: Any = None, status: int = 200, **context: Any
 ) -> HTMLResponse:
     req = ctx.request if ctx is not None else request
     base = {
@@ -69,4 +69,4 @@ def render(
         "values": {},
     }
     base.update(context)
-    return templates.TemplateResponse(req, name, base, status_code=status)
+    return templates.TemplateResponse(req, template, base, status_code=status)

@@ -171,6 +171,7 @@ class Page:
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"
         size = self.driver.execute_script(
+            "window.scrollTo(0, 0);"
             "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
         )
         shot = self.driver.execute_cdp_cmd(
