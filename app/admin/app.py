@@ -15,11 +15,11 @@ from app.actions.router import router as actions_router
 from app.admin.metrics import install_metrics, render_metrics
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
+from app.console import install_console
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import PROBLEM_BASE
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
-from app.console import install_console
 from app.docs import install_docs
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router

@@ -70,7 +70,7 @@ def _nice_step(peak: int) -> int:
     for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000):
         if peak / step <= 5:
             return step
-    return 10 ** len(str(peak))
+    return int(10 ** len(str(peak)))
 
 
 @dataclass(frozen=True)

@@ -75,19 +75,43 @@ async def board(session: AsyncSession, today: date) -> Board:
         due = _safe(deadline, get_policy(a.policy_id), "notice", a.effective_on)
         months = f"{a.months_min}–{a.months_max} 个月" if a.months_min else ""
         b.pending.append(
-            _task(b, "待决事项", a.physician_code or a.institution_code or "", names,
-                  f"{a.clause} {months}".strip(), a.effective_on, due, f"/console/actions#{a.id}")
+            _task(
+                b,
+                "待决事项",
+                a.physician_code or a.institution_code or "",
+                names,
+                f"{a.clause} {months}".strip(),
+                a.effective_on,
+                due,
+                f"/console/actions#{a.id}",
+            )
         )
     for o, v in objections:
         b.objections.append(
-            _task(b, "异议", v.physician_code, names, f"违规 {v.item}（{v.points} 分）",
-                  o.filed_on, None, f"/console/violations/{v.id}")
+            _task(
+                b,
+                "异议",
+                v.physician_code,
+                names,
+                f"违规 {v.item}（{v.points} 分）",
+                o.filed_on,
+                None,
+                f"/console/violations/{v.id}",
+            )
         )
     for r, a in resumptions:
         due = _safe(deadline, get_policy(a.policy_id), "resumption_decision", r.filed_on)
         b.resumptions.append(
-            _task(b, "恢复申请", a.physician_code or "", names, "申请恢复履行协议",
-                  r.filed_on, due, "/console/resumptions")
+            _task(
+                b,
+                "恢复申请",
+                a.physician_code or "",
+                names,
+                "申请恢复履行协议",
+                r.filed_on,
+                due,
+                "/console/resumptions",
+            )
         )
     await _provisional(b, suspensions, recent, names, session)
     await _chart(b, session, today)
@@ -95,7 +119,11 @@ async def board(session: AsyncSession, today: date) -> Board:
 
 
 async def _provisional(
-    b: Board, suspensions: list[Action], recent: list[Violation], names: dict[str, str], session: AsyncSession
+    b: Board,
+    suspensions: list[Action],
+    recent: list[Violation],
+    names: dict[str, str],
+    session: AsyncSession,
 ) -> None:
     for a in suspensions:
         policy = get_policy(a.policy_id)
@@ -105,9 +133,16 @@ async def _provisional(
         if due is None or due < b.today:
             continue
         b.provisional.append(
-            _task(b, "恢复申请期限", a.physician_code or "", names,
-                  f"暂停至 {a.ends_on.isoformat()}，逾期不申请则自动延长",
-                  a.effective_on, due, "/console/resumptions")
+            _task(
+                b,
+                "恢复申请期限",
+                a.physician_code or "",
+                names,
+                f"暂停至 {a.ends_on.isoformat()}，逾期不申请则自动延长",
+                a.effective_on,
+                due,
+                "/console/resumptions",
+            )
         )
     objected = await repo.objections_for(session, [v.id for v in recent])
     for v in recent:
@@ -117,14 +152,28 @@ async def _provisional(
         if due is None or due < b.today:
             continue
         b.provisional.append(
-            _task(b, "异议期限", v.physician_code, names, f"违规 {v.item}（{v.points} 分）可提出异议",
-                  v.decided_on, due, f"/console/violations/{v.id}")
+            _task(
+                b,
+                "异议期限",
+                v.physician_code,
+                names,
+                f"违规 {v.item}（{v.points} 分）可提出异议",
+                v.decided_on,
+                due,
+                f"/console/violations/{v.id}",
+            )
         )
 
 
 def _task(
-    b: Board, kind: str, subject: str, names: dict[str, str], what: str, since: date,
-    due: date | None, href: str,
+    b: Board,
+    kind: str,
+    subject: str,
+    names: dict[str, str],
+    what: str,
+    since: date,
+    due: date | None,
+    href: str,
 ) -> Task:
     t = Task(kind, subject, names.get(subject, ""), what, since, due, href)
     if due is not None:

@@ -49,8 +49,9 @@ class Console:
     async def write(self, fn: Callable[[AsyncSession], Awaitable[T]], flash: str = "") -> T:
         """Run ``fn`` in its own transaction (committed with its outbox row, or rolled back
         entirely when it raises); the flash message is set in that same transaction."""
-        return await write(self.request, fn, flash_for=self.user.sid_hash if flash else None,
-                           flash=flash)
+        return await write(
+            self.request, fn, flash_for=self.user.sid_hash if flash else None, flash=flash
+        )
 
 
 def check_csrf(expected: str, given: str | None) -> None:

@@ -203,9 +203,7 @@ async def decision_lines_since(
 async def decisions_for(session: AsyncSession, key: str) -> list[SettlementDecision]:
     stmt = (
         select(SettlementDecision)
-        .where(
-            or_(SettlementDecision.decision_id == key, SettlementDecision.settlement_id == key)
-        )
+        .where(or_(SettlementDecision.decision_id == key, SettlementDecision.settlement_id == key))
         .order_by(SettlementDecision.decided_at.desc())
         .limit(20)
     )

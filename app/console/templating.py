@@ -59,7 +59,7 @@ def render(
     ctx: Console | None, template: str, /, *, request: Any = None, status: int = 200, **context: Any
 ) -> HTMLResponse:
     req = ctx.request if ctx is not None else request
-    base = {
+    base: dict[str, Any] = {
         "request": req,
         "user": ctx.user if ctx else None,
         "csrf": ctx.user.csrf if ctx else context.pop("csrf", ""),

@@ -219,11 +219,11 @@ async def _points(
         anchors = {d.anchor for d in deductions if d.anchor is not None}
         if not anchors and policy.scoring.period == "agreement_term":
             # No deduction yet: the term runs from the physician's first agreement there.
-            regions = set(await ledger.policy_regions(session, policy_id))
+            in_policy = set(await ledger.policy_regions(session, policy_id))
             anchors = {
                 a.starts_on
                 for a in await agreements_repo.agreements_of(session, code)
-                if a.region_code in regions and a.starts_on <= as_of
+                if a.region_code in in_policy and a.starts_on <= as_of
             }
             if not anchors:
                 continue

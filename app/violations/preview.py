@@ -15,8 +15,16 @@ from app.core.errors import InvalidTransition
 from app.models import Agreement, Institution
 from app.points import ledger
 from app.points.service import institution_counts, term_on
-from app.rules import Ban, Deduction, Firing, Policy, assess_institution, get_policy
-from app.rules import record_deduction, reverse_deduction
+from app.rules import (
+    Ban,
+    Deduction,
+    Firing,
+    Policy,
+    assess_institution,
+    get_policy,
+    record_deduction,
+    reverse_deduction,
+)
 from app.violations.schemas import ViolationCreate
 from app.violations.service import check_violation, get_violation
 
@@ -65,9 +73,12 @@ class Preview:
 
 
 def _rule_text(policy: Policy, rule_id: str) -> str:
-    for rule in (*policy.thresholds, *policy.consecutive):
-        if rule.id == rule_id:
-            return rule.text
+    for t in policy.thresholds:
+        if t.id == rule_id:
+            return t.text
+    for c in policy.consecutive:
+        if c.id == rule_id:
+            return c.text
     return ""
 
 
@@ -135,9 +146,7 @@ async def _institution_effects(
     session: AsyncSession, code: str, policy: Policy, on: date
 ) -> tuple[InstitutionEffect, ...]:
     """lanzhou-2014 第二十二条: the institutions' ratio once this physician is revoked."""
-    rows = (
-        await session.scalars(select(Agreement).where(Agreement.physician_code == code))
-    ).all()
+    rows = (await session.scalars(select(Agreement).where(Agreement.physician_code == code))).all()
     out = []
     for inst_code in sorted({a.institution_code for a in rows}):
         inst = await session.get(Institution, inst_code)

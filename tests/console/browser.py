@@ -188,13 +188,13 @@ class Page:
     # ---- checks every page passes ----
 
     def severe_logs(self) -> list[str]:
-        logs: list[dict[str, Any]] = self.driver.get_log("browser")
+        logs: list[dict[str, Any]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
         return [str(e["message"]) for e in logs if e.get("level") == "SEVERE"]
 
     def remote_requests(self) -> list[str]:
         """URLs of every request the browser made to a host other than the loopback."""
         out = []
-        for entry in self.driver.get_log("performance"):
+        for entry in self.driver.get_log("performance"):  # type: ignore[no-untyped-call]
             msg = json.loads(entry["message"])["message"]
             if msg.get("method") != "Network.requestWillBeSent":
                 continue

@@ -57,8 +57,13 @@ def test_auditor_sees_no_write_controls_and_a_forged_post_is_refused(
     assert page.finds("form[action$='/tokens']") == []
 
     assert forge(page, f"/console/agreements/{agreement['id']}/suspend", SUSPEND) == 403
-    violation = {"_intent": "commit", "region": "330100", "item": "2.1",
-                 "occurred_on": TODAY.isoformat(), "decided_on": TODAY.isoformat()}
+    violation = {
+        "_intent": "commit",
+        "region": "330100",
+        "item": "2.1",
+        "occurred_on": TODAY.isoformat(),
+        "decided_on": TODAY.isoformat(),
+    }
     assert forge(page, f"/console/physicians/{code}/violations", violation) == 403
     assert forge(page, "/console/institutions/H33010200002/tokens", {}) == 403
     assert _agreement_of(product, code)["suspensions"] == []

@@ -82,8 +82,11 @@ def test_operator_day(product: Product, page: Page) -> None:
     checked(page, "07-institution-token-minted")
     inside = (TODAY + timedelta(days=10)).isoformat()
     decided = validate(product, his, LANZHOU_HOSPITAL, code, inside)
-    assert decided["lines"][0] == {"line_id": "1", "decision": "reject",
-                                   "reason": "AGREEMENT_SUSPENDED"}
+    assert decided["lines"][0] == {
+        "line_id": "1",
+        "decision": "reject",
+        "reason": "AGREEMENT_SUSPENDED",
+    }
 
     # 结算查询: the hospital asks why; the decision log answers line by line.
     page.go(f"/console/settlements?q={decided['settlement_id']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.admin.auth import hash_token
@@ -58,13 +59,9 @@ async def test_expired_or_revoked_sessions_end(sessions: async_sessionmaker[Asyn
 
     async with sessions() as s, s.begin():
         sid, _ = await console.sign_in(s, secret, SETTINGS)
-        tok = (await s.execute(
-            ApiToken.__table__.select().where(ApiToken.token_hash == hash_token(secret))
-        )).first()
+        tok = await s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
         assert tok is not None
-        await s.execute(
-            ApiToken.__table__.update().where(ApiToken.id == tok.id).values(revoked_at=utcnow())
-        )
+        tok.revoked_at = utcnow()
     async with sessions() as s, s.begin():
         assert await console.current(s, sid, SETTINGS) is None
 

@@ -30,7 +30,11 @@ def _login_page(request: Request, next_url: str, status: int = 200, **extra: obj
         None, "login.html", request=request, status=status, csrf=nonce, next=next_url, **extra
     )
     resp.set_cookie(
-        LOGIN_COOKIE, nonce, httponly=True, samesite="strict", path="/console/",
+        LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        path="/console/",
         secure=request.url.scheme == "https",
     )
     return resp
@@ -50,9 +54,14 @@ async def login(request: Request) -> Response:
     given = str(form.get("csrf", ""))
     if not nonce or not hmac.compare_digest(nonce.encode(), given.encode()):
         return _login_page(
-            request, next_url, 403,
-            problem={"title": "表单已过期", "status": 403,
-                     "detail": "登录表单已过期或来源不明，请重新输入令牌。"},
+            request,
+            next_url,
+            403,
+            problem={
+                "title": "表单已过期",
+                "status": 403,
+                "detail": "登录表单已过期或来源不明，请重新输入令牌。",
+            },
         )
     settings = get_settings()
     try:
@@ -61,8 +70,13 @@ async def login(request: Request) -> Response:
         return _login_page(request, next_url, exc.status, **problem_of(exc))
     resp = RedirectResponse(next_url, status_code=303)
     resp.set_cookie(
-        COOKIE, sid, httponly=True, samesite="strict", path="/console/",
-        max_age=settings.console_max_hours * 3600, secure=request.url.scheme == "https",
+        COOKIE,
+        sid,
+        httponly=True,
+        samesite="strict",
+        path="/console/",
+        max_age=settings.console_max_hours * 3600,
+        secure=request.url.scheme == "https",
     )
     resp.delete_cookie(LOGIN_COOKIE, path="/console/")
     return resp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from app.console.deps import problem_of
 from app.core.errors import DomainError
@@ -12,7 +13,7 @@ from app.rules.errors import RulesError
 REFUSED = (DomainError, RulesError)
 
 
-def refused(exc: Exception) -> tuple[int, dict[str, object]]:
+def refused(exc: Exception) -> tuple[int, dict[str, Any]]:
     """(HTTP status, template context) of a write the domain refused."""
     err = rules_problem(exc) if isinstance(exc, RulesError) else exc
     assert isinstance(err, DomainError)

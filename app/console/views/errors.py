@@ -19,13 +19,13 @@ def install_error_pages(app: FastAPI) -> None:
 
     async def domain(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith("/console/"):
-            return await api_domain(request, exc)  # type: ignore[no-any-return]
+            return await api_domain(request, exc)  # type: ignore[misc,no-any-return]
         assert isinstance(exc, DomainError)
         return _page(request, exc.status, exc.detail)
 
     async def http(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith("/console/"):
-            return await api_http(request, exc)  # type: ignore[no-any-return]
+            return await api_http(request, exc)  # type: ignore[misc,no-any-return]
         assert isinstance(exc, StarletteHTTPException)
         return _page(request, exc.status_code, str(exc.detail))
 
@@ -33,7 +33,7 @@ def install_error_pages(app: FastAPI) -> None:
 
     async def rules(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith("/console/"):
-            return await api_rules(request, exc)  # type: ignore[no-any-return]
+            return await api_rules(request, exc)  # type: ignore[misc,no-any-return]
         assert isinstance(exc, RulesError)
         return _page(request, 422, str(exc))
 

@@ -44,7 +44,7 @@ async def listing(ctx: Ctx) -> Response:
 
 
 async def institution_page(
-    ctx: Ctx, code: str, status: int = 200, minted: TokenCreated | None = None, **extra: Any
+    ctx: Ctx, code: str, status: int = 200, *, minted: TokenCreated | None = None, **extra: Any
 ) -> Response:
     inst = await institutions.get_institution(ctx.db, code)
     on = today()
@@ -81,7 +81,9 @@ async def institution(ctx: Ctx, code: str) -> Response:
 async def mint(ctx: Ctx, code: str) -> Response:
     await ctx.form()
     try:
-        created = await ctx.write(lambda s: institutions.issue_his_token(s, ctx.user.principal, code))
+        created = await ctx.write(
+            lambda s: institutions.issue_his_token(s, ctx.user.principal, code)
+        )
     except REFUSED as exc:
         status, err = refused(exc)
         return await institution_page(ctx, code, status, **err)

@@ -48,7 +48,9 @@ def _lanes(standing: Standing, names: dict[str, str]) -> list[Lane]:
             last = s.ends_on
             if s.resumed_on is not None:
                 last = s.resumed_on if last is None else min(last, s.resumed_on)
-            spans.append(Span(s.starts_on, last, "suspension", f"暂停 {s.starts_on} 起：{s.reason}"))
+            spans.append(
+                Span(s.starts_on, last, "suspension", f"暂停 {s.starts_on} 起：{s.reason}")
+            )
         if a.terminated_on:
             kind = TERMINATION_KIND.get(a.termination_kind or "", "")
             spans.append(Span(a.terminated_on, a.terminated_on, "terminated", f"解除 {kind}"))

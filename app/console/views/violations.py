@@ -145,8 +145,9 @@ async def file_objection(ctx: Ctx, violation_id: str) -> Response:
         )
     except REFUSED as exc:
         status, err = refused(exc)
-        return await violation_page(ctx, violation_id, status, error_form="file", values=fields,
-                                    **err)
+        return await violation_page(
+            ctx, violation_id, status, error_form="file", values=fields, **err
+        )
     return RedirectResponse(f"/console/violations/{violation_id}", status_code=303)
 
 
@@ -167,4 +168,3 @@ async def decide_objection(ctx: Ctx, violation_id: str) -> Response:
             ctx, violation_id, status, error_form="decide", values=fields, **err
         )
     return RedirectResponse(f"/console/violations/{violation_id}", status_code=303)
-

@@ -92,7 +92,8 @@ async def resumptions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Respons
         if get_policy(a.policy_id).suspension.resumes == "on_approved_application"
     ]
     names = await repo.physician_names(
-        ctx.db, [a.physician_code or "" for a in live] + [a.physician_code or "" for _, a in open_apps]
+        ctx.db,
+        [a.physician_code or "" for a in live] + [a.physician_code or "" for _, a in open_apps],
     )
     return render(
         ctx,
@@ -104,7 +105,9 @@ async def resumptions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Respons
         names=names,
         open_ids={a.id for _, a in open_apps},
         apply_due={a.id: _due(a.policy_id, "resumption_application", a.ends_on) for a in live},
-        decide_due={r.id: _due(a.policy_id, "resumption_decision", r.filed_on) for r, a in open_apps},
+        decide_due={
+            r.id: _due(a.policy_id, "resumption_decision", r.filed_on) for r, a in open_apps
+        },
         today=today(),
         **extra,
     )
