@@ -5,16 +5,25 @@ SHARED ?= ../shared
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync loadtest venv clean schemas
+.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync loadtest venv lock clean schemas
 
+## make venv: installs the pinned versions of requirements.lock (then the app itself, no deps)
 venv: .venv/.installed
 
-.venv/.installed: pyproject.toml
+.venv/.installed: pyproject.toml requirements.lock
 	@command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
 	@test -x .venv/bin/python || python3 -m venv .venv || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv .venv; }
 	.venv/bin/pip install -q --upgrade pip
-	.venv/bin/pip install -q -e '.[dev]'
+	.venv/bin/pip install -q -r requirements.lock
+	.venv/bin/pip install -q --no-deps -e .
+	.venv/bin/pip check  # a dependency in pyproject.toml but not in the lock: run `make lock`
 	@touch $@
+
+## make lock: re-resolve pyproject.toml (with the dev extra) into requirements.lock
+lock:
+	@test -x .venv/bin/pip-compile || { test -x .venv/bin/python || python3 -m venv .venv; .venv/bin/pip install -q pip-tools; }
+	.venv/bin/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+		--no-emit-trusted-host --allow-unsafe -o requirements.lock pyproject.toml
 
 ## make run: SQLite + no Redis, demo data seeded, tokens printed, serves on :8000
 run: venv
