@@ -67,6 +67,18 @@ def _schemas(args: argparse.Namespace) -> None:
         print(path)
 
 
+def _calendar(args: argparse.Namespace) -> None:
+    from app.calendar.cli import load_file, problems
+    from app.core.errors import DomainError
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+        print(asyncio.run(load_file(get_settings().database_url, text)))
+    except DomainError as exc:
+        print(problems(exc), file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ybgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +109,11 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("schemas", help="write the JSON Schemas of schemas/")
     p.add_argument("--dir", default="schemas")
     p.set_defaults(func=_schemas)
+
+    p = sub.add_parser("calendar", help="working-day calendar: load a year's holiday schedule")
+    p.add_argument("action", choices=["load"])
+    p.add_argument("file", help="TOML schedule file (format: README, 'Working days')")
+    p.set_defaults(func=_calendar)
 
     args = parser.parse_args(argv)
     try:

@@ -125,12 +125,20 @@ async def _populate(session: AsyncSession) -> None:
     for i, code in enumerate(codes):
         inst_code, _, region = INSTITUTIONS[i % len(INSTITUTIONS)]
         lanzhou = region == "620100"
+        # lanzhou-2014 第六条（三）: two-year agreements; one in seven was not renewed in
+        # 2026, the others are in their second term. Zhejiang agreements follow the
+        # institution's term (zhejiang-2014 二).
+        starts, ends = date(2024, 5, 1), None
+        if lanzhou:
+            renewed = i % 7 != 0
+            starts = date(2026, 5, 1) if renewed else date(2024, 5, 1)
+            ends = date(2028, 4, 30) if renewed else date(2026, 4, 30)
         ag = Agreement(
             physician_code=code,
             institution_code=inst_code,
             region_code=region,
-            starts_on=date(2024, 5, 1),
-            ends_on=date(2026, 4, 30) if lanzhou and i % 7 == 0 else None,
+            starts_on=starts,
+            ends_on=ends,
         )
         session.add(ag)
         await session.flush()
@@ -145,7 +153,7 @@ async def _populate(session: AsyncSession) -> None:
                 )
             )
         elif roll < 0.10:
-            ag.terminated_on, ag.termination_kind = date(2026, 6, 1), "operator"
+            ag.terminated_on, ag.termination_kind = max(date(2026, 6, 1), starts), "operator"
             ag.termination_reason = "协议解除 (demo)"
         elif roll < 0.12:
             session.add(
@@ -153,7 +161,8 @@ async def _populate(session: AsyncSession) -> None:
                     physician_code=code, effective_on=date(2026, 3, 1), reason="注销 (demo)"
                 )
             )
-            ag.terminated_on, ag.termination_kind = date(2026, 3, 1), "cancellation"
+            ag.terminated_on = max(date(2026, 3, 1), starts)
+            ag.termination_kind = "cancellation"
         elif roll < 0.14:
             other = INSTITUTIONS[(i + 1) % len(INSTITUTIONS)]
             if other[2] == region:
@@ -163,6 +172,7 @@ async def _populate(session: AsyncSession) -> None:
                         institution_code=other[0],
                         region_code=region,
                         starts_on=date(2025, 1, 1),
+                        ends_on=date(2026, 12, 31) if lanzhou else None,
                     )
                 )
         elif roll < 0.15:

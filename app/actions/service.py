@@ -17,14 +17,16 @@ from app.actions.schemas import (
     ratio_text,
 )
 from app.admin.auth import Principal
+from app.agreements.renewal import renew_at
 from app.audit import service as audit
+from app.calendar.service import work_calendar
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, NotFound, RuleViolation, ValidationFailed
 from app.institutions.service import get_institution
 from app.models import Action, AgreementSuspension, Region, ResumptionApplication
 from app.points import effects, ledger
 from app.points.service import institution_counts, term_on
-from app.rules import assess_institution, deadline, get_policy
+from app.rules import Window, assess_institution, get_policy, resumption_window
 from app.sync.outbox import touch
 from app.violations.schemas import ActionOut
 
@@ -105,16 +107,19 @@ async def apply_resumption(
     )
     if open_ is not None:
         raise Conflict("An application awaits a decision already.", slug="resumption-open")
-    last = deadline(policy, "resumption_application", action.ends_on)
-    if last is not None and data.filed_on > last:
-        raise RuleViolation(
-            f"Apply at least 10 working days before the suspension's planned end "
-            f"({action.ends_on}): the last day was {last}.",
-            slug="resumption-late",
-            errors=[{"field": "filed_on", "message": f"after {last}"}],
-        )
+    window = resumption_window(policy, action.ends_on, await work_calendar(session))
+    # Never refused because a year's holiday schedule is not loaded: a provisional window
+    # accepts, and the application is judged again when the year is loaded.
+    if window is not None and not window.provisional and not window.admits(data.filed_on):
+        _refuse_resumption(window, action.ends_on, data.filed_on)
     app_ = ResumptionApplication(
-        action_id=action.id, filed_on=data.filed_on, timely=True, note=data.note
+        action_id=action.id,
+        filed_on=data.filed_on,
+        timely=True,
+        window_opens_on=window.opens_on if window else None,
+        window_closes_on=window.closes_on if window else None,
+        deadline_provisional=window.provisional if window else False,
+        note=data.note,
     )
     session.add(app_)
     await session.flush()
@@ -128,6 +133,23 @@ async def apply_resumption(
         after=audit.snapshot(app_),
     )
     return app_
+
+
+def _refuse_resumption(window: Window, ends_on: date, filed_on: date) -> None:
+    """zhejiang-2014 三（二） 在中止期满前10个工作日内, as the policy file reads it."""
+    if window.opens_on is not None and filed_on < window.opens_on:
+        raise RuleViolation(
+            f"Apply within the last 10 working days before the suspension's planned end "
+            f"({ends_on}): from {window.opens_on} to {window.closes_on}.",
+            slug="resumption-early",
+            errors=[{"field": "filed_on", "message": f"before {window.opens_on}"}],
+        )
+    first = f"from {window.opens_on} " if window.opens_on is not None else ""
+    raise RuleViolation(
+        f"Apply {first}up to {window.closes_on}, before the suspension's planned end ({ends_on}).",
+        slug="resumption-late",
+        errors=[{"field": "filed_on", "message": f"after {window.closes_on}"}],
+    )
 
 
 async def decide_resumption(
@@ -150,14 +172,19 @@ async def decide_resumption(
             )
         )
     ).all()
+    targets = await effects.target_agreements(
+        session, action.physician_code or "", action.policy_id, action.effective_on
+    )
     if data.approve and action.ends_on is not None:
         for s in susps:
             s.resumed_on = action.ends_on + timedelta(days=1)
+        await session.flush()
+        for inst in sorted({a.institution_code for a in targets}):
+            await renew_at(session, actor, inst)
     elif not data.approve:
         # The suspension runs on until the agreement ends, and it is not renewed.
-        for a in await effects.target_agreements(
-            session, action.physician_code or "", action.policy_id, action.effective_on
-        ):
+        for a in targets:
+            a.no_renewal = a.no_renewal or "suspension_not_lifted"
             if a.ends_on is None:
                 term = await term_on(session, a.institution_code, data.decided_on)
                 a.ends_on = term.ends_on if term and term.ends_on else None

@@ -15,6 +15,7 @@ from app.actions.router import router as actions_router
 from app.admin.metrics import install_metrics, render_metrics
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
+from app.calendar.router import router as calendar_router
 from app.console import install_console
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import PROBLEM_BASE
@@ -40,6 +41,7 @@ ROUTERS = (
     audit_router,
     violations_router,
     actions_router,
+    calendar_router,
 )
 
 

@@ -29,6 +29,15 @@ async def at_institution(
     return list((await session.scalars(stmt)).all())
 
 
+async def at_institution_all(session: AsyncSession, institution_code: str) -> list[Agreement]:
+    stmt = (
+        select(Agreement)
+        .where(Agreement.institution_code == institution_code)
+        .order_by(Agreement.starts_on, Agreement.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def suspensions_by_agreement(
     session: AsyncSession, agreement_ids: Sequence[str]
 ) -> dict[str, list[AgreementSuspension]]:

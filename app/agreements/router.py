@@ -10,6 +10,7 @@ from app.agreements import service
 from app.agreements.schemas import (
     AgreementCreate,
     AgreementOut,
+    EndRequest,
     ResumeAgreement,
     SuspendAgreement,
     SuspensionOut,
@@ -34,6 +35,8 @@ def agreement_out(
         terminated_on=a.terminated_on if a.termination_voided_at is None else None,
         termination_reason=a.termination_reason if a.termination_voided_at is None else None,
         termination_kind=a.termination_kind if a.termination_voided_at is None else None,
+        no_renewal=a.no_renewal,
+        end_requested_on=a.end_requested_on,
         created_at=a.created_at,
         suspensions=[SuspensionOut.model_validate(s) for s in susps],
         status_on=on,
@@ -95,4 +98,15 @@ async def terminate(
 ) -> AgreementOut:
     agreement = await service.get_agreement(session, agreement_id)
     await service.terminate(session, actor, agreement, data)
+    return await _out(session, agreement)
+
+
+@router.post("/{agreement_id}/end-request", response_model=AgreementOut)
+async def request_end(
+    agreement_id: str, data: EndRequest, session: Session, actor: Actor
+) -> AgreementOut:
+    """The physician asks to end the agreement (zhejiang-2014 二): it is not renewed and ends
+    with the institution's current term. Audited."""
+    agreement = await service.get_agreement(session, agreement_id)
+    await service.request_end(session, actor, agreement, data)
     return await _out(session, agreement)

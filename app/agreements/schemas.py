@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.types import InstitutionCode, PhysicianCode, Reason
 
@@ -33,6 +33,14 @@ class TerminateAgreement(BaseModel):
     reason: Reason
 
 
+class EndRequest(BaseModel):
+    """The physician's own request to end the agreement (not to renew it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    filed_on: date
+    note: str | None = Field(default=None, max_length=2000)
+
+
 class SuspensionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
@@ -53,6 +61,9 @@ class AgreementOut(BaseModel):
     terminated_on: date | None
     termination_reason: str | None
     termination_kind: str | None
+    # zhejiang-2014 二: None while it renews with the institution; else why it does not.
+    no_renewal: str | None = None
+    end_requested_on: date | None = None
     created_at: datetime
     suspensions: list[SuspensionOut]
     status_on: date | None = None

@@ -12,15 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin.auth import Principal
 from app.agreements import repository as repo
-from app.agreements.schemas import AgreementCreate, SuspendAgreement, TerminateAgreement
+from app.agreements.renewal import renew_at, renews, term_end_on
+from app.agreements.schemas import (
+    AgreementCreate,
+    EndRequest,
+    SuspendAgreement,
+    TerminateAgreement,
+)
 from app.audit import service as audit
 from app.core.dates import add_years, check_span, covers, last_day, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
+from app.institutions import repository as inst_repo
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
 from app.physicians.repository import cancellation_on
 from app.points.ledger import ban_on
-from app.rules import get_policy
+from app.rules import Policy, get_policy
 from app.sync.outbox import touch
 
 
@@ -78,10 +85,7 @@ async def create_agreement(
             slug="registration-banned",
             ban_ends_on=ban.ends_on.isoformat(),
         )
-    ends_on = data.ends_on
-    if ends_on is None and policy.scoring.term_years:
-        # lanzhou-2014 第六条（三）: the agreement runs for the policy's fixed term.
-        ends_on = add_years(data.starts_on, policy.scoring.term_years) - timedelta(days=1)
+    ends_on = _fixed_term_end(policy, data.starts_on, data.ends_on)
     for other in await repo.at_institution(session, physician.code, inst.code):
         other_last = last_day(other.ends_on, other.terminated_on)
         if overlaps(other.starts_on, other_last, data.starts_on, data.ends_on):
@@ -108,6 +112,83 @@ async def create_agreement(
         after=audit.snapshot(agreement),
     )
     touch(session, physicians=[physician.code])
+    await renew_at(session, actor, inst.code)
+    return agreement
+
+
+def _fixed_term_end(policy: Policy, starts_on: date, ends_on: date | None) -> date | None:
+    """lanzhou-2014 第六条（三） 协议期限为两年: an agreement without ``ends_on`` runs the fixed
+    term; one stated longer is refused (422 naming ``ends_on``), never paid past it."""
+    rules = policy.agreement
+    if rules is None or rules.max_years is None:
+        return ends_on
+    last = add_years(starts_on, rules.max_years) - timedelta(days=1)
+    if ends_on is None:
+        return last
+    if ends_on > last:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "ends_on",
+                    "message": f"{policy.id} agreements run at most {rules.max_years} years "
+                    f"({rules.clause}): the last day is {last}",
+                }
+            ]
+        )
+    return ends_on
+
+
+async def request_end(
+    session: AsyncSession, actor: Principal, agreement: Agreement, data: EndRequest
+) -> Agreement:
+    """The physician asks to end the agreement (zhejiang-2014 二 医师本人提出解除协议申请): it
+    is not renewed and ends with the institution's current term."""
+    actor.require_write(agreement.region_code)
+    if _terminated_on(agreement) is not None:
+        raise InvalidTransition(
+            f"Agreement {agreement.id} is terminated already.", slug="agreement-terminated"
+        )
+    if agreement.end_requested_on is not None:
+        raise Conflict(
+            f"The physician asked to end agreement {agreement.id} on "
+            f"{agreement.end_requested_on} already.",
+            slug="end-requested",
+        )
+    if data.filed_on < agreement.starts_on:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "filed_on",
+                    "message": f"before the agreement starts ({agreement.starts_on})",
+                }
+            ]
+        )
+    if agreement.ends_on is not None and data.filed_on > agreement.ends_on:
+        raise ValidationFailed(
+            [{"field": "filed_on", "message": f"after the agreement ended ({agreement.ends_on})"}]
+        )
+    if not await renews(session, agreement.institution_code):
+        raise InvalidTransition(
+            "Under this region's policy agreements do not renew: terminate it instead.",
+            slug="renewal-not-applicable",
+        )
+    before = audit.snapshot(agreement)
+    agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
+    if agreement.ends_on is None:
+        terms = await inst_repo.terms_of(session, agreement.institution_code)
+        agreement.ends_on = term_end_on(terms, data.filed_on)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "agreement.end_request",
+        "agreement",
+        agreement.id,
+        region=agreement.region_code,
+        before=before,
+        after=audit.snapshot(agreement) | {"note": data.note},
+    )
+    touch(session, physicians=[agreement.physician_code])
     return agreement
 
 

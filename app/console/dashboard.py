@@ -8,10 +8,18 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calendar.service import work_calendar
 from app.console import repository as repo
 from app.core.clock import SHANGHAI
 from app.models import Action, Violation
-from app.rules import CalendarOutOfRange, add_working_days, deadline, get_policy, objection_deadline
+from app.rules import (
+    Counted,
+    WorkCalendar,
+    count_working_days,
+    deadline_counted,
+    get_policy,
+    objection_deadline_counted,
+)
 from app.rules.model import ALL_REASONS
 
 DUE_SOON_WORKING_DAYS = 3
@@ -29,6 +37,7 @@ class Task:
     href: str
     soon: bool = False
     overdue: bool = False
+    provisional: bool = False  # counted into a year whose holiday schedule is not loaded
 
 
 @dataclass
@@ -49,16 +58,13 @@ class Board:
         return sorted((t for t in every if t.soon or t.overdue), key=lambda t: t.due or self.today)
 
 
-def _safe(fn: object, *args: object) -> date | None:
-    try:
-        return fn(*args)  # type: ignore[operator,no-any-return]
-    except CalendarOutOfRange:
-        return None
+def _due(counted: Counted | None) -> tuple[date | None, bool]:
+    return (None, False) if counted is None else (counted.day, counted.provisional)
 
 
 async def board(session: AsyncSession, today: date) -> Board:
-    soon = _safe(add_working_days, today, DUE_SOON_WORKING_DAYS)
-    b = Board(today=today, soon_limit=soon)
+    cal = await work_calendar(session)
+    b = Board(today=today, soon_limit=count_working_days(today, DUE_SOON_WORKING_DAYS, cal).day)
     pending = await repo.pending_actions(session)
     objections = await repo.open_objections(session)
     resumptions = await repo.open_resumptions(session)
@@ -72,7 +78,7 @@ async def board(session: AsyncSession, today: date) -> Board:
         + [v.physician_code for v in recent],
     )
     for a in pending:
-        due = _safe(deadline, get_policy(a.policy_id), "notice", a.effective_on)
+        due = _due(deadline_counted(get_policy(a.policy_id), "notice", a.effective_on, cal))
         months = f"{a.months_min}–{a.months_max} 个月" if a.months_min else ""
         b.pending.append(
             _task(
@@ -95,12 +101,14 @@ async def board(session: AsyncSession, today: date) -> Board:
                 names,
                 f"违规 {v.item}（{v.points} 分）",
                 o.filed_on,
-                None,
+                (None, bool(o.deadline_provisional)),
                 f"/console/violations/{v.id}",
             )
         )
     for r, a in resumptions:
-        due = _safe(deadline, get_policy(a.policy_id), "resumption_decision", r.filed_on)
+        due = _due(
+            deadline_counted(get_policy(a.policy_id), "resumption_decision", r.filed_on, cal)
+        )
         b.resumptions.append(
             _task(
                 b,
@@ -113,7 +121,7 @@ async def board(session: AsyncSession, today: date) -> Board:
                 "/console/resumptions",
             )
         )
-    await _provisional(b, suspensions, recent, names, session)
+    await _provisional(b, suspensions, recent, names, session, cal)
     await _chart(b, session, today)
     return b
 
@@ -124,13 +132,14 @@ async def _provisional(
     recent: list[Violation],
     names: dict[str, str],
     session: AsyncSession,
+    cal: WorkCalendar,
 ) -> None:
     for a in suspensions:
         policy = get_policy(a.policy_id)
         if policy.suspension.resumes != "on_approved_application" or a.ends_on is None:
             continue
-        due = _safe(deadline, policy, "resumption_application", a.ends_on)
-        if due is None or due < b.today:
+        due = _due(deadline_counted(policy, "resumption_application", a.ends_on, cal))
+        if due[0] is None or due[0] < b.today:
             continue
         b.provisional.append(
             _task(
@@ -148,8 +157,8 @@ async def _provisional(
     for v in recent:
         if v.id in objected:
             continue
-        due = _safe(objection_deadline, get_policy(v.policy_id), v.decided_on)
-        if due is None or due < b.today:
+        due = _due(objection_deadline_counted(get_policy(v.policy_id), v.decided_on, cal))
+        if due[0] is None or due[0] < b.today:
             continue
         b.provisional.append(
             _task(
@@ -172,10 +181,12 @@ def _task(
     names: dict[str, str],
     what: str,
     since: date,
-    due: date | None,
+    counted: tuple[date | None, bool],
     href: str,
 ) -> Task:
+    due, provisional = counted
     t = Task(kind, subject, names.get(subject, ""), what, since, due, href)
+    t.provisional = provisional
     if due is not None:
         t.overdue = due < b.today
         t.soon = not t.overdue and b.soon_limit is not None and due <= b.soon_limit

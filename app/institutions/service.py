@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin.auth import Principal
+from app.agreements.renewal import renew_at
 from app.audit import service as audit
 from app.core.dates import check_span, covers, last_day, overlaps
 from app.core.db import get_or_404
@@ -111,6 +112,8 @@ async def add_term(
         after=audit.snapshot(term),
     )
     touch(session, institutions=[code])
+    # zhejiang-2014 二: the physicians' agreements renew with the institution's.
+    await renew_at(session, actor, code)
     return term
 
 

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEntry
 from app.models.base import Base
+from app.models.calendar import CalendarYear
 from app.models.console import ConsoleSession
 from app.models.decisions import SettlementDecision
 from app.models.points import Action, Ban, Objection, ResumptionApplication, Violation
@@ -28,6 +29,7 @@ __all__ = [
     "AuditEntry",
     "Ban",
     "Base",
+    "CalendarYear",
     "CodeCancellation",
     "ConsoleSession",
     "Institution",

@@ -38,6 +38,10 @@ class Objection(Base):
     violation_id: Mapped[str] = mapped_column(ForeignKey("violations.id"), unique=True)
     filed_on: Mapped[date] = mapped_column(Date)
     deadline: Mapped[date] = mapped_column(Date)
+    # Counted on the provisional rule (a year's holiday schedule was not loaded yet);
+    # recomputed when it is. ``late``: filed after the recomputed deadline.
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
     grounds: Mapped[str] = mapped_column(Text)
     upheld: Mapped[bool | None] = mapped_column(Boolean)
     decided_on: Mapped[date | None] = mapped_column(Date)
@@ -95,7 +99,9 @@ class Ban(Base):
     voided_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     __table_args__ = (
-        UniqueConstraint("physician_code", "policy_id", "source", "rule_id", name="uq_bans_key"),
+        UniqueConstraint(
+            "physician_code", "policy_id", "source", "rule_id", "region_code", name="uq_bans_key"
+        ),
     )
 
 
@@ -108,6 +114,11 @@ class ResumptionApplication(Base):
     action_id: Mapped[str] = mapped_column(ForeignKey("actions.id"), index=True)
     filed_on: Mapped[date] = mapped_column(Date)
     timely: Mapped[bool] = mapped_column(Boolean)
+    # The window's first and last day (zhejiang-2014 三（二）), provisional until the
+    # year's holiday schedule is loaded.
+    window_opens_on: Mapped[date | None] = mapped_column(Date)
+    window_closes_on: Mapped[date | None] = mapped_column(Date)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     approved: Mapped[bool | None] = mapped_column(Boolean)
     decided_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)

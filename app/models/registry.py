@@ -118,6 +118,11 @@ class Agreement(Base):
     termination_kind: Mapped[str | None] = mapped_column(String(16))
     termination_voided_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     source_action_id: Mapped[str | None] = mapped_column(String(36))
+    # zhejiang-2014 二: why the agreement does not renew with the institution
+    # ("physician_request": the physician asked to end it, filed ``end_requested_on``;
+    # "suspension_not_lifted": no approved resumption); None: it renews.
+    no_renewal: Mapped[str | None] = mapped_column(String(32))
+    end_requested_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     suspensions: Mapped[list[AgreementSuspension]] = relationship(lazy="raise")

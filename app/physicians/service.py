@@ -28,7 +28,8 @@ from app.physicians.schemas import (
 )
 from app.points import ledger
 from app.points.service import reconcile
-from app.rules import get_policy, replay, standing_on
+from app.rules import PeriodStanding, Policy, Replay, get_policy, replay, standing_on
+from app.rules.periods import agreement_for
 from app.sync.outbox import touch
 
 
@@ -204,6 +205,20 @@ async def _policies_of(session: AsyncSession, code: str) -> list[str]:
     return sorted({r.policy for r in rows if r is not None})
 
 
+async def _current_period(
+    session: AsyncSession, code: str, policy: Policy, result: Replay, as_of: date
+) -> PeriodStanding | None:
+    """The period holding ``as_of``. Agreement-term policies (lanzhou-2014 第十一条): the term
+    of the agreement ``as_of`` falls under; none before the first agreement. A read never
+    fails on the state of the ledger."""
+    if policy.scoring.period != "agreement_term":
+        return standing_on(policy, result, as_of)
+    found = agreement_for(await ledger.agreement_spans(session, code, policy.id), as_of)
+    if found is None:
+        return None
+    return standing_on(policy, result, as_of, found[0], found[1])
+
+
 async def _points(
     session: AsyncSession, code: str, as_of: date
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -216,20 +231,10 @@ async def _points(
         result = replay(
             policy, deductions, manual_events=await ledger.manual_events(session, code, policy_id)
         )
-        anchors = {d.anchor for d in deductions if d.anchor is not None}
-        if not anchors and policy.scoring.period == "agreement_term":
-            # No deduction yet: the term runs from the physician's first agreement there.
-            in_policy = set(await ledger.policy_regions(session, policy_id))
-            anchors = {
-                a.starts_on
-                for a in await agreements_repo.agreements_of(session, code)
-                if a.region_code in in_policy and a.starts_on <= as_of
-            }
-            if not anchors:
-                continue
-        current = standing_on(policy, result, as_of, min(anchors) if anchors else None)
+        current = await _current_period(session, code, policy, result, as_of)
         periods = {p.key: p for p in result.periods}
-        periods.setdefault(current.key, current)
+        if current is not None:
+            periods.setdefault(current.key, current)
         for p in sorted(periods.values(), key=lambda p: p.starts_on):
             regions = sorted({d.region for d in deductions if d.id in p.deductions})
             points.append(
@@ -242,12 +247,13 @@ async def _points(
                     "initial": p.initial,
                     "deducted": p.deducted,
                     "remaining": p.remaining,
-                    "current": p.key == current.key,
+                    "current": current is not None and p.key == current.key,
                 }
             )
     bans = [
         {
             "policy": b.policy_id,
+            "region": b.region_code,
             "kind": b.kind,
             "starts_on": b.starts_on.isoformat(),
             "ends_on": b.ends_on.isoformat(),

@@ -7,8 +7,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Action, Ban, CodeCancellation, Physician, Region, Violation
+from app.models import Action, Agreement, Ban, CodeCancellation, Physician, Region, Violation
+from app.rules.bans import AgreementDates
 from app.rules.engine import Deduction, ManualEvent
+from app.rules.loader import get_policy
+from app.rules.periods import AgreementSpan, agreement_for
 
 
 async def lock_physician(session: AsyncSession, code: str) -> Physician | None:
@@ -31,7 +34,45 @@ async def violations_of(
     return list((await session.scalars(stmt.order_by(Violation.sequence))).all())
 
 
-def as_deduction(v: Violation) -> Deduction:
+async def agreement_spans(session: AsyncSession, code: str, policy_id: str) -> list[AgreementSpan]:
+    """(starts_on, ends_on) of the physician's agreements in the regions running the policy
+    (their stated dates: a termination does not move a term)."""
+    stmt = (
+        select(Agreement.starts_on, Agreement.ends_on)
+        .join(Region, Region.code == Agreement.region_code)
+        .where(Agreement.physician_code == code, Region.policy == policy_id)
+    )
+    return [(s, e) for s, e in (await session.execute(stmt)).all()]
+
+
+async def agreement_dates(session: AsyncSession, code: str, policy_id: str) -> list[AgreementDates]:
+    """(region, starts_on, ends_on, terminated_on) of the physician's agreements under the
+    policy; a voided termination does not count."""
+    stmt = (
+        select(Agreement)
+        .join(Region, Region.code == Agreement.region_code)
+        .where(Agreement.physician_code == code, Region.policy == policy_id)
+    )
+    return [
+        (
+            a.region_code,
+            a.starts_on,
+            a.ends_on,
+            a.terminated_on if a.termination_voided_at is None else None,
+        )
+        for a in (await session.scalars(stmt)).all()
+    ]
+
+
+def as_deduction(v: Violation, spans: list[AgreementSpan] | None = None) -> Deduction:
+    """The engine's view of a violation. Agreement-term policies (lanzhou-2014 第十一条):
+    the term is the one of the agreement the deduction falls under, chosen from the
+    agreements as they are now (``spans``), so a replay from scratch finds the same."""
+    anchor, ends = v.anchor, None
+    if spans is not None:
+        found = agreement_for(spans, v.decided_on)
+        if found is not None:
+            anchor, ends = found
     return Deduction(
         id=v.id,
         item=v.item,
@@ -39,14 +80,20 @@ def as_deduction(v: Violation) -> Deduction:
         decided_on=v.decided_on,
         sequence=v.sequence,
         region=v.region_code,
-        anchor=v.anchor,
+        anchor=anchor if spans is not None else None,
+        agreement_ends_on=ends,
     )
 
 
 async def ledger(session: AsyncSession, code: str, policy_id: str) -> list[Deduction]:
     """Non-reversed deductions of the physician under the policy (all its regions pool)."""
+    spans = None
+    if get_policy(policy_id).scoring.period == "agreement_term":
+        spans = await agreement_spans(session, code, policy_id)
     return [
-        as_deduction(v) for v in await violations_of(session, code, policy_id) if not v.reversed_at
+        as_deduction(v, spans)
+        for v in await violations_of(session, code, policy_id)
+        if not v.reversed_at
     ]
 
 

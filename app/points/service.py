@@ -21,8 +21,17 @@ from app.institutions.repository import terms_of
 from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
 from app.models.base import utcnow
 from app.points import effects
-from app.points.ledger import actions_of, bans_of, ledger, manual_events
+from app.points.ledger import (
+    actions_of,
+    agreement_dates,
+    bans_of,
+    ledger,
+    manual_events,
+    policy_regions,
+)
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
+from app.rules.bans import Ban as RuleBan
+from app.rules.bans import ban_regions
 
 
 async def reconcile(
@@ -115,9 +124,18 @@ async def _void(session: AsyncSession, actor: Principal, action: Action) -> None
 
 
 async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: Replay) -> None:
-    persisted = {(b.source, b.rule_id): b for b in await bans_of(session, code, policy.id)}
-    wanted = {(b.source, b.rule_id): b for b in result.bans}
+    """One ban row per (source, rule, region): a region-scoped ban covers every region
+    whose agreement the termination ended (:func:`app.rules.bans.ban_regions`)."""
+    persisted = {
+        (b.source, b.rule_id, b.region_code): b for b in await bans_of(session, code, policy.id)
+    }
+    dates = await agreement_dates(session, code, policy.id)
     firing_region = {f"{f.period_key}/{f.rule_id}": f.region for f in result.firings}
+    wanted: dict[tuple[str, str, str | None], RuleBan] = {}
+    for ban in result.bans:
+        regions = ban_regions(ban, firing_region.get(ban.source, ""), dates)
+        for region in regions or (None,):
+            wanted[(ban.source, ban.rule_id, region)] = ban
     for key, old in persisted.items():
         if key not in wanted and old.voided_at is None:
             old.voided_at = utcnow()
@@ -125,11 +143,14 @@ async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: R
         row = persisted.get(key)
         if row is None:
             row = Ban(
-                physician_code=code, policy_id=policy.id, source=ban.source, rule_id=ban.rule_id
+                physician_code=code,
+                policy_id=policy.id,
+                source=ban.source,
+                rule_id=ban.rule_id,
+                region_code=key[2],
             )
             session.add(row)
         row.kind, row.clause = ban.trigger, ban.clause
-        row.region_code = firing_region.get(ban.source) if ban.scope == "region" else None
         row.starts_on, row.ends_on, row.voided_at = ban.starts_on, ban.ends_on, None
     await session.flush()
 
@@ -179,11 +200,15 @@ async def reassess_institutions(
     created: list[Action] = []
     if policy.institution is None:
         return created
+    # A policy's rules act only on records under that policy: the institutions of its
+    # regions (a Lanzhou revocation never counts against a Zhejiang hospital).
+    regions = set(await policy_regions(session, policy.id))
     insts = {
         a.institution_code
         for a in (
             await session.scalars(select(Agreement).where(Agreement.physician_code == code))
         ).all()
+        if a.region_code in regions
     }
     for inst_code in sorted(insts):
         inst = await session.get(Institution, inst_code)

@@ -8,9 +8,13 @@ problem+json at the edge.
 from app.rules.bans import Ban, ban_for_event, ban_rule_for
 from app.rules.deadlines import (
     DeadlineKind,
+    Window,
     deadline,
+    deadline_counted,
     objection_deadline,
+    objection_deadline_counted,
     objection_is_late,
+    resumption_window,
 )
 from app.rules.engine import (
     Deduction,
@@ -39,12 +43,23 @@ from app.rules.loader import get_policy, list_policies, load_policy_file, parse_
 from app.rules.model import ALL_REASONS, Policy
 from app.rules.outcome import Outcome, ReplayDiff, diff, record_deduction, reverse_deduction
 from app.rules.periods import Period, period_of
-from app.rules.workdays import add_working_days, is_working_day, working_days_between
+from app.rules.workdays import (
+    SHIPPED,
+    Counted,
+    WorkCalendar,
+    YearSchedule,
+    add_working_days,
+    count_working_days,
+    is_working_day,
+    working_days_between,
+)
 
 __all__ = [
     "ALL_REASONS",
+    "SHIPPED",
     "Ban",
     "CalendarOutOfRange",
+    "Counted",
     "DeadlineKind",
     "Deduction",
     "Firing",
@@ -66,23 +81,30 @@ __all__ = [
     "RulesError",
     "UnknownItem",
     "UnknownPolicy",
+    "Window",
+    "WorkCalendar",
+    "YearSchedule",
     "add_working_days",
     "assess_institution",
     "ban_for_event",
     "ban_rule_for",
+    "count_working_days",
     "deadline",
+    "deadline_counted",
     "diff",
     "get_policy",
     "is_working_day",
     "list_policies",
     "load_policy_file",
     "objection_deadline",
+    "objection_deadline_counted",
     "objection_is_late",
     "parse_policy",
     "period_of",
     "record_deduction",
     "replay",
     "resolve_points",
+    "resumption_window",
     "reverse_deduction",
     "standing_on",
     "working_days_between",

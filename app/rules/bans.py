@@ -12,6 +12,7 @@ and ends the day before the same date ``years`` later.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -21,6 +22,8 @@ from app.rules.model import BanRule, Policy
 from app.rules.periods import add_years
 
 BanTrigger = Literal["terminate", "cancel_code"]
+# (region, starts_on, ends_on, terminated_on) of one agreement under the policy.
+AgreementDates = tuple[str, date, date | None, date | None]
 
 
 @dataclass(frozen=True)
@@ -89,3 +92,23 @@ def ban_for_event(
         scope=rule.scope,
         clause=rule.clause,
     )
+
+
+def ban_regions(
+    ban: Ban, trigger_region: str, agreements: Iterable[AgreementDates]
+) -> tuple[str, ...]:
+    """The regions a ``region``-scoped ban covers: every region whose agreement the
+    termination ended (zhejiang-2014 三（二） 自解除协议之日起一年内不再接受: a multi-site
+    physician terminated on pooled points loses every agreement, and each of those
+    agencies refuses a new one), plus the region of the triggering deduction. The
+    termination ended an agreement when it took effect on ``ban.starts_on`` (or on the
+    agreement's start, for one that had not begun). ``()`` for a ``policy``-scoped ban:
+    it covers every region of the policy."""
+    if ban.scope == "policy":
+        return ()
+    on = ban.starts_on
+    regions = {trigger_region} if trigger_region else set()
+    for region, starts, _ends, terminated in agreements:
+        if terminated is not None and terminated == max(on, starts):
+            regions.add(region)
+    return tuple(sorted(regions))

@@ -51,8 +51,9 @@ _ENDING: frozenset[str] = frozenset({"terminate", "cancel_code"})
 @dataclass(frozen=True)
 class Deduction:
     """One non-reversed ledger entry. ``points`` already resolved (``resolve_points``);
-    ``anchor``: start of the physician's agreement in ``region`` (agreement-term policies
-    only); ``sequence``: the caller's arrival order."""
+    ``anchor`` / ``agreement_ends_on``: start and last day of the agreement whose term the
+    deduction counts in (agreement-term policies only; :func:`app.rules.periods.agreement_for`
+    picks it); ``sequence``: the caller's arrival order."""
 
     id: str
     item: str
@@ -61,6 +62,7 @@ class Deduction:
     sequence: int
     region: str = ""
     anchor: date | None = None
+    agreement_ends_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,14 @@ def _validated(policy: Policy, ledger: Iterable[Deduction]) -> list[tuple[Deduct
             raise InvalidLedger(f"deduction {d.id!r} appears twice", field=f"{prefix}id")
         seen.add(d.id)
         resolve_points(policy, d.item, d.points, field_prefix=prefix)
-        out.append((d, period_of(policy, d.decided_on, d.anchor, field=f"{prefix}anchor")))
+        period = period_of(
+            policy,
+            d.decided_on,
+            d.anchor,
+            field=f"{prefix}anchor",
+            agreement_ends_on=d.agreement_ends_on,
+        )
+        out.append((d, period))
     out.sort(key=lambda e: (e[0].decided_on, e[0].sequence, e[0].id))
     return out
 
@@ -324,11 +333,15 @@ def replay(
 
 
 def standing_on(
-    policy: Policy, result: Replay, on: date, anchor: date | None = None
+    policy: Policy,
+    result: Replay,
+    on: date,
+    anchor: date | None = None,
+    agreement_ends_on: date | None = None,
 ) -> PeriodStanding:
     """The standing of the period containing ``on`` (full points when nothing was
-    deducted there). ``anchor`` as for ``Deduction.anchor``."""
-    period = period_of(policy, on, anchor)
+    deducted there). ``anchor``, ``agreement_ends_on`` as for :class:`Deduction`."""
+    period = period_of(policy, on, anchor, agreement_ends_on=agreement_ends_on)
     found = result.period(period.key)
     if found is not None:
         return found

@@ -213,6 +213,13 @@ class Deadline(_Model):
     working_days: int = Field(ge=1)
     direction: Literal["after", "before"]
     counted_from: Literal["decided_on", "suspension_last_day", "application_received_on"]
+    window: Literal["at_least", "within"] = Field(
+        default="at_least",
+        description="direction 'before' only. at_least: on or before the n-th working day "
+        "before the date (at least n working days ahead); within: inside the last n "
+        "working days before it, from the n-th working day before up to the date itself "
+        "(zhejiang-2014 三（二） 在中止期满前10个工作日内, read literally)",
+    )
     clause: Clause
     text: str = ""
 
@@ -222,6 +229,25 @@ class Deadlines(_Model):
     resumption_application: Deadline | None = None
     resumption_decision: Deadline | None = None
     notice: Deadline | None = None
+
+
+class AgreementRules(_Model):
+    """The physician's own agreement: how long it runs and whether it renews."""
+
+    max_years: int | None = Field(
+        default=None,
+        ge=1,
+        description="fixed agreement term (lanzhou-2014 第六条（三） 协议期限为两年): an "
+        "agreement without ends_on runs this long, and a longer one is refused",
+    )
+    renews_with_institution: bool = Field(
+        default=False,
+        description="an agreement ending with the institution's term renews when the "
+        "institution renews, unless terminated or the physician asked to end it "
+        "(zhejiang-2014 二; 协议样本 第十三条)",
+    )
+    clause: Clause
+    text: str = ""
 
 
 class Suspension(_Model):
@@ -247,6 +273,7 @@ class Policy(_Model):
     thresholds: tuple[Threshold, ...] = Field(default=(), strict=False)
     consecutive: tuple[ConsecutiveRule, ...] = Field(default=(), strict=False)
     bans: tuple[BanRule, ...] = Field(default=(), strict=False)
+    agreement: AgreementRules | None = None
     suspension: Suspension
     institution: InstitutionRules | None = None
     deadlines: Deadlines

@@ -86,7 +86,7 @@ def record_deduction(
         before=before,
         after=after,
         diff=diff(before, after),
-        standing=standing_on(policy, after, new.decided_on, new.anchor),
+        standing=standing_on(policy, after, new.decided_on, new.anchor, new.agreement_ends_on),
         triggered=tuple(f for f in after.firings if f.deduction_id == new.id),
     )
 
@@ -109,6 +109,6 @@ def reverse_deduction(
         before=before,
         after=after,
         diff=diff(before, after),
-        standing=standing_on(policy, after, gone.decided_on, gone.anchor),
+        standing=standing_on(policy, after, gone.decided_on, gone.anchor, gone.agreement_ends_on),
         triggered=(),
     )

@@ -103,7 +103,7 @@ async def preview_violation(
     session: AsyncSession, actor: Principal, data: ViolationCreate
 ) -> Preview:
     """What ``record_violation(data)`` would trigger now, under the same checks."""
-    _, policy, points, anchor = await check_violation(session, actor, data)
+    _, policy, points, term = await check_violation(session, actor, data)
     deductions = await ledger.ledger(session, data.physician_code, policy.id)
     events = await ledger.manual_events(session, data.physician_code, policy.id)
     new = Deduction(
@@ -113,7 +113,8 @@ async def preview_violation(
         decided_on=data.decided_on,
         sequence=len(await ledger.violations_of(session, data.physician_code)) + 1,
         region=data.region,
-        anchor=anchor,
+        anchor=term[0] if term is not None else None,
+        agreement_ends_on=term[1] if term is not None else None,
     )
     outcome = record_deduction(policy, deductions, new, manual_events=events)
     before = outcome.before.period(outcome.standing.key)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.admin.deps import Actor, Session
+from app.calendar.service import work_calendar
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.rules import get_policy
 from app.violations import service
@@ -36,13 +37,14 @@ async def list_violations(
     region: str | None = None,
 ) -> Page[ViolationOut]:
     rows = await fetch_page(session, service.violations_query(physician, region), paging)
-    return make_page([service.violation_out(v, get_policy(v.policy_id)) for v in rows], paging)
+    cal = await work_calendar(session)
+    return make_page([service.violation_out(v, get_policy(v.policy_id), cal) for v in rows], paging)
 
 
 @router.get("/{violation_id}", response_model=ViolationOut)
 async def get_violation(violation_id: str, session: Session, actor: Actor) -> ViolationOut:
     v = await service.get_violation(session, violation_id)
-    return service.violation_out(v, get_policy(v.policy_id))
+    return service.violation_out(v, get_policy(v.policy_id), await work_calendar(session))
 
 
 @router.post("/{violation_id}/objection", status_code=201, response_model=ObjectionOut)

@@ -61,7 +61,9 @@ class ViolationOut(BaseModel):
     occurred_on: date
     decided_on: date
     reversed_on: date | None
-    objection_deadline: date | None
+    objection_deadline: date
+    # Counted into a year whose holiday schedule is not loaded yet (see README).
+    objection_deadline_provisional: bool = False
 
 
 class ViolationCreated(ViolationOut):
@@ -87,6 +89,10 @@ class ObjectionOut(BaseModel):
     violation_id: str
     filed_on: date
     deadline: date
+    # The deadline was counted into a year whose holiday schedule is not loaded yet; it is
+    # recomputed when the year is loaded, and ``late`` then says whether it was missed.
+    deadline_provisional: bool
+    late: bool
     grounds: str
     upheld: bool | None
     decided_on: date | None

@@ -10,8 +10,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin.auth import Principal
-from app.agreements import repository as agreements_repo
 from app.audit import service as audit
+from app.calendar.service import work_calendar
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
 from app.models import Action, Objection, Physician, Region, Violation
@@ -19,14 +19,16 @@ from app.models.base import utcnow
 from app.points import ledger
 from app.points.service import reconcile
 from app.rules import (
-    CalendarOutOfRange,
+    SHIPPED,
     Policy,
     Replay,
+    WorkCalendar,
     get_policy,
-    objection_deadline,
+    objection_deadline_counted,
     resolve_points,
     standing_on,
 )
+from app.rules.periods import AgreementSpan, agreement_for
 from app.violations.schemas import (
     ActionOut,
     ObjectionCreate,
@@ -48,7 +50,8 @@ async def get_violation(session: AsyncSession, violation_id: str) -> Violation:
     return await get_or_404(session, Violation, violation_id, "violation")
 
 
-def violation_out(v: Violation, policy: Policy) -> ViolationOut:
+def violation_out(v: Violation, policy: Policy, cal: WorkCalendar = SHIPPED) -> ViolationOut:
+    counted = objection_deadline_counted(policy, v.decided_on, cal)
     return ViolationOut(
         id=v.id,
         physician_code=v.physician_code,
@@ -59,31 +62,29 @@ def violation_out(v: Violation, policy: Policy) -> ViolationOut:
         occurred_on=v.occurred_on,
         decided_on=v.decided_on,
         reversed_on=v.reversed_on,
-        objection_deadline=_deadline_or_none(policy, v.decided_on),
+        objection_deadline=counted.day,
+        objection_deadline_provisional=counted.provisional,
     )
 
 
-def _deadline_or_none(policy: Policy, decided_on: date) -> date | None:
-    try:
-        return objection_deadline(policy, decided_on)
-    except CalendarOutOfRange:
+async def _term(
+    session: AsyncSession, code: str, policy: Policy, region: str, on: date
+) -> AgreementSpan | None:
+    """Agreement-term policies (lanzhou-2014 第十一条): the agreement whose term a deduction
+    decided ``on`` counts in; ``None`` for calendar-year policies."""
+    if policy.scoring.period != "agreement_term":
         return None
+    found = agreement_for(await ledger.agreement_spans(session, code, policy.id), on)
+    if found is None:
+        raise _bad("physician_code", f"no agreement under {policy.id} on or before {on}")
+    return found
 
 
-async def _anchor(session: AsyncSession, code: str, region: str, on: date) -> date:
-    """Agreement-term policies: the start of the physician's agreement in the region."""
-    candidates = [
-        a
-        for a in await agreements_repo.agreements_of(session, code)
-        if a.region_code == region and a.starts_on <= on
-    ]
-    if not candidates:
-        raise _bad("physician_code", f"no agreement in region {region} on or before {on}")
-    return min(a.starts_on for a in candidates)
-
-
-def period_out(policy: Policy, replay_result: Replay, on: date, anchor: date | None) -> PeriodOut:
-    p = standing_on(policy, replay_result, on, anchor)
+def period_out(
+    policy: Policy, replay_result: Replay, on: date, term: AgreementSpan | None
+) -> PeriodOut:
+    anchor, ends = term if term is not None else (None, None)
+    p = standing_on(policy, replay_result, on, anchor, ends)
     return PeriodOut(
         policy=policy.id,
         period=p.key,
@@ -97,8 +98,8 @@ def period_out(policy: Policy, replay_result: Replay, on: date, anchor: date | N
 
 async def check_violation(
     session: AsyncSession, actor: Principal, data: ViolationCreate
-) -> tuple[Region, Policy, int, date | None]:
-    """What recording ``data`` needs, checked: (region, policy, points, period anchor)."""
+) -> tuple[Region, Policy, int, AgreementSpan | None]:
+    """What recording ``data`` needs, checked: (region, policy, points, agreement term)."""
     region = await session.get(Region, data.region)
     if region is None:
         raise _bad("region", f"no region {data.region}")
@@ -109,16 +110,14 @@ async def check_violation(
         raise _bad("decided_on", "must be on or after occurred_on")
     policy = get_policy(region.policy)
     points = resolve_points(policy, data.item, data.points)
-    anchor = None
-    if policy.scoring.period == "agreement_term":
-        anchor = await _anchor(session, data.physician_code, region.code, data.decided_on)
-    return region, policy, points, anchor
+    term = await _term(session, data.physician_code, policy, region.code, data.decided_on)
+    return region, policy, points, term
 
 
 async def record_violation(
     session: AsyncSession, actor: Principal, data: ViolationCreate
 ) -> ViolationCreated:
-    region, policy, points, anchor = await check_violation(session, actor, data)
+    region, policy, points, term = await check_violation(session, actor, data)
     await ledger.lock_physician(session, data.physician_code)
     v = Violation(
         physician_code=data.physician_code,
@@ -129,7 +128,7 @@ async def record_violation(
         occurred_on=data.occurred_on,
         decided_on=data.decided_on,
         sequence=await ledger.next_sequence(session, data.physician_code),
-        anchor=anchor,
+        anchor=term[0] if term is not None else None,
         note=data.note,
     )
     session.add(v)
@@ -145,8 +144,8 @@ async def record_violation(
     )
     result, created = await reconcile(session, actor, v.physician_code, policy)
     return ViolationCreated(
-        **violation_out(v, policy).model_dump(),
-        standing=period_out(policy, result, v.decided_on, anchor),
+        **violation_out(v, policy, await work_calendar(session)).model_dump(),
+        standing=period_out(policy, result, v.decided_on, term),
         actions=[ActionOut.model_validate(a) for a in created],
     )
 
@@ -162,8 +161,13 @@ async def file_objection(
         raise InvalidTransition("The deduction is reversed already.", slug="violation-reversed")
     if data.filed_on < v.decided_on:
         raise _bad("filed_on", f"before the decision ({v.decided_on})")
-    deadline = objection_deadline(get_policy(v.policy_id), v.decided_on)
-    if data.filed_on > deadline:
+    counted = objection_deadline_counted(
+        get_policy(v.policy_id), v.decided_on, await work_calendar(session)
+    )
+    deadline = counted.day
+    # A filing is never refused because a year's holiday schedule is not loaded: past a
+    # provisional deadline it is accepted, listed, and judged when the year is loaded.
+    if data.filed_on > deadline and not counted.provisional:
         raise RuleViolation(
             f"Objections must be filed within 10 working days of {v.decided_on}: "
             f"the last day was {deadline}.",
@@ -173,7 +177,12 @@ async def file_objection(
             errors=[{"field": "filed_on", "message": f"after the deadline {deadline}"}],
         )
     obj = Objection(
-        violation_id=v.id, filed_on=data.filed_on, deadline=deadline, grounds=data.grounds
+        violation_id=v.id,
+        filed_on=data.filed_on,
+        deadline=deadline,
+        deadline_provisional=counted.provisional,
+        late=False,
+        grounds=data.grounds,
     )
     session.add(obj)
     await session.flush()
@@ -229,7 +238,12 @@ async def decide_objection(
     ]
     return ObjectionDecided(
         **ObjectionOut.model_validate(obj).model_dump(),
-        standing=period_out(policy, result, v.decided_on, v.anchor),
+        standing=period_out(
+            policy,
+            result,
+            v.decided_on,
+            await _term(session, v.physician_code, policy, v.region_code, v.decided_on),
+        ),
         voided_actions=[ActionOut.model_validate(a) for a in voided],
     )
 

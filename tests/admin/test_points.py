@@ -86,8 +86,9 @@ async def test_zhejiang_2014_6_points_interview_9_pending_suspension_approved_2_
 async def test_zhejiang_2014_resumption_applied_in_time_ends_suspension_on_planned_date(
     client: httpx.AsyncClient, su: dict[str, str]
 ) -> None:
-    """zhejiang-2014 三（二）: apply ≥10 working days before the planned end; approved →
-    service resumes the day after the planned end."""
+    """zhejiang-2014 三（二） 在中止期满前10个工作日内 (read as the window of the last 10
+    working days, policy ``window = "within"``); approved → service resumes the day after
+    the planned end."""
     w = await flows.world(client, su)
     code = w["code"]
     await violation(client, su, code, "2.1", "2026-03-02")
@@ -100,18 +101,23 @@ async def test_zhejiang_2014_resumption_applied_in_time_ends_suspension_on_plann
         {"approve": True, "months": 1, "decided_on": "2026-06-01"},
         su,
     )
-    # planned last day 2026-06-30; 10 working days before: 2026-06-16 (端午 2026-06-19).
+    # planned last day 2026-06-30; its 10 working days before: 06-15 … 06-29 (端午 06-19).
     r = await client.post(
-        f"/admin/v1/actions/{pending['id']}/resumption", json={"filed_on": "2026-06-25"}, headers=su
+        f"/admin/v1/actions/{pending['id']}/resumption", json={"filed_on": "2026-06-12"}, headers=su
+    )
+    assert r.status_code == 422 and r.json()["type"].endswith("/resumption-early")
+    assert r.json()["errors"][0]["field"] == "filed_on"
+    r = await client.post(
+        f"/admin/v1/actions/{pending['id']}/resumption", json={"filed_on": "2026-07-01"}, headers=su
     )
     assert r.status_code == 422 and r.json()["type"].endswith("/resumption-late")
     app_ = await flows.post(
-        client, f"/admin/v1/actions/{pending['id']}/resumption", {"filed_on": "2026-06-10"}, su
+        client, f"/admin/v1/actions/{pending['id']}/resumption", {"filed_on": "2026-06-15"}, su
     )
     await flows.post(
         client,
         f"/admin/v1/resumptions/{app_['id']}/decision",
-        {"approve": True, "decided_on": "2026-06-15"},
+        {"approve": True, "decided_on": "2026-06-22"},
         su,
     )
     assert (await standing(client, su, code, "2026-06-30"))["status"] == "suspended"
@@ -121,8 +127,8 @@ async def test_zhejiang_2014_resumption_applied_in_time_ends_suspension_on_plann
 async def test_zhejiang_2014_12_points_terminate_every_agreement_and_ban_1_year(
     client: httpx.AsyncClient, su: dict[str, str]
 ) -> None:
-    """zhejiang-2014 三（二）: reaches 12 → every agreement ends; the agency that ended it
-    accepts no new agreement for 1 year (经办机构自解除协议之日起一年内不再接受)."""
+    """zhejiang-2014 三（二）: reaches 12 → every agreement ends; every agency whose agreement
+    was ended accepts no new agreement for 1 year (经办机构自解除协议之日起一年内不再接受)."""
     w = await flows.world(client, su)
     code = w["code"]
     await flows.region(client, su, "330200")
@@ -133,8 +139,8 @@ async def test_zhejiang_2014_12_points_terminate_every_agreement_and_ban_1_year(
     doc = await standing(client, su, code, "2026-05-06")
     assert doc["status"] == "terminated"
     assert {a["status"] for a in doc["agreements"]} == {"terminated"}
-    assert [b["kind"] for b in doc["bans"]] == ["terminate"]
-    assert doc["bans"][0]["ends_on"] == "2027-05-05"
+    assert [b["kind"] for b in doc["bans"]] == ["terminate", "terminate"]
+    assert {b["ends_on"] for b in doc["bans"]} == {"2027-05-05"}
     r = await client.post(
         "/admin/v1/agreements",
         json={

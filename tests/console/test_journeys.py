@@ -7,6 +7,7 @@ what it now decides for the physician's fee lines.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from app.core.dates import months_span
 from tests.console.browser import ADMIN_TOKEN, Page, Product
@@ -165,3 +166,43 @@ def _decide_pending_zhejiang(product: Product, page: Page) -> None:
     end = months_span(TODAY, 2)
     assert f"已暂停 {TODAY} 至 {end}" in page.find(".flash.ok").text
     checked(page, "09-pending-action-decided")
+
+
+SCHEDULE_2099 = """\
+year = 2099
+source = "国务院办公厅关于2099年部分节假日安排的通知（测试）"
+[[holidays]]
+name = "元旦"
+from = 2099-01-01
+to = 2099-01-03
+[[holidays]]
+name = "春节"
+from = 2099-01-20
+to = 2099-01-26
+[[workdays]]
+name = "春节调休上班"
+date = 2099-01-18
+"""
+
+
+def test_calendar_year_loaded_from_a_file(product: Product, page: Page, tmp_path: Path) -> None:
+    """工作日历: a year not shipped is provisional until its schedule is loaded."""
+    sign_in(page, ADMIN_TOKEN)
+    visit(page, "/console/calendar?year=2099", "28-calendar-2099-provisional")
+    assert "未载入" in page.find("h1").text
+    bad = tmp_path / "bad.toml"
+    bad.write_text('source = "no year"\n', encoding="utf-8")
+    page.find("#file").send_keys(str(bad))
+    submit(page, "form[action='/console/calendar'] button")
+    assert "year" in page.find(".field.has-error .error").text
+    checked(page, "28-calendar-load-refused", status=422)
+    good = tmp_path / "2099.toml"
+    good.write_text(SCHEDULE_2099, encoding="utf-8")
+    page.find("#file").send_keys(str(good))
+    submit(page, "form[action='/console/calendar'] button")
+    assert "已载入 2099 年节假日安排" in page.find(".flash.ok").text
+    assert "已载入" in page.find("h1").text
+    checked(page, "29-calendar-2099-loaded")
+    # 2099-01-18 is a Sunday worked (调休); 2099-01-21 a holiday Wednesday.
+    cells = {c.text: c.get_attribute("class") for c in page.finds("table.month:first-of-type td")}
+    assert "work" in (cells.get("18") or "") and "rest" in (cells.get("21") or "")

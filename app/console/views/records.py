@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import calendar as cal
+import calendar as pycal
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter
-from starlette.responses import Response
+from starlette.datastructures import UploadFile
+from starlette.responses import RedirectResponse, Response
 
+from app.calendar import service as calendars
 from app.console import repository as repo
+from app.console import sessions
 from app.console.deps import Ctx
 from app.console.templating import render
-from app.console.views.common import parse_day
+from app.console.views.common import REFUSED, parse_day, refused
 from app.core.clock import today
-from app.rules import CalendarOutOfRange, is_working_day
-from app.rules.workdays import CALENDAR_FIRST_DAY, CALENDAR_LAST_DAY
+from app.core.errors import ValidationFailed
 
 router = APIRouter(prefix="/console")
 AUDIT_PAGE = 50
+MAX_SCHEDULE_BYTES = 256 * 1024
 
 
 @router.get("/settlements")
@@ -71,30 +75,64 @@ async def audit(
 
 @router.get("/calendar")
 async def calendar(ctx: Ctx, year: int = 0) -> Response:
-    year = year or today().year
+    return await calendar_page(ctx, year or today().year)
+
+
+async def calendar_page(ctx: Ctx, year: int, status: int = 200, **extra: Any) -> Response:
+    cal = await calendars.work_calendar(ctx.db)
+    years = await calendars.list_years(ctx.db)
     months = []
-    covered = CALENDAR_FIRST_DAY.year <= year <= CALENDAR_LAST_DAY.year
-    if covered:
-        for month in range(1, 13):
-            weeks = []
-            for week in cal.Calendar(firstweekday=0).monthdatescalendar(year, month):
-                weeks.append([(d, d.month == month, _working(d)) for d in week])
-            months.append((month, weeks))
+    for month in range(1, 13):
+        weeks = []
+        for week in pycal.Calendar(firstweekday=0).monthdatescalendar(year, month):
+            weeks.append(
+                [(d, d.month == month, *cal.is_working_day_or_provisional(d)) for d in week]
+            )
+        months.append((month, weeks))
     return render(
         ctx,
         "calendar.html",
+        status=status,
         active="calendar",
         year=year,
         months=months,
-        covered=covered,
-        first=CALENDAR_FIRST_DAY,
-        last=CALENDAR_LAST_DAY,
+        known=cal.knows(year),
+        years=years,
+        this_year=next((y for y in years if y.year == year), None),
         today=today(),
+        **extra,
     )
 
 
-def _working(d: date) -> bool | None:
+@router.post("/calendar")
+async def load_calendar(ctx: Ctx) -> Response:
+    """Load a year's holiday schedule (the TOML file of ``ybgate calendar load``)."""
+    await ctx.form()
+    upload = (await ctx.request.form()).get("file")
+    year = today().year
     try:
-        return is_working_day(d)
-    except CalendarOutOfRange:
-        return None
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationFailed([{"field": "file", "message": "请选择节假日安排文件（TOML）"}])
+        raw = await upload.read(MAX_SCHEDULE_BYTES + 1)
+        if len(raw) > MAX_SCHEDULE_BYTES:
+            raise ValidationFailed([{"field": "file", "message": "文件过大（上限 256 KiB）"}])
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed([{"field": "file", "message": "文件须为 UTF-8 编码"}]) from exc
+        year, data = calendars.parse_schedule_file(text)
+
+        async def run(s: Any) -> None:
+            loaded = await calendars.load_year(s, ctx.user.principal, year, data)
+            again = len(loaded.recomputed)
+            msg = (
+                f"已载入 {loaded.year} 年节假日安排：{len(loaded.holidays)} 个节假日、"
+                f"{len(loaded.workdays)} 个调休上班日；重新计算了 {again} 个暂定期限"
+            )
+            await sessions.set_flash(s, ctx.user.sid_hash, msg)
+
+        await ctx.write(run)
+    except REFUSED as exc:
+        status, err = refused(exc)
+        return await calendar_page(ctx, year, status, **err)
+    return RedirectResponse(f"/console/calendar?year={year}", status_code=303)

@@ -1,0 +1,42 @@
+"""``ybgate calendar load FILE``: load one year's holiday schedule from a TOML file,
+audited as the ``cli`` superuser, recomputing every provisional deadline."""
+
+from __future__ import annotations
+
+from app.admin.auth import Principal
+from app.calendar.service import load_year, parse_schedule_file
+from app.core.db import create_engine, create_sessionmaker
+from app.core.errors import DomainError
+from app.sync import outbox
+
+CLI = Principal(token_id="cli", role="superuser")
+
+
+async def load_file(database_url: str, text: str) -> str:
+    """Load a schedule file's ``text``; the summary to print. Raises ``DomainError`` on a
+    bad file."""
+    year, data = parse_schedule_file(text)
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            loaded = await load_year(session, CLI, year, data)
+            await outbox.record(session)
+    finally:
+        await engine.dispose()
+    lines = [
+        f"{loaded.year}: {len(loaded.holidays)} holidays, {len(loaded.workdays)} adjusted "
+        f"working days ({loaded.source})"
+    ]
+    lines += [
+        f"  recomputed {r.kind} {r.id}: deadline {r.deadline}"
+        + (" (still provisional)" if r.provisional else "")
+        + (" LATE" if r.late else "")
+        for r in loaded.recomputed
+    ]
+    return "\n".join(lines)
+
+
+def problems(exc: DomainError) -> str:
+    errors = exc.extra.get("errors") or []
+    body = "\n".join(f"  {e['field']}: {e['message']}" for e in errors)
+    return f"{exc}\n{body}".rstrip()
