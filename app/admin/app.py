@@ -21,6 +21,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import PROBLEM_BASE
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
+from app.decisions.router import router as decisions_router
 from app.docs import install_docs
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
@@ -42,6 +43,7 @@ ROUTERS = (
     violations_router,
     actions_router,
     calendar_router,
+    decisions_router,
 )
 
 

@@ -86,6 +86,19 @@ AUDIT_TARGET = {
     "visit": "进修",
     "registry": "登记库",
 }
+FACT_KIND = {
+    "code_format": "编码不符合本统筹区格式",
+    "no_physician": "没有该编码的医师",
+    "code_cancellation": "编码注销",
+    "no_agreement": "该机构无覆盖此日的协议或进修登记",
+    "institution_suspension": "机构协议暂停",
+    "institution_termination": "机构协议终止",
+    "institution_term": "机构协议期外",
+    "agreement_termination": "医师协议解除",
+    "agreement_suspension": "医师协议暂停",
+    "agreement": "有效协议",
+    "visit": "进修/对口支援登记",
+}
 BAN_KIND = {"terminate": "解除协议后", "cancel_code": "注销编码后"}
 
 

@@ -200,16 +200,6 @@ async def decision_lines_since(
     return [(at, lines) for at, lines in (await session.execute(stmt)).all()]
 
 
-async def decisions_for(session: AsyncSession, key: str) -> list[SettlementDecision]:
-    stmt = (
-        select(SettlementDecision)
-        .where(or_(SettlementDecision.decision_id == key, SettlementDecision.settlement_id == key))
-        .order_by(SettlementDecision.decided_at.desc())
-        .limit(20)
-    )
-    return list((await session.scalars(stmt)).all())
-
-
 async def audit_entries(
     session: AsyncSession,
     *,

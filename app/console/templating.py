@@ -39,9 +39,11 @@ def _d(value: date | datetime | str | None) -> str:
     return str(value)[:10]
 
 
-def _dt(value: datetime | None) -> str:
+def _dt(value: datetime | str | None) -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.now().astimezone().tzinfo)
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

@@ -96,6 +96,8 @@ def test_operator_day(product: Product, page: Page) -> None:
             break
         page.go(f"/console/settlements?q={decided['settlement_id']}")
     assert "AGREEMENT_SUSPENDED" in page.text()
+    basis = page.find("td .fact").text  # the fact behind the verdict, and what caused it
+    assert "医师协议暂停" in basis and "lanzhou-2014 第十七条" in basis
     checked(page, "08-settlement")
 
     _decide_pending_zhejiang(product, page)

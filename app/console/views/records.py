@@ -18,6 +18,9 @@ from app.console.templating import render
 from app.console.views.common import REFUSED, parse_day, refused
 from app.core.clock import today
 from app.core.errors import ValidationFailed
+from app.decisions import service as decisions
+from app.registry import history
+from app.registry.history import ExplainedDecision
 
 router = APIRouter(prefix="/console")
 AUDIT_PAGE = 50
@@ -26,8 +29,34 @@ MAX_SCHEDULE_BYTES = 256 * 1024
 
 @router.get("/settlements")
 async def settlements(ctx: Ctx, q: str = "") -> Response:
-    rows = await repo.decisions_for(ctx.db, q.strip()) if q.strip() else []
-    return render(ctx, "settlements.html", active="settlements", q=q, rows=rows)
+    """A settlement id or a decision id → each line's verdict and the fact behind it (the
+    decision-lookup service explains it on the record as of the decision's version)."""
+    key = q.strip()[:64]
+    found: list[ExplainedDecision] = []
+    problem: dict[str, Any] = {}
+    if key:
+        try:
+            found = await _lookup(ctx, key)
+        except REFUSED as exc:
+            _, problem = refused(exc)
+    return render(ctx, "settlements.html", active="settlements", q=q, rows=found, **problem)
+
+
+async def _lookup(ctx: Ctx, key: str) -> list[ExplainedDecision]:
+    row = await history.get_decision(ctx.db, key)
+    settlement, institution = (row.settlement_id, row.institution_code) if row else (key, None)
+    page = await decisions.list_decisions(
+        ctx.db,
+        ctx.user.principal,
+        settlement_id=settlement,
+        institution_code=institution,
+        physician_code=None,
+        since=None,
+        until=None,
+        limit=20,
+        offset=0,
+    )
+    return [d for d in page.items if row is None or d["decision_id"] == row.decision_id]
 
 
 @router.get("/audit")

@@ -1,7 +1,7 @@
 """operator console sessions
 
-Revision ID: 0004_i13
-Revises: 0003_i9
+Revision ID: 0005_i13
+Revises: 0004_i12dec
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_i13"
-down_revision: str | None = "0003_i9"
+revision: str = "0005_i13"
+down_revision: str | None = "0004_i12dec"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
