@@ -14,7 +14,7 @@ from app.console import sessions
 from app.console.sessions import ConsoleUser
 from app.core.errors import DomainError, Forbidden
 from app.core.settings import Settings, get_settings
-from app.sync import outbox
+from app.uow import unit_of_work
 
 COOKIE = "ybgate_console"
 LOGIN_COOKIE = "ybgate_console_login"
@@ -67,14 +67,10 @@ async def write(
     flash: str = "",
 ) -> T:
     state = request.app.state
-    async with state.sessions() as session, session.begin():
-        result = await fn(session)
+    async with unit_of_work(state.sessions, getattr(state, "feed", None)) as uow:
+        result = await fn(uow.session)
         if flash_for:
-            await sessions.set_flash(session, flash_for, flash)
-        version = await outbox.record(session)
-    feed = getattr(state, "feed", None)
-    if feed is not None and version is not None:
-        await feed.catch_up()
+            await sessions.set_flash(uow.session, flash_for, flash)
     return result
 
 

@@ -16,13 +16,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal, hash_token
-from app.audit import service as audit
+from app.auth.principal import Principal, Role
+from app.auth.tokens import hash_token
 from app.console import repository as repo
 from app.core.errors import Unauthenticated
 from app.core.settings import Settings
 from app.models import ConsoleSession
 from app.models.base import utcnow
+from app.uow import On, change
+
+# Neither the session's hash nor its CSRF secret goes into the audit log.
+REDACT = ("id_hash", "csrf")
 
 
 def hash_sid(sid: str) -> str:
@@ -72,7 +76,7 @@ async def sign_in(session: AsyncSession, token: str, settings: Settings) -> tupl
             "令牌无效或已吊销。",
             errors=[{"field": "token", "message": "令牌无效或已吊销"}],
         )
-    principal = Principal(row.id, row.role, row.region_code, row.institution_code)
+    principal = Principal(row.id, Role(row.role), row.region_code, row.institution_code)
     if row.role == "his":
         raise Unauthenticated(
             "医院 HIS 令牌不能登录经办控制台。",
@@ -82,18 +86,18 @@ async def sign_in(session: AsyncSession, token: str, settings: Settings) -> tupl
     await repo.delete_expired(session, now)
     sid = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    session.add(
-        ConsoleSession(
-            id_hash=hash_sid(sid),
-            token_id=row.id,
-            csrf=csrf,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(minutes=settings.console_idle_minutes),
+    on = On("token", row.id, region=row.region_code)
+    async with change(session, principal, "console.sign_in", on, redact=REDACT) as ch:
+        ch.add(
+            ConsoleSession(
+                id_hash=hash_sid(sid),
+                token_id=row.id,
+                csrf=csrf,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(minutes=settings.console_idle_minutes),
+            )
         )
-    )
-    await session.flush()
-    audit.record(session, principal, "console.sign_in", "token", row.id, region=row.region_code)
     return sid, csrf
 
 
@@ -116,7 +120,7 @@ async def current(
     row.last_seen_at = now
     row.expires_at = min(now + timedelta(minutes=settings.console_idle_minutes), hard_end)
     flash, row.flash = row.flash, None
-    principal = Principal(token.id, token.role, token.region_code, token.institution_code)
+    principal = Principal(token.id, Role(token.role), token.region_code, token.institution_code)
     return ConsoleUser(principal, row.id_hash, row.csrf, token.label), flash
 
 
@@ -127,5 +131,6 @@ async def set_flash(session: AsyncSession, sid_hash: str, message: str) -> None:
 
 
 async def sign_out(session: AsyncSession, user: ConsoleUser) -> None:
-    await repo.delete_session(session, user.sid_hash)
-    audit.record(session, user.principal, "console.sign_out", "token", user.principal.token_id)
+    on = On("token", user.principal.token_id, region=user.region)
+    async with change(session, user.principal, "console.sign_out", on):
+        await repo.delete_session(session, user.sid_hash)

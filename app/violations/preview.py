@@ -9,12 +9,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
+from app.auth.principal import Principal
 from app.core.dates import months_span
 from app.core.errors import InvalidTransition
+from app.institutions.standing import institution_counts, term_on
+from app.ledger import repository as ledger
 from app.models import Agreement, Institution
-from app.points import ledger
-from app.points.service import institution_counts, term_on
 from app.rules import (
     Ban,
     Deduction,

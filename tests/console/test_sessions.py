@@ -7,20 +7,21 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.admin.auth import hash_token
+from app.auth.tokens import hash_token
 from app.console import sessions as console
 from app.core.errors import Unauthenticated
 from app.core.settings import Settings
 from app.models import ApiToken, ConsoleSession
 from app.models.base import utcnow
 from app.tokens import service as tokens
+from app.uow import unit_of_work
 
 SETTINGS = Settings(console_idle_minutes=30, console_max_hours=8)
 
 
 async def _token(maker: async_sessionmaker[AsyncSession], role: str) -> str:
-    async with maker() as s, s.begin():
-        created = await tokens.issue(s, None, role, region=None)
+    async with unit_of_work(maker, publish=False) as uow:
+        created = await tokens.issue(uow.session, None, role, region=None)
     return created.token
 
 
@@ -28,8 +29,8 @@ async def test_a_session_is_stored_hashed_and_slides(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     secret = await _token(sessions, "superuser")
-    async with sessions() as s, s.begin():
-        sid, csrf = await console.sign_in(s, secret, SETTINGS)
+    async with unit_of_work(sessions, publish=False) as uow:
+        sid, csrf = await console.sign_in(uow.session, secret, SETTINGS)
     async with sessions() as s, s.begin():
         assert await s.get(ConsoleSession, sid) is None  # the id itself is not stored
         row = await s.get(ConsoleSession, console.hash_sid(sid))
@@ -40,7 +41,8 @@ async def test_a_session_is_stored_hashed_and_slides(
 
 async def test_expired_or_revoked_sessions_end(sessions: async_sessionmaker[AsyncSession]) -> None:
     secret = await _token(sessions, "auditor")
-    async with sessions() as s, s.begin():
+    async with unit_of_work(sessions, publish=False) as uow:
+        s = uow.session
         sid, _ = await console.sign_in(s, secret, SETTINGS)
         row = await s.get(ConsoleSession, console.hash_sid(sid))
         assert row is not None
@@ -49,7 +51,8 @@ async def test_expired_or_revoked_sessions_end(sessions: async_sessionmaker[Asyn
         assert await console.current(s, sid, SETTINGS) is None
         assert await s.get(ConsoleSession, console.hash_sid(sid)) is None
 
-    async with sessions() as s, s.begin():
+    async with unit_of_work(sessions, publish=False) as uow:
+        s = uow.session
         sid, _ = await console.sign_in(s, secret, SETTINGS)
         row = await s.get(ConsoleSession, console.hash_sid(sid))
         assert row is not None
@@ -57,7 +60,8 @@ async def test_expired_or_revoked_sessions_end(sessions: async_sessionmaker[Asyn
     async with sessions() as s, s.begin():
         assert await console.current(s, sid, SETTINGS) is None
 
-    async with sessions() as s, s.begin():
+    async with unit_of_work(sessions, publish=False) as uow:
+        s = uow.session
         sid, _ = await console.sign_in(s, secret, SETTINGS)
         tok = await s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
         assert tok is not None
@@ -69,12 +73,12 @@ async def test_expired_or_revoked_sessions_end(sessions: async_sessionmaker[Asyn
 async def test_his_and_unknown_tokens_do_not_sign_in(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with sessions() as s, s.begin():
-        created = await tokens.issue(s, None, "his")
+    async with unit_of_work(sessions, publish=False) as uow:
+        created = await tokens.issue(uow.session, None, "his")
     for secret in (created.token, "yba_unknown"):
-        async with sessions() as s:
+        async with unit_of_work(sessions, publish=False) as uow:
             try:
-                await console.sign_in(s, secret, SETTINGS)
+                await console.sign_in(uow.session, secret, SETTINGS)
             except Unauthenticated as exc:
                 assert exc.extra["errors"][0]["field"] == "token"
             else:

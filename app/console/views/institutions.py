@@ -7,8 +7,6 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
-from app.actions import service as actions
-from app.agreements.service import status_on as agreement_status
 from app.console import repository as repo
 from app.console.deps import Ctx
 from app.console.templating import render
@@ -16,6 +14,7 @@ from app.console.views.common import REFUSED, refused
 from app.core.clock import today
 from app.institutions import repository as inst_repo
 from app.institutions import service as institutions
+from app.institutions.standing import institution_standing
 from app.rules import get_policy
 from app.tokens import service as tokens
 from app.tokens.schemas import TokenCreated
@@ -48,7 +47,7 @@ async def institution_page(
 ) -> Response:
     inst = await institutions.get_institution(ctx.db, code)
     on = today()
-    standing = await actions.institution_standing(ctx.db, code, on)
+    standing = await institution_standing(ctx.db, inst, on)
     terms = await inst_repo.terms_of(ctx.db, code)
     susps = await inst_repo.suspensions_of(ctx.db, code)
     policy = get_policy(standing.policy)
@@ -64,7 +63,7 @@ async def institution_page(
         terms=terms,
         susps=susps,
         status_now=institutions.status_on(terms, susps, on),
-        members=[(a, p, agreement_status(a, [], on)) for a, p in members],
+        members=[(a, p, a.status_on([], on)) for a, p in members],
         tokens=await repo.his_tokens(ctx.db, code),
         minted=minted,
         can_write=ctx.user.can_write(inst.region_code),

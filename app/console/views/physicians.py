@@ -17,10 +17,10 @@ from app.console.labels import AGREEMENT_STATUS, TERMINATION_KIND
 from app.console.templating import render
 from app.console.views.common import REFUSED, parse_day, refused
 from app.core.clock import today
+from app.ledger import repository as ledger
 from app.physicians import service as physicians
 from app.physicians.archive import archive
 from app.physicians.schemas import CancelCode, Standing
-from app.points import ledger
 
 router = APIRouter(prefix="/console")
 

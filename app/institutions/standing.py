@@ -1,0 +1,82 @@
+"""lanzhou-2014 第二十二条: revoked physicians over the institution's approved ones, in the
+institution's term in force, and the flags that ratio raises."""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.dates import covers
+from app.institutions import repository as repo
+from app.institutions.schemas import InstitutionStanding, ratio_text
+from app.ledger import repository as ledger
+from app.ledger.schemas import ActionOut
+from app.models import Institution, InstitutionTerm, Region
+from app.rules import assess_institution, get_policy
+
+
+async def institution_counts(
+    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date
+) -> tuple[int, int]:
+    """(approved, revoked within the term up to ``upto``). Approved is the institution's
+    核定医师总数 where set, else the physicians with an agreement there in the term."""
+    rows = await repo.agreements_at(session, inst.code)
+    revoked = {
+        a.physician_code
+        for a in rows
+        if a.termination_kind == "violation"
+        and a.effective_terminated_on is not None
+        and covers(term.starts_on, term.ends_on, a.effective_terminated_on)
+        and a.terminated_by(upto)
+    }
+    in_term = {
+        a.physician_code
+        for a in rows
+        if (term.ends_on is None or a.starts_on <= term.ends_on)
+        and (a.ends_on is None or a.ends_on >= term.starts_on)
+    }
+    approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
+    return approved, len(revoked)
+
+
+async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTerm | None:
+    """The institution's term whose ``[starts_on, ends_on]`` holds ``day``."""
+    for t in await repo.terms_of(session, code):
+        if covers(t.starts_on, t.ends_on, day):
+            return t
+    return None
+
+
+async def institution_standing(
+    session: AsyncSession, inst: Institution, as_of: date
+) -> InstitutionStanding:
+    region = await session.get(Region, inst.region_code)
+    policy = get_policy(region.policy if region else "")
+    term = await term_on(session, inst.code, as_of)
+    approved = revoked = 0
+    flags: list[str] = []
+    ratio = None
+    if term is not None:
+        approved, revoked = await institution_counts(session, inst, term, as_of)
+        if policy.institution is not None:
+            assessment = assess_institution(policy, approved, revoked)
+            flags = [f.action for f in assessment.flags]
+            ratio = assessment.ratio
+        elif approved:
+            ratio = Fraction(revoked, approved)
+    rows = await ledger.actions_against(session, f"institution:{inst.code}")
+    return InstitutionStanding(
+        institution_code=inst.code,
+        region=inst.region_code,
+        policy=policy.id,
+        as_of=as_of,
+        term_starts_on=term.starts_on if term else None,
+        term_ends_on=term.ends_on if term else None,
+        approved_physicians=approved,
+        revoked_physicians=revoked,
+        ratio=ratio_text(ratio),
+        flags=flags,
+        actions=[ActionOut.model_validate(a) for a in rows],
+    )
