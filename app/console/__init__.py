@@ -17,6 +17,7 @@ def install_console(app: FastAPI) -> None:
     from app.console.views import (
         auth,
         dashboard,
+        imports,
         institutions,
         physicians,
         records,
@@ -26,7 +27,7 @@ def install_console(app: FastAPI) -> None:
     from app.console.views.errors import install_error_pages
 
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, dashboard, physicians, violations, work, institutions, records):
+    for module in (auth, dashboard, physicians, violations, work, institutions, records, imports):
         app.include_router(module.router, include_in_schema=False)
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -24,6 +24,7 @@ NAV = (
     ("resumptions", "/console/resumptions", "恢复申请"),
     ("institutions", "/console/institutions", "机构"),
     ("settlements", "/console/settlements", "结算查询"),
+    ("imports", "/console/imports", "名册导入"),
     ("audit", "/console/audit", "审计日志"),
     ("calendar", "/console/calendar", "工作日历"),
 )

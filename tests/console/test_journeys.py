@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
 from app.core.dates import months_span
 from tests.console.browser import ADMIN_TOKEN, Page, Product
 from tests.console.support import (
@@ -208,3 +211,53 @@ def test_calendar_year_loaded_from_a_file(product: Product, page: Page, tmp_path
     # 2099-01-18 is a Sunday worked (调休); 2099-01-21 a holiday Wednesday.
     cells = {c.text: c.get_attribute("class") for c in page.finds("table.month:first-of-type td")}
     assert "work" in (cells.get("18") or "") and "rest" in (cells.get("21") or "")
+
+
+ROSTER_HEADER = "certificate_no,name,national_code,institution_code,starts_on,ends_on"
+
+
+def _roster(path: Path, *rows: str) -> str:
+    path.write_text("\n".join([ROSTER_HEADER, *rows]) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_roster_import_with_errors_then_clean(product: Product, page: Page, tmp_path: Path) -> None:
+    """名册导入 (lanzhou-2014 第六条（四）): a file with errors is reported row by row and
+    refused whole; the corrected file is checked, then imported."""
+    cert = "62010219800101{:013d}".format
+    sign_in(page, ADMIN_TOKEN)
+    visit(page, "/console/imports", "30-import")
+    bad = _roster(
+        tmp_path / "bad.csv",
+        f"{cert(501)},名册医师甲,,H62010000001,2026-01-01,",
+        "12345,名册医师乙,,H62010000001,2026-01-01,",
+        f"{cert(503)},名册医师丙,,H99999999999,2026-01-01,",
+    )
+    page.find("#file").send_keys(bad)
+    page.find("#btn-check").click()
+    wait_for(page, "[data-testid=import-report]", "检查结果")
+    report = page.find("[data-testid=import-report]").text
+    assert "certificate_no" in report and "institution_code" in report
+    checked(page, "31-import-dry-run-errors")
+    page.find("#btn-import").click()
+    wait_for(page, "[data-testid=import-report]", "未导入")
+    checked(page, "32-import-refused", status=422)
+    with product.api() as api:
+        assert api.get("/admin/v1/physicians", params={"q": "名册医师"}).json()["items"] == []
+
+    good = _roster(
+        tmp_path / "good.csv",
+        f"{cert(501)},名册医师甲,,H62010000001,2026-01-01,",
+        f"{cert(502)},名册医师乙,,H62010000002,2026-01-01,",
+    )
+    page.find("#file").send_keys(good)
+    page.find("#btn-check").click()
+    wait_for(page, "[data-testid=import-report]", "全部 2 行无误")
+    checked(page, "33-import-dry-run-clean")
+    old = page.find("html")
+    page.find("#btn-import").click()
+    WebDriverWait(page.driver, 30).until(ec.staleness_of(old))
+    assert "新登记 2 名医师、2 份协议" in page.find(".flash.ok").text
+    checked(page, "34-import-committed")
+    with product.api() as api:
+        assert len(api.get("/admin/v1/physicians", params={"q": "名册医师"}).json()["items"]) == 2
