@@ -89,7 +89,12 @@ class AdminEdge:
     def limits(self) -> tuple[int, dict[str, int], float]:
         if self._limits is None:
             s = get_settings()
-            caps = {"/admin/v1/imports/roster": s.roster_import_max_bytes, **s.admin_body_caps}
+            roster = s.roster_import_max_bytes
+            caps = {
+                "/admin/v1/imports/roster": roster,
+                "/console/imports": roster,
+                **s.admin_body_caps,
+            }
             self._limits = (s.admin_max_body_bytes, caps, s.http_body_timeout_s)
         return self._limits
 

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # The decision journal (crash safety): fsynced at least this often (power loss bound).
     journal_fsync_s: float = Field(default=1.0, gt=0)
 
+    # Operator console: a session ends after this long without a request, and at the latest
+    # this long after sign-in.
+    console_idle_minutes: int = Field(default=60, ge=1)
+    console_max_hours: int = Field(default=12, ge=1)
+
     @field_validator("bootstrap_admin_token")
     @classmethod
     def _long_enough(cls, value: str | None) -> str | None:
