@@ -61,12 +61,14 @@ SQLITE_IMMEDIATE = {"ybgate_sqlite_begin": "IMMEDIATE"}
 
 
 def _sqlite_begin(conn: Any) -> None:
-    mode = conn.get_execution_options().get("ybgate_sqlite_begin", "")
-    conn.exec_driver_sql(f"BEGIN {mode}" if mode == "IMMEDIATE" else "BEGIN")
+    """Asked for: BEGIN IMMEDIATE now. Otherwise the driver's own (deferred) behaviour:
+    reads outside a transaction, BEGIN before the first write, which then waits for the
+    lock (busy_timeout) instead of failing on a stale read snapshot."""
+    if conn.get_execution_options().get("ybgate_sqlite_begin") == "IMMEDIATE":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
