@@ -26,6 +26,7 @@ from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.institutions import repository as inst_repo
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
 from app.physicians.repository import cancellation_on
+from app.points import service as points
 from app.points.ledger import ban_on
 from app.rules import Policy, get_policy
 from app.sync.outbox import touch
@@ -77,6 +78,9 @@ async def create_agreement(
         )
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
+    # The physician's bans under this policy, current (a code cancellation bans under a
+    # policy the physician had no record in yet).
+    await points.reconcile(session, actor, physician.code, policy)
     ban = await ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
     if ban is not None:
         raise Conflict(
@@ -113,6 +117,9 @@ async def create_agreement(
     )
     touch(session, physicians=[physician.code])
     await renew_at(session, actor, inst.code)
+    # lanzhou-2014 第十一条: a new agreement is a new term; deductions decided under it are
+    # counted there from now on.
+    await points.reconcile(session, actor, physician.code, policy)
     return agreement
 
 

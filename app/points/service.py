@@ -70,6 +70,9 @@ async def reconcile(
             created += await reassess_institutions(
                 session, actor, code, policy, firing.effective_on
             )
+    for action in await actions_of(session, code, policy.id):
+        if action.subject == subject and action.status == "applied":
+            await effects.enforce_termination(session, actor, action)
     await _sync_bans(session, code, policy, result)
     return result, created
 
