@@ -25,7 +25,12 @@ from app.core.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from app.institutions.service import get_institution
 from app.models import Action, AgreementSuspension, Region, ResumptionApplication
 from app.points import effects, ledger
-from app.points.service import institution_counts, term_on
+from app.points.service import (
+    counts_for_institution,
+    institution_counts,
+    reassess_institutions,
+    term_on,
+)
 from app.rules import Window, assess_institution, get_policy, resumption_window
 from app.sync.outbox import touch
 from app.violations.schemas import ActionOut
@@ -70,7 +75,11 @@ async def decide(
         action.status = "rejected"
     action.decided_on, action.decided_by = data.decided_on, actor.token_id
     await session.flush()
-    await effects.apply_action(session, actor, action, get_policy(action.policy_id))
+    policy = get_policy(action.policy_id)
+    await effects.apply_action(session, actor, action, policy)
+    if action.physician_code and counts_for_institution(policy, action.type, action.status):
+        # nhsa-2024: an approved suspension counts towards the institution's ratio.
+        await reassess_institutions(session, actor, action.physician_code, policy, data.decided_on)
     audit.record(
         session,
         actor,
@@ -215,7 +224,7 @@ async def institution_standing(
     flags: list[str] = []
     ratio = None
     if term is not None:
-        approved, revoked = await institution_counts(session, inst, term, as_of)
+        approved, revoked = await institution_counts(session, inst, term, as_of, policy)
         if policy.institution is not None:
             assessment = assess_institution(policy, approved, revoked)
             flags = [f.action for f in assessment.flags]

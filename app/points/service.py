@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.admin.auth import Principal
+from app.agreements.repository import suspensions_by_agreement
 from app.audit import service as audit
 from app.core.dates import covers
 from app.institutions.repository import terms_of
@@ -66,7 +67,7 @@ async def reconcile(
         _fill(action, firing)
         await _apply(session, actor, action, policy)
         created.append(action)
-        if firing.action == "terminate":
+        if counts_for_institution(policy, firing.action, action.status):
             created += await reassess_institutions(
                 session, actor, code, policy, firing.effective_on
             )
@@ -75,6 +76,16 @@ async def reconcile(
             await effects.enforce_termination(session, actor, action)
     await _sync_bans(session, code, policy, result)
     return result, created
+
+
+def counts_for_institution(policy: Policy, action_type: str, status: str) -> bool:
+    """Whether an action changes an institution's count (``[institution] counts``)."""
+    rules = policy.institution
+    if rules is None or status not in ("applied", "approved"):
+        return False
+    if action_type == "terminate":
+        return True
+    return action_type == "suspend" and rules.counts == "suspended_or_terminated"
 
 
 async def _apply(session: AsyncSession, actor: Principal, action: Action, policy: Policy) -> None:
@@ -161,23 +172,46 @@ async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: R
 # ---- lanzhou-2014 第二十二条: revoked physicians over the institution's approved ones ----
 
 
+def counting_window(policy: Policy, term: InstitutionTerm, upto: date) -> tuple[date, date]:
+    """The period an institution threshold counts over (``[institution] period``): the
+    institution's term (lanzhou-2014 第二十二条 一个协议期内) or the calendar year (nhsa-2024
+    一个自然年度内), up to ``upto``."""
+    rules = policy.institution
+    if rules is not None and rules.period == "calendar_year":
+        return date(upto.year, 1, 1), upto
+    last = upto if term.ends_on is None else min(term.ends_on, upto)
+    return term.starts_on, last
+
+
 async def institution_counts(
-    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date
+    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date, policy: Policy
 ) -> tuple[int, int]:
-    """(approved, revoked within the term up to ``upto``). Approved is the institution's
-    核定医师总数 where set, else the physicians with an agreement there in the term."""
+    """(approved, counted) over :func:`counting_window`. Counted is what ``[institution]
+    counts`` names: physicians revoked (ended for violations), or (nhsa-2024) suspended
+    or terminated by a points action. Approved is the institution's 核定医师总数 where
+    set, else the physicians with an agreement there in the term."""
     rows = (
         await session.scalars(select(Agreement).where(Agreement.institution_code == inst.code))
     ).all()
-    revoked = {
+    first, last = counting_window(policy, term, upto)
+    counted = {
         a.physician_code
         for a in rows
         if a.termination_kind == "violation"
         and a.termination_voided_at is None
         and a.terminated_on is not None
-        and covers(term.starts_on, term.ends_on, a.terminated_on)
-        and a.terminated_on <= upto
+        and first <= a.terminated_on <= last
     }
+    rules = policy.institution
+    if rules is not None and rules.counts == "suspended_or_terminated":
+        susps = await suspensions_by_agreement(session, [a.id for a in rows])
+        counted |= {
+            a.physician_code
+            for a in rows
+            if any(
+                s.source_action_id is not None and first <= s.starts_on <= last for s in susps[a.id]
+            )
+        }
     in_term = {
         a.physician_code
         for a in rows
@@ -185,7 +219,7 @@ async def institution_counts(
         and (a.ends_on is None or a.ends_on >= term.starts_on)
     }
     approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
-    return approved, len(revoked)
+    return approved, len(counted)
 
 
 async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTerm | None:
@@ -218,7 +252,7 @@ async def reassess_institutions(
         term = await term_on(session, inst_code, on)
         if inst is None or term is None:
             continue
-        approved, revoked = await institution_counts(session, inst, term, on)
+        approved, revoked = await institution_counts(session, inst, term, on, policy)
         assessment = assess_institution(policy, approved, revoked)
         created += await _sync_institution_actions(
             session, actor, inst, term, policy, assessment.flags, on
@@ -236,7 +270,12 @@ async def _sync_institution_actions(
     on: date,
 ) -> list[Action]:
     subject = f"institution:{inst.code}"
-    period_key = f"term/{term.starts_on.isoformat()}"
+    rules = policy.institution
+    period_key = (
+        f"year/{on.year}"
+        if rules is not None and rules.period == "calendar_year"
+        else f"term/{term.starts_on.isoformat()}"
+    )
     rows = (
         await session.scalars(
             select(Action).where(Action.subject == subject, Action.period_key == period_key)
