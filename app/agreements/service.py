@@ -90,6 +90,10 @@ async def create_agreement(
             ban_ends_on=ban.ends_on.isoformat(),
         )
     ends_on = _fixed_term_end(policy, data.starts_on, data.ends_on)
+    if ends_on is None and policy.agreement and policy.agreement.renews_with_institution:
+        # zhejiang-2014 二 协议期限与其所属定点医疗机构服务协议期限一致: the agreement runs to
+        # the institution's term end, and renews with it (app.agreements.renewal).
+        ends_on = term_end_on(await inst_repo.terms_of(session, inst.code), data.starts_on)
     for other in await repo.at_institution(session, physician.code, inst.code):
         other_last = last_day(other.ends_on, other.terminated_on)
         if overlaps(other.starts_on, other_last, data.starts_on, data.ends_on):
