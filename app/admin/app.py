@@ -20,6 +20,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import PROBLEM_BASE
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
+from app.decisions.router import router as decisions_router
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
 from app.regions.router import router as regions_router
@@ -40,6 +41,7 @@ ROUTERS = (
     violations_router,
     actions_router,
     calendar_router,
+    decisions_router,
 )
 
 

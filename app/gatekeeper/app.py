@@ -22,7 +22,9 @@ from bisect import bisect_left
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import (
     DomainError,
     Forbidden,
@@ -77,6 +79,8 @@ class GatekeeperApp:
         self.rt: Runtime | None = None
         self._ids = Uuid7()
         self.openapi = b""
+        # Read side (GET /v1/decisions/{id}): sessions on the decision log's database.
+        self.reader: async_sessionmaker[AsyncSession] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -132,7 +136,7 @@ class GatekeeperApp:
             did, ms = self._ids()
             sid = req.settlement_id
             out = render(sid, did, version, outcome, accepted, rejected, results, parts, body)
-            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out)
+            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, lines)
             dlog = rt.log
             if len(dlog.queue) < dlog.limit:
                 dlog.queue.append(item)
@@ -194,6 +198,9 @@ class GatekeeperApp:
         sink = os.environ.get("YBGATE_DECISION_LOG_SINK", "database")
         dlog = DecisionLog(settings.database_url, settings.decision_log_dir, sink=sink)
         await dlog.start()
+        reader = create_engine(settings.database_url)
+        self.reader = create_sessionmaker(reader)
+        self._closers.append(reader.dispose)
         self.rt = Runtime(
             settings.max_lines, settings.max_body_bytes, settings.registry_max_age_s, dlog
         )

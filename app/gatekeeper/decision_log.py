@@ -51,6 +51,7 @@ from app.gatekeeper.spill import (
     SpillEntry,
     SpillWriter,
     claim,
+    inputs_json,
     lines_json,
     spill_buffers,
     spill_files,
@@ -68,6 +69,7 @@ COLUMNS = (
     "accepted_amount",
     "rejected_amount",
     "lines",
+    "inputs",
 )
 
 
@@ -99,6 +101,7 @@ class DecisionLog:
         self.write_timeout = write_timeout
         self.offer_wait = offer_wait
         self.queue: list[Item] = []
+        self._writing: list[Item] = []  # the batch being written (not in the table yet)
         self.written = 0  # rows inserted (live and replayed)
         self.spilled = 0  # rows written to spill files
         self.replayed = 0
@@ -141,6 +144,11 @@ class DecisionLog:
                 async with asyncio.timeout(left):
                     await self._room.wait()
         return True
+
+    def unwritten(self) -> list[Item]:
+        """Decisions answered but not yet in the table: the batch being written, then the
+        queue (read side: a client may read its decision back at once)."""
+        return self._writing + self.queue
 
     @property
     def pending_spill_files(self) -> int:
@@ -200,9 +208,11 @@ class DecisionLog:
         del self.queue[: len(batch)]
         if batch:
             self.limit = self.max_queue - len(batch)
+            self._writing = batch
             try:
                 await self._write(batch)
             finally:
+                self._writing = []
                 self.limit = self.max_queue
                 self._room.set()
         elif self._stopping:
@@ -264,8 +274,19 @@ class DecisionLog:
             await conn.exec_driver_sql(self._sql, rows)
 
     def _row(self, item: Item) -> tuple[Any, ...]:
-        did, ms, sid, inst, version, outcome, acc, rej, body = item
-        return (did, sid, inst, version, self._at(ms), outcome, acc, rej, lines_json(body).decode())
+        did, ms, sid, inst, version, outcome, acc, rej, body, lines = item
+        return (
+            did,
+            sid,
+            inst,
+            version,
+            self._at(ms),
+            outcome,
+            acc,
+            rej,
+            lines_json(body).decode(),
+            inputs_json(lines).decode(),
+        )
 
     def _spilled_row(self, entry: SpillEntry) -> tuple[Any, ...]:
         r = entry.response
@@ -279,6 +300,7 @@ class DecisionLog:
             r.accepted_amount,
             r.rejected_amount,
             bytes(r.lines).decode(),
+            None if bytes(entry.inputs) == b"null" else bytes(entry.inputs).decode(),
         )
 
     def _at(self, ms: int) -> Any:

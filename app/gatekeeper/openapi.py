@@ -8,9 +8,11 @@ import msgspec
 
 from app.core.errors import PROBLEM_CT
 from app.gatekeeper.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
+from app.registry.history import ExplainedDecision
 
 VALIDATE_PATH = "/v1/settlements/validate"
 ELIGIBILITY_PATH = "/v1/physicians/{code}/eligibility"
+DECISION_PATH = "/v1/decisions/{decision_id}"
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -29,7 +31,7 @@ def _json(ref: str, description: str) -> dict[str, Any]:
 
 def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> dict[str, Any]:
     (_, components) = msgspec.json.schema_components(
-        [SettlementRequest, SettlementDecision, Eligibility, Problem],
+        [SettlementRequest, SettlementDecision, Eligibility, Problem, ExplainedDecision],
         ref_template="#/components/schemas/{name}",
     )
     auth: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -99,6 +101,36 @@ def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> di
                         },
                     ],
                     "responses": {"200": _json("Eligibility", "The judgement."), **common},
+                }
+            },
+            DECISION_PATH: {
+                "get": {
+                    "operationId": "explainDecision",
+                    "summary": "A decision of the token's institution, each line with its basis",
+                    "description": (
+                        "The logged decision (readable as soon as it is answered), each "
+                        "line's verdict and the fact that decided it on the record as of "
+                        "the decision's registry version (with the action, violation and "
+                        "clause that caused it where one did), and the first later version "
+                        "that changed the physician's record. Another institution's "
+                        "decision is 404, like an unknown id."
+                    ),
+                    "security": auth,
+                    "parameters": [
+                        {
+                            "name": "decision_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("ExplainedDecision", "The decision, explained."),
+                        "401": common["401"],
+                        "403": _problem("An admin token (valid, but not for the HIS API)."),
+                        "404": _problem("No such decision of this institution."),
+                        "503": _problem("The gatekeeper is starting."),
+                    },
                 }
             },
             "/healthz": {

@@ -30,6 +30,7 @@ from app.gatekeeper.http import (
     send_bytes,
     send_problem,
 )
+from app.gatekeeper.lookup import DECISIONS_PREFIX, find
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.schemas import Eligibility
 from app.registry.compact import Registry
@@ -84,6 +85,10 @@ async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
                 return
         if path == VALIDATE_PATH:
             raise MethodNotAllowed("Use POST.", allow="POST")
+        if path.startswith(DECISIONS_PREFIX) and "/" not in path[len(DECISIONS_PREFIX) :]:
+            _only(method, "GET")
+            await decision(app, scope, send, path[len(DECISIONS_PREFIX) :])
+            return
         if path == "/healthz":
             _only(method, "GET")
             await send_bytes(send, 200, b'{"status":"alive"}')
@@ -103,6 +108,19 @@ async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
     except Exception:  # a bug, not the request
         log.exception("%s %s failed", method, path)
         await send_problem(send, InternalError("The request failed."), path)
+
+
+async def decision(app: GatekeeperApp, scope: Scope, send: Send, decision_id: str) -> None:
+    """GET /v1/decisions/{decision_id}: the token's institution's decision, explained."""
+    reg = app.store.current
+    if app.rt is None or reg is None or app.reader is None:
+        raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
+    auth = dict(scope["headers"]).get(b"authorization")
+    inst = reg.bearer_cache.get(auth) if auth is not None else None
+    if inst is None:
+        inst = authenticate(reg, auth)
+    body = await find(app.reader, app.rt.log.unwritten(), decision_id, inst)
+    await send_bytes(send, 200, body)
 
 
 async def readyz(app: GatekeeperApp, send: Send) -> None:

@@ -1,7 +1,8 @@
 """Spill files of the decision log: fsynced JSON lines under ``decision_log_dir``.
 
-A line is ``{"institution_code", "decided_ms", "response"}`` with the response body
-exactly as the client received it (written with ``os.writev``: never copied in Python).
+A line is ``{"institution_code", "decided_ms", "inputs", "response"}`` with the response
+body exactly as the client received it (written with ``os.writev``: never copied in
+Python) and the lines' inputs (``inputs_json``; absent in files of earlier versions).
 Several processes may share the directory: a process holds an exclusive ``flock`` on its
 active file, and a replay takes only files it can lock (its own once closed, or those of
 processes that are gone).
@@ -13,16 +14,31 @@ import fcntl
 import logging
 import os
 import time
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 import msgspec
 
 log = logging.getLogger("ybgate.decisions")
 
+
+class LineInput(Protocol):
+    """What a decided line keeps for its explanation (a ``SettlementLine`` is one)."""
+
+    @property
+    def physician_code(self) -> str: ...
+    @property
+    def service_date(self) -> date: ...
+    @property
+    def emergency(self) -> bool: ...
+
+
 # One decision as the hot path queues it:
 # (decision_id, decided_ms, settlement_id, institution, version, outcome, accepted,
-#  rejected, response body)
-Item = tuple[str, int, str, str, int, str, str, str, bytes]
+#  rejected, response body, the decoded lines in request order)
+Item = tuple[str, int, str, str, int, str, str, str, bytes, Sequence[LineInput]]
 LINES_KEY = b'"lines":['
 _IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX"))
 ROTATE_BYTES = 16 << 20  # a spill file is closed past this size (replays read whole files)
@@ -44,10 +60,20 @@ class SpillEntry(msgspec.Struct, gc=False):
     institution_code: str
     decided_ms: int
     response: Response
+    inputs: msgspec.Raw = msgspec.Raw(b"null")  # files of earlier versions lack it
 
 
 _decoder = msgspec.json.Decoder(SpillEntry)
 _heads: dict[str, bytes] = {}
+
+
+_encode = msgspec.json.encode
+
+
+def inputs_json(lines: Sequence[LineInput]) -> bytes:
+    """The lines' inputs as ``[[physician_code, service_date, emergency], ...]``: written
+    by the decision log's background task, never on the request path."""
+    return _encode([(ln.physician_code, ln.service_date, ln.emergency) for ln in lines])
 
 
 def lines_json(body: bytes) -> bytes:
@@ -67,7 +93,7 @@ def spill_buffers(batch: list[Item]) -> list[bytes]:
             head = _heads[item[3]] = b'{"institution_code":%b,"decided_ms":' % (
                 msgspec.json.encode(item[3])
             )
-        add(b'%b%d,"response":' % (head, item[1]))
+        add(b'%b%d,"inputs":%b,"response":' % (head, item[1], inputs_json(item[9])))
         add(item[8])
         add(b"}\n")
     return out

@@ -22,4 +22,8 @@ class SettlementDecision(Base):
     accepted_amount: Mapped[str] = mapped_column(String(24))
     rejected_amount: Mapped[str] = mapped_column(String(24))
     lines: Mapped[list[Any]] = mapped_column(Json)
-    __table_args__ = (Index("ix_settlement_decisions_inst_at", "institution_code", "decided_at"),)
+    # Per line, in order: [physician_code, service_date, emergency] (None: logged before
+    # inputs were kept).
+    inputs: Mapped[list[Any] | None] = mapped_column(Json, nullable=True)
+    # Newest first per institution: decision ids are UUIDv7, ordered by time.
+    __table_args__ = (Index("ix_settlement_decisions_inst_id", "institution_code", "decision_id"),)

@@ -1,0 +1,67 @@
+"""Looking up logged decisions and explaining them (read-only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin.auth import Principal
+from app.core.errors import Forbidden, ValidationFailed, field_error
+from app.decisions import repository as repo
+from app.decisions.schemas import DecisionPage
+from app.registry.history import explain_decision
+
+
+async def _region_scope(
+    session: AsyncSession, actor: Principal, institution_code: str | None
+) -> str | None:
+    """An operator reads decisions of its own region's institutions only."""
+    if actor.role != "operator":
+        return None
+    if institution_code:
+        region = await repo.institution_region(session, institution_code)
+        if region is not None and region != actor.region_code:
+            raise Forbidden(
+                f"This operator token reads region {actor.region_code} only; "
+                f"{institution_code} is in region {region}."
+            )
+    return actor.region_code
+
+
+async def list_decisions(
+    session: AsyncSession,
+    actor: Principal,
+    *,
+    settlement_id: str | None,
+    institution_code: str | None,
+    physician_code: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> DecisionPage:
+    if since and until and until <= since:
+        raise ValidationFailed([field_error("until", "must be after since")])
+    region = await _region_scope(session, actor, institution_code)
+    codes: list[str] = []
+    if physician_code:
+        codes.append(physician_code)
+        alias = await repo.national_alias(session, physician_code)
+        if alias:
+            codes.append(alias)
+    stmt = repo.decisions_query(
+        dialect=session.get_bind().dialect.name,
+        settlement_id=settlement_id,
+        institution_code=institution_code,
+        region=region,
+        physician_codes=codes,
+        since=since,
+        until=until,
+    )
+    rows = list((await session.scalars(stmt.limit(limit + 1).offset(offset))).all())
+    items = [await explain_decision(session, r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return DecisionPage(
+        items=items, limit=limit, offset=offset, next_offset=offset + limit if more else None
+    )

@@ -1,0 +1,339 @@
+"""The registry as it stood at a version, read from the record (read-only queries).
+
+Shared by the admin side (``GET /admin/v1/decisions``) and the gatekeeper (``GET
+/v1/decisions/{id}``): neither imports the other.
+
+* **Facts at version V.** The outbox (``registry_changes``) holds, per committed write,
+  the full facts of every entity it touched. So an entity's facts at V are those of the
+  last change at or before V that touched it; when no change after V touched it, they are
+  its current facts (built by :mod:`app.registry.source`); when changes after V exist but
+  none before, it did not exist at V. On PostgreSQL both lookups use GIN indexes on the
+  payload's ``physicians`` and ``institutions`` objects (migration 0004_i12dec).
+  A region's facts (code pattern, emergency scope) are read as they are now.
+* **Changed since.** The first version after V that touched the physician (or the
+  institution) is reported with each line.
+* **The record behind a fact.** The row (agreement, suspension, cancellation, visit,
+  institution suspension or term) a basis fact stands for, the operator's reason, and
+  where an action wrote it the action, its violation and clause.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from typing_extensions import TypedDict
+
+from app.models import (
+    Action,
+    Agreement,
+    AgreementSuspension,
+    CodeCancellation,
+    InstitutionSuspension,
+    InstitutionTerm,
+    Physician,
+    SettlementDecision,
+    Visit,
+)
+from app.registry import source
+from app.registry.explain import Cause, Fact, LineBasis, explain_line
+from app.registry.facts import InstitutionFact, PhysicianFact
+
+
+class ExplainedLine(TypedDict):
+    line_id: str
+    physician_code: str | None
+    service_date: str | None
+    emergency: bool | None
+    decision: str
+    reason: str | None
+    overridden: str | None
+    basis: LineBasis | None  # None: logged before inputs were kept
+    changed_since: int | None  # first later version that changed this physician's record
+
+
+class ExplainedDecision(TypedDict):
+    decision_id: str
+    settlement_id: str
+    institution_code: str
+    decided_at: str
+    registry_version: int
+    current_version: int
+    outcome: str
+    accepted_amount: str
+    rejected_amount: str
+    institution_changed_since: int | None
+    lines: list[ExplainedLine]
+
+
+# -- the decision log ------------------------------------------------------------------------
+async def get_decision(session: AsyncSession, decision_id: str) -> SettlementDecision | None:
+    return await session.get(SettlementDecision, decision_id)
+
+
+# -- the outbox as history --------------------------------------------------------------------
+def _pg(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def changed_after(
+    session: AsyncSession, kind: str, keys: Collection[str], version: int
+) -> dict[str, int]:
+    """Key -> the first version after ``version`` whose change touched it (``kind``:
+    ``physicians`` or ``institutions``); keys untouched since are absent."""
+    if not keys:
+        return {}
+    if _pg(session):
+        stmt = text(
+            "SELECT k, min(c.version) FROM unnest(CAST(:keys AS text[])) AS k "
+            f"JOIN registry_changes c ON (c.payload -> '{kind}') ? k AND c.version > :v "
+            "GROUP BY k"
+        )
+    else:
+        stmt = text(
+            "SELECT j.key, min(c.version) FROM registry_changes c, "
+            f"json_each(c.payload, '$.{kind}') j "
+            "WHERE c.version > :v AND j.key IN :keys GROUP BY j.key"
+        ).bindparams(bindparam("keys", expanding=True))
+    rows = (await session.execute(stmt, {"keys": sorted(keys), "v": version})).all()
+    return {k: int(v) for k, v in rows}
+
+
+async def facts_at_version(
+    session: AsyncSession, kind: str, keys: Collection[str], version: int
+) -> dict[str, Any]:
+    """Key -> its facts in the last change at or before ``version`` that touched it
+    (None: deleted); keys no such change touched are absent."""
+    if not keys:
+        return {}
+    if _pg(session):
+        stmt = text(
+            "SELECT DISTINCT ON (k) k, c.payload -> :kind -> k "
+            "FROM unnest(CAST(:keys AS text[])) AS k "
+            f"JOIN registry_changes c ON (c.payload -> '{kind}') ? k AND c.version <= :v "
+            "ORDER BY k, c.version DESC"
+        )
+        params: dict[str, Any] = {"keys": sorted(keys), "v": version, "kind": kind}
+    else:
+        stmt = text(
+            "SELECT j.key, j.value FROM registry_changes c, "
+            f"json_each(c.payload, '$.{kind}') j "
+            "WHERE c.version <= :v AND j.key IN :keys ORDER BY c.version DESC"
+        ).bindparams(bindparam("keys", expanding=True))
+        params = {"keys": sorted(keys), "v": version}
+    out: dict[str, Any] = {}
+    for key, value in (await session.execute(stmt, params)).all():
+        if key not in out:
+            out[key] = json.loads(value) if isinstance(value, str) else value
+    return out
+
+
+async def _facts(
+    session: AsyncSession, kind: str, keys: set[str], version: int
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """(key -> facts at ``version`` or None, key -> first later change)."""
+    later = await changed_after(session, kind, keys, version)
+    current = keys - later.keys()
+    past = await facts_at_version(session, kind, later.keys(), version)
+    facts: dict[str, Any] = {k: past.get(k) for k in later}
+    if current:
+        if kind == "physicians":
+            found: dict[str, Any] = dict(await source.physician_facts(session, current))
+        else:
+            found = dict(await source.institution_facts(session, current))
+        facts.update({k: found.get(k) for k in current})
+    return facts, later
+
+
+async def _aliases(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
+    """National alias -> YB code, for the codes that are aliases of a physician."""
+    candidates = sorted({c for c in codes if c.startswith("D")})
+    if not candidates:
+        return {}
+    rows = await session.execute(
+        select(Physician.national_code, Physician.code).where(
+            Physician.national_code.in_(candidates)
+        )
+    )
+    return {a: c for a, c in rows.all() if a is not None}
+
+
+# -- explaining a logged decision ---------------------------------------------------------------
+async def explain_decision(session: AsyncSession, row: SettlementDecision) -> ExplainedDecision:
+    """A logged decision with every line's basis on the record as of its version."""
+    version = int(row.registry_version)
+    inputs: list[Any] = list(row.inputs or [])
+    aliases = await _aliases(session, (i[0] for i in inputs))
+    codes = {aliases.get(i[0], i[0]) for i in inputs}
+    physicians, phys_later = await _facts(session, "physicians", codes, version)
+    institutions, inst_later = await _facts(
+        session, "institutions", {row.institution_code}, version
+    )
+    inst: InstitutionFact | None = institutions.get(row.institution_code)
+    regions = await source.region_facts(session, [inst["region"]]) if inst else {}
+    region = regions.get(inst["region"]) if inst else None
+    memo: dict[tuple[str, str, bool], LineBasis] = {}
+    lines: list[ExplainedLine] = []
+    for i, stored in enumerate(row.lines):
+        line = ExplainedLine(
+            line_id=stored["line_id"],
+            physician_code=None,
+            service_date=None,
+            emergency=None,
+            decision=stored["decision"],
+            reason=stored.get("reason"),
+            overridden=stored.get("overridden"),
+            basis=None,
+            changed_since=None,
+        )
+        if i < len(inputs):
+            code, day, emergency = inputs[i][0], inputs[i][1], bool(inputs[i][2])
+            yb = aliases.get(code, code)
+            key = (code, day, emergency)
+            if key not in memo:
+                phys: PhysicianFact | None = physicians.get(yb)
+                memo[key] = explain_line(
+                    code,
+                    date.fromisoformat(day),
+                    emergency,
+                    row.institution_code,
+                    phys,
+                    inst,
+                    region,
+                )
+            line["physician_code"], line["service_date"] = code, day
+            line["emergency"], line["basis"] = emergency, memo[key]
+            line["changed_since"] = phys_later.get(yb)
+        lines.append(line)
+    await annotate(session, row.institution_code, lines)
+    return ExplainedDecision(
+        decision_id=row.decision_id,
+        settlement_id=row.settlement_id,
+        institution_code=row.institution_code,
+        decided_at=row.decided_at.isoformat(),
+        registry_version=version,
+        current_version=await source.current_version(session),
+        outcome=row.outcome,
+        accepted_amount=row.accepted_amount,
+        rejected_amount=row.rejected_amount,
+        institution_changed_since=inst_later.get(row.institution_code),
+        lines=lines,
+    )
+
+
+# -- the record behind each fact ---------------------------------------------------------------
+Record = tuple[str, str | None, str | None]  # (row id, operator's reason, source action id)
+
+
+async def annotate(session: AsyncSession, institution: str, lines: list[ExplainedLine]) -> None:
+    """Fill ``record_id``, ``note`` and ``cause`` of every basis fact (a few queries per
+    decision, whatever its number of lines)."""
+    wanted: list[tuple[str, Fact]] = []
+    seen: set[int] = set()
+    for line in lines:
+        basis = line["basis"]
+        if basis is None or line["physician_code"] is None:
+            continue
+        for f in basis["facts"]:
+            if id(f) not in seen:
+                seen.add(id(f))
+                wanted.append((line["physician_code"], f))
+    if not wanted:
+        return
+    aliases = await _aliases(session, {p for p, _ in wanted})
+    found = await _records(session, institution, {aliases.get(p, p) for p, _ in wanted})
+    causes = await _causes(session, {r[2] for r in found.values() if r[2]})
+    for code, f in wanted:
+        rec = found.get(_record_key(aliases.get(code, code), f))
+        if rec is not None:
+            f["record_id"], f["note"] = rec[0], rec[1]
+            f["cause"] = causes.get(rec[2]) if rec[2] else None
+
+
+def _record_key(code: str, f: Fact) -> tuple[str, ...]:
+    a = f["agreement"]
+    return (
+        f["kind"],
+        "" if f["kind"].startswith("institution") else code,
+        f["institution_code"] or "",
+        (a["starts_on"] if a else "") or "",
+        f["starts_on"] or "",
+    )
+
+
+async def _records(
+    session: AsyncSession, institution: str, codes: set[str]
+) -> dict[tuple[str, ...], Record]:
+    """Every candidate row of these physicians and this institution, by fact key."""
+    out: dict[tuple[str, ...], Record] = {}
+    key: tuple[str, ...]
+    agreements = (
+        await session.scalars(select(Agreement).where(Agreement.physician_code.in_(codes)))
+    ).all()
+    by_id = {a.id: a for a in agreements}
+    for a in agreements:
+        start = a.starts_on.isoformat()
+        out[("agreement", a.physician_code, a.institution_code, "", start)] = (a.id, None, None)
+        if a.terminated_on is not None:
+            key = ("agreement_termination", a.physician_code, a.institution_code, start)
+            out[(*key, a.terminated_on.isoformat())] = (
+                a.id,
+                a.termination_reason,
+                a.source_action_id,
+            )
+    susps = await session.scalars(
+        select(AgreementSuspension)
+        .where(AgreementSuspension.agreement_id.in_(list(by_id)))
+        .order_by(AgreementSuspension.voided_at.is_not(None), AgreementSuspension.created_at)
+    )
+    for s in susps:
+        a = by_id[s.agreement_id]
+        key = ("agreement_suspension", a.physician_code, a.institution_code)
+        out.setdefault(
+            (*key, a.starts_on.isoformat(), s.starts_on.isoformat()),
+            (s.id, s.reason, s.source_action_id),
+        )
+    for c in await session.scalars(
+        select(CodeCancellation).where(CodeCancellation.physician_code.in_(codes))
+    ):
+        key = ("code_cancellation", c.physician_code, "", "", c.effective_on.isoformat())
+        out.setdefault(key, (c.id, c.reason, c.source_action_id))
+    for v in await session.scalars(select(Visit).where(Visit.physician_code.in_(codes))):
+        key = ("visit", v.physician_code, v.host_institution_code, "", v.starts_on.isoformat())
+        out[key] = (v.id, v.kind, None)
+    for s2 in await session.scalars(
+        select(InstitutionSuspension).where(InstitutionSuspension.institution_code == institution)
+    ):
+        key = ("institution_suspension", "", institution, "", s2.starts_on.isoformat())
+        out.setdefault(key, (s2.id, s2.reason, s2.source_action_id))
+    for t in await session.scalars(
+        select(InstitutionTerm).where(InstitutionTerm.institution_code == institution)
+    ):
+        if t.terminated_on is not None:
+            key = ("institution_termination", "", institution, t.starts_on.isoformat())
+            out[(*key, t.terminated_on.isoformat())] = (
+                t.id,
+                t.termination_reason,
+                t.source_action_id,
+            )
+    return out
+
+
+async def _causes(session: AsyncSession, action_ids: set[str | None]) -> dict[str, Cause]:
+    ids = sorted(a for a in action_ids if a)
+    if not ids:
+        return {}
+    out: dict[str, Cause] = {}
+    for a in await session.scalars(select(Action).where(Action.id.in_(ids))):
+        out[a.id] = Cause(
+            action_id=a.id,
+            action_type=a.type,
+            rule_id=a.rule_id,
+            clause=a.clause,
+            violation_id=a.violation_id,
+        )
+    return out
