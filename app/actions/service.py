@@ -196,7 +196,8 @@ async def decide_resumption(
             a.no_renewal = a.no_renewal or "suspension_not_lifted"
             if a.ends_on is None:
                 term = await term_on(session, a.institution_code, data.decided_on)
-                a.ends_on = term.ends_on if term and term.ends_on else None
+                if term is not None and term.ends_on is not None and term.ends_on >= a.starts_on:
+                    a.ends_on = term.ends_on
     await session.flush()
     audit.record(
         session,

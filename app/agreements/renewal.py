@@ -94,10 +94,9 @@ async def renew_at(
 
 
 def term_end_on(terms: list[InstitutionTerm], day: date) -> date | None:
-    """The last day of the institution term covering ``day`` (else of the last one that
-    started before it); ``None`` when that term is open-ended or there is none."""
-    started = [t for t in terms if t.starts_on <= day]
-    if not started:
-        return None
-    covering = [t for t in started if t.ends_on is None or day <= t.ends_on]
-    return (covering or started)[-1].ends_on
+    """The last day of the institution term covering ``day``; ``None`` when that term is
+    open-ended or no term covers ``day``."""
+    for t in terms:
+        if t.starts_on <= day and (t.ends_on is None or day <= t.ends_on):
+            return t.ends_on
+    return None

@@ -20,6 +20,7 @@ from app.agreements.schemas import (
     TerminateAgreement,
 )
 from app.audit import service as audit
+from app.calendar.service import work_calendar
 from app.core.dates import add_years, check_span, covers, last_day, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
@@ -27,8 +28,8 @@ from app.institutions import repository as inst_repo
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
 from app.physicians.repository import cancellation_on
 from app.points import service as points
-from app.points.ledger import ban_on
-from app.rules import Policy, get_policy
+from app.points.ledger import ban_on, lock_physician
+from app.rules import Policy, WorkCalendar, count_working_days, get_policy
 from app.sync.outbox import touch
 
 
@@ -80,6 +81,7 @@ async def create_agreement(
     policy = get_policy(region.policy if region else "")
     # The physician's bans under this policy, current (a code cancellation bans under a
     # policy the physician had no record in yet).
+    await lock_physician(session, physician.code)  # serialise with the points writes
     await points.reconcile(session, actor, physician.code, policy)
     ban = await ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
     if ban is not None:
@@ -149,6 +151,12 @@ def _fixed_term_end(policy: Policy, starts_on: date, ends_on: date | None) -> da
     return ends_on
 
 
+def _notice_end(filed_on: date, cal: WorkCalendar) -> date:
+    """No term end to stop at: 协议样本 第十条 须提前15个工作日通知对方 — the agreement's last
+    day is the 15th working day after the request."""
+    return count_working_days(filed_on, 15, cal).day
+
+
 async def request_end(
     session: AsyncSession, actor: Principal, agreement: Agreement, data: EndRequest
 ) -> Agreement:
@@ -187,7 +195,9 @@ async def request_end(
     agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
     if agreement.ends_on is None:
         terms = await inst_repo.terms_of(session, agreement.institution_code)
-        agreement.ends_on = term_end_on(terms, data.filed_on)
+        agreement.ends_on = term_end_on(terms, data.filed_on) or _notice_end(
+            data.filed_on, await work_calendar(session)
+        )
     await session.flush()
     audit.record(
         session,
