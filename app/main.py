@@ -1,14 +1,11 @@
 """The embedded profile (``ybgate serve all``): both path sets on one port, one registry.
 
 SQLite by default, no Redis: an admin write reaches the in-process registry before its
-response returns (``InProcessFeed``). A heartbeat catches up from the outbox every second,
-which also brings in writes made by another process on the same database (``ybgate token``)
-and keeps the registry's age — and so ``/readyz`` — honest.
+response returns (``InProcessFeed``, which also keeps a heartbeat catch-up running).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -21,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from app.admin.app import bootstrap, create_admin_app
 from app.admin.metrics import render_metrics
 from app.core.db import create_engine, create_sessionmaker
+from app.core.lifespan import drive_lifespan
 from app.core.settings import get_settings
 from app.gatekeeper import create_gatekeeper_app
 from app.gatekeeper.openapi import openapi_document
@@ -28,7 +26,6 @@ from app.registry.store import RegistryStore
 from app.sync.inprocess import InProcessFeed
 
 log = logging.getLogger("ybgate")
-HEARTBEAT_S = 1.0
 
 
 class EmbeddedApp:
@@ -70,19 +67,7 @@ class EmbeddedApp:
         return self.admin.openapi_schema
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        message = await receive()
-        assert message["type"] == "lifespan.startup"
-        try:
-            ctx = self._running()
-            await ctx.__aenter__()
-        except Exception as exc:
-            log.exception("start-up failed")
-            await send({"type": "lifespan.startup.failed", "message": str(exc)})
-            return
-        await send({"type": "lifespan.startup.complete"})
-        message = await receive()
-        await ctx.__aexit__(None, None, None)
-        await send({"type": "lifespan.shutdown.complete"})
+        await drive_lifespan(receive, send, self._running, log)
 
     @contextlib.asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
@@ -94,24 +79,13 @@ class EmbeddedApp:
         await feed.load()
         self.admin.state.sessions = sessions
         self.admin.state.feed = feed
-        heartbeat = asyncio.create_task(_heartbeat(feed))
+        await feed.start()  # the heartbeat
         try:
             async with self.gatekeeper.lifespan():
                 yield
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await feed.stop()
             await engine.dispose()
-
-
-async def _heartbeat(feed: InProcessFeed) -> None:
-    while True:
-        await asyncio.sleep(HEARTBEAT_S)
-        try:
-            await feed.catch_up()
-        except Exception:  # the database may be away for a moment; the registry stays
-            log.warning("registry catch-up failed; serving the last registry", exc_info=True)
 
 
 app = EmbeddedApp()

@@ -9,8 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.auth.principal import Principal, Role
 from app.core.db import create_engine, create_sessionmaker
 from app.core.settings import Settings
 from app.models import (
@@ -24,8 +23,8 @@ from app.models import (
     Region,
     Visit,
 )
-from app.sync import outbox
 from app.tokens import service as tokens
+from app.uow import On, Touch, change, unit_of_work
 
 REGIONS = [("330100", "杭州市", "zhejiang-2014"), ("620100", "兰州市", "lanzhou-2014")]
 INSTITUTIONS = [
@@ -36,7 +35,7 @@ INSTITUTIONS = [
     ("H62010000002", "兰州市第二人民医院", "620100"),
 ]
 PHYSICIANS = 1000
-SEEDER = Principal(token_id="seed", role="superuser")
+SEEDER = Principal(token_id="seed", role=Role.SUPERUSER)
 
 
 def _cert(i: int) -> str:
@@ -47,7 +46,8 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     try:
-        async with sessions() as session, session.begin():
+        async with unit_of_work(sessions) as uow:
+            session = uow.session
             if await session.get(Region, REGIONS[0][0]) is None:
                 await _populate(session)
                 print(
@@ -72,7 +72,6 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
                 )
             ).token
             sample = await session.scalar(select(Physician.code).order_by(Physician.code))
-            await outbox.record(session)
     finally:
         await engine.dispose()
     base = f"http://127.0.0.1:{port}"
@@ -92,7 +91,30 @@ ybgate demo tokens (shown once):
 
 
 async def _populate(session: AsyncSession) -> None:
-    rnd = random.Random(20141)
+    codes = [_physician_code(i) for i in range(PHYSICIANS)]
+    async with change(
+        session,
+        SEEDER,
+        "seed.demo",
+        On("registry", "demo"),
+        *(Touch.region(r[0]) for r in REGIONS),
+        *(Touch.institution(i[0]) for i in INSTITUTIONS),
+        *(Touch.physician(c) for c in codes),
+    ) as ch:
+        await _places(session)
+        await _physicians(session, codes)
+        rnd = random.Random(20141)
+        for i, code in enumerate(codes):
+            await _agreements_of(session, i, code, rnd.random())
+        ch.extra.update(physicians=PHYSICIANS, institutions=len(INSTITUTIONS))
+
+
+def _physician_code(i: int) -> str:
+    return "YB" + _cert(i)
+
+
+async def _places(session: AsyncSession) -> None:
+    """Regions, institutions with their terms, one institution suspension."""
     for code, name, policy in REGIONS:
         session.add(Region(code=code, name=name, policy=policy))
     await session.flush()
@@ -112,95 +134,82 @@ async def _populate(session: AsyncSession) -> None:
             reason="整改 (demo)",
         )
     )
-    codes = []
-    for i in range(PHYSICIANS):
-        cert = _cert(i)
-        code = "YB" + cert
-        codes.append(code)
+
+
+async def _physicians(session: AsyncSession, codes: list[str]) -> None:
+    for i, code in enumerate(codes):
         alias = f"D330100{i:06d}" if i % 10 == 0 else None
         session.add(
-            Physician(code=code, certificate_no=cert, name=f"医师{i:04d}", national_code=alias)
+            Physician(code=code, certificate_no=_cert(i), name=f"医师{i:04d}", national_code=alias)
         )
     await session.flush()
-    for i, code in enumerate(codes):
-        inst_code, _, region = INSTITUTIONS[i % len(INSTITUTIONS)]
-        lanzhou = region == "620100"
-        # lanzhou-2014 第六条（三）: two-year agreements; one in seven was not renewed in
-        # 2026, the others are in their second term. Zhejiang agreements follow the
-        # institution's term (zhejiang-2014 二).
-        starts, ends = date(2024, 5, 1), None
-        if lanzhou:
-            renewed = i % 7 != 0
-            starts = date(2026, 5, 1) if renewed else date(2024, 5, 1)
-            ends = date(2028, 4, 30) if renewed else date(2026, 4, 30)
-        ag = Agreement(
-            physician_code=code,
-            institution_code=inst_code,
-            region_code=region,
-            starts_on=starts,
-            ends_on=ends,
+
+
+async def _agreements_of(session: AsyncSession, i: int, code: str, roll: float) -> None:
+    """The physician's agreement, and (by ``roll``) a suspension, a termination, a
+    cancellation, a second site or a visit."""
+    inst_code, _, region = INSTITUTIONS[i % len(INSTITUTIONS)]
+    lanzhou = region == "620100"
+    # lanzhou-2014 第六条（三）: two-year agreements; one in seven was not renewed in
+    # 2026, the others are in their second term. Zhejiang agreements follow the
+    # institution's term (zhejiang-2014 二).
+    starts, ends = date(2024, 5, 1), None
+    if lanzhou:
+        renewed = i % 7 != 0
+        starts = date(2026, 5, 1) if renewed else date(2024, 5, 1)
+        ends = date(2028, 4, 30) if renewed else date(2026, 4, 30)
+    ag = Agreement(
+        physician_code=code,
+        institution_code=inst_code,
+        region_code=region,
+        starts_on=starts,
+        ends_on=ends,
+    )
+    session.add(ag)
+    await session.flush()
+    if roll < 0.06:
+        session.add(
+            AgreementSuspension(
+                agreement_id=ag.id,
+                starts_on=date(2026, 9, 1),
+                ends_on=date(2026, 11, 30),
+                reason="违规暂停 (demo)",
+            )
         )
-        session.add(ag)
-        await session.flush()
-        roll = rnd.random()
-        if roll < 0.06:
-            session.add(
-                AgreementSuspension(
-                    agreement_id=ag.id,
-                    starts_on=date(2026, 9, 1),
-                    ends_on=date(2026, 11, 30),
-                    reason="违规暂停 (demo)",
-                )
+    elif roll < 0.10:
+        ag.terminated_on, ag.termination_kind = max(date(2026, 6, 1), starts), "operator"
+        ag.termination_reason = "协议解除 (demo)"
+    elif roll < 0.12:
+        session.add(
+            CodeCancellation(
+                physician_code=code, effective_on=date(2026, 3, 1), reason="注销 (demo)"
             )
-        elif roll < 0.10:
-            ag.terminated_on, ag.termination_kind = max(date(2026, 6, 1), starts), "operator"
-            ag.termination_reason = "协议解除 (demo)"
-        elif roll < 0.12:
+        )
+        ag.terminated_on = max(date(2026, 3, 1), starts)
+        ag.termination_kind = "cancellation"
+    elif roll < 0.14:
+        other = INSTITUTIONS[(i + 1) % len(INSTITUTIONS)]
+        if other[2] == region:
             session.add(
-                CodeCancellation(
-                    physician_code=code, effective_on=date(2026, 3, 1), reason="注销 (demo)"
-                )
-            )
-            ag.terminated_on = max(date(2026, 3, 1), starts)
-            ag.termination_kind = "cancellation"
-        elif roll < 0.14:
-            other = INSTITUTIONS[(i + 1) % len(INSTITUTIONS)]
-            if other[2] == region:
-                session.add(
-                    Agreement(
-                        physician_code=code,
-                        institution_code=other[0],
-                        region_code=region,
-                        starts_on=date(2025, 1, 1),
-                        ends_on=date(2026, 12, 31) if lanzhou else None,
-                    )
-                )
-        elif roll < 0.15:
-            session.add(
-                Visit(
+                Agreement(
                     physician_code=code,
-                    host_institution_code="H33010200002",
-                    region_code="330100",
-                    starts_on=date(2026, 7, 1),
-                    ends_on=date(2027, 6, 30),
-                    kind="进修",
+                    institution_code=other[0],
+                    region_code=region,
+                    starts_on=date(2025, 1, 1),
+                    ends_on=date(2026, 12, 31) if lanzhou else None,
                 )
             )
-    await session.flush()
-    audit.record(
-        session,
-        SEEDER,
-        "seed.demo",
-        "registry",
-        "demo",
-        after={"physicians": PHYSICIANS, "institutions": len(INSTITUTIONS)},
-    )
-    outbox.touch(
-        session,
-        regions=[r[0] for r in REGIONS],
-        institutions=[i[0] for i in INSTITUTIONS],
-        physicians=codes,
-    )
+    elif roll < 0.15:
+        session.add(
+            Visit(
+                physician_code=code,
+                host_institution_code="H33010200002",
+                region_code="330100",
+                starts_on=date(2026, 7, 1),
+                ends_on=date(2027, 6, 30),
+                kind="进修",
+            )
+        )
 
 
 async def mint_token(
@@ -208,12 +217,11 @@ async def mint_token(
 ) -> str:
     engine = create_engine(settings.database_url)
     try:
-        async with create_sessionmaker(engine)() as session, session.begin():
+        async with unit_of_work(create_sessionmaker(engine)) as uow:
             created = await tokens.issue(
-                session, None, role, region=region, institution=institution, label="cli"
+                uow.session, None, role, region=region, institution=institution, label="cli"
             )
-            await outbox.record(session)
-            return created.token
+        return created.token
     finally:
         await engine.dispose()
 

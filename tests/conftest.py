@@ -21,11 +21,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.admin.app import create_admin_app
-from app.admin.auth import Principal
+from app.auth.principal import Principal, Role
 from app.core.migrate import upgrade
 from app.registry.store import RegistryStore
 from app.sync.inprocess import InProcessFeed
 from app.tokens import service as tokens
+from app.uow import unit_of_work
 
 
 def _env(name: str) -> str:
@@ -107,8 +108,10 @@ async def make_token(
     region: str | None = None,
     institution: str | None = None,
 ) -> dict[str, str]:
-    async with sessions() as session, session.begin():
-        created = await tokens.issue(session, None, role, region=region, institution=institution)
+    async with unit_of_work(sessions, publish=False) as uow:
+        created = await tokens.issue(
+            uow.session, None, role, region=region, institution=institution
+        )
     return {"Authorization": f"Bearer {created.token}"}
 
 
@@ -118,4 +121,4 @@ async def su(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]:
     return await make_token(sessions, "superuser")
 
 
-SYSTEM = Principal(token_id="system", role="superuser")
+SYSTEM = Principal(token_id="system", role=Role.SUPERUSER)

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -80,7 +81,7 @@ def test_embedded_profile_serves_admin_and_hot_path_from_one_registry(embedded: 
         active = next(a for a in agreements if a["terminated_on"] is None and not a["suspensions"])
         code = active["physician_code"]
 
-        def decide(day: str) -> dict:
+        def decide(day: str) -> dict[str, Any]:
             body = {
                 "settlement_id": "S1",
                 "institution_code": "H33010200001",
@@ -90,7 +91,8 @@ def test_embedded_profile_serves_admin_and_hot_path_from_one_registry(embedded: 
             }
             r = c.post("/v1/settlements/validate", json=body, headers=his)
             assert r.status_code == 200, r.text
-            return r.json()
+            decision: dict[str, Any] = r.json()
+            return decision
 
         assert decide("2026-06-15")["outcome"] == "accept"
         r = c.get(

@@ -1,21 +1,19 @@
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
 from app.actions import service
 from app.actions.schemas import (
     ActionDecision,
-    InstitutionStanding,
     ResumptionCreate,
     ResumptionDecision,
     ResumptionOut,
 )
-from app.admin.deps import Actor, Session
-from app.core.clock import today
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
-from app.violations.schemas import ActionOut
+from app.ledger import repository as ledger
+from app.ledger.schemas import ActionOut
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1", tags=["actions"])
 
@@ -30,7 +28,7 @@ async def list_actions(
     physician: str | None = None,
 ) -> Page[ActionOut]:
     """Actions; ``status=pending`` lists the discretionary ones awaiting an operator."""
-    rows = await fetch_page(session, service.actions_query(status, region, physician), paging)
+    rows = await fetch_page(session, ledger.actions_query(status, region, physician), paging)
     return make_page([ActionOut.model_validate(a) for a in rows], paging)
 
 
@@ -60,12 +58,3 @@ async def decide_resumption(
 ) -> ResumptionOut:
     app_ = await service.decide_resumption(session, actor, application_id, data)
     return ResumptionOut.model_validate(app_)
-
-
-@router.get("/institutions/{code}/standing", response_model=InstitutionStanding)
-async def institution_standing(
-    code: str, session: Session, actor: Actor, as_of: date | None = None
-) -> InstitutionStanding:
-    """Revoked physicians over approved ones in the current term, and the flags they trigger
-    (lanzhou-2014 第二十二条)."""
-    return await service.institution_standing(session, code, as_of or today())

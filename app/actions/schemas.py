@@ -1,11 +1,8 @@
 from __future__ import annotations
 
 from datetime import date
-from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from app.violations.schemas import ActionOut
 
 
 class ActionDecision(BaseModel):
@@ -35,21 +32,3 @@ class ResumptionOut(BaseModel):
     timely: bool
     approved: bool | None
     decided_on: date | None
-
-
-class InstitutionStanding(BaseModel):
-    institution_code: str
-    region: str
-    policy: str
-    as_of: date
-    term_starts_on: date | None
-    term_ends_on: date | None
-    approved_physicians: int
-    revoked_physicians: int
-    ratio: str | None
-    flags: list[str]
-    actions: list[ActionOut]
-
-
-def ratio_text(r: Fraction | None) -> str | None:
-    return None if r is None else f"{float(r):.4f}"

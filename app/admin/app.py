@@ -17,16 +17,16 @@ from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.calendar.router import router as calendar_router
 from app.core.db import create_engine, create_sessionmaker
-from app.core.errors import PROBLEM_BASE
+from app.core.errors import NotReady
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
 from app.decisions.router import router as decisions_router
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
 from app.regions.router import router as regions_router
-from app.sync import outbox
 from app.tokens import service as tokens
 from app.tokens.router import router as tokens_router
+from app.uow import unit_of_work
 from app.violations.router import router as violations_router
 from app.visits.router import router as visits_router
 
@@ -47,9 +47,8 @@ ROUTERS = (
 
 async def bootstrap(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     if settings.bootstrap_admin_token:
-        async with sessions() as session, session.begin():
-            await tokens.ensure_bootstrap(session, settings.bootstrap_admin_token)
-            await outbox.record(session)
+        async with unit_of_work(sessions) as uow:
+            await tokens.ensure_bootstrap(uow.session, settings.bootstrap_admin_token)
 
 
 @asynccontextmanager
@@ -94,13 +93,8 @@ def create_admin_app(*, extra_routers: tuple[Any, ...] = ()) -> FastAPI:
             async with sessions() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:  # readiness reports any failure as 503
-            body = {
-                "type": PROBLEM_BASE + "not-ready",
-                "title": "Service not ready",
-                "status": 503,
-                "detail": f"database unreachable: {type(exc).__name__}",
-            }
-            return problem(body, 503)
+            err = NotReady(f"database unreachable: {type(exc).__name__}")
+            return problem(err.to_problem("/readyz"), 503)
         return {"status": "ready"}
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)

@@ -17,13 +17,11 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as repo
-from app.audit import service as audit
-from app.institutions import repository as inst_repo
+from app.auth.principal import Principal
 from app.models import Agreement, AgreementSuspension, Institution, InstitutionTerm, Region
 from app.rules import get_policy
-from app.sync.outbox import touch
+from app.uow import On, Touch, change
 
 
 def renewed_end(ends_on: date, terms: list[InstitutionTerm]) -> date | None:
@@ -62,33 +60,27 @@ async def renew_at(
     """Carry every renewable agreement at the institution through its renewals."""
     if not await renews(session, institution_code):
         return []
-    terms = await inst_repo.terms_of(session, institution_code)
+    terms = await repo.institution_terms(session, institution_code)
     rows = await repo.at_institution_all(session, institution_code)
     susps = await repo.suspensions_by_agreement(session, [a.id for a in rows])
     renewed: list[Agreement] = []
     for a in rows:
-        terminated = a.terminated_on is not None and a.termination_voided_at is None
-        if terminated or a.no_renewal is not None or a.ends_on is None:
+        if a.effective_terminated_on is not None or a.no_renewal is not None or a.ends_on is None:
             continue
         if _runs_on_suspended(susps[a.id], a.ends_on):
             continue
         end = renewed_end(a.ends_on, terms)
         if end == a.ends_on:
             continue
-        before = audit.snapshot(a)
-        a.ends_on = end
-        await session.flush()
-        audit.record(
+        async with change(
             session,
             actor,
             "agreement.renew",
-            "agreement",
-            a.id,
-            region=a.region_code,
-            before=before,
-            after=audit.snapshot(a),
-        )
-        touch(session, physicians=[a.physician_code])
+            On("agreement", region=a.region_code),
+            Touch.physician(a.physician_code),
+            subject=a,
+        ):
+            a.ends_on = end
         renewed.append(a)
     return renewed
 

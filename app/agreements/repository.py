@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Agreement, AgreementSuspension
+from app.models import Agreement, AgreementSuspension, Ban, CodeCancellation, InstitutionTerm
 
 
 async def agreements_of(session: AsyncSession, physician_code: str) -> list[Agreement]:
@@ -38,6 +39,16 @@ async def at_institution_all(session: AsyncSession, institution_code: str) -> li
     return list((await session.scalars(stmt)).all())
 
 
+async def institution_terms(session: AsyncSession, institution_code: str) -> list[InstitutionTerm]:
+    """The institution's terms, in order (what an agreement at it renews with)."""
+    stmt = (
+        select(InstitutionTerm)
+        .where(InstitutionTerm.institution_code == institution_code)
+        .order_by(InstitutionTerm.starts_on)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def suspensions_by_agreement(
     session: AsyncSession, agreement_ids: Sequence[str]
 ) -> dict[str, list[AgreementSuspension]]:
@@ -55,6 +66,48 @@ async def suspensions_by_agreement(
     for s in (await session.scalars(stmt)).all():
         out[s.agreement_id].append(s)
     return out
+
+
+async def suspensions_from_action(
+    session: AsyncSession, action_id: str
+) -> list[AgreementSuspension]:
+    """The live suspensions an automatic action wrote."""
+    stmt = select(AgreementSuspension).where(
+        AgreementSuspension.source_action_id == action_id,
+        AgreementSuspension.voided_at.is_(None),
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+# ---- what may stop a new agreement (or a visit): a cancelled code, a ban ----
+
+
+async def cancellations_of(session: AsyncSession, code: str) -> list[CodeCancellation]:
+    stmt = (
+        select(CodeCancellation)
+        .where(CodeCancellation.physician_code == code, CodeCancellation.voided_at.is_(None))
+        .order_by(CodeCancellation.effective_on)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def cancellation_on(session: AsyncSession, code: str, day: date) -> CodeCancellation | None:
+    for c in await cancellations_of(session, code):
+        if c.covers(day):
+            return c
+    return None
+
+
+async def ban_on(
+    session: AsyncSession, code: str, policy_id: str, region: str, day: date
+) -> Ban | None:
+    """The ban in force on ``day`` against a new agreement in ``region``, if any."""
+    stmt = select(Ban).where(Ban.physician_code == code, Ban.policy_id == policy_id)
+    for b in (await session.scalars(stmt.order_by(Ban.starts_on))).all():
+        in_scope = b.region_code is None or b.region_code == region
+        if b.voided_at is None and in_scope and b.starts_on <= day <= b.ends_on:
+            return b
+    return None
 
 
 def agreements_query(physician: str | None, institution: str | None) -> Select[Any]:

@@ -4,7 +4,6 @@ from datetime import date
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
 from app.agreements import repository as repo
 from app.agreements import service
 from app.agreements.schemas import (
@@ -13,40 +12,19 @@ from app.agreements.schemas import (
     EndRequest,
     ResumeAgreement,
     SuspendAgreement,
-    SuspensionOut,
     TerminateAgreement,
 )
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
-from app.models import Agreement, AgreementSuspension
+from app.models import Agreement
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/agreements", tags=["agreements"])
 
 
-def agreement_out(
-    a: Agreement, susps: list[AgreementSuspension], on: date | None = None
-) -> AgreementOut:
-    return AgreementOut(
-        id=a.id,
-        physician_code=a.physician_code,
-        institution_code=a.institution_code,
-        region=a.region_code,
-        starts_on=a.starts_on,
-        ends_on=a.ends_on,
-        terminated_on=a.terminated_on if a.termination_voided_at is None else None,
-        termination_reason=a.termination_reason if a.termination_voided_at is None else None,
-        termination_kind=a.termination_kind if a.termination_voided_at is None else None,
-        no_renewal=a.no_renewal,
-        end_requested_on=a.end_requested_on,
-        created_at=a.created_at,
-        suspensions=[SuspensionOut.model_validate(s) for s in susps],
-        status_on=on,
-        status=service.status_on(a, susps, on) if on else None,
-    )
-
-
 async def _out(session: Session, a: Agreement, on: date | None = None) -> AgreementOut:
     susps = (await repo.suspensions_by_agreement(session, [a.id]))[a.id]
-    return agreement_out(a, susps, on)
+    return AgreementOut.from_record(a, susps, on)
 
 
 @router.post("", status_code=201, response_model=AgreementOut)
@@ -64,7 +42,7 @@ async def list_agreements(
 ) -> Page[AgreementOut]:
     rows = await fetch_page(session, repo.agreements_query(physician, institution), paging)
     susps = await repo.suspensions_by_agreement(session, [r.id for r in rows])
-    return make_page([agreement_out(r, susps[r.id]) for r in rows], paging)
+    return make_page([AgreementOut.from_record(r, susps[r.id]) for r in rows], paging)
 
 
 @router.get("/{agreement_id}", response_model=AgreementOut)

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.types import InstitutionCode, PhysicianCode, Reason
+from app.models import Agreement, AgreementSuspension
 
 
 class AgreementCreate(BaseModel):
@@ -68,3 +69,27 @@ class AgreementOut(BaseModel):
     suspensions: list[SuspensionOut]
     status_on: date | None = None
     status: str | None = None
+
+    @classmethod
+    def from_record(
+        cls, a: Agreement, susps: list[AgreementSuspension], on: date | None = None
+    ) -> AgreementOut:
+        """The agreement as the API shows it; ``on`` adds what held that day."""
+        voided = a.termination_voided_at is not None
+        return cls(
+            id=a.id,
+            physician_code=a.physician_code,
+            institution_code=a.institution_code,
+            region=a.region_code,
+            starts_on=a.starts_on,
+            ends_on=a.ends_on,
+            terminated_on=a.effective_terminated_on,
+            termination_reason=None if voided else a.termination_reason,
+            termination_kind=None if voided else a.termination_kind,
+            no_renewal=a.no_renewal,
+            end_requested_on=a.end_requested_on,
+            created_at=a.created_at,
+            suspensions=[SuspensionOut.model_validate(s) for s in susps],
+            status_on=on,
+            status=a.status_on(susps, on) if on else None,
+        )

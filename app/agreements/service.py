@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as repo
 from app.agreements.renewal import renew_at, renews, term_end_on
 from app.agreements.schemas import (
@@ -19,41 +18,20 @@ from app.agreements.schemas import (
     SuspendAgreement,
     TerminateAgreement,
 )
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.calendar.service import work_calendar
-from app.core.dates import add_years, check_span, covers, last_day, overlaps
+from app.core.dates import add_years, check_span, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
-from app.institutions import repository as inst_repo
+from app.ledger import repository as ledger
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
-from app.physicians.repository import cancellation_on
 from app.points import service as points
-from app.points.ledger import ban_on, lock_physician
 from app.rules import Policy, WorkCalendar, count_working_days, get_policy
-from app.sync.outbox import touch
+from app.uow import On, Touch, change
 
 
 async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
     return await get_or_404(session, Agreement, agreement_id, "agreement")
-
-
-def _terminated_on(a: Agreement) -> date | None:
-    """The effective termination date, unless the termination was voided."""
-    return a.terminated_on if a.termination_voided_at is None else None
-
-
-def status_on(a: Agreement, susps: list[AgreementSuspension], day: date) -> str:
-    """What held for agreement ``a`` on ``day`` (its own history; not the institution's)."""
-    if day < a.starts_on:
-        return "not_started"
-    ended = _terminated_on(a)
-    if ended is not None and ended <= day:
-        return "terminated"
-    if a.ends_on is not None and day > a.ends_on:
-        return "expired"
-    if any(covers(s.starts_on, last_day(s.ends_on, s.resumed_on), day) for s in susps):
-        return "suspended"
-    return "active"
 
 
 async def create_agreement(
@@ -71,7 +49,7 @@ async def create_agreement(
         )
     actor.require_write(inst.region_code)
     check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
-    cancelled = await cancellation_on(session, physician.code, data.starts_on)
+    cancelled = await repo.cancellation_on(session, physician.code, data.starts_on)
     if cancelled is not None:
         raise Conflict(
             f"Code {physician.code} is cancelled from {cancelled.effective_on}.",
@@ -80,10 +58,10 @@ async def create_agreement(
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
     # The physician's bans under this policy, current (a code cancellation bans under a
-    # policy the physician had no record in yet).
-    await lock_physician(session, physician.code)  # serialise with the points writes
+    # policy the physician had no record in yet). Serialised with the points writes.
+    await ledger.lock_physician(session, physician.code)
     await points.reconcile(session, actor, physician.code, policy)
-    ban = await ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
+    ban = await repo.ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
     if ban is not None:
         raise Conflict(
             f"{physician.code} may not take a new agreement under {policy.id} until "
@@ -95,33 +73,29 @@ async def create_agreement(
     if ends_on is None and policy.agreement and policy.agreement.renews_with_institution:
         # zhejiang-2014 二 协议期限与其所属定点医疗机构服务协议期限一致: the agreement runs to
         # the institution's term end, and renews with it (app.agreements.renewal).
-        ends_on = term_end_on(await inst_repo.terms_of(session, inst.code), data.starts_on)
+        ends_on = term_end_on(await repo.institution_terms(session, inst.code), data.starts_on)
     for other in await repo.at_institution(session, physician.code, inst.code):
-        other_last = last_day(other.ends_on, other.terminated_on)
-        if overlaps(other.starts_on, other_last, data.starts_on, data.ends_on):
+        if overlaps(other.starts_on, other.last_day, data.starts_on, data.ends_on):
             raise Conflict(
                 f"Agreement {other.id} at {inst.code} overlaps these dates.",
                 slug="agreement-overlap",
             )
-    agreement = Agreement(
-        physician_code=physician.code,
-        institution_code=inst.code,
-        region_code=inst.region_code,
-        starts_on=data.starts_on,
-        ends_on=ends_on,
-    )
-    session.add(agreement)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.create",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        after=audit.snapshot(agreement),
-    )
-    touch(session, physicians=[physician.code])
+        On("agreement", region=inst.region_code),
+        Touch.physician(physician.code),
+    ) as ch:
+        agreement = ch.add(
+            Agreement(
+                physician_code=physician.code,
+                institution_code=inst.code,
+                region_code=inst.region_code,
+                starts_on=data.starts_on,
+                ends_on=ends_on,
+            )
+        )
     await renew_at(session, actor, inst.code)
     # lanzhou-2014 第十一条: a new agreement is a new term; deductions decided under it are
     # counted there from now on.
@@ -163,7 +137,7 @@ async def request_end(
     """The physician asks to end the agreement (zhejiang-2014 二 医师本人提出解除协议申请): it
     is not renewed and ends with the institution's current term."""
     actor.require_write(agreement.region_code)
-    if _terminated_on(agreement) is not None:
+    if agreement.effective_terminated_on is not None:
         raise InvalidTransition(
             f"Agreement {agreement.id} is terminated already.", slug="agreement-terminated"
         )
@@ -191,25 +165,21 @@ async def request_end(
             "Under this region's policy agreements do not renew: terminate it instead.",
             slug="renewal-not-applicable",
         )
-    before = audit.snapshot(agreement)
-    agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
-    if agreement.ends_on is None:
-        terms = await inst_repo.terms_of(session, agreement.institution_code)
-        agreement.ends_on = term_end_on(terms, data.filed_on) or _notice_end(
-            data.filed_on, await work_calendar(session)
-        )
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.end_request",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        before=before,
-        after=audit.snapshot(agreement) | {"note": data.note},
-    )
-    touch(session, physicians=[agreement.physician_code])
+        On("agreement", region=agreement.region_code),
+        Touch.physician(agreement.physician_code),
+        subject=agreement,
+    ) as ch:
+        agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
+        if agreement.ends_on is None:
+            terms = await repo.institution_terms(session, agreement.institution_code)
+            agreement.ends_on = term_end_on(terms, data.filed_on) or _notice_end(
+                data.filed_on, await work_calendar(session)
+            )
+        ch.extra["note"] = data.note
     return agreement
 
 
@@ -244,37 +214,34 @@ async def add_suspension(
     *,
     source_action_id: str | None = None,
 ) -> AgreementSuspension:
-    ended = _terminated_on(agreement)
-    if ended is not None and ended <= starts_on:
+    ended = agreement.effective_terminated_on
+    if ended is not None and agreement.terminated_by(starts_on):
         raise InvalidTransition(
             f"Agreement {agreement.id} is terminated from {ended}.", slug="agreement-terminated"
         )
     susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
     for s in susps:
-        if overlaps(s.starts_on, last_day(s.ends_on, s.resumed_on), starts_on, ends_on):
+        if overlaps(s.starts_on, s.last_day, starts_on, ends_on):
             raise Conflict(
                 f"Agreement {agreement.id} is already suspended from {s.starts_on}.",
                 slug="suspension-overlap",
             )
-    susp = AgreementSuspension(
-        agreement_id=agreement.id,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        reason=reason,
-        source_action_id=source_action_id,
-    )
-    session.add(susp)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.suspend",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        after=audit.snapshot(susp),
-    )
-    touch(session, physicians=[agreement.physician_code])
+        On("agreement", agreement.id, agreement.region_code),
+        Touch.physician(agreement.physician_code),
+    ) as ch:
+        susp = ch.add(
+            AgreementSuspension(
+                agreement_id=agreement.id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                reason=reason,
+                source_action_id=source_action_id,
+            )
+        )
     return susp
 
 
@@ -285,21 +252,16 @@ async def resume(
     actor.require_write(agreement.region_code)
     susps = (await repo.suspensions_by_agreement(session, [agreement.id]))[agreement.id]
     for s in susps:
-        if covers(s.starts_on, last_day(s.ends_on, s.resumed_on), effective_on):
-            before = audit.snapshot(s)
-            s.resumed_on = effective_on
-            await session.flush()
-            audit.record(
+        if s.covers(effective_on):
+            async with change(
                 session,
                 actor,
                 "agreement.resume",
-                "agreement",
-                agreement.id,
-                region=agreement.region_code,
-                before=before,
-                after=audit.snapshot(s),
-            )
-            touch(session, physicians=[agreement.physician_code])
+                On("agreement", agreement.id, agreement.region_code),
+                Touch.physician(agreement.physician_code),
+                subject=s,
+            ):
+                s.resumed_on = effective_on
             return s
     raise InvalidTransition(
         f"Agreement {agreement.id} is not suspended on {effective_on}.", slug="not-suspended"
@@ -337,7 +299,7 @@ async def end_agreement(
     kind: str,
     source_action_id: str | None = None,
 ) -> Agreement:
-    if agreement.terminated_on is not None and agreement.termination_voided_at is None:
+    if agreement.effective_terminated_on is not None:
         raise InvalidTransition(
             f"Agreement {agreement.id} is terminated already (from {agreement.terminated_on}).",
             slug="agreement-terminated",
@@ -351,22 +313,17 @@ async def end_agreement(
                 }
             ]
         )
-    before = audit.snapshot(agreement)
-    agreement.terminated_on = effective_on
-    agreement.termination_reason = reason
-    agreement.termination_kind = kind
-    agreement.termination_voided_at = None
-    agreement.source_action_id = source_action_id
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "agreement.terminate",
-        "agreement",
-        agreement.id,
-        region=agreement.region_code,
-        before=before,
-        after=audit.snapshot(agreement),
-    )
-    touch(session, physicians=[agreement.physician_code])
+        On("agreement", region=agreement.region_code),
+        Touch.physician(agreement.physician_code),
+        subject=agreement,
+    ):
+        agreement.terminated_on = effective_on
+        agreement.termination_reason = reason
+        agreement.termination_kind = kind
+        agreement.termination_voided_at = None
+        agreement.source_action_id = source_action_id
     return agreement

@@ -4,10 +4,11 @@ from datetime import datetime
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
 from app.audit.repository import audit_query
 from app.audit.schemas import AuditEntryOut
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/audit", tags=["audit"])
 

@@ -3,13 +3,13 @@ audited as the ``cli`` superuser, recomputing every provisional deadline."""
 
 from __future__ import annotations
 
-from app.admin.auth import Principal
+from app.auth.principal import Principal, Role
 from app.calendar.service import load_year, parse_schedule_file
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import DomainError
-from app.sync import outbox
+from app.uow import unit_of_work
 
-CLI = Principal(token_id="cli", role="superuser")
+CLI = Principal(token_id="cli", role=Role.SUPERUSER)
 
 
 async def load_file(database_url: str, text: str) -> str:
@@ -18,9 +18,8 @@ async def load_file(database_url: str, text: str) -> str:
     year, data = parse_schedule_file(text)
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            loaded = await load_year(session, CLI, year, data)
-            await outbox.record(session)
+        async with unit_of_work(create_sessionmaker(engine)) as uow:
+            loaded = await load_year(uow.session, CLI, year, data)
     finally:
         await engine.dispose()
     lines = [

@@ -4,11 +4,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.calendar import repository as repo
 from app.calendar import service
 from app.calendar.schemas import CalendarLoaded, CalendarYearIn, CalendarYearOut, DeadlineOut
 from app.core.paging import Page, Paging, make_page
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1", tags=["calendar"])
 

@@ -8,8 +8,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.calendar import repository as repo
 from app.calendar.schemas import (
     CalendarLoaded,
@@ -30,6 +29,7 @@ from app.rules import (
     objection_deadline_counted,
     resumption_window,
 )
+from app.uow import On, change
 
 
 def _schedule(row: CalendarYear) -> YearSchedule:
@@ -81,26 +81,17 @@ async def load_year(
     if errors:
         raise ValidationFailed(errors)
     row = await session.get(CalendarYear, year)
-    before = audit.snapshot(row) if row is not None else None
-    if row is None:
-        row = CalendarYear(year=year)
-        session.add(row)
-    row.schedule = {
-        "holidays": sorted(d.isoformat() for d in schedule.holidays),
-        "workdays": sorted(d.isoformat() for d in schedule.workdays),
-        "file": data.model_dump(mode="json", by_alias=True, exclude={"year"}),
-    }
-    row.source, row.loaded_by, row.loaded_at = data.source, actor.token_id, utcnow()
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "calendar.load",
-        "calendar",
-        str(year),
-        before=before,
-        after=audit.snapshot(row),
-    )
+    async with change(
+        session, actor, "calendar.load", On("calendar", str(year)), subject=row
+    ) as ch:
+        if row is None:
+            row = ch.add(CalendarYear(year=year))
+        row.schedule = {
+            "holidays": sorted(d.isoformat() for d in schedule.holidays),
+            "workdays": sorted(d.isoformat() for d in schedule.workdays),
+            "file": data.model_dump(mode="json", by_alias=True, exclude={"year"}),
+        }
+        row.source, row.loaded_by, row.loaded_at = data.source, actor.token_id, utcnow()
     recomputed = await recompute_provisional(session, actor, await work_calendar(session))
     return CalendarLoaded(**_out(schedule, row).model_dump(), recomputed=recomputed)
 
@@ -111,19 +102,15 @@ async def recompute_provisional(
     out: list[Recomputed] = []
     for obj, v in await repo.provisional_objections(session):
         counted = objection_deadline_counted(get_policy(v.policy_id), v.decided_on, cal)
-        before = audit.snapshot(obj)
-        obj.deadline, obj.deadline_provisional = counted.day, counted.provisional
-        obj.late = not counted.provisional and obj.filed_on > counted.day
-        audit.record(
+        async with change(
             session,
             actor,
             "objection.deadline.recompute",
-            "violation",
-            v.id,
-            region=v.region_code,
-            before=before,
-            after=audit.snapshot(obj),
-        )
+            On("violation", v.id, v.region_code),
+            subject=obj,
+        ):
+            obj.deadline, obj.deadline_provisional = counted.day, counted.provisional
+            obj.late = not counted.provisional and obj.filed_on > counted.day
         out.append(
             Recomputed(
                 kind="objection",
@@ -141,20 +128,16 @@ async def recompute_provisional(
         )
         if window is None:
             continue
-        before = audit.snapshot(app_)
-        app_.window_opens_on, app_.window_closes_on = window.opens_on, window.closes_on
-        app_.deadline_provisional = window.provisional
-        app_.timely = window.provisional or window.admits(app_.filed_on)
-        audit.record(
+        async with change(
             session,
             actor,
             "resumption.deadline.recompute",
-            "action",
-            action.id,
-            region=action.region_code,
-            before=before,
-            after=audit.snapshot(app_),
-        )
+            On("action", action.id, action.region_code),
+            subject=app_,
+        ):
+            app_.window_opens_on, app_.window_closes_on = window.opens_on, window.closes_on
+            app_.deadline_provisional = window.provisional
+            app_.timely = window.provisional or window.admits(app_.filed_on)
         out.append(
             Recomputed(
                 kind="resumption_application",

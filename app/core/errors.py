@@ -107,6 +107,44 @@ class NotReady(DomainError):
     title = "Service not ready"
 
 
+class MethodNotAllowed(DomainError):
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+
+class RequestTimeout(DomainError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request body not received in time"
+
+
+class InternalError(DomainError):
+    """A fault of the server (a bug, a broken policy file): never the client's."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+
+def http_error(status: int, detail: str) -> DomainError:
+    """A framework-level HTTP error (unknown route, wrong method, ...) in the same
+    vocabulary as the gatekeeper's."""
+    known: dict[int, type[DomainError]] = {
+        401: Unauthenticated,
+        403: Forbidden,
+        404: NotFound,
+        405: MethodNotAllowed,
+        408: RequestTimeout,
+        413: PayloadTooLarge,
+        503: NotReady,
+    }
+    kind = known.get(status)
+    if kind is not None:
+        return kind(detail)
+    return DomainError(detail, status=status, slug=f"http-{status}", title=detail)
+
+
 def field_error(path: str, message: str) -> dict[str, str]:
     return {"field": path, "message": message}
 

@@ -11,8 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import PROBLEM_BASE, PROBLEM_CT, DomainError, ValidationFailed
-from app.rules.errors import RulesError
+from app.core.errors import (
+    PROBLEM_CT,
+    DomainError,
+    InternalError,
+    ValidationFailed,
+    http_error,
+)
+from app.rules.errors import PolicyFileError, RulesError
 
 log = logging.getLogger("ybgate")
 
@@ -36,7 +42,11 @@ def problem(body: dict[str, Any], status: int) -> Response:
 
 
 def rules_problem(exc: RulesError) -> DomainError:
-    """A rules-engine refusal as a domain error (422, naming the field when known)."""
+    """A rules-engine refusal as a domain error (422, naming the field when known). A
+    broken policy file is the server's fault, not the request's: 500."""
+    if isinstance(exc, PolicyFileError):
+        log.error("policy file invalid: %s", exc)
+        return InternalError("A policy file of this server is invalid; it has been logged.")
     extra: dict[str, Any] = {}
     if exc.field:
         extra["errors"] = [{"field": exc.field, "message": str(exc)}]
@@ -63,23 +73,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        body = {
-            "type": PROBLEM_BASE + f"http-{exc.status_code}",
-            "title": str(exc.detail),
-            "status": exc.status_code,
-            "detail": str(exc.detail),
-        }
-        return problem(body, exc.status_code)
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":  # no route matched
+            detail = f"No route {request.url.path}."
+        err = http_error(exc.status_code, detail)
+        return problem(err.to_problem(request.url.path), err.status)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        body = {
-            "type": PROBLEM_BASE + "internal",
-            "title": "Internal error",
-            "status": 500,
-            "detail": "An unexpected error occurred; it has been logged.",
-        }
-        return problem(body, 500)
+        err = InternalError("An unexpected error occurred; it has been logged.")
+        return problem(err.to_problem(request.url.path), 500)
 
     app.add_exception_handler(DomainError, domain)
     app.add_exception_handler(RulesError, rules)

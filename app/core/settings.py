@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,7 +20,23 @@ class Settings(BaseSettings):
     # Registry older than this (seconds since last confirmed sync) makes /readyz 503.
     registry_max_age_s: float = Field(default=300.0, gt=0)
     decision_log_dir: str = "./var/decisions"
+    # "database": decisions go to PostgreSQL (spilling to files while it is down);
+    # "spill": files only (the bench), replayed by a later process with the database sink.
+    decision_log_sink: Literal["database", "spill"] = "database"
+    # A registry snapshot file the gatekeeper loads and polls instead of the database.
+    snapshot_file: str | None = None
     log_sql: bool = False
+    # The relay (YBGATE_RELAY_<FIELD>; see app.sync.relay.RelayConfig).
+    relay_poll_s: float = Field(default=0.02, gt=0)  # outbox poll when idle
+    relay_batch: int = Field(default=500, ge=1)  # patches per poll / per pipeline
+    relay_snapshot_every: int = Field(default=1000, ge=1)  # versions between snapshots...
+    relay_snapshot_interval_s: float = Field(default=30.0, gt=0)  # ...or seconds
+    relay_keep_before_snapshot: int = Field(default=10_000, ge=0)  # stream kept below it
+    relay_heartbeat_s: float = Field(default=0.25, gt=0)  # head key refresh while idle
+    relay_head_ttl_ms: int = Field(default=5000, ge=1)
+    relay_lock_ttl_ms: int = Field(default=5000, ge=1)
+    relay_use_lock: bool = True
+    relay_prefix: str = "ybgate"
 
     @property
     def is_sqlite(self) -> bool:

@@ -5,9 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.decisions import service
 from app.decisions.schemas import DecisionPage
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/decisions", tags=["decisions"])
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
+from app.auth.principal import Principal
 from app.core.errors import Forbidden, ValidationFailed, field_error
 from app.decisions import repository as repo
 from app.decisions.schemas import DecisionPage

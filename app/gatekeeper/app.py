@@ -13,10 +13,8 @@ embedding app runs it). Until then /v1 answers 503.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import os
 import time
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,6 +31,7 @@ from app.core.errors import (
     ValidationFailed,
     field_error,
 )
+from app.core.lifespan import drive_lifespan
 from app.core.settings import Settings, get_settings
 from app.gatekeeper.decide import check_line_ids, judge_lines, money, render, settle
 from app.gatekeeper.decision_log import DecisionLog
@@ -52,23 +51,15 @@ from app.gatekeeper.ids import Uuid7
 from app.gatekeeper.metrics import BUCKETS, Metrics, runtime_gauges
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.routes import authenticate, dispatch
+from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.schemas import request_decoder
+from app.registry.feed import RegistryFeed
 from app.registry.judge import ACCEPTED, LineResult
 from app.registry.store import RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper")
 _perf = time.perf_counter
 _decode = request_decoder.decode
-
-
-class Runtime:
-    """What the lifespan sets up from settings."""
-
-    def __init__(self, max_lines: int, max_body: int, max_age: float, dlog: DecisionLog):
-        self.max_lines = max_lines
-        self.max_body = max_body
-        self.max_age = max_age
-        self.log = dlog
 
 
 class GatekeeperApp:
@@ -81,7 +72,6 @@ class GatekeeperApp:
         self.openapi = b""
         # Read side (GET /v1/decisions/{id}): sessions on the decision log's database.
         self.reader: async_sessionmaker[AsyncSession] | None = None
-        self._tasks: list[asyncio.Task[None]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
     # -- ASGI -------------------------------------------------------------------------------
@@ -169,17 +159,7 @@ class GatekeeperApp:
         series.total += took
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
-        await receive()  # lifespan.startup
-        try:
-            await self.startup()
-        except Exception as exc:
-            log.exception("gatekeeper start-up failed")
-            await send({"type": "lifespan.startup.failed", "message": repr(exc)})
-            return
-        await send({"type": "lifespan.startup.complete"})
-        await receive()  # lifespan.shutdown
-        await self.shutdown()
-        await send({"type": "lifespan.shutdown.complete"})
+        await drive_lifespan(receive, send, self.lifespan, log)
 
     @contextlib.asynccontextmanager
     async def lifespan(self) -> AsyncIterator[GatekeeperApp]:
@@ -195,8 +175,9 @@ class GatekeeperApp:
         settings = get_settings()
         if self.owns_store:
             await self._start_feed(settings)
-        sink = os.environ.get("YBGATE_DECISION_LOG_SINK", "database")
-        dlog = DecisionLog(settings.database_url, settings.decision_log_dir, sink=sink)
+        dlog = DecisionLog(
+            settings.database_url, settings.decision_log_dir, sink=settings.decision_log_sink
+        )
         await dlog.start()
         reader = create_engine(settings.database_url)
         self.reader = create_sessionmaker(reader)
@@ -211,30 +192,23 @@ class GatekeeperApp:
 
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)
-        snapshot = os.environ.get("YBGATE_SNAPSHOT_FILE")
+        snapshot = settings.snapshot_file
+        feed: RegistryFeed
         if snapshot:
             feed = SnapshotFileFeed(self.store, snapshot, interval)
-            feed.load()  # on this thread: see feed.py
-            self._tasks.append(asyncio.create_task(feed.run(), name="ybgate-snapshot-feed"))
+            await feed.load()  # before serving, on this thread: see feed.py
         elif settings.redis_url:
             from app.sync.follower import RedisFollower
 
-            follower = RedisFollower(
-                self.store, settings.redis_url, database_url=settings.database_url
+            feed = RedisFollower(
+                self.store, settings.redis_url, database_url=settings.database_url, wait=False
             )
-            await follower.start(wait=False)
-            self._closers.append(follower.stop)
         else:
-            db = DatabaseFeed(self.store, settings.database_url, interval)
-            self._tasks.append(asyncio.create_task(db.run(), name="ybgate-database-feed"))
-            self._closers.append(db.close)
+            feed = DatabaseFeed(self.store, settings.database_url, interval)
+        await feed.start()
+        self._closers.append(feed.stop)
 
     async def shutdown(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
         for close in self._closers:
             await close()
         self._closers.clear()

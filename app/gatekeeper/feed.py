@@ -43,33 +43,63 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-class SnapshotFileFeed:
+class _Polling:
+    """``start`` runs :meth:`run` in a task; ``stop`` cancels it and closes the feed."""
+
+    _task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"ybgate-{type(self).__name__}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.close()
+
+    async def close(self) -> None:
+        return None
+
+
+class SnapshotFileFeed(_Polling):
     def __init__(self, store: RegistryStore, path: str | os.PathLike[str], interval: float):
         self.store = store
         self.path = Path(path)
         self.interval = interval
         self._stamp: tuple[int, int, int] | None = None
 
-    def load(self) -> None:
+    def load_now(self) -> None:
         stamp = _stamp(self.path)
         self.store.replace_registry(load_snapshot_file(self.path))
         self._stamp = stamp
         settle_heap()
 
+    async def load(self) -> None:
+        self.load_now()  # on this thread: see the module's docstring
+
+    async def catch_up(self) -> None:
+        """Reload when the file changed; an unchanged file confirms the sync."""
+        if _stamp(self.path) != self._stamp:
+            await asyncio.to_thread(self.load_now)
+            log.info("registry reloaded from %s", self.path)
+        else:
+            self.store.mark_synced()
+
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                if _stamp(self.path) != self._stamp:
-                    await asyncio.to_thread(self.load)
-                    log.info("registry reloaded from %s", self.path)
-                else:
-                    self.store.mark_synced()
+                await self.catch_up()
             except Exception:
                 log.exception("snapshot %s unreadable; registry left as it is", self.path)
 
 
-class DatabaseFeed:
+class DatabaseFeed(_Polling):
     def __init__(self, store: RegistryStore, database_url: str, interval: float):
         self.store = store
         self.interval = interval
@@ -85,16 +115,10 @@ class DatabaseFeed:
         settle_heap()
 
     async def catch_up(self) -> None:
-        from app.sync.outbox import changes_after
+        from app.sync.outbox import catch_up_store
 
         async with self.sessions() as session:
-            while True:
-                patches = await changes_after(session, self.store.version)
-                if not patches:
-                    break
-                for patch in patches:
-                    self.store.apply(patch)
-        self.store.mark_synced()
+            await catch_up_store(session, self.store)
 
     async def run(self) -> None:
         delay = self.interval

@@ -12,10 +12,15 @@ import msgspec
 from app.core.errors import (
     PROBLEM_CT,
     DomainError,
+    InternalError,
+    MethodNotAllowed,
     PayloadTooLarge,
+    RequestTimeout,
     ValidationFailed,
     field_error,
 )
+
+__all__ = ["InternalError", "MethodNotAllowed", "RequestTimeout"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -24,24 +29,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 JSON_CT = b"application/json"
 BODY_TIMEOUT_S = 30.0  # a client that does not finish its body in this time gets a 408
-
-
-class RequestTimeout(DomainError):
-    status = 408
-    slug = "request-timeout"
-    title = "Request body not received in time"
-
-
-class MethodNotAllowed(DomainError):
-    status = 405
-    slug = "method-not-allowed"
-    title = "Method not allowed"
-
-
-class InternalError(DomainError):
-    status = 500
-    slug = "internal-error"
-    title = "Internal error"
 
 
 class ClientGone(Exception):

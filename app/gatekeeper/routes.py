@@ -7,11 +7,12 @@ import logging
 import re
 import time
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import (
     DomainError,
@@ -31,12 +32,23 @@ from app.gatekeeper.http import (
     send_problem,
 )
 from app.gatekeeper.lookup import DECISIONS_PREFIX, find
+from app.gatekeeper.metrics import Metrics
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
+from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.schemas import Eligibility
 from app.registry.compact import Registry
+from app.registry.store import RegistryStore
 
-if TYPE_CHECKING:
-    from app.gatekeeper.app import GatekeeperApp
+
+class Served(Protocol):
+    """What the routes need of the app (``GatekeeperApp``), without importing it."""
+
+    store: RegistryStore
+    metrics: Metrics
+    openapi: bytes
+    rt: Runtime | None
+    reader: async_sessionmaker[AsyncSession] | None
+
 
 log = logging.getLogger("ybgate.gatekeeper")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -74,7 +86,7 @@ def _only(method: str, allowed: str) -> None:
         raise MethodNotAllowed(f"Use {allowed}.", allow=allowed)
 
 
-async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
+async def dispatch(app: Served, scope: Scope, send: Send) -> None:
     path, method = scope["path"], scope["method"]
     try:
         if path.startswith(ELIGIBILITY_PREFIX) and path.endswith(ELIGIBILITY_SUFFIX):
@@ -110,7 +122,7 @@ async def dispatch(app: GatekeeperApp, scope: Scope, send: Send) -> None:
         await send_problem(send, InternalError("The request failed."), path)
 
 
-async def decision(app: GatekeeperApp, scope: Scope, send: Send, decision_id: str) -> None:
+async def decision(app: Served, scope: Scope, send: Send, decision_id: str) -> None:
     """GET /v1/decisions/{decision_id}: the token's institution's decision, explained."""
     reg = app.store.current
     if app.rt is None or reg is None or app.reader is None:
@@ -123,7 +135,7 @@ async def decision(app: GatekeeperApp, scope: Scope, send: Send, decision_id: st
     await send_bytes(send, 200, body)
 
 
-async def readyz(app: GatekeeperApp, send: Send) -> None:
+async def readyz(app: Served, send: Send) -> None:
     """200 once the registry is loaded and confirmed fresh (registry_max_age_s)."""
     reg = app.store.current
     if app.rt is None or reg is None:
@@ -150,7 +162,7 @@ def _query_date(query: dict[str, list[str]], errors: list[dict[str, str]]) -> da
     return date.min
 
 
-async def eligibility(app: GatekeeperApp, scope: Scope, send: Send, code: str) -> None:
+async def eligibility(app: Served, scope: Scope, send: Send, code: str) -> None:
     """The line judgement for one physician at the token's institution on one date."""
     t0 = time.perf_counter()
     try:

@@ -4,13 +4,15 @@ from datetime import date
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
+from app.core.clock import today
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.institutions import repository as repo
 from app.institutions import service
 from app.institutions.schemas import (
     InstitutionCreate,
     InstitutionOut,
+    InstitutionStanding,
     InstitutionSuspensionOut,
     ResumeIn,
     SuspendInstitution,
@@ -18,8 +20,10 @@ from app.institutions.schemas import (
     TerminateIn,
     TermOut,
 )
+from app.institutions.standing import institution_standing
 from app.models import Institution
 from app.tokens.schemas import TokenCreated
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/institutions", tags=["institutions"])
 
@@ -51,7 +55,7 @@ async def create_institution(
 async def list_institutions(
     session: Session, actor: Actor, paging: Paging, region: str | None = None
 ) -> Page[InstitutionOut]:
-    rows = await fetch_page(session, service.institutions_query(region), paging)
+    rows = await fetch_page(session, repo.institutions_query(region), paging)
     return make_page([await _out(session, r) for r in rows], paging)
 
 
@@ -93,3 +97,13 @@ async def terminate(code: str, data: TerminateIn, session: Session, actor: Actor
 async def create_his_token(code: str, session: Session, actor: Actor) -> TokenCreated:
     """An HIS token bound to this institution. The secret is shown once."""
     return await service.issue_his_token(session, actor, code)
+
+
+@router.get("/{code}/standing", response_model=InstitutionStanding)
+async def get_standing(
+    code: str, session: Session, actor: Actor, as_of: date | None = None
+) -> InstitutionStanding:
+    """Revoked physicians over approved ones in the current term, and the flags they trigger
+    (lanzhou-2014 第二十二条)."""
+    inst = await service.get_institution(session, code)
+    return await institution_standing(session, inst, as_of or today())

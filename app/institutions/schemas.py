@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.types import InstitutionCode, Name, Reason, RegionCode
+from app.ledger.schemas import ActionOut
 
 
 class InstitutionCreate(BaseModel):
@@ -69,3 +71,21 @@ class InstitutionOut(BaseModel):
     suspensions: list[InstitutionSuspensionOut]
     status_on: date | None = None
     status: str | None = None
+
+
+class InstitutionStanding(BaseModel):
+    institution_code: str
+    region: str
+    policy: str
+    as_of: date
+    term_starts_on: date | None
+    term_ends_on: date | None
+    approved_physicians: int
+    revoked_physicians: int
+    ratio: str | None
+    flags: list[str]
+    actions: list[ActionOut]
+
+
+def ratio_text(r: Fraction | None) -> str | None:
+    return None if r is None else f"{float(r):.4f}"

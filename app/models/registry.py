@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.dates import covers, last_day
 from app.core.ids import new_id
 from app.models.base import Base, BigId, TZDateTime, utcnow
 
@@ -61,6 +62,14 @@ class InstitutionTerm(Base):
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
     __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="span"),)
 
+    @property
+    def last_day(self) -> date | None:
+        """The term's last day: ``ends_on``, cut short by a termination."""
+        return last_day(self.ends_on, self.terminated_on)
+
+    def covers(self, day: date) -> bool:
+        return covers(self.starts_on, self.last_day, day)
+
 
 class InstitutionSuspension(Base):
     __tablename__ = "institution_suspensions"
@@ -73,6 +82,14 @@ class InstitutionSuspension(Base):
     voided_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     source_action_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    @property
+    def last_day(self) -> date | None:
+        """The last suspended day: ``ends_on``, cut short by a lifting."""
+        return last_day(self.ends_on, self.lifted_on)
+
+    def covers(self, day: date) -> bool:
+        return covers(self.starts_on, self.last_day, day)
 
 
 class Physician(Base):
@@ -100,6 +117,14 @@ class CodeCancellation(Base):
     voided_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     source_action_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    @property
+    def last_day(self) -> date | None:
+        """The last cancelled day (None: not restored)."""
+        return last_day(None, self.restored_on)
+
+    def covers(self, day: date) -> bool:
+        return covers(self.effective_on, self.last_day, day)
 
 
 class Agreement(Base):
@@ -131,6 +156,37 @@ class Agreement(Base):
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="span"),
     )
 
+    @property
+    def effective_terminated_on(self) -> date | None:
+        """The termination's effective date (first day no longer valid), unless voided."""
+        return self.terminated_on if self.termination_voided_at is None else None
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day the agreement holds: ``ends_on``, cut short by a termination."""
+        return last_day(self.ends_on, self.effective_terminated_on)
+
+    def terminated_by(self, day: date) -> bool:
+        """Terminated (not voided) with effect on or before ``day``."""
+        ended = self.effective_terminated_on
+        return ended is not None and ended <= day
+
+    def ended_before(self, day: date) -> bool:
+        """Terminated by ``day``, or its term ran out before it."""
+        return self.terminated_by(day) or (self.ends_on is not None and self.ends_on < day)
+
+    def status_on(self, susps: list[AgreementSuspension], day: date) -> str:
+        """What held on ``day`` (its own history; not the institution's)."""
+        if day < self.starts_on:
+            return "not_started"
+        if self.terminated_by(day):
+            return "terminated"
+        if self.ends_on is not None and day > self.ends_on:
+            return "expired"
+        if any(s.covers(day) for s in susps):
+            return "suspended"
+        return "active"
+
 
 class AgreementSuspension(Base):
     """A suspension of one agreement: ``starts_on`` to ``ends_on`` inclusive (None: until the
@@ -146,6 +202,14 @@ class AgreementSuspension(Base):
     voided_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     source_action_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
+
+    @property
+    def last_day(self) -> date | None:
+        """The last suspended day: ``ends_on``, cut short by a resumption."""
+        return last_day(self.ends_on, self.resumed_on)
+
+    def covers(self, day: date) -> bool:
+        return covers(self.starts_on, self.last_day, day)
 
 
 class Visit(Base):

@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as agreements_repo
-from app.models import Objection
+from app.ledger import repository as ledger
 from app.physicians import repository as repo
 from app.physicians.service import get_physician
-from app.points import ledger
 
 Event = dict[str, Any]
 
@@ -33,6 +31,16 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
             national_code=p.national_code,
         )
     ]
+    events += await _agreement_events(session, code)
+    events += await _code_events(session, code)
+    events += await _violation_events(session, code)
+    events += await _consequence_events(session, code)
+    events.sort(key=lambda e: (e["on"], e["recorded_at"]))
+    return events
+
+
+async def _agreement_events(session: AsyncSession, code: str) -> list[Event]:
+    events: list[Event] = []
     rows = await agreements_repo.agreements_of(session, code)
     susps = await agreements_repo.suspensions_by_agreement(session, [a.id for a in rows])
     for a in rows:
@@ -60,10 +68,10 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
             )
             if s.resumed_on:
                 events.append(_ev(s.resumed_on, s.created_at, "agreement.resumed", **base))
-        if a.terminated_on and a.termination_voided_at is None:
+        if (ended := a.effective_terminated_on) is not None:
             events.append(
                 _ev(
-                    a.terminated_on,
+                    ended,
                     a.created_at,
                     "agreement.terminated",
                     **base,
@@ -71,29 +79,34 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
                     reason=a.termination_reason,
                 )
             )
-    for visit in await repo.visits_of(session, code):
-        events.append(
-            _ev(
-                visit.starts_on,
-                visit.created_at,
-                "visit",
-                host=visit.host_institution_code,
-                ends_on=visit.ends_on.isoformat(),
-                kind=visit.kind,
-            )
+    return events
+
+
+async def _code_events(session: AsyncSession, code: str) -> list[Event]:
+    """Visits, and the code's cancellations and restorations."""
+    events = [
+        _ev(
+            visit.starts_on,
+            visit.created_at,
+            "visit",
+            host=visit.host_institution_code,
+            ends_on=visit.ends_on.isoformat(),
+            kind=visit.kind,
         )
-    for c in await repo.cancellations_of(session, code):
+        for visit in await repo.visits_of(session, code)
+    ]
+    for c in await agreements_repo.cancellations_of(session, code):
         events.append(_ev(c.effective_on, c.created_at, "code.cancelled", reason=c.reason))
         if c.restored_on:
             events.append(_ev(c.restored_on, c.created_at, "code.restored"))
+    return events
+
+
+async def _violation_events(session: AsyncSession, code: str) -> list[Event]:
+    events: list[Event] = []
     violations = await ledger.violations_of(session, code)
     objections = {
-        o.violation_id: o
-        for o in (
-            await session.scalars(
-                select(Objection).where(Objection.violation_id.in_([v.id for v in violations]))
-            )
-        ).all()
+        o.violation_id: o for o in await ledger.objections_to(session, [v.id for v in violations])
     }
     for v in violations:
         events.append(
@@ -123,19 +136,24 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
                 )
         if v.reversed_on:
             events.append(_ev(v.reversed_on, v.created_at, "violation.reversed", violation_id=v.id))
-    for act in await ledger.actions_of(session, code):
-        events.append(
-            _ev(
-                act.effective_on,
-                act.created_at,
-                f"action.{act.type}",
-                action_id=act.id,
-                status=act.status,
-                rule_id=act.rule_id,
-                months=act.months,
-                clause=act.clause,
-            )
+    return events
+
+
+async def _consequence_events(session: AsyncSession, code: str) -> list[Event]:
+    """Actions and bans."""
+    events = [
+        _ev(
+            act.effective_on,
+            act.created_at,
+            f"action.{act.type}",
+            action_id=act.id,
+            status=act.status,
+            rule_id=act.rule_id,
+            months=act.months,
+            clause=act.clause,
         )
+        for act in await ledger.actions_of(session, code)
+    ]
     for b in await ledger.bans_of(session, code):
         if b.voided_at is None:
             events.append(
@@ -148,5 +166,4 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
                     clause=b.clause,
                 )
             )
-    events.sort(key=lambda e: (e["on"], e["recorded_at"]))
     return events

@@ -1,29 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.dates import covers, last_day
-from app.models import CodeCancellation, Physician, Visit
-
-
-async def cancellations_of(session: AsyncSession, code: str) -> list[CodeCancellation]:
-    stmt = (
-        select(CodeCancellation)
-        .where(CodeCancellation.physician_code == code, CodeCancellation.voided_at.is_(None))
-        .order_by(CodeCancellation.effective_on)
-    )
-    return list((await session.scalars(stmt)).all())
-
-
-async def cancellation_on(session: AsyncSession, code: str, day: date) -> CodeCancellation | None:
-    for c in await cancellations_of(session, code):
-        if covers(c.effective_on, last_day(None, c.restored_on), day):
-            return c
-    return None
+from app.models import Physician, Visit
 
 
 async def visits_of(session: AsyncSession, code: str) -> list[Visit]:

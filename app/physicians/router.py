@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.core.clock import today
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.physicians import repository as repo
@@ -19,6 +19,7 @@ from app.physicians.schemas import (
     RestoreCode,
     Standing,
 )
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/physicians", tags=["physicians"])
 

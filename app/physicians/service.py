@@ -5,16 +5,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
-from app.agreements.router import agreement_out
-from app.audit import service as audit
+from app.agreements.schemas import AgreementOut
+from app.auth.principal import Principal
 from app.core.dates import covers
 from app.core.db import get_or_404
 from app.core.errors import Conflict, Forbidden, InvalidTransition
 from app.institutions import repository as inst_repo
 from app.institutions import service as institutions
+from app.ledger import repository as ledger
 from app.models import CodeCancellation, Physician, Region
 from app.physicians import repository as repo
 from app.physicians.schemas import (
@@ -26,11 +26,10 @@ from app.physicians.schemas import (
     Standing,
     VisitStanding,
 )
-from app.points import ledger
 from app.points.service import reconcile
 from app.rules import PeriodStanding, Policy, Replay, get_policy, replay, standing_on
 from app.rules.periods import agreement_for
-from app.sync.outbox import touch
+from app.uow import On, Touch, change
 
 
 async def get_physician(session: AsyncSession, code: str) -> Physician:
@@ -48,18 +47,17 @@ async def create_physician(
         raise Conflict(
             f"Physician {existing.code} exists already (same {which}).", slug="physician-exists"
         )
-    physician = Physician(
-        code=code,
-        certificate_no=data.certificate_no,
-        name=data.name,
-        national_code=data.national_code,
-    )
-    session.add(physician)
-    await session.flush()
-    audit.record(
-        session, actor, "physician.create", "physician", code, after=audit.snapshot(physician)
-    )
-    touch(session, physicians=[code])
+    async with change(
+        session, actor, "physician.create", On("physician"), Touch.physician(code)
+    ) as ch:
+        physician = ch.add(
+            Physician(
+                code=code,
+                certificate_no=data.certificate_no,
+                name=data.name,
+                national_code=data.national_code,
+            )
+        )
     return physician
 
 
@@ -83,32 +81,32 @@ async def cancel_code(
     """注销: the code is cancelled from ``effective_on`` and every agreement ends then."""
     physician = await get_physician(session, code)
     await _require_physician_write(session, actor, physician)
-    if await repo.cancellation_on(session, code, data.effective_on) is not None:
+    if await agreements_repo.cancellation_on(session, code, data.effective_on) is not None:
         raise InvalidTransition(f"Code {code} is cancelled already.", slug="code-cancelled")
-    cancellation = CodeCancellation(
-        physician_code=code, effective_on=data.effective_on, reason=data.reason
-    )
-    session.add(cancellation)
-    await session.flush()
-    for a in await agreements_repo.agreements_of(session, code):
-        ended = a.terminated_on is not None and a.termination_voided_at is None
-        expired = a.ends_on is not None and a.ends_on < data.effective_on
-        if not ended and not expired:
-            await agreements.end_agreement(
-                session,
-                actor,
-                a,
-                max(data.effective_on, a.starts_on),
-                data.reason,
-                kind="cancellation",
+    async with change(
+        session, actor, "physician.cancel", On("physician", code), Touch.physician(code)
+    ) as ch:
+        cancellation = ch.add(
+            CodeCancellation(
+                physician_code=code, effective_on=data.effective_on, reason=data.reason
             )
-    audit.record(
-        session, actor, "physician.cancel", "physician", code, after=audit.snapshot(cancellation)
-    )
+        )
+        await session.flush()
+        for a in await agreements_repo.agreements_of(session, code):
+            ended = a.effective_terminated_on is not None
+            expired = a.ends_on is not None and a.ends_on < data.effective_on
+            if not ended and not expired:
+                await agreements.end_agreement(
+                    session,
+                    actor,
+                    a,
+                    max(data.effective_on, a.starts_on),
+                    data.reason,
+                    kind="cancellation",
+                )
     # zhejiang-2014 三（二）: no new agreement anywhere in the province for 5 years.
     for policy_id in await _policies_of(session, code):
         await reconcile(session, actor, code, get_policy(policy_id))
-    touch(session, physicians=[code])
     return cancellation
 
 
@@ -118,37 +116,34 @@ async def restore_code(
     """A cancelled code restored after training and an exam (zhejiang-2014 一)."""
     physician = await get_physician(session, code)
     await _require_physician_write(session, actor, physician)
-    current = await repo.cancellation_on(session, code, data.effective_on)
+    current = await agreements_repo.cancellation_on(session, code, data.effective_on)
     if current is None:
         raise InvalidTransition(
             f"Code {code} is not cancelled on {data.effective_on}.", slug="not-cancelled"
         )
-    before = audit.snapshot(current)
-    current.restored_on = data.effective_on
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "physician.restore",
-        "physician",
-        code,
-        before=before,
-        after=audit.snapshot(current) | {"note": data.note},
-    )
-    touch(session, physicians=[code])
+        On("physician", code),
+        Touch.physician(code),
+        subject=current,
+    ) as ch:
+        current.restored_on = data.effective_on
+        ch.extra["note"] = data.note
     return current
 
 
 async def standing(session: AsyncSession, code: str, as_of: date) -> Standing:
     physician = await get_physician(session, code)
-    cancellations = await repo.cancellations_of(session, code)
+    cancellations = await agreements_repo.cancellations_of(session, code)
     rows = await agreements_repo.agreements_of(session, code)
     susps = await agreements_repo.suspensions_by_agreement(session, [a.id for a in rows])
     out_agreements = []
     for a in rows:
         terms = await inst_repo.terms_of(session, a.institution_code)
         isusp = await inst_repo.suspensions_of(session, a.institution_code)
-        base = agreement_out(a, susps[a.id], as_of)
+        base = AgreementOut.from_record(a, susps[a.id], as_of)
         out_agreements.append(
             AgreementStanding(
                 **base.model_dump(),

@@ -17,20 +17,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
-from app.audit import service as audit
-from app.core.dates import last_day, months_span
+from app.auth.principal import Principal
+from app.core.dates import months_span
 from app.institutions import service as institutions
-from app.models import Action, Agreement, AgreementSuspension, Institution, InstitutionTerm
+from app.ledger import repository as ledger
+from app.ledger.repository import policy_regions
+from app.models import Action, Agreement, Institution
 from app.models.base import utcnow
-from app.points.ledger import policy_regions
 from app.rules.model import Policy
-from app.sync.outbox import touch
+from app.uow import On, Touch, change
 
 
 async def target_agreements(
@@ -40,14 +39,8 @@ async def target_agreements(
     regions = set(await policy_regions(session, policy_id))
     out = []
     for a in await agreements_repo.agreements_of(session, code):
-        terminated = a.terminated_on is not None and a.termination_voided_at is None
-        if a.region_code not in regions:
-            continue
-        if terminated and a.terminated_on is not None and a.terminated_on <= on:
-            continue
-        if a.ends_on is not None and a.ends_on < on:
-            continue
-        out.append(a)
+        if a.region_code in regions and not a.ended_before(on):
+            out.append(a)
     return out
 
 
@@ -128,7 +121,7 @@ async def enforce_termination(
 async def _cut_overlaps(session: AsyncSession, a: Agreement, start: date) -> None:
     """A new automatic suspension replaces one in force: the earlier one ends the day before."""
     for s in (await agreements_repo.suspensions_by_agreement(session, [a.id]))[a.id]:
-        end = last_day(s.ends_on, s.resumed_on)
+        end = s.last_day
         if s.starts_on < start and (end is None or end >= start):
             s.resumed_on = start
         elif s.starts_on >= start:
@@ -139,47 +132,27 @@ async def _cut_overlaps(session: AsyncSession, a: Agreement, start: date) -> Non
 async def undo_action(session: AsyncSession, actor: Principal, action: Action) -> None:
     """Void everything ``action`` wrote to the registry."""
     now = utcnow()
-    susps = (
-        await session.scalars(
-            select(AgreementSuspension).where(AgreementSuspension.source_action_id == action.id)
-        )
-    ).all()
-    ended = (
-        await session.scalars(select(Agreement).where(Agreement.source_action_id == action.id))
-    ).all()
-    terms = (
-        await session.scalars(
-            select(InstitutionTerm).where(InstitutionTerm.source_action_id == action.id)
-        )
-    ).all()
-    for s in susps:
-        s.voided_at = now
+    susps, ended, terms = await ledger.written_by(session, action.id)
+    physician = [Touch.physician(action.physician_code)] if action.physician_code else []
+    async with change(session, None, "action.undo", On("action"), *physician):
+        for s in susps:
+            s.voided_at = now
     for a in ended:
-        before = audit.snapshot(a)
-        a.termination_voided_at = now
-        audit.record(
+        async with change(
             session,
             actor,
             "agreement.termination.void",
-            "agreement",
-            a.id,
-            region=a.region_code,
-            before=before,
-            after=audit.snapshot(a),
-        )
+            On("agreement", region=a.region_code),
+            subject=a,
+        ):
+            a.termination_voided_at = now
     for t in terms:
-        before = audit.snapshot(t)
-        t.terminated_on, t.termination_reason, t.source_action_id = None, None, None
-        audit.record(
+        async with change(
             session,
             actor,
             "institution.termination.void",
-            "institution",
-            t.institution_code,
-            before=before,
-            after=audit.snapshot(t),
-        )
-        touch(session, institutions=[t.institution_code])
-    if action.physician_code:
-        touch(session, physicians=[action.physician_code])
-    await session.flush()
+            On("institution", t.institution_code),
+            Touch.institution(t.institution_code),
+            subject=t,
+        ):
+            t.terminated_on, t.termination_reason, t.source_action_id = None, None, None

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.agreements.repository import suspensions_by_agreement
-from app.audit import service as audit
-from app.core.dates import covers
-from app.institutions.repository import terms_of
-from app.models import Action, Agreement, Ban, Institution, InstitutionTerm
-from app.models.base import utcnow
-from app.points import effects
-from app.points.ledger import (
+from app.agreements import repository as agreements_repo
+from app.auth.principal import Principal
+from app.institutions.standing import institution_counts, term_on
+from app.ledger import repository as ledger_repo
+from app.ledger.repository import (
     actions_of,
     agreement_dates,
     bans_of,
@@ -30,9 +25,13 @@ from app.points.ledger import (
     manual_events,
     policy_regions,
 )
+from app.models import Action, Ban, Institution, InstitutionTerm
+from app.models.base import utcnow
+from app.points import effects
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
 from app.rules.bans import Ban as RuleBan
 from app.rules.bans import ban_regions
+from app.uow import On, change
 
 
 async def reconcile(
@@ -91,16 +90,11 @@ def counts_for_institution(policy: Policy, action_type: str, status: str) -> boo
 async def _apply(session: AsyncSession, actor: Principal, action: Action, policy: Policy) -> None:
     """Write what a new (or revived) action does, and audit it."""
     await session.flush()
-    await effects.apply_action(session, actor, action, policy)
-    audit.record(
-        session,
-        actor,
-        f"action.{action.status}",
-        "action",
-        action.id,
-        region=action.region_code,
-        after=audit.snapshot(action),
-    )
+    async with change(
+        session, actor, f"action.{action.status}", On("action", action.id, action.region_code)
+    ) as ch:
+        await effects.apply_action(session, actor, action, policy)
+        ch.subject = action
 
 
 def _same(action: Action, f: Firing) -> bool:
@@ -121,20 +115,11 @@ def _fill(action: Action, f: Firing) -> None:
 
 
 async def _void(session: AsyncSession, actor: Principal, action: Action) -> None:
-    before = audit.snapshot(action)
-    await effects.undo_action(session, actor, action)
-    action.status, action.voided_at = "voided", utcnow()
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "action.void",
-        "action",
-        action.id,
-        region=action.region_code,
-        before=before,
-        after=audit.snapshot(action),
-    )
+    async with change(
+        session, actor, "action.void", On("action", region=action.region_code), subject=action
+    ):
+        await effects.undo_action(session, actor, action)
+        action.status, action.voided_at = "voided", utcnow()
 
 
 async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: Replay) -> None:
@@ -172,63 +157,6 @@ async def _sync_bans(session: AsyncSession, code: str, policy: Policy, result: R
 # ---- lanzhou-2014 第二十二条: revoked physicians over the institution's approved ones ----
 
 
-def counting_window(policy: Policy, term: InstitutionTerm, upto: date) -> tuple[date, date]:
-    """The period an institution threshold counts over (``[institution] period``): the
-    institution's term (lanzhou-2014 第二十二条 一个协议期内) or the calendar year (nhsa-2024
-    一个自然年度内), up to ``upto``."""
-    rules = policy.institution
-    if rules is not None and rules.period == "calendar_year":
-        return date(upto.year, 1, 1), upto
-    last = upto if term.ends_on is None else min(term.ends_on, upto)
-    return term.starts_on, last
-
-
-async def institution_counts(
-    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date, policy: Policy
-) -> tuple[int, int]:
-    """(approved, counted) over :func:`counting_window`. Counted is what ``[institution]
-    counts`` names: physicians revoked (ended for violations), or (nhsa-2024) suspended
-    or terminated by a points action. Approved is the institution's 核定医师总数 where
-    set, else the physicians with an agreement there in the term."""
-    rows = (
-        await session.scalars(select(Agreement).where(Agreement.institution_code == inst.code))
-    ).all()
-    first, last = counting_window(policy, term, upto)
-    counted = {
-        a.physician_code
-        for a in rows
-        if a.termination_kind == "violation"
-        and a.termination_voided_at is None
-        and a.terminated_on is not None
-        and first <= a.terminated_on <= last
-    }
-    rules = policy.institution
-    if rules is not None and rules.counts == "suspended_or_terminated":
-        susps = await suspensions_by_agreement(session, [a.id for a in rows])
-        counted |= {
-            a.physician_code
-            for a in rows
-            if any(
-                s.source_action_id is not None and first <= s.starts_on <= last for s in susps[a.id]
-            )
-        }
-    in_term = {
-        a.physician_code
-        for a in rows
-        if (term.ends_on is None or a.starts_on <= term.ends_on)
-        and (a.ends_on is None or a.ends_on >= term.starts_on)
-    }
-    approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
-    return approved, len(counted)
-
-
-async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTerm | None:
-    for t in await terms_of(session, code):
-        if covers(t.starts_on, t.ends_on, day):
-            return t
-    return None
-
-
 async def reassess_institutions(
     session: AsyncSession, actor: Principal, code: str, policy: Policy, on: date
 ) -> list[Action]:
@@ -242,9 +170,7 @@ async def reassess_institutions(
     regions = set(await policy_regions(session, policy.id))
     insts = {
         a.institution_code
-        for a in (
-            await session.scalars(select(Agreement).where(Agreement.physician_code == code))
-        ).all()
+        for a in await agreements_repo.agreements_of(session, code)
         if a.region_code in regions
     }
     for inst_code in sorted(insts):
@@ -276,11 +202,7 @@ async def _sync_institution_actions(
         if rules is not None and rules.period == "calendar_year"
         else f"term/{term.starts_on.isoformat()}"
     )
-    rows = (
-        await session.scalars(
-            select(Action).where(Action.subject == subject, Action.period_key == period_key)
-        )
-    ).all()
+    rows = await ledger_repo.subject_actions(session, subject, period_key)
     persisted = {a.rule_id: a for a in rows}
     holding = {f.threshold_id: f for f in flags}
     created: list[Action] = []

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.regions import repository as repo
 from app.regions import service
 from app.regions.schemas import PolicyOut, RegionCreate, RegionOut
 from app.rules import list_policies
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1", tags=["regions"])
 
@@ -18,7 +20,7 @@ async def create_region(data: RegionCreate, session: Session, actor: Actor) -> R
 
 @router.get("/regions", response_model=Page[RegionOut])
 async def list_regions(session: Session, actor: Actor, paging: Paging) -> Page[RegionOut]:
-    rows = await fetch_page(session, service.regions_query(), paging)
+    rows = await fetch_page(session, repo.regions_query(), paging)
     return make_page([RegionOut.model_validate(r) for r in rows], paging)
 
 

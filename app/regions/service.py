@@ -1,19 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.core.db import get_or_404
 from app.core.errors import Conflict, ValidationFailed
 from app.models import Region
 from app.regions.schemas import RegionCreate
 from app.rules import get_policy
 from app.rules.errors import RulesError
-from app.sync.outbox import touch
+from app.uow import On, Touch, change
 
 
 async def get_region(session: AsyncSession, code: str) -> Region:
@@ -30,21 +26,8 @@ async def create_region(session: AsyncSession, actor: Principal, data: RegionCre
         ) from exc
     if await session.get(Region, data.code) is not None:
         raise Conflict(f"Region {data.code} exists already.", slug="region-exists")
-    region = Region(code=data.code, name=data.name, policy=data.policy)
-    session.add(region)
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "region.create",
-        "region",
-        region.code,
-        region=region.code,
-        after=audit.snapshot(region),
-    )
-    touch(session, regions=[region.code])
+    async with change(
+        session, actor, "region.create", On("region", region=data.code), Touch.region(data.code)
+    ) as ch:
+        region = ch.add(Region(code=data.code, name=data.name, policy=data.policy))
     return region
-
-
-def regions_query() -> Select[Any]:
-    return select(Region).order_by(Region.code)

@@ -121,13 +121,12 @@ async def _fill_agreements(
         fact = out.get(a.physician_code)
         if fact is None:
             continue
-        terminated = a.terminated_on if a.termination_voided_at is None else None
         fact["agreements"].append(
             AgreementFact(
                 institution=a.institution_code,
                 starts_on=a.starts_on.isoformat(),
                 ends_on=_iso(a.ends_on),
-                terminated_on=_iso(terminated),
+                terminated_on=_iso(a.effective_terminated_on),
                 suspensions=susp.get(a.id, []),
             )
         )

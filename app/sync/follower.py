@@ -82,8 +82,10 @@ class RedisFollower:
         block_ms: int = 1000,
         batch: int = 1000,
         prefix: str = "ybgate",
+        wait: bool = True,
     ) -> None:
         self.store = store
+        self.wait = wait  # start(): load before returning (else in the background)
         self.keys = Keys(prefix)
         self.block_ms = block_ms
         self.batch = batch
@@ -102,10 +104,10 @@ class RedisFollower:
         self.errors = 0  # failed rounds (Redis or PostgreSQL unreachable, ...)
 
     # -- life cycle ---------------------------------------------------------------------------
-    async def start(self, *, wait: bool = True) -> None:
+    async def start(self, *, wait: bool | None = None) -> None:
         """Load the registry (retrying until it works) and start following. With
         ``wait=False`` the first load happens in the background too."""
-        if wait:
+        if self.wait if wait is None else wait:
             backoff = Backoff(cap=2.0)
             while True:
                 try:
@@ -212,6 +214,10 @@ class RedisFollower:
         following = await first_after(self.redis, self.keys, version)
         if following != version + 1:
             self._gap(f"stream has no entry {version + 1} (relay at {published})")
+
+    async def catch_up(self) -> None:
+        """One round: the stream entries above the store's version (the feed protocol)."""
+        await self.step()
 
     def _gap(self, why: str) -> None:
         log.warning("%s; reloading the snapshot", why)

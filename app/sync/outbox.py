@@ -1,7 +1,7 @@
 """The transactional outbox.
 
-Services call :func:`touch` to say which registry entities their write changed; the unit
-of work calls :func:`record` once, just before commit. ``record`` bumps the single
+Writes register which registry entities they changed on the unit of work
+(``app.uow``); it calls :func:`record` once, just before commit. ``record`` bumps the single
 ``registry_state`` row (``UPDATE ... RETURNING``): the row lock is held until commit, so a
 second writer waits for the first to commit before it gets the next number. Versions are
 therefore gapless and commit-ordered, and the facts read after taking the lock include
@@ -10,6 +10,7 @@ every earlier commit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
@@ -18,30 +19,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import RegistryChange, RegistryState
 from app.registry.facts import Patch
 from app.registry.source import load_entities
-
-_KEY = "registry_touched"
-_KINDS = ("physicians", "institutions", "regions", "his_tokens")
+from app.registry.store import RegistryStore
 
 
-def touch(
-    session: AsyncSession,
-    *,
-    physicians: tuple[str, ...] | list[str] | set[str] = (),
-    institutions: tuple[str, ...] | list[str] | set[str] = (),
-    regions: tuple[str, ...] | list[str] | set[str] = (),
-    his_tokens: tuple[str, ...] | list[str] | set[str] = (),
-) -> None:
-    touched: dict[str, set[str]] = session.info.setdefault(_KEY, {k: set() for k in _KINDS})
-    touched["physicians"].update(physicians)
-    touched["institutions"].update(institutions)
-    touched["regions"].update(regions)
-    touched["his_tokens"].update(his_tokens)
+@dataclass(slots=True)
+class Touched:
+    """The registry entities one transaction changed (keys per kind of fact)."""
+
+    physicians: set[str] = field(default_factory=set)
+    institutions: set[str] = field(default_factory=set)
+    regions: set[str] = field(default_factory=set)
+    his_tokens: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.physicians or self.institutions or self.regions or self.his_tokens)
 
 
-async def record(session: AsyncSession) -> int | None:
+async def record(session: AsyncSession, touched: Touched) -> int | None:
     """Write the outbox row for everything touched in this transaction; its version."""
-    touched: dict[str, set[str]] | None = session.info.pop(_KEY, None)
-    if not touched or not any(touched.values()):
+    if not touched:
         return None
     await session.flush()
     version = (
@@ -55,14 +51,26 @@ async def record(session: AsyncSession) -> int | None:
     patch = await load_entities(
         session,
         int(version),
-        physicians=sorted(touched["physicians"]),
-        institutions=sorted(touched["institutions"]),
-        regions=sorted(touched["regions"]),
-        his_tokens=sorted(touched["his_tokens"]),
+        physicians=sorted(touched.physicians),
+        institutions=sorted(touched.institutions),
+        regions=sorted(touched.regions),
+        his_tokens=sorted(touched.his_tokens),
     )
     session.add(RegistryChange(version=int(version), payload=dict(patch)))
     await session.flush()
     return int(version)
+
+
+async def catch_up_store(session: AsyncSession, store: RegistryStore) -> None:
+    """Apply every committed change above the store's version, in order; then the store
+    counts as synced. The one catch-up of the outbox-reading feeds."""
+    while True:
+        patches = await changes_after(session, store.version)
+        if not patches:
+            break
+        for patch in patches:
+            store.apply(patch)
+    store.mark_synced()
 
 
 async def changes_after(session: AsyncSession, version: int, limit: int = 1000) -> list[Patch]:

@@ -42,11 +42,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import time
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -102,15 +100,9 @@ class RelayConfig:
     prefix: str = "ybgate"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RelayConfig:
-        """Defaults, overridden by ``YBGATE_RELAY_<FIELD>`` (e.g. YBGATE_RELAY_POLL_S)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(f"YBGATE_RELAY_{f.name.upper()}")
-            if raw is not None:
-                kind = type(getattr(cls, f.name))
-                values[f.name] = raw.lower() in ("1", "true", "yes") if kind is bool else kind(raw)
+    def from_settings(cls, settings: Settings) -> RelayConfig:
+        """The ``relay_*`` settings (``YBGATE_RELAY_<FIELD>``, e.g. YBGATE_RELAY_POLL_S)."""
+        values: dict[str, Any] = {f.name: getattr(settings, f"relay_{f.name}") for f in fields(cls)}
         return cls(**values)
 
 
@@ -362,7 +354,11 @@ async def run_relay(settings: Settings, config: RelayConfig | None = None) -> No
     if not logging.getLogger().handlers:  # a process of its own: say what it does
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     engine = create_engine(settings.database_url, echo=settings.log_sql)
-    relay = Relay(create_sessionmaker(engine), settings.redis_url, config or RelayConfig.from_env())
+    relay = Relay(
+        create_sessionmaker(engine),
+        settings.redis_url,
+        config or RelayConfig.from_settings(settings),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.tokens import repository as repo
 from app.tokens import service
 from app.tokens.schemas import AdminTokenCreate, TokenCreated, TokenOut
+from app.uow.dependencies import Session
 
 router = APIRouter(prefix="/admin/v1/tokens", tags=["tokens"])
 
@@ -19,7 +21,7 @@ async def create_token(data: AdminTokenCreate, session: Session, actor: Actor) -
 @router.get("", response_model=Page[TokenOut])
 async def list_tokens(session: Session, actor: Actor, paging: Paging) -> Page[TokenOut]:
     actor.require_superuser()
-    rows = await fetch_page(session, service.tokens_query(), paging)
+    rows = await fetch_page(session, repo.tokens_query(), paging)
     return make_page([TokenOut.model_validate(r) for r in rows], paging)
 
 

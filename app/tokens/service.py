@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal, hash_token, new_token
-from app.audit import service as audit
+from app.auth.principal import Principal, Role
+from app.auth.tokens import hash_token, new_token
 from app.core.errors import InvalidTransition, NotFound, ValidationFailed
 from app.models import ApiToken, Institution, Region
 from app.models.base import utcnow
-from app.sync.outbox import touch
+from app.tokens import repository as repo
 from app.tokens.schemas import AdminTokenCreate, TokenCreated
+from app.uow import On, Touch, change
+
+HIDDEN = ("token_hash",)
 
 
 async def issue(
     session: AsyncSession,
     actor: Principal | None,
-    role: str,
+    role: Role | str,
     *,
     region: str | None = None,
     institution: str | None = None,
@@ -27,22 +27,22 @@ async def issue(
     secret: str | None = None,
 ) -> TokenCreated:
     token = secret or new_token(role)
-    row = ApiToken(
-        token_hash=hash_token(token),
-        role=role,
-        region_code=region,
-        institution_code=institution,
-        label=label,
-        created_by=actor.token_id if actor else None,
-    )
-    session.add(row)
-    await session.flush()
-    if actor is not None:
-        after = {k: v for k, v in audit.snapshot(row).items() if k != "token_hash"}
-        audit.record(session, actor, "token.create", "token", row.id, region=region, after=after)
-    touch(session, his_tokens=[row.token_hash])
+    async with change(
+        session, actor, "token.create", On("token", region=region), redact=HIDDEN
+    ) as ch:
+        row = ch.add(
+            ApiToken(
+                token_hash=hash_token(token),
+                role=str(role),
+                region_code=region,
+                institution_code=institution,
+                label=label,
+                created_by=actor.token_id if actor else None,
+            )
+        )
+        ch.touch(Touch.his_token(row.token_hash))
     return TokenCreated(
-        id=row.id, token=token, role=role, region=region, institution_code=institution
+        id=row.id, token=token, role=str(role), region=region, institution_code=institution
     )
 
 
@@ -59,19 +59,23 @@ async def revoke(session: AsyncSession, actor: Principal, token_id: str) -> ApiT
     row = await session.get(ApiToken, token_id)
     if row is None:
         raise NotFound(f"No token {token_id}.")
-    if row.role == "his":
+    if row.role == Role.HIS:
         region = await _institution_region(session, row.institution_code)
         actor.require_write(region)
     else:
         actor.require_superuser()
     if row.revoked_at is not None:
         raise InvalidTransition("The token is revoked already.", slug="token-revoked")
-    before = {k: v for k, v in audit.snapshot(row).items() if k != "token_hash"}
-    row.revoked_at = utcnow()
-    await session.flush()
-    after = {k: v for k, v in audit.snapshot(row).items() if k != "token_hash"}
-    audit.record(session, actor, "token.revoke", "token", row.id, before=before, after=after)
-    touch(session, his_tokens=[row.token_hash])
+    async with change(
+        session,
+        actor,
+        "token.revoke",
+        On("token"),
+        Touch.his_token(row.token_hash),
+        subject=row,
+        redact=HIDDEN,
+    ):
+        row.revoked_at = utcnow()
     return row
 
 
@@ -83,11 +87,7 @@ async def _institution_region(session: AsyncSession, code: str | None) -> str:
 async def ensure_bootstrap(session: AsyncSession, secret: str) -> None:
     """YBGATE_BOOTSTRAP_ADMIN_TOKEN: a superuser token with exactly that value (idempotent)."""
     h = hash_token(secret)
-    if await session.scalar(select(ApiToken.id).where(ApiToken.token_hash == h)) is None:
-        session.add(ApiToken(token_hash=h, role="superuser", label="bootstrap"))
-        await session.flush()
-        touch(session, his_tokens=[h])
-
-
-def tokens_query() -> Select[Any]:
-    return select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
+    if await repo.id_by_hash(session, h) is None:
+        async with change(session, None, "token.bootstrap", On("token")) as ch:
+            ch.add(ApiToken(token_hash=h, role=Role.SUPERUSER.value, label="bootstrap"))
+            ch.touch(Touch.his_token(h))

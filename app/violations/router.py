@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.calendar.service import work_calendar
 from app.core.paging import Page, Paging, fetch_page, make_page
+from app.ledger import repository as ledger
 from app.rules import get_policy
+from app.uow.dependencies import Session
 from app.violations import service
 from app.violations.schemas import (
     ObjectionCreate,
@@ -36,7 +38,7 @@ async def list_violations(
     physician: str | None = None,
     region: str | None = None,
 ) -> Page[ViolationOut]:
-    rows = await fetch_page(session, service.violations_query(physician, region), paging)
+    rows = await fetch_page(session, ledger.violations_query(physician, region), paging)
     cal = await work_calendar(session)
     return make_page([service.violation_out(v, get_policy(v.policy_id), cal) for v in rows], paging)
 

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.types import PhysicianCode, Reason, RegionCode
+from app.ledger.schemas import ActionOut
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2}|-[0-9]{1,2})$")]
 
@@ -19,26 +20,6 @@ class ViolationCreate(BaseModel):
     decided_on: date
     points: int | None = Field(default=None, ge=1, le=12)
     note: str | None = Field(default=None, max_length=2000)
-
-
-class ActionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    type: str
-    status: str
-    rule_id: str
-    period_key: str
-    region_code: str
-    physician_code: str | None
-    institution_code: str | None
-    months: int | None
-    months_min: int | None
-    months_max: int | None
-    effective_on: date
-    ends_on: date | None
-    violation_id: str | None
-    clause: str
-    decided_on: date | None
 
 
 class PeriodOut(BaseModel):

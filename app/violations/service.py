@@ -4,19 +4,17 @@ that it alone caused (zhejiang-2014 五（一）)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.auth.principal import Principal
 from app.calendar.service import work_calendar
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
+from app.ledger import repository as ledger
+from app.ledger.schemas import ActionOut
 from app.models import Action, Objection, Physician, Region, Violation
 from app.models.base import utcnow
-from app.points import ledger
 from app.points.service import reconcile
 from app.rules import (
     SHIPPED,
@@ -30,8 +28,8 @@ from app.rules import (
     standing_on,
 )
 from app.rules.periods import AgreementSpan, agreement_for
+from app.uow import On, change
 from app.violations.schemas import (
-    ActionOut,
     ObjectionCreate,
     ObjectionDecided,
     ObjectionDecision,
@@ -116,29 +114,24 @@ async def record_violation(
     points = resolve_points(policy, data.item, data.points)
     term = await _term(session, data.physician_code, policy, region.code, data.decided_on)
     await ledger.lock_physician(session, data.physician_code)
-    v = Violation(
-        physician_code=data.physician_code,
-        region_code=region.code,
-        policy_id=policy.id,
-        item=data.item,
-        points=points,
-        occurred_on=data.occurred_on,
-        decided_on=data.decided_on,
-        sequence=await ledger.next_sequence(session, data.physician_code),
-        anchor=term[0] if term is not None else None,
-        note=data.note,
-    )
-    session.add(v)
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "violation.create",
-        "violation",
-        v.id,
-        region=region.code,
-        after=audit.snapshot(v),
-    )
+    sequence = await ledger.next_sequence(session, data.physician_code)
+    async with change(
+        session, actor, "violation.create", On("violation", region=region.code)
+    ) as ch:
+        v = ch.add(
+            Violation(
+                physician_code=data.physician_code,
+                region_code=region.code,
+                policy_id=policy.id,
+                item=data.item,
+                points=points,
+                occurred_on=data.occurred_on,
+                decided_on=data.decided_on,
+                sequence=sequence,
+                anchor=term[0] if term is not None else None,
+                note=data.note,
+            )
+        )
     result, created = await reconcile(session, actor, v.physician_code, policy)
     return ViolationCreated(
         **violation_out(v, policy, await work_calendar(session)).model_dump(),
@@ -152,7 +145,7 @@ async def file_objection(
 ) -> Objection:
     v = await get_violation(session, violation_id)
     actor.require_write(v.region_code)
-    if await session.scalar(select(Objection).where(Objection.violation_id == v.id)):
+    if await ledger.objection_to(session, v.id):
         raise Conflict("An objection to this violation exists already.", slug="objection-exists")
     if v.reversed_at is not None:
         raise InvalidTransition("The deduction is reversed already.", slug="violation-reversed")
@@ -173,25 +166,19 @@ async def file_objection(
             deadline=deadline.isoformat(),
             errors=[{"field": "filed_on", "message": f"after the deadline {deadline}"}],
         )
-    obj = Objection(
-        violation_id=v.id,
-        filed_on=data.filed_on,
-        deadline=deadline,
-        deadline_provisional=counted.provisional,
-        late=False,
-        grounds=data.grounds,
-    )
-    session.add(obj)
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "objection.create",
-        "violation",
-        v.id,
-        region=v.region_code,
-        after=audit.snapshot(obj),
-    )
+    async with change(
+        session, actor, "objection.create", On("violation", v.id, v.region_code)
+    ) as ch:
+        obj = ch.add(
+            Objection(
+                violation_id=v.id,
+                filed_on=data.filed_on,
+                deadline=deadline,
+                deadline_provisional=counted.provisional,
+                late=False,
+                grounds=data.grounds,
+            )
+        )
     return obj
 
 
@@ -200,7 +187,7 @@ async def decide_objection(
 ) -> ObjectionDecided:
     v = await get_violation(session, violation_id)
     actor.require_write(v.region_code)
-    obj = await session.scalar(select(Objection).where(Objection.violation_id == v.id))
+    obj = await ledger.objection_to(session, v.id)
     if obj is None:
         raise InvalidTransition("No objection was filed.", slug="no-objection")
     if obj.upheld is not None:
@@ -209,24 +196,15 @@ async def decide_objection(
         raise _bad("decided_on", f"before the objection was filed ({obj.filed_on})")
     policy = get_policy(v.policy_id)
     await ledger.lock_physician(session, v.physician_code)
-    before = audit.snapshot(obj)
-    obj.upheld, obj.decided_on = data.upheld, data.decided_on
-    was_live = {
-        a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"
-    }
-    if data.upheld:
-        v.reversed_at, v.reversed_on = utcnow(), data.decided_on
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "objection.decide",
-        "violation",
-        v.id,
-        region=v.region_code,
-        before=before,
-        after=audit.snapshot(obj),
-    )
+    async with change(
+        session, actor, "objection.decide", On("violation", v.id, v.region_code), subject=obj
+    ):
+        obj.upheld, obj.decided_on = data.upheld, data.decided_on
+        was_live = {
+            a.id for a in await ledger.actions_of(session, v.physician_code) if a.status != "voided"
+        }
+        if data.upheld:
+            v.reversed_at, v.reversed_on = utcnow(), data.decided_on
     result, _ = await reconcile(session, actor, v.physician_code, policy)
     voided: list[Action] = [
         a
@@ -243,12 +221,3 @@ async def decide_objection(
         ),
         voided_actions=[ActionOut.model_validate(a) for a in voided],
     )
-
-
-def violations_query(physician: str | None, region: str | None) -> Select[Any]:
-    stmt = select(Violation).order_by(Violation.created_at, Violation.id)
-    if physician:
-        stmt = stmt.where(Violation.physician_code == physician)
-    if region:
-        stmt = stmt.where(Violation.region_code == region)
-    return stmt

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.admin.deps import Actor, Session
+from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.physicians.schemas import VisitOut
+from app.uow.dependencies import Session
+from app.visits import repository as repo
 from app.visits import service
 from app.visits.schemas import VisitCreate
 
@@ -24,5 +26,5 @@ async def list_visits(
     physician: str | None = None,
     host: str | None = None,
 ) -> Page[VisitOut]:
-    rows = await fetch_page(session, service.visits_query(physician, host), paging)
+    rows = await fetch_page(session, repo.visits_query(physician, host), paging)
     return make_page([VisitOut.model_validate(r) for r in rows], paging)

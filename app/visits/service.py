@@ -3,18 +3,15 @@ are charged under the home agreement."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.admin.auth import Principal
-from app.audit import service as audit
+from app.agreements import repository as agreements_repo
+from app.auth.principal import Principal
 from app.core.dates import add_years, check_span, overlaps
 from app.core.errors import Conflict, RuleViolation, ValidationFailed
 from app.models import Institution, Physician, Visit
 from app.physicians import repository as physicians_repo
-from app.sync.outbox import touch
+from app.uow import On, Touch, change
 from app.visits.schemas import VisitCreate
 
 
@@ -37,39 +34,27 @@ async def create_visit(session: AsyncSession, actor: Principal, data: VisitCreat
             slug="visit-too-long",
             errors=[{"field": "ends_on", "message": f"must be before {latest_end}"}],
         )
-    if await physicians_repo.cancellation_on(session, data.physician_code, data.starts_on):
+    if await agreements_repo.cancellation_on(session, data.physician_code, data.starts_on):
         raise Conflict(f"Code {data.physician_code} is cancelled.", slug="code-cancelled")
     for v in await physicians_repo.visits_of(session, data.physician_code):
         same_host = v.host_institution_code == data.host_institution_code
         if same_host and overlaps(v.starts_on, v.ends_on, data.starts_on, data.ends_on):
             raise Conflict(f"Visit {v.id} at this host overlaps these dates.", slug="visit-overlap")
-    visit = Visit(
-        physician_code=data.physician_code,
-        host_institution_code=host.code,
-        region_code=host.region_code,
-        starts_on=data.starts_on,
-        ends_on=data.ends_on,
-        kind=data.kind,
-    )
-    session.add(visit)
-    await session.flush()
-    audit.record(
+    async with change(
         session,
         actor,
         "visit.create",
-        "visit",
-        visit.id,
-        region=visit.region_code,
-        after=audit.snapshot(visit),
-    )
-    touch(session, physicians=[visit.physician_code])
+        On("visit", region=host.region_code),
+        Touch.physician(data.physician_code),
+    ) as ch:
+        visit = ch.add(
+            Visit(
+                physician_code=data.physician_code,
+                host_institution_code=host.code,
+                region_code=host.region_code,
+                starts_on=data.starts_on,
+                ends_on=data.ends_on,
+                kind=data.kind,
+            )
+        )
     return visit
-
-
-def visits_query(physician: str | None, host: str | None) -> Select[Any]:
-    stmt = select(Visit).order_by(Visit.starts_on, Visit.id)
-    if physician:
-        stmt = stmt.where(Visit.physician_code == physician)
-    if host:
-        stmt = stmt.where(Visit.host_institution_code == host)
-    return stmt

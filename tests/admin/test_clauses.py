@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.registry.store import RegistryStore
 from app.seed import _populate
+from app.uow import unit_of_work
 from tests.admin import flows
 
 ZJ, ZJ2, LZ = "330100", "330200", "620100"
@@ -78,8 +79,8 @@ async def test_lanzhou_2014_第十一条_every_seeded_physician_reads_200(
 ) -> None:
     """GET /admin/v1/physicians/{code} answers 200 for every physician `ybgate seed`
     creates, Lanzhou ones without any deduction included (no current term is invented)."""
-    async with sessions() as session, session.begin():
-        await _populate(session)
+    async with unit_of_work(sessions, publish=False) as uow:
+        await _populate(uow.session)
     r = await client.get("/admin/v1/physicians", params={"limit": 500}, headers=su)
     codes = [p["code"] for p in r.json()["items"]]
     r = await client.get("/admin/v1/physicians", params={"limit": 500, "offset": 500}, headers=su)

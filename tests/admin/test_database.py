@@ -19,6 +19,7 @@ from app.admin.app import create_admin_app
 from app.core.db import create_engine, create_sessionmaker
 from app.core.migrate import downgrade, upgrade
 from app.tokens import service as tokens
+from app.uow import unit_of_work
 from tests.admin import flows
 
 
@@ -70,8 +71,8 @@ async def test_50_concurrent_deductions_count_once_and_fire_each_threshold_once(
     engine = create_engine(fresh_db)
     app = create_admin_app()
     app.state.sessions = create_sessionmaker(engine)
-    async with app.state.sessions() as session, session.begin():
-        su_token = (await tokens.issue(session, None, "superuser")).token
+    async with unit_of_work(app.state.sessions, publish=False) as uow:
+        su_token = (await tokens.issue(uow.session, None, "superuser")).token
     su = {"Authorization": f"Bearer {su_token}"}
     transport = httpx.ASGITransport(app=app)
     try:

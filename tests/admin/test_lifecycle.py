@@ -9,10 +9,11 @@ import httpx
 from tests.admin import flows
 
 
-async def standing(c: httpx.AsyncClient, h: dict[str, str], code: str, day: str) -> dict:
+async def standing(c: httpx.AsyncClient, h: dict[str, str], code: str, day: str) -> dict[str, Any]:
     r = await c.get(f"/admin/v1/physicians/{code}", params={"as_of": day}, headers=h)
     assert r.status_code == 200, r.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body
 
 
 async def test_region_to_cancel_sequence_tells_the_truth_on_every_date(

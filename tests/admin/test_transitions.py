@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.admin import flows
@@ -12,10 +14,10 @@ async def audit_count(c: httpx.AsyncClient, h: dict[str, str]) -> int:
     return len(r.json()["items"])
 
 
-def assert_problem(r: httpx.Response, status: int, slug: str) -> dict:
+def assert_problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
+    body: dict[str, Any] = r.json()
     assert body["type"].endswith("/" + slug), body
     assert body["status"] == status and body["title"] and body["detail"]
     return body

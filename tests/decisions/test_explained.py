@@ -117,7 +117,8 @@ def check_bases(got: dict[str, Any], w: dict[str, Any], version: int) -> None:
 
     def only(line_id: str, kind: str) -> dict[str, Any]:
         (fact,) = [f for f in by_id[line_id]["basis"]["facts"] if f["kind"] == kind]
-        return fact
+        found: dict[str, Any] = fact
+        return found
 
     s = only("1", "agreement_suspension")
     assert by_id["1"]["reason"] == "AGREEMENT_SUSPENDED"

@@ -92,7 +92,9 @@ def gk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Settings for one app: a SQLite decision sink (with its table) and a spill dir."""
     db = tmp_path / "decisions.db"
     engine = create_engine(f"sqlite:///{db}")
-    SettlementDecision.__table__.create(engine)
+    SettlementDecision.metadata.create_all(
+        engine, tables=[SettlementDecision.metadata.tables[SettlementDecision.__tablename__]]
+    )
     engine.dispose()
     monkeypatch.setenv("YBGATE_DATABASE_URL", f"sqlite+aiosqlite:///{db}")
     monkeypatch.setenv("YBGATE_DECISION_LOG_DIR", str(tmp_path / "spill"))

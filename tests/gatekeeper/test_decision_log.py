@@ -131,8 +131,9 @@ async def pg_decisions(pg_url: str) -> AsyncIterator[str]:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     engine = create_async_engine(url)
+    table = SettlementDecision.metadata.tables[SettlementDecision.__tablename__]
     async with engine.begin() as conn:
-        await conn.run_sync(SettlementDecision.__table__.create)
+        await conn.run_sync(SettlementDecision.metadata.create_all, tables=[table])
     await engine.dispose()
     try:
         yield url

@@ -189,9 +189,9 @@ def rand_patch(rnd: random.Random, facts: Patch, codes: list[str], days: list[st
         fact = rand_physician(rnd, days, code, codes.index(code))
         p["physicians"][code] = None if rnd.random() < 0.1 else fact
     inst = rnd.choice(INSTITUTIONS[:-1])
-    fact = facts["institutions"][inst]
-    assert fact is not None
-    p["institutions"][inst] = {**fact, "suspensions": [span(rnd, days)]}
+    inst_fact = facts["institutions"][inst]
+    assert inst_fact is not None
+    p["institutions"][inst] = {**inst_fact, "suspensions": [span(rnd, days)]}
     p["regions"]["R3"] = region("R3", rnd.sample(ALL_REASONS, 4))
     return p
 
@@ -199,8 +199,8 @@ def rand_patch(rnd: random.Random, facts: Patch, codes: list[str], days: list[st
 def merge(facts: Patch, p: Patch) -> None:
     facts["version"] = p["version"]
     for key in ("physicians", "institutions", "regions", "his_tokens"):
-        target: dict[str, Any] = facts[key]  # type: ignore[literal-required]
-        for k, v in p[key].items():  # type: ignore[literal-required]
+        target: dict[str, Any] = facts[key]
+        for k, v in p[key].items():
             if v is None:
                 target.pop(k, None)
             else:

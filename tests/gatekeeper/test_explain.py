@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from typing import Any
 
 from app.registry.explain import Fact, explain_line
 from app.registry.facts import Patch, PhysicianFact
@@ -79,7 +80,11 @@ def test_explanations_agree_with_the_reference_and_name_the_deciding_fact() -> N
                 else:
                     code, day = rand_code(rnd, facts, codes), rand_day(rnd, days)
                 emergency = rnd.random() < 0.3
-                line = {"line_id": str(j), "physician_code": code, "service_date": day}
+                line: dict[str, Any] = {
+                    "line_id": str(j),
+                    "physician_code": code,
+                    "service_date": day,
+                }
                 line["emergency"] = emergency
                 want = reference_line(facts, inst, line)
                 got = explain_line(

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 import pytest
 
 from app.rules import Deduction, Policy, get_policy, resolve_points
+
+T = TypeVar("T")
+
+
+def must(value: T | None) -> T:
+    """``value``, which the scenario requires to exist (a period, a firing)."""
+    assert value is not None
+    return value
 
 
 class Ledger:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from app.rules import (
     replay,
     resolve_points,
 )
+from app.rules.model import Policy
 
 D = date.fromisoformat
 
@@ -126,13 +128,13 @@ clause = "example-2030 第十条"
 
 
 @pytest.fixture
-def fourth(tmp_path):
+def fourth(tmp_path: Path) -> Policy:
     path = tmp_path / "example-2030.toml"
     path.write_text(FOURTH, encoding="utf-8")
     return load_policy_file(path)
 
 
-def test_fourth_region_policy_loads_with_its_own_formats(fourth):
+def test_fourth_region_policy_loads_with_its_own_formats(fourth: Policy) -> None:
     assert fourth.id == "example-2030"
     assert fourth.code_pattern == "^YB[0-9]{18}$"
     assert fourth.emergency_override == frozenset({"AGREEMENT_SUSPENDED", "AGREEMENT_TERMINATED"})
@@ -141,7 +143,7 @@ def test_fourth_region_policy_loads_with_its_own_formats(fourth):
         resolve_points(fourth, "B1", 5)
 
 
-def test_fourth_region_thresholds_terms_and_consecutive_rule_run(fourth):
+def test_fourth_region_thresholds_terms_and_consecutive_rule_run(fourth: Policy) -> None:
     anchor = D("2020-01-01")
 
     def ded(n: int, item: str, points: int, on: str) -> Deduction:
@@ -169,7 +171,7 @@ def test_fourth_region_thresholds_terms_and_consecutive_rule_run(fourth):
     ]
 
 
-def test_fourth_region_cancel_code_threshold_bans_by_its_own_rule(fourth):
+def test_fourth_region_cancel_code_threshold_bans_by_its_own_rule(fourth: Policy) -> None:
     anchor = D("2020-01-01")
     ledger = [
         Deduction("y1", "B1", 4, D("2020-03-02"), 1, "990100", anchor),
@@ -181,7 +183,7 @@ def test_fourth_region_cancel_code_threshold_bans_by_its_own_rule(fourth):
     assert (ban.trigger, ban.years, ban.scope) == ("cancel_code", 4, "policy")
 
 
-def test_fourth_region_deadlines_and_institution(fourth):
+def test_fourth_region_deadlines_and_institution(fourth: Policy) -> None:
     # 11, 12, 13, 14 (调休 Saturday), 24 February
     assert objection_deadline(fourth, D("2026-02-10")) == D("2026-02-24")
     assert deadline(fourth, "notice", D("2026-02-10")) == D("2026-02-12")

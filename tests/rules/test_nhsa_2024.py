@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -14,6 +15,8 @@ from app.rules import (
     replay,
     resolve_points,
 )
+from app.rules.model import Policy
+from tests.rules.conftest import Ledger
 
 D = date.fromisoformat
 
@@ -21,7 +24,9 @@ D = date.fromisoformat
 @pytest.mark.parametrize(
     ("band", "low", "high"), [("1-3", 1, 3), ("4-6", 4, 6), ("7-9", 7, 9), ("10-12", 10, 12)]
 )
-def test_nhsa_2024_bands_require_points_within_the_band(nhsa, band, low, high):
+def test_nhsa_2024_bands_require_points_within_the_band(
+    nhsa: Policy, band: str, low: int, high: int
+) -> None:
     """记分档次 1-3、4-6、7-9、10-12: the operator gives the number within the band."""
     assert resolve_points(nhsa, band, low) == low
     assert resolve_points(nhsa, band, high) == high
@@ -33,7 +38,9 @@ def test_nhsa_2024_bands_require_points_within_the_band(nhsa, band, low, high):
         assert err.value.field == "points"
 
 
-def test_nhsa_2024_reaches_9_pending_suspension_1_to_6_months(nhsa, ledger):
+def test_nhsa_2024_reaches_9_pending_suspension_1_to_6_months(
+    nhsa: Policy, ledger: Callable[[Policy], Ledger]
+) -> None:
     """暂停医保支付资格: 一个自然年度内记分达到9分的，暂停1-6个月 (provinces set months)."""
     book = ledger(nhsa)
     book.add("4-6", "2026-03-02", 6)
@@ -44,7 +51,9 @@ def test_nhsa_2024_reaches_9_pending_suspension_1_to_6_months(nhsa, ledger):
     assert suspend.months_range == (1, 6)
 
 
-def test_nhsa_2024_single_deduction_of_12_bans_3_years(nhsa, ledger):
+def test_nhsa_2024_single_deduction_of_12_bans_3_years(
+    nhsa: Policy, ledger: Callable[[Policy], Ledger]
+) -> None:
     """终止医保支付资格: 一次性记满12分的，终止之日起3年内不得再次登记备案."""
     book = ledger(nhsa)
     book.add("10-12", "2026-04-01", 12)
@@ -61,7 +70,9 @@ def test_nhsa_2024_single_deduction_of_12_bans_3_years(nhsa, ledger):
 
 
 @pytest.mark.parametrize(("first", "band"), [(2, "10-12"), (3, "7-9")])
-def test_nhsa_2024_accumulated_12_bans_1_year(nhsa, ledger, first, band):
+def test_nhsa_2024_accumulated_12_bans_1_year(
+    nhsa: Policy, ledger: Callable[[Policy], Ledger], first: int, band: str
+) -> None:
     """终止医保支付资格: 累计记满12分的，终止之日起1年内不得再次登记备案 — even when the
     last deduction is a large one (2 + 10)."""
     book = ledger(nhsa)
@@ -74,7 +85,9 @@ def test_nhsa_2024_accumulated_12_bans_1_year(nhsa, ledger, first, band):
     assert (ban.rule_id, ban.years, ban.ends_on) == ("after-termination", 1, D("2027-05-31"))
 
 
-def test_nhsa_2024_points_reset_each_calendar_year(nhsa, ledger):
+def test_nhsa_2024_points_reset_each_calendar_year(
+    nhsa: Policy, ledger: Callable[[Policy], Ledger]
+) -> None:
     """记分在一个自然年度内累加计算，下一个自然年度自动清零."""
     book = ledger(nhsa)
     book.add("7-9", "2025-12-30", 8)
@@ -84,7 +97,7 @@ def test_nhsa_2024_points_reset_each_calendar_year(nhsa, ledger):
     assert result.firings == ()
 
 
-def test_nhsa_2024_national_staff_code_is_an_alias(nhsa):
+def test_nhsa_2024_national_staff_code_is_an_alias(nhsa: Policy) -> None:
     """National staff code D + 6-digit division + 6-digit sequence, alias of the YB code."""
     assert nhsa.alias_pattern is not None
     assert re.fullmatch(nhsa.alias_pattern, "D330100000123")
@@ -100,7 +113,9 @@ def test_nhsa_2024_national_staff_code_is_an_alias(nhsa):
         (10, 5, ["affected-20-percent", "affected-50-percent"]),
     ],
 )
-def test_nhsa_2024_institution_published_example(nhsa, approved, affected, flags):
+def test_nhsa_2024_institution_published_example(
+    nhsa: Policy, approved: int, affected: int, flags: list[str]
+) -> None:
     """Published example: 20% of staff suspended or terminated → settlement suspended;
     50% → agreement suspended. Provincial: pending for the operator."""
     assert nhsa.institution is not None

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -22,20 +23,24 @@ from app.rules import (
     replay,
     reverse_deduction,
 )
+from app.rules.model import ConsecutiveRule, Threshold
 
 ZHEJIANG = get_policy("zhejiang-2014")
 LANZHOU = get_policy("lanzhou-2014")
 NHSA = get_policy("nhsa-2024")
 LANZHOU_ANCHOR = date(2024, 5, 1)
 
+Row = tuple[str, int, date, str]  # item, points, decided_on, region
 SETTINGS = settings(max_examples=150, deadline=None)
 
 
 @st.composite
-def entries(draw, policy: Policy, first: date, days: int, max_size: int = 12):
+def entries(
+    draw: st.DrawFn, policy: Policy, first: date, days: int, max_size: int = 12
+) -> list[Row]:
     """(item, points, decided_on, region) tuples of ``policy`` within ``days`` of ``first``."""
     size = draw(st.integers(min_value=1, max_value=max_size))
-    out = []
+    out: list[Row] = []
     for _ in range(size):
         item = draw(st.sampled_from(policy.items))
         points = draw(st.integers(min_value=item.points[0], max_value=item.points[1]))
@@ -45,7 +50,7 @@ def entries(draw, policy: Policy, first: date, days: int, max_size: int = 12):
     return out
 
 
-def _ledger(policy: Policy, rows, anchor: date | None = None) -> list[Deduction]:
+def _ledger(policy: Policy, rows: list[Row], anchor: date | None = None) -> list[Deduction]:
     """Deductions in arrival order: the sequence is the position in ``rows``."""
     return [
         Deduction(f"d{n}", item, points, on, sequence=n, region=region, anchor=anchor)
@@ -53,16 +58,20 @@ def _ledger(policy: Policy, rows, anchor: date | None = None) -> list[Deduction]
     ]
 
 
-def _standing(policy: Policy, ledger: list[Deduction]):
+def _standing(
+    policy: Policy, ledger: list[Deduction]
+) -> list[tuple[str, int, int, frozenset[str]]]:
     return [(p.key, p.deducted, p.remaining, p.reached) for p in replay(policy, ledger).periods]
 
 
-def _relabel(rows, order):
+def _relabel(rows: list[Row], order: Iterable[int]) -> list[tuple[int, Row]]:
     """The same deductions (same ids) arriving in ``order``."""
     return [(n, rows[n]) for n in order]
 
 
-def _ledger_in_order(policy, rows, order, anchor=None):
+def _ledger_in_order(
+    policy: Policy, rows: list[Row], order: Iterable[int], anchor: date | None = None
+) -> list[Deduction]:
     return [
         Deduction(f"d{n}", item, points, on, sequence=seq, region=region, anchor=anchor)
         for seq, (n, (item, points, on, region)) in enumerate(_relabel(rows, order))
@@ -74,7 +83,9 @@ def _ledger_in_order(policy, rows, order, anchor=None):
 
 @SETTINGS
 @given(data=st.data(), rows=entries(ZHEJIANG, date(2026, 1, 1), 364))
-def test_zhejiang_2014_standing_of_a_year_ignores_arrival_order(data, rows):
+def test_zhejiang_2014_standing_of_a_year_ignores_arrival_order(
+    data: st.DataObject, rows: list[Row]
+) -> None:
     order = data.draw(st.permutations(range(len(rows))))
     base = _ledger_in_order(ZHEJIANG, rows, range(len(rows)))
     shuffled = _ledger_in_order(ZHEJIANG, rows, order)
@@ -83,7 +94,9 @@ def test_zhejiang_2014_standing_of_a_year_ignores_arrival_order(data, rows):
 
 @SETTINGS
 @given(data=st.data(), rows=entries(ZHEJIANG, date(2026, 3, 2), 0))
-def test_zhejiang_2014_same_day_deductions_in_any_arrival_order(data, rows):
+def test_zhejiang_2014_same_day_deductions_in_any_arrival_order(
+    data: st.DataObject, rows: list[Row]
+) -> None:
     """All decided the same day: the arrival sequence alone orders the replay."""
     order = data.draw(st.permutations(range(len(rows))))
     base = _ledger_in_order(ZHEJIANG, rows, range(len(rows)))
@@ -93,7 +106,9 @@ def test_zhejiang_2014_same_day_deductions_in_any_arrival_order(data, rows):
 
 @SETTINGS
 @given(data=st.data(), rows=entries(LANZHOU, date(2024, 5, 1), 730, max_size=8))
-def test_lanzhou_2014_standing_of_a_term_ignores_arrival_order(data, rows):
+def test_lanzhou_2014_standing_of_a_term_ignores_arrival_order(
+    data: st.DataObject, rows: list[Row]
+) -> None:
     order = data.draw(st.permutations(range(len(rows))))
     base = _ledger_in_order(LANZHOU, rows, range(len(rows)), LANZHOU_ANCHOR)
     shuffled = _ledger_in_order(LANZHOU, rows, order, LANZHOU_ANCHOR)
@@ -102,7 +117,9 @@ def test_lanzhou_2014_standing_of_a_term_ignores_arrival_order(data, rows):
 
 @SETTINGS
 @given(data=st.data(), rows=entries(NHSA, date(2026, 1, 1), 30, max_size=6))
-def test_nhsa_2024_standing_of_a_year_ignores_arrival_order(data, rows):
+def test_nhsa_2024_standing_of_a_year_ignores_arrival_order(
+    data: st.DataObject, rows: list[Row]
+) -> None:
     order = data.draw(st.permutations(range(len(rows))))
     base = _ledger_in_order(NHSA, rows, range(len(rows)))
     shuffled = _ledger_in_order(NHSA, rows, order)
@@ -139,21 +156,27 @@ def _check_reversal(policy: Policy, ledger: list[Deduction], index: int) -> None
 
 @SETTINGS
 @given(data=st.data(), rows=entries(ZHEJIANG, date(2024, 1, 1), 3 * 365, max_size=16))
-def test_zhejiang_2014_reversing_a_deduction_restores_the_standing_without_it(data, rows):
+def test_zhejiang_2014_reversing_a_deduction_restores_the_standing_without_it(
+    data: st.DataObject, rows: list[Row]
+) -> None:
     index = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
     _check_reversal(ZHEJIANG, _ledger(ZHEJIANG, rows), index)
 
 
 @SETTINGS
 @given(data=st.data(), rows=entries(LANZHOU, date(2024, 5, 1), 4 * 365, max_size=10))
-def test_lanzhou_2014_reversing_a_deduction_restores_the_standing_without_it(data, rows):
+def test_lanzhou_2014_reversing_a_deduction_restores_the_standing_without_it(
+    data: st.DataObject, rows: list[Row]
+) -> None:
     index = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
     _check_reversal(LANZHOU, _ledger(LANZHOU, rows, LANZHOU_ANCHOR), index)
 
 
 @SETTINGS
 @given(data=st.data(), rows=entries(NHSA, date(2025, 1, 1), 2 * 365, max_size=8))
-def test_nhsa_2024_reversing_a_deduction_restores_the_standing_without_it(data, rows):
+def test_nhsa_2024_reversing_a_deduction_restores_the_standing_without_it(
+    data: st.DataObject, rows: list[Row]
+) -> None:
     index = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
     _check_reversal(NHSA, _ledger(NHSA, rows), index)
 
@@ -163,11 +186,12 @@ def test_nhsa_2024_reversing_a_deduction_restores_the_standing_without_it(data, 
 
 @SETTINGS
 @given(rows=entries(ZHEJIANG, date(2024, 1, 1), 3 * 365, max_size=16))
-def test_each_rule_fires_at_most_once_per_period_and_only_upwards(rows):
+def test_each_rule_fires_at_most_once_per_period_and_only_upwards(rows: list[Row]) -> None:
     result = replay(ZHEJIANG, _ledger(ZHEJIANG, rows))
     keys = [f.key for f in result.firings]
     assert len(keys) == len(set(keys))
-    severity = {r.id: r.severity for r in [*ZHEJIANG.thresholds, *ZHEJIANG.consecutive]}
+    rules: list[Threshold | ConsecutiveRule] = [*ZHEJIANG.thresholds, *ZHEJIANG.consecutive]
+    severity = {r.id: r.severity for r in rules}
     for period in result.periods:
         ranks = [severity[rule] for rule in period.fired]
         assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)

@@ -15,7 +15,7 @@ def _sources() -> list[Path]:
     return sorted(Path(app.rules.__file__).parent.glob("*.py"))
 
 
-def test_rules_import_neither_http_nor_database():
+def test_rules_import_neither_http_nor_database() -> None:
     for path in _sources():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -28,7 +28,7 @@ def test_rules_import_neither_http_nor_database():
                 assert not name.startswith(FORBIDDEN_MODULES), f"{path.name} imports {name}"
 
 
-def test_rules_never_read_the_clock():
+def test_rules_never_read_the_clock() -> None:
     for path in _sources():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

@@ -22,7 +22,7 @@ from app.rules import (
 D = date.fromisoformat
 
 
-def test_spring_festival_2026_holidays_and_adjusted_saturdays():
+def test_spring_festival_2026_holidays_and_adjusted_saturdays() -> None:
     assert is_working_day(D("2026-02-14"))  # Saturday, worked (调休)
     assert is_working_day(D("2026-02-28"))  # Saturday, worked (调休)
     assert not is_working_day(D("2026-02-16"))  # Monday, Spring Festival
@@ -31,26 +31,26 @@ def test_spring_festival_2026_holidays_and_adjusted_saturdays():
     assert is_working_day(D("2026-03-09"))
 
 
-def test_ten_working_days_after_2026_02_10_is_2026_03_02():
+def test_ten_working_days_after_2026_02_10_is_2026_03_02() -> None:
     assert add_working_days(D("2026-02-10"), 10) == D("2026-03-02")
     assert working_days_between(D("2026-02-10"), D("2026-03-02")) == 10
     assert working_days_between(D("2026-02-10"), D("2026-03-03")) == 11
     assert working_days_between(D("2026-03-02"), D("2026-02-10")) == -10
 
 
-def test_add_working_days_backwards_and_zero():
+def test_add_working_days_backwards_and_zero() -> None:
     assert add_working_days(D("2026-03-02"), -1) == D("2026-02-28")  # the 调休 Saturday
     assert add_working_days(D("2026-03-02"), -10) == D("2026-02-10")
     assert add_working_days(D("2026-02-15"), 0) == D("2026-02-15")
 
 
-def test_the_calendar_range_is_the_librarys():
+def test_the_calendar_range_is_the_librarys() -> None:
     covered = (workdays.CALENDAR_FIRST_DAY, workdays.CALENDAR_LAST_DAY)
     assert covered == (D("2004-01-01"), D("2026-12-31"))
 
 
 @pytest.mark.parametrize("day", ["2003-12-31", "2027-01-04", "1999-05-01"])
-def test_out_of_range_dates_raise_calendar_out_of_range(day):
+def test_out_of_range_dates_raise_calendar_out_of_range(day: str) -> None:
     with pytest.raises(CalendarOutOfRange) as err:
         is_working_day(D(day))
     assert isinstance(err.value, RulesError)
@@ -59,7 +59,7 @@ def test_out_of_range_dates_raise_calendar_out_of_range(day):
     assert err.value.day == D(day)
 
 
-def test_counting_past_the_calendar_end_raises_rather_than_guessing():
+def test_counting_past_the_calendar_end_raises_rather_than_guessing() -> None:
     with pytest.raises(CalendarOutOfRange):
         add_working_days(D("2026-12-28"), 10)
     with pytest.raises(CalendarOutOfRange):
@@ -73,7 +73,7 @@ def test_counting_past_the_calendar_end_raises_rather_than_guessing():
     start=st.dates(min_value=date(2004, 1, 1), max_value=date(2026, 10, 31)),
     n=st.integers(min_value=0, max_value=30),
 )
-def test_add_and_count_working_days_agree(start, n):
+def test_add_and_count_working_days_agree(start: date, n: int) -> None:
     end = add_working_days(start, n)
     assert working_days_between(start, end) == n
     if n:

@@ -19,6 +19,7 @@ from app.admin.app import create_admin_app
 from app.core.db import create_engine, create_sessionmaker
 from app.core.migrate import upgrade
 from app.tokens import service as tokens
+from app.uow import unit_of_work
 from tests.sync.support import Admin, Procs, RedisServer
 
 
@@ -75,8 +76,8 @@ async def admin(db: async_sessionmaker[AsyncSession]) -> AsyncIterator[Admin]:
     the outbox is all a write leaves behind for the registry)."""
     app = create_admin_app()
     app.state.sessions = db
-    async with db() as session, session.begin():
-        su = (await tokens.issue(session, None, "superuser")).token
+    async with unit_of_work(db, publish=False) as uow:
+        su = (await tokens.issue(uow.session, None, "superuser")).token
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
         yield Admin(client, {"Authorization": f"Bearer {su}"})

@@ -150,12 +150,14 @@ class Proc:
         def find() -> dict[str, Any] | None:
             for e in reversed(self.events):
                 if e["event"] == kind and all(e.get(k) == v for k, v in match.items()):
-                    return e
+                    found: dict[str, Any] = e
+                    return found
             if not self.alive():
                 raise AssertionError(f"{self.args} exited: {self.log.read_text()[-3000:]}")
             return None
 
-        return await wait_until(find, within, f"{kind} {match} from {self.args}")
+        event: dict[str, Any] = await wait_until(find, within, f"{kind} {match} from {self.args}")
+        return event
 
     def version(self) -> int:
         """The last version it reported (load or apply)."""

@@ -5,6 +5,7 @@ vouches for it; the blocking read outlasts the socket timeout."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -98,7 +99,7 @@ async def test_freshness_is_confirmed_only_while_the_relay_vouches(
     db: Sessions, admin: Admin, redis_srv: RedisServer
 ) -> None:
     store = RegistryStore()
-    cfg = {"head_ttl_ms": 400, "heartbeat_s": 0.05}
+    cfg: dict[str, Any] = {"head_ttl_ms": 400, "heartbeat_s": 0.05}
     async with (
         running_relay(db, redis_srv.url, **cfg),
         following(store, redis_srv.url, db, block_ms=100),

@@ -23,6 +23,7 @@ from app.core.migrate import upgrade
 from app.registry.store import RegistryStore
 from app.sync.probe import fingerprint
 from app.tokens import service as tokens
+from app.uow import unit_of_work
 from tests.sync.support import (
     REPO,
     Admin,
@@ -90,8 +91,8 @@ async def admin_on(servers: OwnServers) -> AsyncIterator[Admin]:
     engine = create_engine(servers.pg_url)
     app = create_admin_app()
     app.state.sessions = create_sessionmaker(engine)
-    async with app.state.sessions() as session, session.begin():
-        su = (await tokens.issue(session, None, "superuser")).token
+    async with unit_of_work(app.state.sessions, publish=False) as uow:
+        su = (await tokens.issue(uow.session, None, "superuser")).token
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -67,8 +68,8 @@ async def test_every_commit_published_once_in_order_with_payload_and_head(
         await wait_until(lambda: relay.store.version == last, 10, "the relay's registry")
     assert await stream_versions(redis) == list(range(1, last + 1))
     entries = await redis.xrange(KEYS.stream)
-    assert [encode_patch(decode_patch(f[PATCH_FIELD])) for _, f in entries] == await outbox(db)
-    assert int(await redis.get(KEYS.head)) == last
+    assert [encode_patch(decode_patch(f[PATCH_FIELD])) for _, f in entries] == await outbox(db)  # type: ignore[index, arg-type, union-attr]
+    assert int(await redis.get(KEYS.head)) == last  # type: ignore[arg-type]
     assert await snapshot_version(redis, KEYS) is not None
     async with db() as session:
         unmarked = await session.scalar(
@@ -107,7 +108,7 @@ async def test_restart_continues_from_the_stream_not_from_published_at(
         await wait_until(lambda: relay.cursor == v + 3, 10, "the backlog published")
     assert await stream_versions(redis) == list(range(1, v + 4))
     entries = await redis.xrange(KEYS.stream)
-    assert [encode_patch(decode_patch(f[PATCH_FIELD])) for _, f in entries] == await outbox(db)
+    assert [encode_patch(decode_patch(f[PATCH_FIELD])) for _, f in entries] == await outbox(db)  # type: ignore[index, arg-type, union-attr]
 
 
 async def test_two_relays_at_once_publish_each_version_exactly_once(
@@ -131,7 +132,7 @@ async def test_two_relays_at_once_publish_each_version_exactly_once(
         await wait_until(lambda: a.cursor == b.cursor == last, 10, "both relays at the end")
     assert await stream_versions(redis) == list(range(1, last + 1))
     entries = await redis.xrange(KEYS.stream)
-    assert [encode_patch(decode_patch(f[PATCH_FIELD])) for _, f in entries] == await outbox(db)
+    assert [encode_patch(decode_patch(f[PATCH_FIELD])) for _, f in entries] == await outbox(db)  # type: ignore[index, arg-type, union-attr]
 
 
 async def test_the_lock_lets_one_relay_work_and_passes_on_when_it_stops(
@@ -147,7 +148,7 @@ async def test_the_lock_lets_one_relay_work_and_passes_on_when_it_stops(
             await admin.world(1)
             v = await db_version(db)
             await wait_until(lambda: working.cursor == v, 10, "one relay publishing")
-            assert (await redis.get(KEYS.lock)).decode() == working.token
+            assert (await redis.get(KEYS.lock)).decode() == working.token  # type: ignore[union-attr]
             assert standby.cursor == 0 and not standby.store.loaded
         if working is a:  # it stopped and released the lock: the other one takes over
             await wait_until(lambda: b.cursor == v, 10, "relay B taking over")
@@ -162,7 +163,11 @@ async def test_snapshots_refresh_and_the_stream_is_trimmed_only_below_them(
     redis_srv: RedisServer,
     redis: aioredis.Redis,
 ) -> None:
-    cfg = {"snapshot_every": 10, "keep_before_snapshot": 5, "snapshot_interval_s": 0.2}
+    cfg: dict[str, Any] = {
+        "snapshot_every": 10,
+        "keep_before_snapshot": 5,
+        "snapshot_interval_s": 0.2,
+    }
     async with running_relay(db, redis_srv.url, **cfg) as relay:
         pairs = await admin.world(5)
         for _ in range(6):

@@ -1,46 +1,45 @@
-"""Bearer tokens: random, shown once, stored as SHA-256. Roles and what they may do."""
+"""Roles and the principal a bearer token stands for, with what each role may do."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 
 from app.core.errors import Forbidden
 
-TOKEN_PREFIX = {"superuser": "yba", "operator": "ybo", "auditor": "ybr", "his": "ybh"}
 
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def new_token(role: str) -> str:
-    return f"{TOKEN_PREFIX[role]}_{secrets.token_urlsafe(32)}"
+class Role(StrEnum):
+    SUPERUSER = "superuser"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+    HIS = "his"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     token_id: str
-    role: str
+    role: Role
     region_code: str | None = None
     institution_code: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", Role(self.role))
+
     def require_admin(self) -> None:
-        if self.role == "his":
+        if self.role is Role.HIS:
             raise Forbidden("An HIS token may not call the admin API.")
 
     def require_superuser(self) -> None:
-        if self.role != "superuser":
+        if self.role is not Role.SUPERUSER:
             raise Forbidden("Only a superuser token may do this.")
 
     def require_write(self, region_code: str) -> None:
         """Write access to a record of ``region_code``."""
-        if self.role == "superuser":
+        if self.role is Role.SUPERUSER:
             return
-        if self.role == "operator" and self.region_code == region_code:
+        if self.role is Role.OPERATOR and self.region_code == region_code:
             return
-        if self.role == "operator":
+        if self.role is Role.OPERATOR:
             raise Forbidden(
                 f"This operator token writes region {self.region_code} only, "
                 f"not region {region_code}."
@@ -49,5 +48,9 @@ class Principal:
 
     def require_writer(self) -> None:
         """Write access to a record that belongs to no single region (e.g. a physician)."""
-        if self.role not in ("superuser", "operator"):
+        if self.role not in (Role.SUPERUSER, Role.OPERATOR):
             raise Forbidden(f"A {self.role} token may not write.")
+
+
+# Writes made by the system itself (demo seed, bootstrap), audited under this principal.
+SYSTEM = Principal(token_id="system", role=Role.SUPERUSER)

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Action, Agreement, Ban, CodeCancellation, Physician, Region, Violation
+from app.models import (
+    Action,
+    Agreement,
+    AgreementSuspension,
+    Ban,
+    CodeCancellation,
+    InstitutionTerm,
+    Objection,
+    Physician,
+    Region,
+    ResumptionApplication,
+    Violation,
+)
 from app.rules.bans import AgreementDates
 from app.rules.engine import Deduction, ManualEvent
 from app.rules.loader import get_policy
@@ -58,7 +70,7 @@ async def agreement_dates(session: AsyncSession, code: str, policy_id: str) -> l
             a.region_code,
             a.starts_on,
             a.ends_on,
-            a.terminated_on if a.termination_voided_at is None else None,
+            a.effective_terminated_on,
         )
         for a in (await session.scalars(stmt)).all()
     ]
@@ -132,12 +144,63 @@ async def bans_of(session: AsyncSession, code: str, policy_id: str | None = None
     return list((await session.scalars(stmt.order_by(Ban.starts_on))).all())
 
 
-async def ban_on(
-    session: AsyncSession, code: str, policy_id: str, region: str, day: date
-) -> Ban | None:
-    """The ban in force on ``day`` against a new agreement in ``region``, if any."""
-    for b in await bans_of(session, code, policy_id):
-        in_scope = b.region_code is None or b.region_code == region
-        if b.voided_at is None and in_scope and b.starts_on <= day <= b.ends_on:
-            return b
-    return None
+async def subject_actions(session: AsyncSession, subject: str, period_key: str) -> list[Action]:
+    """Actions against one subject (e.g. ``institution:H…``) in one period."""
+    stmt = select(Action).where(Action.subject == subject, Action.period_key == period_key)
+    return list((await session.scalars(stmt)).all())
+
+
+async def actions_against(session: AsyncSession, subject: str) -> list[Action]:
+    stmt = select(Action).where(Action.subject == subject).order_by(Action.created_at)
+    return list((await session.scalars(stmt)).all())
+
+
+async def objection_to(session: AsyncSession, violation_id: str) -> Objection | None:
+    return await session.scalar(select(Objection).where(Objection.violation_id == violation_id))
+
+
+async def objections_to(session: AsyncSession, violation_ids: list[str]) -> list[Objection]:
+    stmt = select(Objection).where(Objection.violation_id.in_(violation_ids))
+    return list((await session.scalars(stmt)).all())
+
+
+async def open_resumption(session: AsyncSession, action_id: str) -> ResumptionApplication | None:
+    """The resumption application of the action that awaits a decision, if any."""
+    stmt = select(ResumptionApplication).where(
+        ResumptionApplication.action_id == action_id, ResumptionApplication.approved.is_(None)
+    )
+    return await session.scalar(stmt)
+
+
+async def written_by(
+    session: AsyncSession, action_id: str
+) -> tuple[list[AgreementSuspension], list[Agreement], list[InstitutionTerm]]:
+    """What an automatic action wrote: suspensions, agreement terminations, term ends."""
+    susps = await session.scalars(
+        select(AgreementSuspension).where(AgreementSuspension.source_action_id == action_id)
+    )
+    ended = await session.scalars(select(Agreement).where(Agreement.source_action_id == action_id))
+    terms = await session.scalars(
+        select(InstitutionTerm).where(InstitutionTerm.source_action_id == action_id)
+    )
+    return list(susps.all()), list(ended.all()), list(terms.all())
+
+
+def actions_query(status: str | None, region: str | None, physician: str | None) -> Select[Any]:
+    stmt = select(Action).order_by(Action.created_at, Action.id)
+    if status:
+        stmt = stmt.where(Action.status == status)
+    if region:
+        stmt = stmt.where(Action.region_code == region)
+    if physician:
+        stmt = stmt.where(Action.physician_code == physician)
+    return stmt
+
+
+def violations_query(physician: str | None, region: str | None) -> Select[Any]:
+    stmt = select(Violation).order_by(Violation.created_at, Violation.id)
+    if physician:
+        stmt = stmt.where(Violation.physician_code == physician)
+    if region:
+        stmt = stmt.where(Violation.region_code == region)
+    return stmt

@@ -1,0 +1,1 @@
+"""Who is calling: the principal, its role, token hashing, and the request dependencies."""

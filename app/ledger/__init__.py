@@ -1,0 +1,1 @@
+"""The points ledger as recorded: deductions, actions, bans (queries and read schemas)."""
