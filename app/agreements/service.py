@@ -7,6 +7,7 @@ termination is an effective date (the first day the agreement no longer holds).
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +26,6 @@ from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.ledger import repository as ledger
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
-from app.points import service as points
 from app.rules import Policy, WorkCalendar, count_working_days, get_policy
 from app.uow import On, Touch, change
 
@@ -34,9 +34,25 @@ async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
     return await get_or_404(session, Agreement, agreement_id, "agreement")
 
 
+class Reconcile(Protocol):
+    """Makes a physician's actions and bans under a policy match a replay of the engine
+    (``app.points.service.reconcile``; passed in, since app.points builds on this package)."""
+
+    async def __call__(
+        self, session: AsyncSession, actor: Principal, code: str, policy: Policy
+    ) -> object: ...
+
+
 async def create_agreement(
-    session: AsyncSession, actor: Principal, data: AgreementCreate
+    session: AsyncSession,
+    actor: Principal,
+    data: AgreementCreate,
+    reconcile: Reconcile | None = None,
 ) -> Agreement:
+    """A new agreement. With ``reconcile`` (the admin API passes it), the physician's bans
+    are brought up to date before the ban check, and afterwards the ledger is replayed:
+    lanzhou-2014 第十一条 a new agreement is a new term; a termination ends an agreement
+    registered late but dated over it."""
     physician = await session.get(Physician, data.physician_code)
     if physician is None:
         raise ValidationFailed(
@@ -60,7 +76,8 @@ async def create_agreement(
     # The physician's bans under this policy, current (a code cancellation bans under a
     # policy the physician had no record in yet). Serialised with the points writes.
     await ledger.lock_physician(session, physician.code)
-    await points.reconcile(session, actor, physician.code, policy)
+    if reconcile is not None:
+        await reconcile(session, actor, physician.code, policy)
     ban = await repo.ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
     if ban is not None:
         raise Conflict(
@@ -97,9 +114,8 @@ async def create_agreement(
             )
         )
     await renew_at(session, actor, inst.code)
-    # lanzhou-2014 第十一条: a new agreement is a new term; deductions decided under it are
-    # counted there from now on.
-    await points.reconcile(session, actor, physician.code, policy)
+    if reconcile is not None:
+        await reconcile(session, actor, physician.code, policy)
     return agreement
 
 

@@ -53,8 +53,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.admin.app import create_admin_app
+from app.ledger.repository import agreement_dates, agreement_spans
 from app.models import Action, Ban, CodeCancellation, Region, Violation
-from app.points.ledger import agreement_dates, agreement_spans
 from app.registry.compact import Registry
 from app.registry.source import load_snapshot
 from app.registry.store import RegistryStore

@@ -4,6 +4,7 @@ reading of zhejiang-2014 三（二）. No I/O."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +30,7 @@ from app.rules.workdays import provisional_is_working_day
 D = date.fromisoformat
 
 
-def test_lanzhou_2014_第十一条_the_term_is_the_agreement_a_deduction_falls_under():
+def test_lanzhou_2014_第十一条_the_term_is_the_agreement_a_deduction_falls_under() -> None:
     """A new agreement (after a gap, or a re-designation inside the old agreement's dates)
     is a new 协议期; a deduction decided after an agreement ended counts in it."""
     spans = [(D("2021-01-01"), D("2022-12-31")), (D("2023-07-01"), D("2025-06-30"))]
@@ -40,7 +41,7 @@ def test_lanzhou_2014_第十一条_the_term_is_the_agreement_a_deduction_falls_u
     assert agreement_for(overlapping, D("2025-04-01")) == overlapping[1]
 
 
-def test_lanzhou_2014_第十七条_points_of_two_agreements_never_pool():
+def test_lanzhou_2014_第十七条_points_of_two_agreements_never_pool() -> None:
     lanzhou = get_policy("lanzhou-2014")
     first = (D("2024-01-01"), D("2025-12-31"))
     second = (D("2025-03-01"), D("2027-02-28"))
@@ -68,7 +69,7 @@ def test_lanzhou_2014_第十七条_points_of_two_agreements_never_pool():
     ]
 
 
-def test_lanzhou_2014_第六条_三_a_term_is_cut_at_the_agreements_last_day():
+def test_lanzhou_2014_第六条_三_a_term_is_cut_at_the_agreements_last_day() -> None:
     lanzhou = get_policy("lanzhou-2014")
     p = period_of(lanzhou, D("2026-01-05"), D("2025-07-01"), agreement_ends_on=D("2026-03-31"))
     assert p.key == "2025-07-01/2026-03-31"
@@ -76,7 +77,7 @@ def test_lanzhou_2014_第六条_三_a_term_is_cut_at_the_agreements_last_day():
     assert late.key == p.key
 
 
-def _ban(scope: str) -> Ban:
+def _ban(scope: Literal["region", "policy"]) -> Ban:
     return Ban(
         "after-termination",
         "terminate",
@@ -86,10 +87,10 @@ def _ban(scope: str) -> Ban:
         1,
         scope,
         "zhejiang-2014 三（二）",
-    )  # type: ignore[arg-type]
+    )
 
 
-def test_zhejiang_2014_三_二_a_ban_covers_every_region_whose_agreement_it_ended():
+def test_zhejiang_2014_三_二_a_ban_covers_every_region_whose_agreement_it_ended() -> None:
     agreements = [
         ("330100", D("2024-01-01"), None, D("2026-05-07")),  # ended by it
         ("330200", D("2024-01-01"), None, D("2026-05-07")),  # ended by it
@@ -100,7 +101,7 @@ def test_zhejiang_2014_三_二_a_ban_covers_every_region_whose_agreement_it_ende
     assert ban_regions(_ban("policy"), "330100", agreements) == ()
 
 
-def test_working_days_unknown_year_is_counted_provisionally_and_never_refused():
+def test_working_days_unknown_year_is_counted_provisionally_and_never_refused() -> None:
     """2026-12-28 + 10 working days: 29, 30, 31 December, then 2027 on the provisional
     rule (元旦 1 January off): 4–8, 11, 12 January."""
     with pytest.raises(CalendarOutOfRange):
@@ -120,7 +121,7 @@ def test_working_days_unknown_year_is_counted_provisionally_and_never_refused():
     start=st.dates(min_value=date(2004, 1, 1), max_value=date(2026, 11, 30)),
     n=st.integers(min_value=-25, max_value=25),
 )
-def test_counting_on_a_known_year_equals_the_strict_count(start, n):
+def test_counting_on_a_known_year_equals_the_strict_count(start: date, n: int) -> None:
     """Differential: inside the shipped years the never-refusing count is the strict one."""
     from app.rules import add_working_days
 
@@ -129,7 +130,7 @@ def test_counting_on_a_known_year_equals_the_strict_count(start, n):
         assert counted.day == add_working_days(start, n)
 
 
-def test_provisional_rule_is_weekdays_without_fixed_date_holidays():
+def test_provisional_rule_is_weekdays_without_fixed_date_holidays() -> None:
     assert not provisional_is_working_day(D("2030-10-02"))  # 国庆
     assert not provisional_is_working_day(D("2030-05-02"))  # 劳动节
     assert not provisional_is_working_day(D("2030-01-05"))  # Saturday
@@ -141,7 +142,9 @@ def test_provisional_rule_is_weekdays_without_fixed_date_holidays():
     ("window", "opens", "closes"),
     [("within", D("2026-06-15"), D("2026-06-30")), ("at_least", None, D("2026-06-15"))],
 )
-def test_zhejiang_2014_三_二_both_readings_of_在中止期满前10个工作日内(window, opens, closes):
+def test_zhejiang_2014_三_二_both_readings_of_在中止期满前10个工作日内(
+    window: str, opens: date | None, closes: date
+) -> None:
     """The policy file names the reading; zhejiang-2014 ships ``within`` (the literal
     window of the last 10 working days; 端午 2026-06-19 is not one of them)."""
     zhejiang = get_policy("zhejiang-2014")
