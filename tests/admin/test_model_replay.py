@@ -63,6 +63,7 @@ from app.rules.bans import ban_regions
 from app.rules.periods import agreement_for
 from app.sync.inprocess import InProcessFeed
 from app.tokens import service as tokens
+from app.uow import unit_of_work
 
 REGIONS = {
     "330100": "zhejiang-2014",
@@ -136,8 +137,8 @@ class RecordMachine(RuleBasedStateMachine):
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test"
         )
-        async with self.sessions() as session, session.begin():
-            created = await tokens.issue(session, None, "superuser")
+        async with unit_of_work(self.sessions, publish=False) as uow:
+            created = await tokens.issue(uow.session, None, "superuser")
         self.h = {"Authorization": f"Bearer {created.token}"}
         for code, policy in REGIONS.items():
             await self.ok("/admin/v1/regions", {"code": code, "name": code, "policy": policy})
