@@ -76,7 +76,8 @@ async def create_agreement(
     # The physician's bans under this policy, current (a code cancellation bans under a
     # policy the physician had no record in yet). Serialised with the points writes.
     await ledger.lock_physician(session, physician.code)
-    if reconcile is not None:
+    history = reconcile is not None and await ledger.has_points_history(session, physician.code)
+    if reconcile is not None and history:
         await reconcile(session, actor, physician.code, policy)
     ban = await repo.ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
     if ban is not None:
@@ -113,8 +114,8 @@ async def create_agreement(
                 ends_on=ends_on,
             )
         )
-    await renew_at(session, actor, inst.code)
-    if reconcile is not None:
+    await renew_at(session, actor, inst.code, only=agreement)
+    if reconcile is not None and history:
         await reconcile(session, actor, physician.code, policy)
     return agreement
 
