@@ -87,12 +87,3 @@ async def renew_at(
             a.ends_on = end
         renewed.append(a)
     return renewed
-
-
-def term_end_on(terms: list[InstitutionTerm], day: date) -> date | None:
-    """The last day of the institution term covering ``day``; ``None`` when that term is
-    open-ended or no term covers ``day``."""
-    for t in terms:
-        if t.starts_on <= day and (t.ends_on is None or day <= t.ends_on):
-            return t.ends_on
-    return None
