@@ -56,8 +56,9 @@ from app.gatekeeper.http import (
 )
 from app.gatekeeper.idempotency import Record
 from app.gatekeeper.routes import authenticate
-from app.registry.compact import InstContext
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
+from app.registry.memo import STATS as MEMO
+from app.registry.memo import InstContext
 from app.registry.status import status_window
 
 if TYPE_CHECKING:
@@ -162,7 +163,8 @@ def judge_fees(
 ) -> list[str]:
     """Line parts (sn, result, sn, result...) as ``decide.judge_lines`` gives them.
     ``emergency``: 0/1 for every line (2204), None: each line's ``med_type`` (2301)."""
-    if len(days) == 1 and emergency is not None:
+    # The memo's fast path holds only within its epoch (app/registry/memo.py).
+    if len(days) == 1 and emergency is not None and ctx.epoch == ctx.budget[1]:
         try:
             table = ctx.tables[next(iter(days.values()))]
             parts: list[str] = []
@@ -266,6 +268,7 @@ async def fee_upload(
         ctx = reg.contexts.get(inst) or reg.context(inst)
         parts = judge_fees(ctx, fees, days, emergency)
         version = reg.version
+    MEMO.lookups += n
     sns = parts[0::2]
     if len(set(sns)) != n:
         seen: set[str] = set()
@@ -313,6 +316,7 @@ def staff_query(app: GatekeeperApp, inst: str, message: HsaMessage, received: st
         reg = store.registry
         ctx = reg.contexts.get(inst) or reg.context(inst)
         result = ctx.judge_code(code, today)[0]
+        MEMO.lookups += 1
         entry = None if code in ctx.nonconforming else reg.physicians.get(code)
         first, last = status_window(entry, ctx.state, inst, today, result.reason)
     row = {
