@@ -87,6 +87,12 @@ for lines in 20 200; do
   p99p=$(p99s 1 <<<"$res"); p99f=$(p99s 2 <<<"$res")
   p99r=$(awk -v a="$p99p" -v b="$p99f" 'BEGIN{printf "%.2f", a/b}')
   summary+=("hsa2204 lines=$lines ratio=$ratio p99_product=${p99p}ms p99_floor=${p99f}ms p99_ratio=$p99r")
+  # The format's own cost: 2204 against the product's plain path on the same payload.
+  res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:8000/v1/hsa \
+        http://127.0.0.1:8000/v1/settlements/validate "$hsa" "$payload" bench-token "$shared" \
+        3 8 bench-token | tee /dev/stderr)
+  ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
+  summary+=("hsa2204_vs_plain lines=$lines ratio=$ratio (2204 rps / the product's plain rps)")
 done
 
 # 6. Rotating workloads (bench/workloads.py): (a) 1,000 distinct 20-line outpatient

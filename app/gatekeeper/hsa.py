@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, NamedTuple, overload
+from itertools import repeat
+from typing import TYPE_CHECKING, overload
 
 import msgspec
 
@@ -77,7 +78,7 @@ _TIME_RE = re.compile(FEE_TIME_PATTERN)
 TIME_MESSAGE = "须为 yyyy-MM-dd HH:mm:ss"
 
 
-class FeeLine(NamedTuple):
+class FeeLine(msgspec.Struct, gc=False):
     physician_code: str
     service_date: date
     emergency: bool
@@ -85,7 +86,8 @@ class FeeLine(NamedTuple):
 
 class FeeInputs(Sequence[FeeLine]):
     """The decided lines' inputs for the decision log, built only when it writes them
-    (in its background task), not on the request path."""
+    (in its background task), not on the request path; in C where the message has one
+    service date and one emergency flag (``map`` over the codes)."""
 
     __slots__ = ("days", "emergency", "fees")
 
@@ -95,14 +97,23 @@ class FeeInputs(Sequence[FeeLine]):
     def __len__(self) -> int:
         return len(self.fees)
 
+    def __iter__(self) -> Iterator[FeeLine]:
+        e, days = self.emergency, self.days
+        if e is not None and len(days) == 1:
+            codes = [ln.bilg_dr_codg for ln in self.fees]
+            return map(FeeLine, codes, repeat(next(iter(days.values()))), repeat(bool(e)))
+        return (self._line(ln) for ln in self.fees)
+
     @overload
     def __getitem__(self, i: int) -> FeeLine: ...
     @overload
     def __getitem__(self, i: slice) -> Sequence[FeeLine]: ...
     def __getitem__(self, i: int | slice) -> FeeLine | Sequence[FeeLine]:
         if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        ln = self.fees[i]
+            return [self._line(ln) for ln in self.fees[i]]
+        return self._line(self.fees[i])
+
+    def _line(self, ln: FeeDetail) -> FeeLine:
         e = self.emergency
         emergency = bool(e) if e is not None else ln.med_type in EMERGENCY_MED_TYPES
         return FeeLine(ln.bilg_dr_codg, self.days[ln.fee_ocur_time[:10]], emergency)
