@@ -44,6 +44,9 @@ class ViolationOut(BaseModel):
     objection_deadline: Day
     # Counted into a year whose holiday schedule is not loaded yet (see README).
     objection_deadline_provisional: bool = False
+    # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
+    notice_deadline: date | None = None
+    notice_deadline_provisional: bool = False
 
 
 class ViolationCreated(ViolationOut):

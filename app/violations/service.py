@@ -22,6 +22,7 @@ from app.rules import (
     Policy,
     Replay,
     WorkCalendar,
+    deadline_counted,
     get_policy,
     objection_deadline_counted,
     resolve_points,
@@ -51,6 +52,8 @@ async def get_violation(session: AsyncSession, violation_id: str) -> Violation:
 
 def violation_out(v: Violation, policy: Policy, cal: WorkCalendar = SHIPPED) -> ViolationOut:
     counted = objection_deadline_counted(policy, v.decided_on, cal)
+    # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
+    notice = deadline_counted(policy, "notice", v.decided_on, cal)
     return ViolationOut(
         id=v.id,
         physician_code=v.physician_code,
@@ -63,6 +66,8 @@ def violation_out(v: Violation, policy: Policy, cal: WorkCalendar = SHIPPED) -> 
         reversed_on=v.reversed_on,
         objection_deadline=counted.day,
         objection_deadline_provisional=counted.provisional,
+        notice_deadline=notice.day if notice else None,
+        notice_deadline_provisional=notice.provisional if notice else False,
     )
 
 
