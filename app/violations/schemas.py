@@ -45,7 +45,7 @@ class ViolationOut(BaseModel):
     # Counted into a year whose holiday schedule is not loaded yet (see README).
     objection_deadline_provisional: bool = False
     # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
-    notice_deadline: date | None = None
+    notice_deadline: Day | None = None
     notice_deadline_provisional: bool = False
 
 
