@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.types import PhysicianCode, Reason, RegionCode
 from app.ledger.schemas import ActionOut
+from app.models import Violation
+from app.rules import SHIPPED, Policy, WorkCalendar, objection_deadline_counted
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2}|-[0-9]{1,2})$")]
 
@@ -45,6 +47,23 @@ class ViolationOut(BaseModel):
     objection_deadline: date
     # Counted into a year whose holiday schedule is not loaded yet (see README).
     objection_deadline_provisional: bool = False
+
+    @classmethod
+    def from_record(cls, v: Violation, policy: Policy, cal: WorkCalendar = SHIPPED) -> ViolationOut:
+        counted = objection_deadline_counted(policy, v.decided_on, cal)
+        return cls(
+            id=v.id,
+            physician_code=v.physician_code,
+            region=v.region_code,
+            policy=v.policy_id,
+            item=v.item,
+            points=v.points,
+            occurred_on=v.occurred_on,
+            decided_on=v.decided_on,
+            reversed_on=v.reversed_on,
+            objection_deadline=counted.day,
+            objection_deadline_provisional=counted.provisional,
+        )
 
 
 class ViolationCreated(ViolationOut):
