@@ -185,7 +185,7 @@ def _overall(
     cancellations: list[CodeCancellation], agreements: list[AgreementStanding], day: date
 ) -> str:
     for c in cancellations:
-        if c.effective_on <= day and (c.restored_on is None or day < c.restored_on):
+        if c.covers(day):
             return "cancelled"
     states = {a.status for a in agreements}
     for state in ("active", "suspended", "terminated"):
