@@ -10,12 +10,13 @@ PY=${PY:-$here/.venv/bin/python}
 [[ $PY = /* ]] || PY=$here/$PY
 out=$here/var/bench; mkdir -p "$out"
 export YBGATE_DECISION_LOG_DIR=$out/decisions
+export YBGATE_IDEMPOTENCY_DIR=$out/msgids
 N=${BENCH_N:-1000000}
 pids=()
 cleanup() {
   local rc=$?
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$YBGATE_DECISION_LOG_DIR"
+  rm -rf "$YBGATE_DECISION_LOG_DIR" "$YBGATE_IDEMPOTENCY_DIR"
   exit "$rc"
 }
 trap cleanup EXIT INT TERM
@@ -72,6 +73,20 @@ for lines in 20 200; do
   ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
   p99p=$(p99s 1 <<<"$res"); p99f=$(p99s 2 <<<"$res")
   summary+=("lines=$lines ratio=$ratio p99_product=${p99p}ms p99_floor=${p99f}ms")
+done
+
+# 5. The national format: the 2204 form of the same payloads (bench/hsa_payload.py), a new
+# msgid per request, against the floor on the plain payloads.
+for lines in 20 200; do
+  payload=$out/payload$lines.json; hsa=$out/hsa$lines.json
+  "$PY" "$here/bench/hsa_payload.py" < "$payload" > "$hsa"
+  echo "== 2204, $lines lines"
+  res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:8000/v1/hsa http://127.0.0.1:8099/ \
+        "$hsa" "$payload" bench-token "$shared" | tee /dev/stderr)
+  ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
+  p99p=$(p99s 1 <<<"$res"); p99f=$(p99s 2 <<<"$res")
+  p99r=$(awk -v a="$p99p" -v b="$p99f" 'BEGIN{printf "%.2f", a/b}')
+  summary+=("hsa2204 lines=$lines ratio=$ratio p99_product=${p99p}ms p99_floor=${p99f}ms p99_ratio=$p99r")
 done
 
 echo

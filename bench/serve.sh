@@ -15,6 +15,7 @@ PY=${PY:-$here/.venv/bin/python}
 export YBGATE_SNAPSHOT_FILE=$snapshot
 export YBGATE_DECISION_LOG_SINK=spill
 export YBGATE_DECISION_LOG_DIR=${YBGATE_DECISION_LOG_DIR:-$here/var/bench/decisions}
+export YBGATE_IDEMPOTENCY_DIR=${YBGATE_IDEMPOTENCY_DIR:-$here/var/bench/msgids}
 export YBGATE_DATABASE_URL=${YBGATE_DATABASE_URL:-sqlite+aiosqlite:///$here/var/bench/decisions.db}
 cd "$here"
 exec "$PY" -m uvicorn app.gatekeeper:app --host 127.0.0.1 --port "$port" --workers 1 \

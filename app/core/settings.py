@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     # Registry older than this (seconds since last confirmed sync) makes /readyz 503.
     registry_max_age_s: float = Field(default=300.0, gt=0)
     decision_log_dir: str = "./var/decisions"
+    # POST /v1/hsa msgid records without Redis (embedded profile): the journal's directory.
+    idempotency_dir: str = "./var/idempotency"
     # "database": decisions go to PostgreSQL (spilling to files while it is down);
     # "spill": files only (the bench), replayed by a later process with the database sink.
     decision_log_sink: Literal["database", "spill"] = "database"

@@ -36,6 +36,7 @@ from app.core.settings import Settings, get_settings
 from app.gatekeeper.decide import check_line_ids, judge_lines, money, render, settle
 from app.gatekeeper.decision_log import DecisionLog
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
+from app.gatekeeper.hsa import HSA_PATH, handle_hsa
 from app.gatekeeper.http import (
     JSON_CT,
     ClientGone,
@@ -47,6 +48,7 @@ from app.gatekeeper.http import (
     read_body,
     send_problem,
 )
+from app.gatekeeper.idempotency import IdempotencyStore, LocalIdempotency, RedisIdempotency
 from app.gatekeeper.ids import Uuid7
 from app.gatekeeper.metrics import BUCKETS, Metrics, runtime_gauges
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
@@ -79,7 +81,10 @@ class GatekeeperApp:
         kind = scope["type"]
         if kind != "http" or scope["path"] != VALIDATE_PATH or scope["method"] != "POST":
             if kind == "http":
-                await dispatch(self, scope, send)
+                if scope["path"] == HSA_PATH:
+                    await handle_hsa(self, scope, receive, send)
+                else:
+                    await dispatch(self, scope, send)
             elif kind == "lifespan":
                 await self._lifespan_protocol(receive, send)
             elif kind == "websocket":
@@ -179,11 +184,17 @@ class GatekeeperApp:
             settings.database_url, settings.decision_log_dir, sink=settings.decision_log_sink
         )
         await dlog.start()
+        idem: IdempotencyStore
+        if settings.redis_url:
+            idem = RedisIdempotency(settings.redis_url)
+        else:
+            idem = LocalIdempotency(settings.idempotency_dir)
+        await idem.start()
         reader = create_engine(settings.database_url)
         self.reader = create_sessionmaker(reader)
         self._closers.append(reader.dispose)
         self.rt = Runtime(
-            settings.max_lines, settings.max_body_bytes, settings.registry_max_age_s, dlog
+            settings.max_lines, settings.max_body_bytes, settings.registry_max_age_s, dlog, idem
         )
         self.openapi = msgspec.json.encode(
             openapi_document(settings.max_lines, settings.max_body_bytes)
@@ -215,6 +226,14 @@ class GatekeeperApp:
         rt, self.rt = self.rt, None
         if rt is not None:
             await rt.log.stop()
+            await rt.idempotency.stop()
+
+    def new_id(self) -> tuple[str, int]:
+        """A decision id (UUIDv7) and its millisecond timestamp."""
+        return self._ids()
+
+    def log_exception(self, message: str) -> None:
+        log.exception(message)
 
 
 def create_gatekeeper_app(*, store: RegistryStore | None = None) -> GatekeeperApp:

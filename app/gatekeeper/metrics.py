@@ -49,6 +49,9 @@ class Metrics:
         # outcome: accept / reject / partial, or the status of a problem response.
         self.validate: dict[str, Series] = {o: Series() for o in OUTCOMES}
         self.eligibility: dict[str, Series] = {}
+        # (operation, outcome): POST /v1/hsa by infno (hsa_2204, hsa_2301, hsa_5102) and
+        # GET /v1/roster.
+        self.ops: dict[tuple[str, str], Series] = {}
         self.lines: dict[LineResult, int] = dict.fromkeys(ALL_RESULTS, 0)
         self.gauges: list[Callable[[], Iterable[Metric]]] = []
 
@@ -63,6 +66,12 @@ class Metrics:
         series = self.eligibility.get(outcome)
         if series is None:
             series = self.eligibility[outcome] = Series()
+        series.observe(seconds)
+
+    def observe_op(self, operation: str, outcome: str, seconds: float) -> None:
+        series = self.ops.get((operation, outcome))
+        if series is None:
+            series = self.ops[(operation, outcome)] = Series()
         series.observe(seconds)
 
     def count_lines(self, results: list[LineResult], n_accepted: int) -> None:
@@ -84,6 +93,13 @@ class Metrics:
             "Time to answer GET /v1/physicians/{code}/eligibility, by outcome.",
             dict(self.eligibility),
         )
+        yield from _histogram(
+            "ybgate_his_duration_seconds",
+            "Time to answer POST /v1/hsa (operation hsa_2204, hsa_2301, hsa_5102) and GET "
+            "/v1/roster, by operation and outcome.",
+            dict(self.ops),
+            ("operation", "outcome"),
+        )
         lines = CounterMetricFamily(
             "ybgate_lines",
             "Settlement lines decided, by decision, reason and overridden reason.",
@@ -101,18 +117,22 @@ class Metrics:
         return generate_latest(registry)
 
 
-def _histogram(name: str, doc: str, series: dict[str, Series]) -> Iterator[Metric]:
-    hist = HistogramMetricFamily(name, doc, labels=("outcome",))
-    count = CounterMetricFamily(
-        name.replace("_duration_seconds", "_requests"), doc, labels=("outcome",)
-    )
-    for outcome, s in sorted(series.items()):
+def _histogram(
+    name: str,
+    doc: str,
+    series: dict[str, Series] | dict[tuple[str, str], Series],
+    labels: tuple[str, ...] = ("outcome",),
+) -> Iterator[Metric]:
+    hist = HistogramMetricFamily(name, doc, labels=labels)
+    count = CounterMetricFamily(name.replace("_duration_seconds", "_requests"), doc, labels=labels)
+    for key, s in sorted(series.items()):
+        values = key if isinstance(key, tuple) else (key,)
         cumulative, buckets = 0, []
         for bound, c in zip((*BUCKETS, float("inf")), s.counts, strict=True):
             cumulative += c
             buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
-        hist.add_metric((outcome,), buckets, s.total)
-        count.add_metric((outcome,), cumulative)
+        hist.add_metric(values, buckets, s.total)
+        count.add_metric(values, cumulative)
     yield hist
     yield count
 

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from app.core.errors import PROBLEM_CT
+from app.gatekeeper.hsa_schemas import HsaRequest, HsaResponse, Roster
 from app.gatekeeper.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
 from app.registry.history import ExplainedDecision
 
@@ -31,9 +32,20 @@ def _json(ref: str, description: str) -> dict[str, Any]:
 
 def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> dict[str, Any]:
     (_, components) = msgspec.json.schema_components(
-        [SettlementRequest, SettlementDecision, Eligibility, Problem, ExplainedDecision],
+        [
+            SettlementRequest,
+            SettlementDecision,
+            Eligibility,
+            Problem,
+            ExplainedDecision,
+            HsaRequest,
+            HsaResponse,
+            Roster,
+        ],
         ref_template="#/components/schemas/{name}",
     )
+    feedetail = components["HsaInputDoc"]["properties"]["feedetail"]["anyOf"][0]
+    feedetail.update(minItems=1, maxItems=max_lines)
     auth: list[dict[str, list[str]]] = [{"bearer": []}]
     common = {
         "401": _problem("No valid HIS bearer token."),
@@ -103,6 +115,7 @@ def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> di
                     "responses": {"200": _json("Eligibility", "The judgement."), **common},
                 }
             },
+            **his_paths(max_lines, max_body_bytes, common, auth),
             DECISION_PATH: {
                 "get": {
                     "operationId": "explainDecision",
@@ -151,5 +164,79 @@ def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> di
                     "responses": {"200": {"description": "text exposition format"}},
                 }
             },
+        },
+    }
+
+
+def his_paths(
+    max_lines: int,
+    max_body_bytes: int,
+    common: dict[str, Any],
+    auth: list[dict[str, list[str]]],
+) -> dict[str, Any]:
+    """POST /v1/hsa (the national platform's format) and GET /v1/roster."""
+    query = [
+        ("since_version", "Only what changed after this registry_version.", {"minimum": 0}),
+        ("after", "Paging: codes after this one (next_after).", {"maxLength": 64}),
+        ("limit", "Page size.", {"minimum": 1, "maximum": 5000, "default": 1000}),
+    ]
+    return {
+        "/v1/hsa": {
+            "post": {
+                "operationId": "nationalPlatformMessage",
+                "summary": "2204/2301 fee upload (every feedetail judged) or 5102 staff query",
+                "description": (
+                    "The national platform's wrapper in and out. A malformed message is HTTP "
+                    "200 with infcode -1 and err_msg naming the field's path. Fee uploads are "
+                    "idempotent on msgid per institution for 24 h."
+                ),
+                "security": auth,
+                "requestBody": {
+                    "required": True,
+                    "description": (
+                        f"1-{max_lines} feedetail items; at most {max_body_bytes} bytes."
+                    ),
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/HsaRequest"}}
+                    },
+                },
+                "responses": {
+                    "200": _json("HsaResponse", "The platform's wrapper: infcode 0 or -1."),
+                    "401": common["401"],
+                    "403": _problem("fixmedins_code is not the token's institution."),
+                    "413": _problem("The body is larger than allowed."),
+                    "503": common["503"],
+                },
+            }
+        },
+        "/v1/roster": {
+            "get": {
+                "operationId": "institutionRoster",
+                "summary": "The token's institution's physicians with their dated windows",
+                "security": auth,
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": False,
+                        "description": text,
+                        "schema": {"type": "integer" if name != "after" else "string", **bound},
+                    }
+                    for name, text, bound in query
+                ]
+                + [
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json("Roster", "The roster (or the delta); ETag header."),
+                    "304": {"description": "Unchanged since the ETag sent in If-None-Match."},
+                    **common,
+                },
+            }
         },
     }

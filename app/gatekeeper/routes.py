@@ -50,6 +50,8 @@ class Served(Protocol):
     reader: async_sessionmaker[AsyncSession] | None
 
 
+ROSTER_PATH = "/v1/roster"
+
 log = logging.getLogger("ybgate.gatekeeper")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ELIGIBILITY_PREFIX, ELIGIBILITY_SUFFIX = "/v1/physicians/", "/eligibility"
@@ -111,6 +113,10 @@ async def dispatch(app: Served, scope: Scope, send: Send) -> None:
                 return
         if path == VALIDATE_PATH:
             raise MethodNotAllowed("Use POST.", allow="POST")
+        if path == ROSTER_PATH:
+            _only(method, "GET")
+            await roster(app, scope, send)
+            return
         if path.startswith(DECISIONS_PREFIX) and "/" not in path[len(DECISIONS_PREFIX) :]:
             _only(method, "GET")
             await decision(app, scope, send, path[len(DECISIONS_PREFIX) :])
@@ -130,10 +136,18 @@ async def dispatch(app: Served, scope: Scope, send: Send) -> None:
         else:
             raise NotFound(f"No route {path}.")
     except DomainError as err:
+        if path == ROSTER_PATH:
+            app.metrics.observe_op("roster", str(err.status), 0.0)
         await send_problem(send, err, path)
     except Exception:  # a bug, not the request
         log.exception("%s %s failed", method, path)
         await send_problem(send, InternalError("The request failed."), path)
+
+
+async def roster(app: Served, scope: Scope, send: Send) -> None:
+    from app.gatekeeper.roster import roster as answer  # roster.py imports this module
+
+    await answer(app, scope, send)
 
 
 async def decision(app: Served, scope: Scope, send: Send, decision_id: str) -> None:

@@ -20,6 +20,7 @@ import time
 
 from app.registry.compact import Registry
 from app.registry.facts import Patch
+from app.registry.roster import RosterLog
 
 
 class RegistryGapError(Exception):
@@ -43,6 +44,8 @@ class RegistryStore:
         # hot path reads the attribute directly).
         self.current: Registry | None = None
         self._synced_at: float | None = None  # time.monotonic() of the last confirmed sync
+        # What changed since the last full load, for GET /v1/roster (see roster.py).
+        self.roster = RosterLog(0)
 
     # -- reading ----------------------------------------------------------------------------
     @property
@@ -75,6 +78,7 @@ class RegistryStore:
     def replace_registry(self, registry: Registry) -> None:
         with self.lock:
             self.current = registry
+            self.roster = RosterLog(registry.version)
             self._synced_at = time.monotonic()
 
     def apply(self, patch: Patch) -> None:
@@ -83,7 +87,9 @@ class RegistryStore:
             reg = self.registry
             if patch["version"] != reg.version + 1:
                 raise RegistryGapError(reg.version, patch["version"])
+            old = self.roster.before(reg, patch)
             reg.apply(patch)
+            self.roster.after(reg, patch, old)
             self._synced_at = time.monotonic()
 
     def mark_synced(self) -> None:

@@ -44,6 +44,7 @@ async def live(
     monkeypatch.setenv("YBGATE_DATABASE_URL", fresh_db)
     monkeypatch.setenv("YBGATE_BOOTSTRAP_ADMIN_TOKEN", TOKEN)
     monkeypatch.setenv("YBGATE_DECISION_LOG_DIR", str(tmp_path / "decisions"))
+    monkeypatch.setenv("YBGATE_IDEMPOTENCY_DIR", str(tmp_path / "msgids"))
     monkeypatch.delenv("YBGATE_REDIS_URL", raising=False)
     app = EmbeddedApp()
     async with app._running():

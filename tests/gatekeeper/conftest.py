@@ -98,6 +98,7 @@ def gk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     engine.dispose()
     monkeypatch.setenv("YBGATE_DATABASE_URL", f"sqlite+aiosqlite:///{db}")
     monkeypatch.setenv("YBGATE_DECISION_LOG_DIR", str(tmp_path / "spill"))
+    monkeypatch.setenv("YBGATE_IDEMPOTENCY_DIR", str(tmp_path / "msgids"))
     monkeypatch.delenv("YBGATE_SNAPSHOT_FILE", raising=False)
     monkeypatch.delenv("YBGATE_DECISION_LOG_SINK", raising=False)
     monkeypatch.delenv("YBGATE_REDIS_URL", raising=False)

@@ -1,0 +1,334 @@
+"""``POST /v1/hsa``: the national platform's 2204/2301 fee uploads and 5102 staff query.
+
+The same machinery as ``/v1/settlements/validate``: the bearer check of ``routes.py``,
+the institution's memo tables of the registry (``InstContext``) under the store's lock,
+``decide.settle`` for the totals, the decision log (the stored decision is the plain
+format's response with ``settlement_id`` = ``msgid``, so a decision reads back the same
+whichever format asked for it), and the metrics. What differs is the wrapper: a malformed
+message is HTTP 200 with ``infcode`` -1 and ``err_msg`` naming the field's path; auth,
+a foreign ``fixmedins_code``, an oversized body and a not-ready gatekeeper stay HTTP
+problems.
+
+Fee uploads are idempotent on ``msgid`` per institution (``idempotency.py``): the
+answer is judged, then its record claimed; a message whose record exists is answered
+from that record (same decision id, same results) and not logged again.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, NamedTuple, overload
+
+import msgspec
+
+from app.core.errors import (
+    DomainError,
+    Forbidden,
+    NotReady,
+    PayloadTooLarge,
+)
+from app.gatekeeper.decide import money, render
+from app.gatekeeper.hsa_amounts import AmountError, canonical_amounts, totals
+from app.gatekeeper.hsa_render import (
+    RESULT_CHAR,
+    SHANGHAI,
+    Malformed,
+    fee_answer,
+    malformed_answer,
+    now_text,
+)
+from app.gatekeeper.hsa_schemas import FEE_TIME_PATTERN, FeeDetail, HsaMessage, message_decoder
+from app.gatekeeper.http import (
+    ClientGone,
+    InternalError,
+    MethodNotAllowed,
+    Receive,
+    Scope,
+    Send,
+    decode_error,
+    read_body,
+    send_bytes,
+    send_problem,
+)
+from app.gatekeeper.idempotency import Record
+from app.gatekeeper.routes import authenticate
+from app.registry.compact import InstContext
+from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
+from app.registry.status import status_window
+
+if TYPE_CHECKING:
+    from app.gatekeeper.app import GatekeeperApp
+    from app.gatekeeper.runtime import Runtime
+
+HSA_PATH = "/v1/hsa"
+EMERGENCY_MED_TYPES = frozenset({"13", "24"})
+_perf = time.perf_counter
+
+
+_days: dict[str, date] = {}
+_DIGITS = bytes.maketrans(b"0123456789", b"dddddddddd")
+_TIME_SHAPE = b"dddd-dd-dd dd:dd:dd"
+_TIME_RE = re.compile(FEE_TIME_PATTERN)
+TIME_MESSAGE = "须为 yyyy-MM-dd HH:mm:ss"
+
+
+class FeeLine(NamedTuple):
+    physician_code: str
+    service_date: date
+    emergency: bool
+
+
+class FeeInputs(Sequence[FeeLine]):
+    """The decided lines' inputs for the decision log, built only when it writes them
+    (in its background task), not on the request path."""
+
+    __slots__ = ("days", "emergency", "fees")
+
+    def __init__(self, fees: list[FeeDetail], days: dict[str, date], emergency: int | None):
+        self.fees, self.days, self.emergency = fees, days, emergency
+
+    def __len__(self) -> int:
+        return len(self.fees)
+
+    @overload
+    def __getitem__(self, i: int) -> FeeLine: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[FeeLine]: ...
+    def __getitem__(self, i: int | slice) -> FeeLine | Sequence[FeeLine]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        ln = self.fees[i]
+        e = self.emergency
+        emergency = bool(e) if e is not None else ln.med_type in EMERGENCY_MED_TYPES
+        return FeeLine(ln.bilg_dr_codg, self.days[ln.fee_ocur_time[:10]], emergency)
+
+
+def fingerprint(body: bytes) -> str:
+    """The body's identity for msgid idempotency: its length and CRC-32 (several times
+    cheaper than SHA-256 on a 200-line message). Not a cryptographic hash: two different
+    bodies with the same msgid from one institution are told apart unless they have the
+    same length and CRC (about 1 in 4 billion by accident); a collision made on purpose
+    can only come from the institution's own HIS and gets it its own earlier answer."""
+    return f"{len(body):x}-{zlib.crc32(body):08x}"
+
+
+def _malformed_from(exc: msgspec.MsgspecError) -> Malformed:
+    err = decode_error(exc).extra["errors"][0]
+    path, message = err["field"], err["message"]
+    if path.endswith(".fee_ocur_time") and message != "field required":
+        message = TIME_MESSAGE
+    return Malformed(path, message)
+
+
+def _day(prefix: str) -> date:
+    d = _days.get(prefix)
+    if d is None:
+        d = date.fromisoformat(prefix)  # ValueError: no such day
+        if len(_days) > 10_000:
+            _days.clear()
+        _days[prefix] = d
+    return d
+
+
+def service_days(fees: list[FeeDetail]) -> dict[str, date]:
+    """The distinct date parts of ``fee_ocur_time`` -> date; Malformed naming the first
+    line whose time is not ``yyyy-MM-dd HH:mm:ss`` or whose date does not exist. The
+    shape of all lines at once: joined, digits mapped to ``d``, compared."""
+    times = [ln.fee_ocur_time for ln in fees]
+    joined = "".join(times).encode()
+    if joined.translate(_DIGITS) != _TIME_SHAPE * len(times):
+        i = next(i for i, t in enumerate(times) if not _TIME_RE.fullmatch(t))
+        raise Malformed(f"input.feedetail[{i}].fee_ocur_time", TIME_MESSAGE)
+    first = times[0][:10]
+    # One date (the usual case) when it occurs n times in the joined times: a date
+    # cannot straddle two times of this shape.
+    prefixes = [first] if joined.count(first.encode()) == len(times) else {t[:10] for t in times}
+    out: dict[str, date] = {}
+    for prefix in prefixes:
+        try:
+            out[prefix] = _day(prefix)
+        except ValueError:
+            i = next(i for i, t in enumerate(times) if t.startswith(prefix))
+            raise Malformed(f"input.feedetail[{i}].fee_ocur_time", "没有这一天") from None
+    return out
+
+
+def judge_fees(
+    ctx: InstContext, fees: list[FeeDetail], days: dict[str, date], emergency: int | None
+) -> list[str]:
+    """Line parts (sn, result, sn, result...) as ``decide.judge_lines`` gives them.
+    ``emergency``: 0/1 for every line (2204), None: each line's ``med_type`` (2301)."""
+    if len(days) == 1 and emergency is not None:
+        try:
+            table = ctx.tables[next(iter(days.values()))]
+            parts: list[str] = []
+            add = parts.append
+            for ln in fees:
+                add(ln.feedetl_sn)
+                add(table[ln.bilg_dr_codg][emergency])
+            return parts
+        except KeyError:  # a memo miss: the general path fills the memo
+            pass
+    judge = ctx.judge_code
+    parts = []
+    for ln in fees:
+        e = emergency if emergency is not None else ln.med_type in EMERGENCY_MED_TYPES
+        parts.append(ln.feedetl_sn)
+        parts.append(judge(ln.bilg_dr_codg, days[ln.fee_ocur_time[:10]])[e])
+    return parts
+
+
+def _totals(
+    results: list[LineResult], amounts: list[str | None], floats: list[float] | None
+) -> tuple[str, str, str]:
+    outcome, acc, rej = totals(results, amounts, floats)
+    return outcome, money(acc), money(rej)
+
+
+async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: Send) -> None:
+    t0 = _perf()
+    op = "hsa"
+    try:
+        if scope["method"] != "POST":
+            raise MethodNotAllowed("Use POST.", allow="POST")
+        rt, reg = app.rt, app.store.current
+        if rt is None or reg is None:
+            raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
+        auth = dict(scope["headers"]).get(b"authorization")
+        inst = reg.bearer_cache.get(auth) if auth is not None else None
+        if inst is None:
+            inst = authenticate(reg, auth)
+        msg = await receive()
+        body = msg.get("body", b"")
+        if msg.get("more_body"):
+            body = await read_body(scope, msg, receive, rt.max_body)
+        elif len(body) > rt.max_body:
+            raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
+        received = now_text()
+        try:
+            try:
+                message = message_decoder.decode(body)
+            except msgspec.MsgspecError as exc:
+                raise _malformed_from(exc) from None
+            if message.fixmedins_code != inst:
+                raise Forbidden("This token may send messages of its own institution only.")
+            op = f"hsa_{message.infno}"
+            if message.infno in ("2204", "2301"):
+                out, outcome = await fee_upload(app, rt, inst, message, body, received)
+            elif message.infno == "5102":
+                out, outcome = staff_query(app, inst, message, received), "answered"
+            else:
+                op = "hsa"
+                raise Malformed("infno", "须为 2204、2301 或 5102")
+        except Malformed as err:
+            out, outcome = malformed_answer(err, received), "malformed"
+    except DomainError as err:
+        await send_problem(send, err, HSA_PATH)
+        app.metrics.observe_op(op, str(err.status), _perf() - t0)
+        return
+    except ClientGone:
+        return
+    except Exception:  # a bug, not the request
+        app.log_exception("hsa failed")
+        await send_problem(send, InternalError("The decision failed."), HSA_PATH)
+        app.metrics.observe_op(op, "500", _perf() - t0)
+        return
+    await send_bytes(send, 200, out)
+    app.metrics.observe_op(op, outcome, _perf() - t0)
+
+
+async def fee_upload(
+    app: GatekeeperApp, rt: Runtime, inst: str, message: HsaMessage, body: bytes, received: str
+) -> tuple[bytes, str]:
+    """A 2204/2301 message: (answer, outcome for the metrics)."""
+    fees = message.input.feedetail
+    if fees is None:
+        raise Malformed("input.feedetail", "field required")
+    n = len(fees)
+    if not 0 < n <= rt.max_lines:
+        raise Malformed("input.feedetail", f"须为 1 至 {rt.max_lines} 条费用明细")
+    try:
+        amounts, floats = canonical_amounts([ln.det_item_fee_sumamt for ln in fees])
+    except AmountError as err:
+        raise Malformed(f"input.feedetail[{err.index}].det_item_fee_sumamt", err.message) from None
+    days = service_days(fees)
+    emergency = None
+    if message.infno == "2204":
+        emergency = 1 if message.med_type in EMERGENCY_MED_TYPES else 0
+    store = app.store
+    with store.lock:
+        reg = store.current
+        assert reg is not None
+        ctx = reg.contexts.get(inst) or reg.context(inst)
+        parts = judge_fees(ctx, fees, days, emergency)
+        version = reg.version
+    sns = parts[0::2]
+    if len(set(sns)) != n:
+        seen: set[str] = set()
+        for i, sn in enumerate(sns):
+            if sn in seen:
+                raise Malformed(f"input.feedetail[{i}].feedetl_sn", f"feedetl_sn {sn!r} 重复")
+            seen.add(sn)
+    results: list[LineResult] = parts[1::2]  # type: ignore[assignment]
+    summed = _totals(results, amounts, floats)
+    did, ms = app.new_id()
+    digest = fingerprint(body)
+    codes = "".join(map(RESULT_CHAR.__getitem__, results))
+    rec = Record(digest, did, ms, version, received, now_text(), codes)
+    prior = await rt.idempotency.claim(inst, message.msgid, rec)
+    escape = b"\\" in body
+    if prior is not None:  # answered before: the same answer, not logged again
+        if prior.body_hash != digest:
+            raise Malformed("msgid", "同一 msgid 已用于内容不同的报文 (24 小时内)")
+        results = [ALL_RESULTS[ord(c) - 65] for c in prior.results]
+        answer = fee_answer(sns, amounts, results, prior, _totals(results, amounts, None), escape)
+        return answer, "replayed"
+    outcome, acc, rej = summed
+    plain = render(message.msgid, did, version, outcome, acc, rej, results, parts, body)
+    inputs = FeeInputs(fees, days, emergency)
+    item = (did, ms, message.msgid, inst, version, outcome, acc, rej, plain, inputs)
+    dlog = rt.log
+    if len(dlog.queue) < dlog.limit:
+        dlog.queue.append(item)
+    elif not await dlog.offer_or_wait(item):
+        await rt.idempotency.release(inst, message.msgid, rec)
+        raise NotReady("The decision log cannot keep up; retry shortly.")
+    app.metrics.count_lines(results, results.count(ACCEPTED))
+    return fee_answer(sns, amounts, results, rec, summed, escape), outcome
+
+
+def staff_query(app: GatekeeperApp, inst: str, message: HsaMessage, received: str) -> bytes:
+    """5102: the eligibility judgement today at the token's institution, with the
+    current status window."""
+    if message.input.data is None:
+        raise Malformed("input.data", "field required")
+    code = message.input.data.prac_psn_code
+    today = datetime.now(SHANGHAI).date()
+    store = app.store
+    with store.lock:
+        reg = store.registry
+        ctx = reg.contexts.get(inst) or reg.context(inst)
+        result = ctx.judge_code(code, today)[0]
+        entry = None if code in ctx.nonconforming else reg.physicians.get(code)
+        first, last = status_window(entry, ctx.state, inst, today, result.reason)
+    row = {
+        "prac_psn_code": code,
+        "hi_dr_flag": "1" if result.ok else "0",
+        "begntime": None if first is None else first.isoformat(),
+        "endtime": None if last is None else last.isoformat(),
+        "chg_rea": result.reason,
+    }
+    answer = {
+        "infcode": 0,
+        "inf_refmsgid": None,
+        "refmsg_time": received,
+        "respond_time": now_text(),
+        "err_msg": None,
+        "warn_msg": None,
+        "output": {"data": [row]},
+    }
+    return msgspec.json.encode(answer)

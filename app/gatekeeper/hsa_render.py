@@ -1,0 +1,135 @@
+"""The answers of ``POST /v1/hsa`` in the national platform's wrapper, joined from
+pre-encoded fragments (like ``decide.render``): a line of ``output.result`` is
+``{"feedetl_sn":"`` + id + ``","det_item_fee_sumamt":"`` + amount + the result's tail,
+all columns interleaved by slice assignment and joined once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import compress
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from app.gatekeeper.decide import json_inner
+from app.gatekeeper.idempotency import Record
+from app.registry.judge import ALL_RESULTS, LineResult
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_TIME_FMT = "%Y-%m-%d %H:%M:%S"
+_json = msgspec.json.encode
+# A result as one letter, for the msgid record.
+RESULT_CHAR = {r: chr(65 + i) for i, r in enumerate(ALL_RESULTS)}
+
+
+def _q(s: str | None) -> str:
+    return "null" if s is None else f'"{s}"'
+
+
+# Each result's tail of a line in output.result: closes the line object.
+_TAIL = {
+    r: f',"ybgate_decision":"{r.decision}","ybgate_reason":{_q(r.reason)},'
+    f'"ybgate_overridden":{_q(r.overridden)}}}'
+    for r in ALL_RESULTS
+}
+_SEP = ',{"feedetl_sn":"'
+_TAIL_NEXT = {r: t + _SEP for r, t in _TAIL.items()}
+_QTAIL_NEXT = {r: '"' + t + _SEP for r, t in _TAIL.items()}
+_MID, _MID_Q = '","det_item_fee_sumamt":', '","det_item_fee_sumamt":"'
+_REJECTED = {r: not r.ok for r in ALL_RESULTS}
+_SEP_LISTED = "; feedetl_sn="
+_LISTED = {r: f" {r.reason}{_SEP_LISTED}" for r in ALL_RESULTS}
+
+
+class Malformed(Exception):
+    """A malformed message: answered with infcode -1 naming ``path``."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+_clock: list[object] = [-1, ""]  # [whole second, its text]: formatted once per second
+
+
+def now_text() -> str:
+    """Now in Asia/Shanghai, ``yyyy-MM-dd HH:mm:ss`` (the platform's time format)."""
+    now = time.time()
+    second = int(now)
+    if _clock[0] != second:
+        _clock[:] = [second, datetime.fromtimestamp(second, SHANGHAI).strftime(_TIME_FMT)]
+    return str(_clock[1])
+
+
+def _interleave(*columns: Sequence[str]) -> list[str]:
+    """``a0, b0, c0, a1, b1, c1, ...`` by slice assignment (no Python loop)."""
+    k = len(columns)
+    out = [""] * (k * len(columns[0]))
+    for i, col in enumerate(columns):
+        out[i::k] = col
+    return out
+
+
+def _err_msg(sns: list[str], results: list[LineResult]) -> str:
+    """``err_msg`` listing each rejected line with its reason (JSON), or ``null``."""
+    flags = list(map(_REJECTED.__getitem__, results))
+    if not any(flags):
+        return "null"
+    bad = list(compress(results, flags))
+    parts = _interleave(list(compress(sns, flags)), list(map(_LISTED.__getitem__, bad)))
+    listed = "".join(parts)[: -len(_SEP_LISTED)]
+    return _json(f"{len(bad)} 条费用明细医保医师校验未通过: feedetl_sn={listed}").decode()
+
+
+def fee_answer(
+    sns: list[str],
+    amounts: list[str | None],
+    results: list[LineResult],
+    rec: Record,
+    totals: tuple[str, str, str],
+    escape: bool,
+) -> bytes:
+    """The 2204/2301 answer, joined from pre-encoded fragments like ``decide.render``.
+    ``escape``: the ids need JSON escaping (the request body had a backslash)."""
+    err = _err_msg(sns, results)
+    if escape:
+        sns = [json_inner(s) for s in sns]
+    n = len(sns)
+    if None in amounts:
+        shown = [_q(a) for a in amounts]
+        parts = _interleave(sns, [_MID] * n, shown, list(map(_TAIL_NEXT.__getitem__, results)))
+        parts[-1] = _TAIL[results[-1]]
+    else:
+        tails = list(map(_QTAIL_NEXT.__getitem__, results))
+        parts = _interleave(sns, [_MID_Q] * n, amounts, tails)  # type: ignore[arg-type]
+        parts[-1] = '"' + _TAIL[results[-1]]
+    outcome, acc, rej = totals
+    head = (
+        f'{{"infcode":{0 if err == "null" else -1},"inf_refmsgid":"{rec.decision_id}",'
+        f'"refmsg_time":"{rec.refmsg_time}","respond_time":"{rec.respond_time}",'
+        f'"err_msg":{err},"warn_msg":null,"output":{{"result":[{{"feedetl_sn":"'
+    )
+    tail = (
+        f'],"ybgate":{{"decision_id":"{rec.decision_id}",'
+        f'"registry_version":{rec.registry_version},"outcome":"{outcome}",'
+        f'"accepted_amount":"{acc}","rejected_amount":"{rej}"}}}}}}'
+    )
+    # Encoded apart: err_msg is not ASCII, and a str holding it would make the whole
+    # (ASCII) line array a wide string, several times slower to join and encode.
+    return b"".join((head.encode(), "".join(parts).encode(), tail.encode()))
+
+
+def malformed_answer(err: Malformed, received: str) -> bytes:
+    body = {
+        "infcode": -1,
+        "inf_refmsgid": None,
+        "refmsg_time": received,
+        "respond_time": now_text(),
+        "err_msg": f"报文格式错误: {err.path}: {err.message}",
+        "warn_msg": None,
+        "output": None,
+    }
+    return _json(body)

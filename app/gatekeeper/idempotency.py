@@ -1,0 +1,213 @@
+"""Idempotency of ``POST /v1/hsa`` fee uploads on ``msgid``, per institution, for 24 h.
+
+A record is what it takes to give the same answer again from the same body: the body's
+hash, the decision id, the registry version, the two wrapper times and one character per
+line naming its result (about 120 bytes + 1 byte per line). :meth:`claim` stores it unless
+the (institution, msgid) already has one, and returns the one that won.
+
+* :class:`RedisIdempotency` (production, ``YBGATE_REDIS_URL``): one ``SET key value NX EX
+  86400 GET`` per message, one round trip, shared by every gatekeeper instance. If Redis
+  does not answer the message gets a 503 problem (retry): it is never judged without its
+  record.
+* :class:`LocalIdempotency` (embedded profile, no Redis): a dict in memory and an
+  append-only journal ``msgids.jsonl`` under ``YBGATE_IDEMPOTENCY_DIR``, appended and
+  fsynced every 50 ms (like the decision log, a hard crash loses at most that much),
+  reloaded and compacted at start-up. Processes sharing the directory share the journal
+  (``flock``: shared while running, exclusive only to compact); they see each other's
+  records only after a restart, so run one gatekeeper per directory without Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+from redis.exceptions import RedisError
+
+from app.core.errors import NotReady
+
+log = logging.getLogger("ybgate.gatekeeper")
+WINDOW_S = 24 * 3600
+REDIS_PREFIX = "ybgate:hsa:msgid:"
+
+
+class Record(msgspec.Struct, array_like=True, gc=False):
+    body_hash: str
+    decision_id: str
+    decided_ms: int
+    registry_version: int
+    refmsg_time: str
+    respond_time: str
+    results: str  # one character per line: the index of its LineResult in ALL_RESULTS
+
+
+class Stored(msgspec.Struct, array_like=True, gc=False):
+    institution: str
+    msgid: str
+    expires: float
+    record: Record
+
+
+_encode = msgspec.json.encode
+_record = msgspec.json.Decoder(Record)
+_stored = msgspec.json.Decoder(Stored)
+
+
+class IdempotencyStore(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def claim(self, institution: str, msgid: str, record: Record) -> Record | None:
+        """Store ``record`` unless one exists: None when stored, else the existing one."""
+        ...
+
+    async def release(self, institution: str, msgid: str, record: Record) -> None:
+        """Forget ``record`` (the answer it stood for could not be given)."""
+        ...
+
+
+class LocalIdempotency:
+    def __init__(self, directory: str | os.PathLike[str], interval: float = 0.05) -> None:
+        self.path = Path(directory) / "msgids.jsonl"
+        self.interval = interval
+        self.records: dict[tuple[str, str], tuple[float, Record]] = {}
+        self.pending: list[bytes] = []
+        self._fd: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.path.exists():
+            await asyncio.to_thread(self._load)
+        self._task = asyncio.create_task(self._run(), name="ybgate-msgid-journal")
+
+    def _load(self) -> None:
+        now = time.time()
+        latest: dict[tuple[str, str], Stored] = {}
+        with open(self.path, "rb") as f:
+            for raw in f:
+                try:
+                    s = _stored.decode(raw)
+                except msgspec.DecodeError:
+                    continue  # a torn last line
+                latest[(s.institution, s.msgid)] = s  # a later line (a release) wins
+        live = sorted((s for s in latest.values() if s.expires > now), key=lambda s: s.expires)
+        for s in live:
+            self.records[(s.institution, s.msgid)] = (s.expires, s.record)
+        keep = [_encode(s) + b"\n" for s in live]
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return  # another process runs on this journal: no compaction
+        try:
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with open(tmp, "wb") as out:
+                out.writelines(keep)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        finally:
+            os.close(fd)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await asyncio.to_thread(self._flush)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    async def claim(self, institution: str, msgid: str, record: Record) -> Record | None:
+        key = (institution, msgid)
+        now = time.time()
+        held = self.records.get(key)
+        if held is not None and held[0] > now:
+            return held[1]
+        expires = now + WINDOW_S
+        self.records.pop(key, None)  # re-inserted last: the dict stays in expiry order
+        self.records[key] = (expires, record)
+        self.pending.append(_encode(Stored(institution, msgid, expires, record)) + b"\n")
+        return None
+
+    async def release(self, institution: str, msgid: str, record: Record) -> None:
+        held = self.records.get((institution, msgid))
+        if held is not None and held[1] is record:
+            # Expire it in the journal too: a later line for the key wins at load.
+            del self.records[(institution, msgid)]
+            self.pending.append(_encode(Stored(institution, msgid, 0.0, record)) + b"\n")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self._expire()
+            if self.pending:
+                try:
+                    await asyncio.to_thread(self._flush)
+                except OSError:
+                    log.exception("msgid journal: append failed; retrying")
+
+    def _expire(self) -> None:
+        now, records = time.time(), self.records
+        while records:
+            key = next(iter(records))
+            if records[key][0] > now:
+                break
+            del records[key]
+
+    def _flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                self._fd = fd
+            os.write(self._fd, b"".join(batch))
+            os.fsync(self._fd)
+        except OSError:
+            self.pending[:0] = batch
+            raise
+
+
+class RedisIdempotency:
+    """``SET ybgate:hsa:msgid:<institution>:<msgid> <record> NX EX 86400 GET``."""
+
+    def __init__(self, url: str, timeout: float = 1.0) -> None:
+        from app.sync.redis_keys import connect
+
+        self.redis = connect(url, timeout=timeout)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.redis.aclose()
+
+    async def claim(self, institution: str, msgid: str, record: Record) -> Record | None:
+        key = f"{REDIS_PREFIX}{institution}:{msgid}"
+        try:
+            old = await self.redis.set(key, _encode(record), nx=True, ex=WINDOW_S, get=True)
+        except (RedisError, OSError):
+            log.exception("msgid record: Redis did not answer")
+            raise NotReady("The msgid record (Redis) is unavailable; retry shortly.") from None
+        return None if old is None else _record.decode(old)  # type: ignore[arg-type]
+
+    async def release(self, institution: str, msgid: str, record: Record) -> None:
+        key = f"{REDIS_PREFIX}{institution}:{msgid}"
+        with contextlib.suppress(RedisError, OSError):
+            if await self.redis.get(key) == _encode(record):
+                await self.redis.delete(key)

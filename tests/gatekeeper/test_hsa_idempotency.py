@@ -1,0 +1,126 @@
+"""msgid idempotency of 2204/2301 (CONTRACT.md: same institution, same msgid, same body
+within 24 hours: the same answer, judged once; a different body: infcode -1 naming
+msgid). Within one gatekeeper, across a restart (the local journal of the embedded
+profile) and across two gatekeepers sharing the real Redis."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.gatekeeper import create_gatekeeper_app
+from app.gatekeeper.idempotency import LocalIdempotency, Record
+from app.registry.store import RegistryStore
+from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, town
+from tests.gatekeeper.hsa_support import fee, message
+from tests.gatekeeper.world import agreement, patch, physician
+
+BODY = message("2204", "H1", fee("1", DR_SUSPENDED, "2026-03-10"), fee("2", DR_PLAIN))
+
+
+@asynccontextmanager
+async def gatekeeper(store: RegistryStore | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    if store is None:
+        store = RegistryStore()
+        store.replace(town())
+    app = create_gatekeeper_app(store=store)
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gk") as c:
+            yield c
+
+
+async def send(c: httpx.AsyncClient, body: Any, token: str = "tok-h1") -> Any:
+    r = await c.post("/v1/hsa", content=json.dumps(body).encode(), headers=his(token))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def logged(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT decision_id, settlement_id FROM settlement_decisions")
+        return sorted(rows.fetchall())
+
+
+async def test_same_msgid_same_body_is_the_same_answer_judged_once(gk_env: Path) -> None:
+    store = RegistryStore()
+    store.replace(town())
+    async with gatekeeper(store) as c:
+        first = await send(c, BODY)
+        # The record changes meanwhile: the answer does not (it was judged once).
+        store.apply(patch(2, [physician(DR_SUSPENDED, agreement("H1", "2024-01-01"))], [], [], {}))
+        again = await send(c, BODY)
+        assert again == first
+        fresh = await send(c, {**BODY, "msgid": "MSG-2"})
+        assert fresh["infcode"] == 0 and fresh["output"]["ybgate"]["registry_version"] == 2
+    assert logged(gk_env) == sorted(
+        [(first["inf_refmsgid"], "MSG-1"), (fresh["inf_refmsgid"], "MSG-2")]
+    )
+
+
+async def test_same_msgid_with_another_body_names_msgid(gk_env: Path) -> None:
+    async with gatekeeper() as c:
+        first = await send(c, BODY)
+        other = message("2204", "H1", fee("1", DR_PLAIN))
+        got = await send(c, other)
+        assert got["infcode"] == -1 and got["output"] is None
+        assert got["err_msg"].startswith("报文格式错误: msgid: ")
+        assert await send(c, BODY) == first  # the first answer still stands
+
+
+async def test_msgids_are_per_institution(gk_env: Path) -> None:
+    async with gatekeeper() as c:
+        a = await send(c, BODY)
+        b = await send(c, {**BODY, "fixmedins_code": "H2"}, token="tok-h2")
+        assert a["inf_refmsgid"] != b["inf_refmsgid"]
+
+
+async def test_idempotent_across_a_restart(gk_env: Path, tmp_path: Path) -> None:
+    async with gatekeeper() as c:
+        first = await send(c, BODY)
+    assert (tmp_path / "msgids" / "msgids.jsonl").exists()
+    async with gatekeeper() as c:
+        assert await send(c, BODY) == first
+        changed = await send(c, message("2204", "H1", fee("9", DR_PLAIN)))
+        assert changed["err_msg"].startswith("报文格式错误: msgid: ")
+    assert [row[1] for row in logged(gk_env)] == ["MSG-1"]
+
+
+async def test_the_journal_drops_expired_and_released_records(tmp_path: Path) -> None:
+    journal = LocalIdempotency(tmp_path)
+    await journal.start()
+    rec = Record("h", "d1", 1, 1, "t", "t", "A")
+    assert await journal.claim("H1", "kept", rec) is None
+    assert await journal.claim("H1", "gone", rec) is None
+    await journal.release("H1", "gone", rec)
+    assert await journal.claim("H1", "kept", Record("x", "d2", 2, 1, "t", "t", "A")) == rec
+    await journal.stop()
+    again = LocalIdempotency(tmp_path)
+    await again.start()
+    assert set(again.records) == {("H1", "kept")}
+    await again.stop()
+    # Compacted at start-up: one line per live record.
+    assert len((tmp_path / "msgids.jsonl").read_bytes().splitlines()) == 1
+
+
+@pytest.mark.usefixtures("gk_env")
+async def test_idempotent_across_two_gatekeepers_on_redis(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YBGATE_REDIS_URL", redis_url)
+    body = {**BODY, "msgid": "R-" + secrets.token_hex(8)}
+    async with gatekeeper() as one, gatekeeper() as two:
+        first = await send(one, body)
+        assert await send(two, body) == first
+        got = await send(two, {**body, "med_type": "13"})
+        assert got["err_msg"].startswith("报文格式错误: msgid: ")
+    async with gatekeeper() as three:  # a restart: the record is in Redis
+        assert await send(three, body) == first
