@@ -5,7 +5,7 @@ SHARED ?= ../shared
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync loadtest venv lock clean schemas
+.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync bench-import loadtest venv lock clean schemas
 
 ## make venv: installs the pinned versions of requirements.lock (then the app itself, no deps)
 venv: .venv/.installed
@@ -34,6 +34,10 @@ run: venv
 ## make run-prod: PostgreSQL + Redis + relay + admin (:8001) + two gatekeepers (:8000, :8002)
 run-prod: venv
 	scripts/run-prod.sh
+
+## make bench-import: roster import of 100,000 rows on PostgreSQL (rows/s, seconds)
+bench-import: venv
+	$(PY) bench/import_bench.py
 
 ## make bench-sync: propagation latency admin commit -> every gatekeeper; cold start at 1M
 bench-sync: venv

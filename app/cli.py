@@ -79,6 +79,13 @@ def _calendar(args: argparse.Namespace) -> None:
         sys.exit(2)
 
 
+def _import(args: argparse.Namespace) -> None:
+    from app.imports.cli import run
+
+    data = Path(args.file).read_bytes()
+    sys.exit(asyncio.run(run(get_settings(), data, commit=args.commit)))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ybgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("action", choices=["load"])
     p.add_argument("file", help="TOML schedule file (format: README, 'Working days')")
     p.set_defaults(func=_calendar)
+
+    p = sub.add_parser("import", help="bulk imports: import roster FILE [--commit]")
+    kinds = p.add_subparsers(dest="kind", required=True)
+    k = kinds.add_parser("roster", help="一次性集体准入: CSV of physicians and agreements")
+    k.add_argument("file")
+    k.add_argument("--commit", action="store_true", help="write (default: dry run, a report)")
+    k.set_defaults(func=_import)
 
     args = parser.parse_args(argv)
     try:

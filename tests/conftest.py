@@ -6,12 +6,17 @@ is rolled back (the app's own commits become savepoints inside it).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from app.admin.app import create_admin_app
 from app.auth.principal import Principal, Role
 from app.core.migrate import upgrade
+from app.main import EmbeddedApp
 from app.registry.store import RegistryStore
 from app.sync.inprocess import InProcessFeed
 from app.tokens import service as tokens
@@ -122,3 +128,40 @@ async def su(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]:
 
 
 SYSTEM = Principal(token_id="system", role=Role.SUPERUSER)
+
+
+# -- committed data: a PostgreSQL database of its own, the embedded app on it --------------
+LIVE_TOKEN = "decisions-test-superuser-token-0001"
+
+
+@pytest.fixture
+async def fresh_db(pg_url: str) -> AsyncIterator[str]:
+    url = make_url(pg_url)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port, user=url.username, database=url.database
+    )
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def live(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the embedded app (admin API and gatekeeper on one registry)."""
+    await asyncio.to_thread(upgrade, fresh_db)
+    monkeypatch.setenv("YBGATE_DATABASE_URL", fresh_db)
+    monkeypatch.setenv("YBGATE_BOOTSTRAP_ADMIN_TOKEN", LIVE_TOKEN)
+    monkeypatch.setenv("YBGATE_DECISION_LOG_DIR", str(tmp_path / "decisions"))
+    monkeypatch.setenv("YBGATE_IDEMPOTENCY_DIR", str(tmp_path / "msgids"))
+    monkeypatch.delenv("YBGATE_REDIS_URL", raising=False)
+    app = EmbeddedApp()
+    async with app._running():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c

@@ -21,6 +21,7 @@ from app.core.errors import NotReady
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
 from app.decisions.router import router as decisions_router
+from app.imports.router import router as imports_router
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
 from app.regions.router import router as regions_router
@@ -42,6 +43,7 @@ ROUTERS = (
     actions_router,
     calendar_router,
     decisions_router,
+    imports_router,
 )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements.rules import ban_in_force, cancellation_covering
 from app.models import Agreement, AgreementSuspension, Ban, CodeCancellation, InstitutionTerm
 
 
@@ -92,22 +93,19 @@ async def cancellations_of(session: AsyncSession, code: str) -> list[CodeCancell
 
 
 async def cancellation_on(session: AsyncSession, code: str, day: date) -> CodeCancellation | None:
-    for c in await cancellations_of(session, code):
-        if c.covers(day):
-            return c
-    return None
+    return cancellation_covering(await cancellations_of(session, code), day)
+
+
+async def bans_of(session: AsyncSession, code: str, policy_id: str) -> list[Ban]:
+    stmt = select(Ban).where(Ban.physician_code == code, Ban.policy_id == policy_id)
+    return list((await session.scalars(stmt.order_by(Ban.starts_on))).all())
 
 
 async def ban_on(
     session: AsyncSession, code: str, policy_id: str, region: str, day: date
 ) -> Ban | None:
     """The ban in force on ``day`` against a new agreement in ``region``, if any."""
-    stmt = select(Ban).where(Ban.physician_code == code, Ban.policy_id == policy_id)
-    for b in (await session.scalars(stmt.order_by(Ban.starts_on))).all():
-        in_scope = b.region_code is None or b.region_code == region
-        if b.voided_at is None and in_scope and b.starts_on <= day <= b.ends_on:
-            return b
-    return None
+    return ban_in_force(await bans_of(session, code, policy_id), policy_id, region, day)
 
 
 def agreements_query(physician: str | None, institution: str | None) -> Select[Any]:

@@ -6,12 +6,13 @@ termination is an effective date (the first day the agreement no longer holds).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as repo
 from app.agreements.renewal import renew_at, renews, term_end_on
+from app.agreements.rules import Prior, check_new_agreement
 from app.agreements.schemas import (
     AgreementCreate,
     EndRequest,
@@ -19,11 +20,11 @@ from app.agreements.schemas import (
     TerminateAgreement,
 )
 from app.auth.principal import Principal
-from app.core.dates import add_years, check_span, overlaps
+from app.core.dates import check_span, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
-from app.rules import Policy, get_policy
+from app.rules import get_policy
 from app.uow import On, Touch, change
 
 
@@ -45,30 +46,15 @@ async def create_agreement(
             [{"field": "institution_code", "message": f"no institution {data.institution_code}"}]
         )
     actor.require_write(inst.region_code)
-    check_span(data.starts_on, data.ends_on, first_field="starts_on", last_field="ends_on")
-    cancelled = await repo.cancellation_on(session, physician.code, data.starts_on)
-    if cancelled is not None:
-        raise Conflict(
-            f"Code {physician.code} is cancelled from {cancelled.effective_on}.",
-            slug="code-cancelled",
-        )
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
-    ban = await repo.ban_on(session, physician.code, policy.id, inst.region_code, data.starts_on)
-    if ban is not None:
-        raise Conflict(
-            f"{physician.code} may not take a new agreement under {policy.id} until "
-            f"{ban.ends_on} ({ban.clause}).",
-            slug="registration-banned",
-            ban_ends_on=ban.ends_on.isoformat(),
-        )
-    ends_on = _fixed_term_end(policy, data.starts_on, data.ends_on)
-    for other in await repo.at_institution(session, physician.code, inst.code):
-        if overlaps(other.starts_on, other.last_day, data.starts_on, data.ends_on):
-            raise Conflict(
-                f"Agreement {other.id} at {inst.code} overlaps these dates.",
-                slug="agreement-overlap",
-            )
+    prior = Prior(
+        cancellations=await repo.cancellations_of(session, physician.code),
+        bans=await repo.bans_of(session, physician.code, policy.id),
+        at_institution=await repo.at_institution(session, physician.code, inst.code),
+        institution_terms=await repo.institution_terms(session, inst.code),
+    )
+    ends_on = check_new_agreement(physician.code, inst, policy, data.starts_on, data.ends_on, prior)
     async with change(
         session,
         actor,
@@ -87,28 +73,6 @@ async def create_agreement(
         )
     await renew_at(session, actor, inst.code)
     return agreement
-
-
-def _fixed_term_end(policy: Policy, starts_on: date, ends_on: date | None) -> date | None:
-    """lanzhou-2014 第六条（三） 协议期限为两年: an agreement without ``ends_on`` runs the fixed
-    term; one stated longer is refused (422 naming ``ends_on``), never paid past it."""
-    rules = policy.agreement
-    if rules is None or rules.max_years is None:
-        return ends_on
-    last = add_years(starts_on, rules.max_years) - timedelta(days=1)
-    if ends_on is None:
-        return last
-    if ends_on > last:
-        raise ValidationFailed(
-            [
-                {
-                    "field": "ends_on",
-                    "message": f"{policy.id} agreements run at most {rules.max_years} years "
-                    f"({rules.clause}): the last day is {last}",
-                }
-            ]
-        )
-    return ends_on
 
 
 async def request_end(

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     decision_log_sink: Literal["database", "spill"] = "database"
     # A registry snapshot file the gatekeeper loads and polls instead of the database.
     snapshot_file: str | None = None
+    # POST /admin/v1/imports/roster: its own body cap (100,000 rows are about 10 MB).
+    roster_import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     log_sql: bool = False
     # The relay (YBGATE_RELAY_<FIELD>; see app.sync.relay.RelayConfig).
     relay_poll_s: float = Field(default=0.02, gt=0)  # outbox poll when idle
