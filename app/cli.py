@@ -18,6 +18,21 @@ def _serve(args: argparse.Namespace) -> None:
     # The hot path's server as benchmarked (bench/serve.sh): one write per response, no
     # proxy-header layer (the gatekeeper uses neither client address nor scheme).
     hot = args.which == "gatekeeper"
+    if hot and args.workers > 1:  # one registry shared by the workers: see prefork.py
+        from app.gatekeeper.prefork import serve
+
+        serve(
+            args.workers,
+            args.host,
+            args.port,
+            loop="uvloop",
+            http="app.gatekeeper.server:CoalescingHttpToolsProtocol",
+            proxy_headers=False,
+            server_header=False,
+            access_log=False,
+            log_level="info",
+        )
+        return
     uvicorn.run(
         APPS[args.which],
         host=args.host,
@@ -94,6 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("which", nargs="?", choices=sorted(APPS), default="all")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--workers", type=int, default=1, help="gatekeeper: W pre-forked workers, one registry"
+    )
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("migrate", help="alembic upgrade head (or --downgrade REV)")

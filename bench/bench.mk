@@ -2,6 +2,8 @@
 #   make bench-serve   the gatekeeper on :8000 with the synthetic registry (foreground)
 #   make bench         gatekeeper vs floor at 20 and 200 lines, RSS/physician, ready time
 #   make loadtest      locust, headless, against bench-serve (CSV under var/loadtest)
+# make bench-scale: 10,000,000 codes unless BENCH_N is given.
+SCALE_N := $(if $(filter command line environment,$(origin BENCH_N)),$(BENCH_N),10000000)
 BENCH_N ?= 1000000
 BENCH_DIR := var/bench
 BENCH_SNAPSHOT := $(BENCH_DIR)/registry-$(BENCH_N).snap
@@ -19,13 +21,21 @@ $(BENCH_SNAPSHOT): $(BENCH_DEPS)
 $(BENCH_EMPTY): $(BENCH_DEPS)
 	SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@ --empty
 
-.PHONY: bench-serve bench loadtest
+$(BENCH_DIR)/registry-$(SCALE_N).snap: $(BENCH_DEPS)
+	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@
+
+.PHONY: bench-serve bench bench-scale loadtest
 bench-serve: $(BENCH_SNAPSHOT)
 	PY=$(PY) bench/serve.sh $(BENCH_SNAPSHOT) 8000
 
 bench: $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
 	PY=$(PY) bench/bench.sh $(SHARED) $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
+
+## make bench-scale: RSS per code, ready seconds, snapshot bytes, relay refresh cost and
+## propagation at 100 writes/s, at BENCH_N codes (default 10,000,000); bench/scale.py
+bench-scale: $(BENCH_DIR)/registry-$(SCALE_N).snap $(BENCH_EMPTY)
+	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/scale.py $< $(BENCH_EMPTY)
 
 loadtest: $(BENCH_SNAPSHOT)
 	PY=$(PY) SHARED=$(SHARED) LOADTEST_TIME=$(LOADTEST_TIME) LOADTEST_USERS=$(LOADTEST_USERS) \

@@ -87,11 +87,62 @@ for lines in 20 200; do
   p99p=$(p99s 1 <<<"$res"); p99f=$(p99s 2 <<<"$res")
   p99r=$(awk -v a="$p99p" -v b="$p99f" 'BEGIN{printf "%.2f", a/b}')
   summary+=("hsa2204 lines=$lines ratio=$ratio p99_product=${p99p}ms p99_floor=${p99f}ms p99_ratio=$p99r")
+  # The format's own cost: 2204 against the product's plain path on the same payload.
+  res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:8000/v1/hsa \
+        http://127.0.0.1:8000/v1/settlements/validate "$hsa" "$payload" bench-token "$shared" \
+        3 8 bench-token | tee /dev/stderr)
+  ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
+  summary+=("hsa2204_vs_plain lines=$lines ratio=$ratio (2204 rps / the product's plain rps)")
 done
+
+# 6. Rotating workloads (bench/workloads.py): (a) 1,000 distinct 20-line outpatient
+#    settlements, (b) 300 distinct 200-line inpatient bills over 1-14 service dates.
+export SHARED=$shared
+"$PY" "$here/bench/workloads.py" outpatient "$out/outpatient.jsonl"
+"$PY" "$here/bench/workloads.py" inpatient "$out/inpatient.jsonl"
+rot=$out/rotating.log; : > "$rot"
+for w in outpatient inpatient; do
+  echo "== ($([[ $w = outpatient ]] && echo a || echo b)) $w" | tee -a "$rot"
+  METRICS_URL=http://127.0.0.1:8000/metrics "$here/bench/rotcompare.sh" \
+    http://127.0.0.1:8000/v1/settlements/validate http://127.0.0.1:8099/ \
+    "$out/$w.jsonl" bench-token | tee -a "$rot"
+done
+# (d): (a) in the national 2204 form (POST /v1/hsa); the floor gets (a) itself.
+"$PY" "$here/bench/workloads.py" hsa "$out/outpatient.jsonl" "$out/hsa-outpatient.jsonl"
+echo "== (d) outpatient 2204" | tee -a "$rot"
+FLOOR_PAYLOADS=$out/outpatient.jsonl METRICS_URL=http://127.0.0.1:8000/metrics \
+  "$here/bench/rotcompare.sh" http://127.0.0.1:8000/v1/hsa http://127.0.0.1:8099/ \
+  "$out/hsa-outpatient.jsonl" bench-token | tee -a "$rot"
+
+# 7. (c): both again while an admin writer patches the registry 10 times a second, on
+#    the production path (bench/churn.py: its own PostgreSQL, Redis, admin, relay and
+#    a gatekeeper following Redis on BENCH_CHURN_PORT). The first gatekeeper goes first.
+stop "$gk"
+if [[ ${BENCH_CHURN:-1} != 0 ]]; then
+  "$PY" "$here/bench/churn.py" "$snap" http://127.0.0.1:8099/ \
+    "$out/outpatient.jsonl" "$out/inpatient.jsonl" | tee -a "$rot"
+fi
 
 echo
 echo "== make bench (BENCH_N=$N)"
 printf '%s\n' "${summary[@]}"
+awk '
+  function flush() { if (name != "") {
+      printf "%s ratio=%s p99_product=%.3fms p99_floor=%.3fms %s\n", name, ratio,
+        median(pp), median(fp), hit } name = ""; pp = fp = ""; hit = "" }
+  function median(s,  a, n, i, j, t) { n = split(s, a, " ")
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+        t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return a[int((n + 1) / 2)] }
+  function ms(v,  u) { u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+      return (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : v }
+  /^== / { flush(); name = $2 " " $3 " " $4 " " $5; gsub(/ +$/, "", name); next }
+  /^round/ { k = 0; for (i = 1; i <= NF; i++) if ($i == "p99") {
+      if (++k == 1) pp = pp " " ms($(i + 1)); else fp = fp " " ms($(i + 1)) } }
+  /^ratio_median=/ { ratio = substr($0, 14) }
+  /^memo_hit_rate=/ { hit = $1 }
+  /^writer:/ { writer = $0 }
+  END { flush(); if (writer != "") print "(c) " writer }' "$rot"
 awk -v a="$rss_full" -v b="$rss_empty" -v n="$N" \
   'BEGIN{printf "rss_bytes_per_physician=%.1f (rss %d MiB, empty registry %d MiB)\n", (a-b)/n, a/1048576, b/1048576}'
 echo "ready_seconds=$ready_s"

@@ -81,7 +81,7 @@ class Child:
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                start_new_session=True,
+                process_group=0,  # own group (killpg), same session: same CFS autogroup as wrk
             )
         threading.Thread(target=self._read, daemon=True).start()
 

@@ -16,6 +16,10 @@ ensure_packages() {
   local need=()
   pg_bin >/dev/null || need+=(postgresql)
   command -v redis-server >/dev/null || need+=(redis-server)
+  # The operator console's end-to-end tests: headless Chromium, its driver, a CJK font.
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v chromedriver >/dev/null || need+=(chromium-driver)
+  fc-list 2>/dev/null | grep -qi 'wqy\|noto sans cjk' || need+=(fonts-wqy-microhei)
   if [ ${#need[@]} -gt 0 ]; then
     echo "testenv: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -16,11 +16,13 @@ from app.admin.metrics import install_metrics, render_metrics
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.calendar.router import router as calendar_router
+from app.console import install_console
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import NotReady
 from app.core.problems import install_problem_handlers, problem
 from app.core.settings import Settings, get_settings
 from app.decisions.router import router as decisions_router
+from app.docs import install_docs
 from app.imports.router import router as imports_router
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
@@ -76,8 +78,12 @@ def create_admin_app(*, extra_routers: tuple[Any, ...] = ()) -> FastAPI:
         version="1",
         lifespan=_lifespan,
         description="Regions, institutions, physicians, agreements, visits, points, audit.",
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
+    install_docs(app, title="ybgate")
+    install_console(app)
     install_metrics(app)
     for router in (*ROUTERS, *extra_routers):
         app.include_router(router)

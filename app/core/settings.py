@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     relay_lock_ttl_ms: int = Field(default=5000, ge=1)
     relay_use_lock: bool = True
     relay_prefix: str = "ybgate"
+    # Operator console: a session ends after this long without a request, and at the latest
+    # this long after sign-in.
+    console_idle_minutes: int = Field(default=60, ge=1)
+    console_max_hours: int = Field(default=12, ge=1)
 
     @property
     def is_sqlite(self) -> bool:

@@ -57,6 +57,7 @@ from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.schemas import request_decoder
 from app.registry.feed import RegistryFeed
 from app.registry.judge import ACCEPTED, LineResult
+from app.registry.memo import STATS as MEMO
 from app.registry.store import RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper")
@@ -65,8 +66,9 @@ _decode = request_decoder.decode
 
 
 class GatekeeperApp:
-    def __init__(self, store: RegistryStore | None = None) -> None:
-        self.owns_store = store is None
+    def __init__(self, store: RegistryStore | None = None, *, follow: bool = False) -> None:
+        # follow: the store comes preloaded (prefork.py) and this app keeps it fresh.
+        self.owns_store = store is None or follow
         self.store = store if store is not None else RegistryStore()
         self.metrics = Metrics()
         self.rt: Runtime | None = None
@@ -122,6 +124,7 @@ class GatekeeperApp:
                 ctx = reg.contexts.get(inst) or reg.context(inst)
                 parts = judge_lines(ctx, lines)
                 version = reg.version
+            MEMO.lookups += n
             if len(set(parts[0::2])) != n:
                 check_line_ids(parts)
             results: list[LineResult] = parts[1::2]  # type: ignore[assignment]
@@ -207,13 +210,18 @@ class GatekeeperApp:
         feed: RegistryFeed
         if snapshot:
             feed = SnapshotFileFeed(self.store, snapshot, interval)
-            await feed.load()  # before serving, on this thread: see feed.py
+            if self.store.loaded:
+                feed.adopt()  # preloaded before a fork (prefork.py)
+            else:
+                await feed.load()  # before serving, on this thread: see feed.py
         elif settings.redis_url:
             from app.sync.follower import RedisFollower
 
             feed = RedisFollower(
                 self.store, settings.redis_url, database_url=settings.database_url, wait=False
             )
+            if self.store.loaded:
+                feed.adopt()  # preloaded before a fork (prefork.py)
         else:
             feed = DatabaseFeed(self.store, settings.database_url, interval)
         await feed.start()

@@ -3,8 +3,9 @@
 Per line, the fast path is one dict lookup and a tuple index: the code's verdict in the
 institution's memo table for the service date, then the result by the ``emergency``
 flag; a result is a ``str``, its own pre-encoded JSON fragment, appended next to the
-line id. A memo miss (first sight of a code at this institution on this date) or mixed
-service dates take the general path, which judges and fills the memo.
+line id; a run of lines on another service date switches tables. A memo miss (first
+sight of a code at this institution on this date) takes the general path, which judges
+and fills the memo.
 
 Amounts are summed as exact integer cents. The usual shape (every line has an amount
 with exactly two decimals) is checked on all amounts at once (joined with commas, digits
@@ -23,8 +24,8 @@ import msgspec
 
 from app.core.errors import ValidationFailed, field_error
 from app.gatekeeper.schemas import SettlementLine
-from app.registry.compact import InstContext
 from app.registry.judge import ALL_RESULTS, LineResult
+from app.registry.memo import InstContext
 
 AMOUNT_RE = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,2}))?")
 # bytes.translate table: ASCII digits -> "d", "." and "," kept, anything else -> "?".
@@ -47,13 +48,17 @@ def judge_lines(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[str]:
 
 
 def _judge_fast(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[str]:
-    d0 = lines[0].service_date
-    table = ctx.tables[d0]
+    if ctx.epoch != ctx.budget[1]:  # the memo started a new epoch: judge_code clears
+        raise KeyError(ctx.epoch)
+    tables = ctx.tables
+    d = lines[0].service_date
+    table = tables[d]
     parts: list[str] = []
     add = parts.append
     for ln in lines:
-        if ln.service_date != d0:
-            raise KeyError(ln.service_date)
+        if ln.service_date != d:  # bills list their days in runs: switch tables per run
+            d = ln.service_date
+            table = tables[d]
         add(ln.line_id)
         add(table[ln.physician_code][ln.emergency])
     return parts

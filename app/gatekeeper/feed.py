@@ -13,29 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import gc
 import logging
 import os
 from pathlib import Path
 
 from app.core.db import create_engine, create_sessionmaker
+from app.registry.heap import settle_heap
 from app.registry.snapshot import load_snapshot as load_snapshot_file
 from app.registry.store import RegistryGapError, RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper.feed")
-
-
-def settle_heap() -> None:
-    """After a registry (re)load: collect, then freeze what survives into the permanent
-    GC generation (a million-entry dict otherwise costs ~50 ms per full collection, a
-    latency spike), and hand freed pages back to the OS (glibc). The registry has no
-    reference cycles, so a registry replaced later is still freed by refcounting."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:
@@ -78,6 +65,10 @@ class SnapshotFileFeed(_Polling):
         self.store.replace_registry(load_snapshot_file(self.path))
         self._stamp = stamp
         settle_heap()
+
+    def adopt(self) -> None:
+        """The store already holds this file's registry (loaded before a fork)."""
+        self._stamp = _stamp(self.path)
 
     async def load(self) -> None:
         self.load_now()  # on this thread: see the module's docstring

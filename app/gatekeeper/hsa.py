@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, NamedTuple, overload
+from itertools import repeat
+from typing import TYPE_CHECKING, overload
 
 import msgspec
 
@@ -56,8 +57,9 @@ from app.gatekeeper.http import (
 )
 from app.gatekeeper.idempotency import Record
 from app.gatekeeper.routes import authenticate
-from app.registry.compact import InstContext
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
+from app.registry.memo import STATS as MEMO
+from app.registry.memo import InstContext
 from app.registry.status import status_window
 
 if TYPE_CHECKING:
@@ -76,7 +78,7 @@ _TIME_RE = re.compile(FEE_TIME_PATTERN)
 TIME_MESSAGE = "须为 yyyy-MM-dd HH:mm:ss"
 
 
-class FeeLine(NamedTuple):
+class FeeLine(msgspec.Struct, gc=False):
     physician_code: str
     service_date: date
     emergency: bool
@@ -84,7 +86,8 @@ class FeeLine(NamedTuple):
 
 class FeeInputs(Sequence[FeeLine]):
     """The decided lines' inputs for the decision log, built only when it writes them
-    (in its background task), not on the request path."""
+    (in its background task), not on the request path; in C where the message has one
+    service date and one emergency flag (``map`` over the codes)."""
 
     __slots__ = ("days", "emergency", "fees")
 
@@ -94,14 +97,23 @@ class FeeInputs(Sequence[FeeLine]):
     def __len__(self) -> int:
         return len(self.fees)
 
+    def __iter__(self) -> Iterator[FeeLine]:
+        e, days = self.emergency, self.days
+        if e is not None and len(days) == 1:
+            codes = [ln.bilg_dr_codg for ln in self.fees]
+            return map(FeeLine, codes, repeat(next(iter(days.values()))), repeat(bool(e)))
+        return (self._line(ln) for ln in self.fees)
+
     @overload
     def __getitem__(self, i: int) -> FeeLine: ...
     @overload
     def __getitem__(self, i: slice) -> Sequence[FeeLine]: ...
     def __getitem__(self, i: int | slice) -> FeeLine | Sequence[FeeLine]:
         if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        ln = self.fees[i]
+            return [self._line(ln) for ln in self.fees[i]]
+        return self._line(self.fees[i])
+
+    def _line(self, ln: FeeDetail) -> FeeLine:
         e = self.emergency
         emergency = bool(e) if e is not None else ln.med_type in EMERGENCY_MED_TYPES
         return FeeLine(ln.bilg_dr_codg, self.days[ln.fee_ocur_time[:10]], emergency)
@@ -162,7 +174,8 @@ def judge_fees(
 ) -> list[str]:
     """Line parts (sn, result, sn, result...) as ``decide.judge_lines`` gives them.
     ``emergency``: 0/1 for every line (2204), None: each line's ``med_type`` (2301)."""
-    if len(days) == 1 and emergency is not None:
+    # The memo's fast path holds only within its epoch (app/registry/memo.py).
+    if len(days) == 1 and emergency is not None and ctx.epoch == ctx.budget[1]:
         try:
             table = ctx.tables[next(iter(days.values()))]
             parts: list[str] = []
@@ -266,6 +279,7 @@ async def fee_upload(
         ctx = reg.contexts.get(inst) or reg.context(inst)
         parts = judge_fees(ctx, fees, days, emergency)
         version = reg.version
+    MEMO.lookups += n
     sns = parts[0::2]
     if len(set(sns)) != n:
         seen: set[str] = set()
@@ -313,6 +327,7 @@ def staff_query(app: GatekeeperApp, inst: str, message: HsaMessage, received: st
         reg = store.registry
         ctx = reg.contexts.get(inst) or reg.context(inst)
         result = ctx.judge_code(code, today)[0]
+        MEMO.lookups += 1
         entry = None if code in ctx.nonconforming else reg.physicians.get(code)
         first, last = status_window(entry, ctx.state, inst, today, result.reason)
     row = {

@@ -21,6 +21,7 @@ from prometheus_client.core import (
 )
 
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
+from app.registry.memo import STATS as MEMO
 
 if TYPE_CHECKING:
     from app.gatekeeper.decision_log import DecisionLog
@@ -155,6 +156,25 @@ class _Collector:
         return []
 
 
+def memo_metrics(store: RegistryStore) -> Callable[[], Iterable[Metric]]:
+    """The verdict memo's counters (app/registry/memo.py): hit rate = 1 - misses/lookups."""
+
+    def collect() -> Iterable[Metric]:
+        s = MEMO
+        for name, doc, value in (
+            ("lookups", "Lines and eligibility queries looked up in the memo.", s.lookups),
+            ("misses", "Memo misses: code verdicts judged afresh.", s.misses),
+            ("invalidated", "Memoised verdicts dropped by registry patches.", s.invalidated),
+            ("clears", "Whole-memo clears (region patches, epochs, loads).", s.clears),
+        ):
+            yield CounterMetricFamily(f"ybgate_memo_{name}", doc, value=value)
+        reg = store.current
+        used = 0 if reg is None else reg.memo.budget[0]
+        yield GaugeMetricFamily("ybgate_memo_verdicts", "Code verdicts memoised now.", value=used)
+
+    return collect
+
+
 def runtime_gauges(store: RegistryStore, dlog: DecisionLog) -> list[Callable[[], Iterable[Metric]]]:
     """Registry version/age/size and decision-log gauges, read at scrape time."""
 
@@ -166,6 +186,7 @@ def runtime_gauges(store: RegistryStore, dlog: DecisionLog) -> list[Callable[[],
 
     p = "ybgate_decision_log_"
     return [
+        memo_metrics(store),
         gauge("ybgate_registry_version", "Registry version decisions are made on.", version),
         gauge("ybgate_registry_age_seconds", "Seconds since the last sync.", store.age_seconds),
         gauge("ybgate_registry_physicians", "Physicians in the registry.", physicians),

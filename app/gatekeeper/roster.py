@@ -128,7 +128,7 @@ async def _ensure_index(app: Served) -> None:
         with store.lock:
             log = store.roster
             reg = store.registry
-            copy, aliases, seen = dict(reg.physicians), set(reg.alias_owner), len(log.codes)
+            copy, aliases, seen = reg.physicians.copy(), set(reg.alias_owner), len(log.codes)
         index = await asyncio.to_thread(build_index, copy, aliases)
         with store.lock:
             if store.roster is log:  # else a new registry was loaded meanwhile: again

@@ -37,6 +37,7 @@ from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.schemas import Eligibility
 from app.registry.compact import Registry
+from app.registry.memo import STATS as MEMO
 from app.registry.store import RegistryStore
 
 
@@ -205,6 +206,7 @@ async def eligibility(app: Served, scope: Scope, send: Send, code: str) -> None:
         with store.lock:
             reg = store.registry
             result = reg.context(inst).judge_code(code, when)[0]
+            MEMO.lookups += 1
             version = reg.version
         reason = result.reason
         answer = Eligibility(code, inst, when, result.ok, reason, version)  # type: ignore[arg-type]

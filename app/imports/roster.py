@@ -102,6 +102,16 @@ def _row(n: int, cells: dict[str, str], errors: list[RowError]) -> RosterRow | N
     return RosterRow(n, cert, name, national, inst, starts, ends)
 
 
+def _header_errors(names: list[str]) -> list[RowError]:
+    missing = [c for c in COLUMNS if c not in names]
+    unknown = [h for h in names if h not in COLUMNS]
+    errs = [error(0, c, "表头缺少此列") for c in missing]
+    errs += [RowError(0, h, f"{h}：表头有未知的列（应为 {','.join(COLUMNS)}）") for h in unknown]
+    if not errs and len(set(names)) != len(names):
+        errs = [RowError(0, "file", "file：表头有重复的列")]
+    return errs
+
+
 def parse_roster(data: bytes) -> tuple[list[RosterRow], list[RowError], int]:
     """(well-formed rows, errors, number of data rows). A repeated ``certificate_no,
     institution_code`` pair is an error on the later row; so is a certificate whose name
@@ -115,16 +125,9 @@ def parse_roster(data: bytes) -> tuple[list[RosterRow], list[RowError], int]:
     if header is None:
         return [], [RowError(0, "file", "file：文件为空，须有表头行")], 0
     names = [h.strip() for h in header]
-    missing = [c for c in COLUMNS if c not in names]
-    unknown = [h for h in names if h not in COLUMNS]
-    if missing or unknown or len(set(names)) != len(names):
-        errs = [error(0, c, "表头缺少此列") for c in missing]
-        errs += [
-            RowError(0, h, f"{h}：表头有未知的列（应为 {','.join(COLUMNS)}）") for h in unknown
-        ]
-        if not errs:
-            errs = [RowError(0, "file", "file：表头有重复的列")]
-        return [], errs, 0
+    bad = _header_errors(names)
+    if bad:
+        return [], bad, 0
     index = [names.index(c) for c in COLUMNS]
     rows: list[RosterRow] = []
     errors: list[RowError] = []

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.calendar import CalendarYear
+from app.models.console import ConsoleSession
 from app.models.decisions import SettlementDecision
 from app.models.points import Action, Ban, Objection, ResumptionApplication, Violation
 from app.models.registry import (
@@ -30,6 +31,7 @@ __all__ = [
     "Base",
     "CalendarYear",
     "CodeCancellation",
+    "ConsoleSession",
     "Institution",
     "InstitutionSuspension",
     "InstitutionTerm",

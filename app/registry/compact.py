@@ -1,15 +1,16 @@
 """The compact, read-only registry the hot path decides from, built from facts.
 
-Memory: the physician map is ``code -> Entry`` where entries are interned by value
-(``judge.Entry``), so a physician costs its code string and one dict slot (~120 bytes at
-a million); only physicians with an individual history add an entry of their own.
+Memory: the physician map is ``code -> Entry`` (sharded: ``physmap.py``) where entries
+are interned by value (``judge.Entry``), so a physician costs its code string and one
+dict slot (~110 bytes); only physicians with an individual history add an entry of
+their own.
 National ``D`` aliases are extra keys of the same map, pointing at the same entry.
 
-Speed: judging is memoised per institution and date in :class:`InstContext` tables that
-map a code string to its ``Verdict`` (one dict lookup per line), backed by tables keyed
-by the shared entries (identity hash), so a code is judged once per institution and
-date and an entry's history once. The memo is bounded (MEMO_MAX codes, ~60 MB at most)
-and every patch clears it (and the bearer cache when tokens change).
+Speed: judging is memoised per institution and date (``app/registry/memo.py``): a code
+is judged once per institution and date and an entry's history once. The memo is
+bounded (MEMO_MAX codes) and a patch invalidates only what it changed: the verdicts of
+the codes it names, the contexts of the institutions it names, everything on a region
+change (the bearer cache goes when tokens change).
 
 Mutation happens only in :meth:`Registry.apply`, which the store calls under its lock:
 a request, which decides under the same lock, never sees half a patch.
@@ -41,15 +42,10 @@ from app.registry.judge import (
     InstitutionState,
     Interval,
     RegionPolicy,
-    Verdict,
     Visit,
-    judge_entry,
-    judge_unknown,
 )
-
-MEMO_MAX = 500_000  # memoised code verdicts over all tables before they are all dropped
-_NO_STATE = InstitutionState("", "", (), ())
-
+from app.registry.memo import STATS, InstContext, Memo
+from app.registry.physmap import PhysicianMap
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -172,76 +168,6 @@ def region_policy(f: RegionFact) -> RegionPolicy:
     return RegionPolicy(f["code"], f["code_pattern"], frozenset(f["emergency_override"]))
 
 
-class InstContext:
-    """What deciding at one institution needs, with per-date memo tables: ``tables[d]``
-    maps a request's code string to its verdict (one lookup per line on the hot path),
-    ``entry_tables[d]`` maps a shared entry to its verdict (so a new code with a known
-    history is not judged again). No reference back to the registry: no reference
-    cycle, so a replaced registry is freed by reference counting alone."""
-
-    __slots__ = (
-        "budget",
-        "code",
-        "entry_tables",
-        "epoch",
-        "nonconforming",
-        "physicians",
-        "region",
-        "state",
-        "tables",
-        "verdicts",
-    )
-
-    def __init__(self, registry: Registry, code: str) -> None:
-        self.code = code
-        self.physicians = registry.physicians
-        self.budget = registry.memo_used  # shared [memoised codes, epoch]
-        self.epoch = self.budget[1]
-        self.state = registry.institutions.get(code, _NO_STATE)
-        self.region = registry.regions.get(self.state.region, DEFAULT_REGION)
-        self.verdicts = self.region.verdicts
-        # Registered codes that fail this region's pattern (rule 1 for them): usually none.
-        self.nonconforming = registry.nonconforming.get(self.region.pattern.pattern, set())
-        self.tables: dict[dt.date, dict[str, Verdict]] = {}
-        self.entry_tables: dict[dt.date, dict[Entry, Verdict]] = {}
-
-    def judge_code(self, code: str, d: dt.date) -> Verdict:
-        """The verdict for one code on one date, memoised. Past MEMO_MAX memoised codes
-        (over all contexts) a new epoch starts: each context drops its tables at its next
-        miss (until then its memo is still right, just not yet freed)."""
-        budget = self.budget
-        if self.epoch != budget[1]:
-            self.tables.clear()
-            self.entry_tables.clear()
-            self.epoch = budget[1]
-        table = self.tables.get(d)
-        if table is None:
-            table = self.tables[d] = {}
-        v = table.get(code)
-        if v is None:
-            v = table[code] = self._judge(code, d)
-            budget[0] += 1
-            if budget[0] > MEMO_MAX:
-                budget[0] = 0
-                budget[1] += 1
-        return v
-
-    def _judge(self, code: str, d: dt.date) -> Verdict:
-        if code in self.nonconforming:
-            return self.verdicts["CODE_MALFORMED"]
-        entry = self.physicians.get(code)
-        if entry is None:
-            return self.verdicts[judge_unknown(code, self.region.pattern)]
-        table = self.entry_tables.get(d)
-        if table is None:
-            table = self.entry_tables[d] = {}
-        v = table.get(entry)
-        if v is None:
-            reason = judge_entry(entry, self.code, d, self.state.open_on(d))
-            v = table[entry] = self.verdicts[reason]
-        return v
-
-
 class Registry:
     """One registry version: physicians, institutions, regions and HIS tokens."""
 
@@ -249,7 +175,7 @@ class Registry:
         self.version = version
         self.interner = interner or Interner()
         # YB codes and national aliases -> shared entry.
-        self.physicians: dict[str, Entry] = {}
+        self.physicians = PhysicianMap()
         self.aliases: dict[str, str] = {}  # YB code -> its national alias
         self.alias_owner: dict[str, str] = {}  # national alias -> YB code
         self.institutions: dict[str, InstitutionState] = {}
@@ -259,8 +185,8 @@ class Registry:
         self.bearer_cache: dict[bytes, str] = {}
         # Pattern source -> registered YB codes that do not match it.
         self.nonconforming: dict[str, set[str]] = {}
-        self.contexts: dict[str, InstContext] = {}
-        self.memo_used = [0, 0]  # [codes memoised over all contexts, epoch]
+        self.memo = Memo()
+        self.contexts: dict[str, InstContext] = self.memo.contexts  # the hot path's
 
     # -- building and patching ---------------------------------------------------------
     @classmethod
@@ -305,7 +231,7 @@ class Registry:
             str(k): None if v is None else sys.intern(v) for k, v in patch["his_tokens"].items()
         }
         # Commit: plain dict operations from here on.
-        self._commit_physicians(physicians)
+        touched = self._commit_physicians(physicians)
         _upsert(self.institutions, institutions)
         if regions:
             _upsert(self.regions, regions)
@@ -315,28 +241,39 @@ class Registry:
             _upsert(self.tokens, tokens)
             self.bearer_cache = {}
         self.version = patch["version"]
-        self.clear_memo()
+        # Invalidation by what changed (app/registry/memo.py).
+        if regions:
+            self.clear_memo()
+        else:
+            self.memo.forget_codes(touched)
+            self.memo.forget_institutions(set(institutions))
 
     def clear_memo(self) -> None:
-        self.contexts = {}
-        self.memo_used = [0, 0]
+        """Drop every memoised verdict."""
+        self.memo = Memo()
+        self.contexts = self.memo.contexts
+        STATS.clears += 1
 
-    def _commit_physicians(self, changes: dict[str, tuple[Entry, str | None] | None]) -> None:
+    def _commit_physicians(self, changes: dict[str, tuple[Entry, str | None] | None]) -> set[str]:
+        """Commit physician changes; the map keys (codes, aliases) whose entry changed."""
         phys, aliases, owners = self.physicians, self.aliases, self.alias_owner
         patterns = self.patterns() if self.nonconforming else {}
+        touched: set[str] = set(changes)
         for code, change in changes.items():
             old_alias = aliases.pop(code, None)
             if old_alias is not None and owners.get(old_alias) == code:
                 del owners[old_alias]
-                phys.pop(old_alias, None)
+                phys.discard(old_alias)
+                touched.add(old_alias)
             if change is None:
-                phys.pop(code, None)
+                phys.discard(code)
                 for bad in self.nonconforming.values():
                     bad.discard(code)
                 continue
             entry, alias = change
             phys[code] = entry
             if alias:
+                touched.add(alias)
                 previous = owners.get(alias)
                 if previous is not None and previous != code:
                     aliases.pop(previous, None)
@@ -349,12 +286,13 @@ class Registry:
                     bad.discard(code)
                 else:
                     bad.add(code)
+        return touched
 
     # -- reading --------------------------------------------------------------------------
     def context(self, institution: str) -> InstContext:
         ctx = self.contexts.get(institution)
         if ctx is None:
-            ctx = self.contexts[institution] = InstContext(self, institution)
+            ctx = self.contexts[institution] = InstContext(self, self.memo, institution)
         return ctx
 
     def physician_count(self) -> int:

@@ -40,6 +40,7 @@ from app.registry.facts import (
     InstitutionFact,
     PhysicianFact,
     RegionFact,
+    VisitFact,
 )
 from app.registry.judge import (
     AGREEMENT_SUSPENDED,
@@ -193,6 +194,18 @@ def _facts(
         return [fact("no_agreement", institution_code=institution, nearby=nearby)]
     if rule == INSTITUTION_SUSPENDED:
         return _institution_facts(d, institution, inst)
+    return _agreement_facts(rule, d, institution, p, here, visits)
+
+
+def _agreement_facts(
+    rule: str | None,
+    d: date,
+    institution: str,
+    p: PhysicianFact,
+    here: list[AgreementFact],
+    visits: list[VisitFact],
+) -> list[Fact]:
+    """Rules 6 and 7, or the acceptance: the relevant agreements (and visit) decide."""
     relevant = [a for a in here if _covers(a["starts_on"], a["ends_on"], d)]
     visit_facts = [
         fact("visit", institution_code=institution, starts_on=v["starts_on"], ends_on=v["ends_on"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Mapping
 
 from app.registry.compact import Registry
 from app.registry.facts import Patch
@@ -77,11 +78,11 @@ class RosterLog:
     def codes_at(self, reg: Registry, institution: str) -> set[str]:
         """The institution's physician codes (builds the index here if no one has)."""
         if self.index is None:
-            self.index = build_index(dict(reg.physicians), set(reg.alias_owner))
+            self.index = build_index(reg.physicians.copy(), set(reg.alias_owner))
         return self.index.get(institution, set())
 
     def install(
-        self, reg: Registry, index: dict[str, set[str]], seen: int, copy: dict[str, Entry]
+        self, reg: Registry, index: dict[str, set[str]], seen: int, copy: Mapping[str, Entry]
     ) -> None:
         """Install an index built (off the lock) from ``copy``, the physician map when
         the log held ``seen`` changes; the physicians changed since are moved to where
@@ -114,7 +115,7 @@ class RosterLog:
         return sorted(changed), sorted(c for c in left if c not in here)
 
 
-def build_index(physicians: dict[str, Entry], aliases: set[str]) -> dict[str, set[str]]:
+def build_index(physicians: Mapping[str, Entry], aliases: set[str]) -> dict[str, set[str]]:
     """Institution -> the codes of the physicians with an agreement or a visit there
     (national aliases left out). Pure: runs on a copy, in a worker thread."""
     index: dict[str, set[str]] = defaultdict(set)

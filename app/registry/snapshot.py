@@ -25,6 +25,7 @@ import msgspec
 
 from app.registry.compact import Registry
 from app.registry.judge import Entry, InstitutionState, RegionPolicy
+from app.registry.physmap import PhysicianMap
 
 MAGIC = b"YBGSNAP1\n"
 
@@ -74,6 +75,8 @@ class SnapshotFile(msgspec.Struct, array_like=True, gc=False):
     regions: list[SnapRegion]
     his_tokens: dict[str, str]
     nonconforming: dict[str, list[str]]
+    # (shard key, number of codes): the codes come in runs of one shard (physmap.py).
+    shards: list[tuple[str, int]] = []
 
 
 _decoder = msgspec.msgpack.Decoder(SnapshotFile)
@@ -97,19 +100,24 @@ def dump_snapshot(reg: Registry) -> bytes:
     slot: dict[int, int] = {}
     rows: list[SnapEntry] = []
     index = array("I")
-    codes = []
+    codes: list[str] = []
+    shards: list[tuple[str, int]] = []
     owners = reg.alias_owner
-    for code, entry in reg.physicians.items():
-        if code in owners:
-            continue
-        if "\n" in code:
-            raise ValueError(f"physician code with a newline: {code!r}")
-        k = slot.get(id(entry))
-        if k is None:
-            k = slot[id(entry)] = len(rows)
-            rows.append(_entry_row(entry))
-        codes.append(code)
-        index.append(k)
+    for key, shard in reg.physicians.shards.items():
+        before = len(codes)
+        for code, entry in shard.items():
+            if code in owners:
+                continue
+            if "\n" in code:
+                raise ValueError(f"physician code with a newline: {code!r}")
+            k = slot.get(id(entry))
+            if k is None:
+                k = slot[id(entry)] = len(rows)
+                rows.append(_entry_row(entry))
+            codes.append(code)
+            index.append(k)
+        if len(codes) > before:
+            shards.append((key, len(codes) - before))
     snap = SnapshotFile(
         version=reg.version,
         written_at=time.time(),
@@ -128,6 +136,7 @@ def dump_snapshot(reg: Registry) -> bytes:
         ],
         his_tokens=dict(reg.tokens),
         nonconforming={k: sorted(v) for k, v in reg.nonconforming.items()},
+        shards=shards,
     )
     return MAGIC + msgspec.msgpack.encode(snap)
 
@@ -147,9 +156,15 @@ def write_snapshot(reg: Registry, path: str | os.PathLike[str]) -> None:
 def load_snapshot(path: str | os.PathLike[str]) -> Registry:
     """A registry from a snapshot file."""
     with open(path, "rb") as f:
-        if f.read(len(MAGIC)) != MAGIC:
-            raise ValueError(f"{path}: not a ybgate registry snapshot")
-        snap = _decoder.decode(f.read())
+        return loads_snapshot(f.read(), str(path))
+
+
+def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry:
+    """A registry from snapshot bytes (:func:`dump_snapshot` output)."""
+    if bytes(data[: len(MAGIC)]) != MAGIC:
+        raise ValueError(f"{name}: not a ybgate registry snapshot")
+    snap = _decoder.decode(memoryview(data)[len(MAGIC) :])
+    del data
     reg = Registry(snap.version)
     it = reg.interner
     entries = [
@@ -176,9 +191,16 @@ def load_snapshot(path: str | os.PathLike[str]) -> Registry:
     codes = snap.codes.decode().split("\n") if snap.codes else []
     snap.codes = snap.index = b""  # let the blobs go before the map is built
     if len(codes) != len(index):
-        raise ValueError(f"{path}: {len(codes)} codes but {len(index)} index entries")
-    reg.physicians = dict(zip(codes, map(entries.__getitem__, index), strict=True))
-    del codes, index
+        raise ValueError(f"{name}: {len(codes)} codes but {len(index)} index entries")
+    values = list(map(entries.__getitem__, index))
+    del index
+    if snap.shards:
+        reg.physicians = PhysicianMap.from_groups(codes, values, snap.shards)
+    else:  # written before shards: one by one
+        reg.physicians = PhysicianMap()
+        for code, entry in zip(codes, values, strict=True):
+            reg.physicians[code] = entry
+    del codes, values
     for code, alias in snap.aliases.items():
         reg.physicians[alias] = reg.physicians[code]
         reg.aliases[code] = alias

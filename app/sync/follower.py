@@ -39,6 +39,7 @@ orchestrator should route traffic away.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from redis.exceptions import RedisError
@@ -46,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.db import create_engine, create_sessionmaker
 from app.registry.compact import Registry
+from app.registry.heap import settle_heap
 from app.registry.store import RegistryGapError, RegistryStore
 from app.sync.redis_keys import (
     Backoff,
@@ -120,6 +122,12 @@ class RedisFollower:
                     await backoff.sleep()
         self._task = asyncio.create_task(self._run(), name="ybgate-redis-follower")
 
+    def adopt(self) -> None:
+        """Follow from the registry the store already holds (loaded from this Redis
+        before a fork) instead of loading the snapshot again."""
+        if self.store.loaded:
+            self._must_load = False
+
     async def stop(self) -> None:
         if self._task is not None:
             await cancel_and_wait(self._task)
@@ -169,10 +177,26 @@ class RedisFollower:
             await self._publish(registry)
         if registry.version < current:
             raise NoSnapshotError(f"snapshot {registry.version} is older than ours ({current})")
+        await self._catch_up(registry)
+        settle_heap()  # freeze the new registry out of the cyclic GC's full collections
         store.replace_registry(registry)
         self._must_load = False
         self.loads += 1
         log.info("registry loaded at version %d", registry.version)
+
+    async def _catch_up(self, registry: Registry) -> None:
+        """Apply the stream's entries after the snapshot to the registry before it is
+        visible, so a gatekeeper that turns ready has every patch published by then."""
+        with contextlib.suppress(RedisError, OSError):
+            while True:
+                version = registry.version
+                entries = await read_after(self.redis, self.keys, version, count=self.batch)
+                if not entries or entries[0][0] != registry.version + 1:
+                    return  # nothing more, or a gap: step() takes it from here
+                for got, payload in entries:
+                    if got != registry.version + 1:
+                        return
+                    registry.apply(decode_patch(payload))
 
     async def _publish(self, registry: Registry) -> None:
         try:

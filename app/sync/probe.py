@@ -42,7 +42,7 @@ def fingerprint(reg: Registry) -> str:
     """SHA-256 over a canonical text of everything a judgement reads: equal for two
     registries with the same content, however each was built (dict order aside)."""
     lines = [f"version {reg.version}"]
-    for code, e in reg.physicians.items():
+    for code, e in reg.physicians.pairs():
         if code in reg.alias_owner:
             continue
         agreements = [a.key() for a in e.agreements]

@@ -124,7 +124,7 @@ class Relay:
         self.store = RegistryStore()  # the relay's own registry, for snapshots
         self.cursor = 0  # every version up to this one is in the stream
         self.lease = Lease(self.redis, self.keys.lock, self.cfg.lock_ttl_ms)
-        self._dump: asyncio.Task[tuple[int, bytes]] | None = None
+        self._dump: asyncio.Task[tuple[int, bytes, str]] | None = None
         self._snap_version: int | None = None  # as last seen in Redis
         self._snap_at = 0.0
         self._beat_at = 0.0
@@ -311,17 +311,19 @@ class Relay:
             self._dump = asyncio.create_task(self._encode(registry.version, registry))
 
     @staticmethod
-    async def _encode(version: int, registry: Registry) -> tuple[int, bytes]:
-        return version, await asyncio.to_thread(encode_snapshot, registry)
+    async def _encode(version: int, registry: Registry) -> tuple[int, bytes, str]:
+        started = time.monotonic()
+        value, cpu = await asyncio.to_thread(_timed_encode, registry)
+        return version, value, f"encoded in {time.monotonic() - started:.2f}s ({cpu:.2f}s CPU)"
 
     async def _finish_dump(self) -> None:
         if self._dump is None:
             return
         task, self._dump = self._dump, None
-        version, value = await task
-        await self._write_snapshot(version, value)
+        version, value, cost = await task
+        await self._write_snapshot(version, value, cost)
 
-    async def _write_snapshot(self, version: int, value: bytes) -> int:
+    async def _write_snapshot(self, version: int, value: bytes, cost: str = "") -> int:
         started = time.monotonic()
         stored = await put_snapshot(self.redis, self.keys, version, value)
         self._snap_version, self._snap_at = stored, time.monotonic()
@@ -329,9 +331,10 @@ class Relay:
         if floor > 1:
             await self.redis.xtrim(self.keys.stream, minid=entry_id(floor), approximate=True)
         log.info(
-            "snapshot version %d in Redis (%d bytes, %.2fs)",
+            "snapshot version %d in Redis (%d bytes, %sstored in %.2fs)",
             stored,
             len(value),
+            f"{cost}, " if cost else "",
             time.monotonic() - started,
         )
         return stored
@@ -345,6 +348,13 @@ class Relay:
             return  # Redis lost the snapshot: vouch for nothing until it is back
         await self.redis.set(self.keys.head, self.cursor, px=self.cfg.head_ttl_ms)
         self._beat_at = now
+
+
+def _timed_encode(registry: Registry) -> tuple[bytes, float]:
+    """The snapshot value and the CPU seconds this thread spent on it."""
+    cpu = time.thread_time()
+    value = encode_snapshot(registry)
+    return value, time.thread_time() - cpu
 
 
 async def run_relay(settings: Settings, config: RelayConfig | None = None) -> None:

@@ -75,9 +75,10 @@ def period_out(
     )
 
 
-async def record_violation(
+async def check_violation(
     session: AsyncSession, actor: Principal, data: ViolationCreate
-) -> ViolationCreated:
+) -> tuple[Region, Policy, int, AgreementSpan | None]:
+    """What recording ``data`` needs, checked: (region, policy, points, agreement term)."""
     region = await session.get(Region, data.region)
     if region is None:
         raise _bad("region", f"no region {data.region}")
@@ -89,6 +90,13 @@ async def record_violation(
     policy = get_policy(region.policy)
     points = resolve_points(policy, data.item, data.points)
     term = await _term(session, data.physician_code, policy, region.code, data.decided_on)
+    return region, policy, points, term
+
+
+async def record_violation(
+    session: AsyncSession, actor: Principal, data: ViolationCreate
+) -> ViolationCreated:
+    region, policy, points, term = await check_violation(session, actor, data)
     await ledger.lock_physician(session, data.physician_code)
     sequence = await ledger.next_sequence(session, data.physician_code)
     async with change(

@@ -14,6 +14,7 @@ import httpx
 
 from tests.admin import flows
 from tests.decisions.conftest import SU
+from tests.gatekeeper.hsa_support import fee, message
 
 LZ, ZJ = "620100", "330100"
 H1, H2, HZ = "H62010000001", "H62010000002", "H33010000001"
@@ -284,3 +285,34 @@ async def test_admin_list_filters_and_scopes(live: httpx.AsyncClient) -> None:
     for bad in ({"limit": "1000"}, {"physician_code": "YB%"}, {"since": "yesterday"}):
         r = await c.get("/admin/v1/decisions", params=bad, headers=SU)
         assert r.status_code == 422, bad
+
+
+async def test_a_national_format_decision_is_explained_too(live: httpx.AsyncClient) -> None:
+    """A 2204 message is logged with settlement_id = msgid and its lines' inputs (the
+    wrapper's med_type 13 makes every line an emergency), so it reads back the same way."""
+    c = live
+    w = await town(c)
+    his = await token(c, f"/admin/v1/institutions/{H1}/tokens")
+    msg = message(
+        "2204",
+        H1,
+        fee("1", w["doc"]["A"], "2026-02-01"),
+        fee("2", w["doc"]["E"], "2026-05-01"),
+        msgid="MSG-EXPLAIN",
+        med_type="13",
+    )
+    r = await c.post("/v1/hsa", json=msg, headers=his)
+    assert r.status_code == 200, r.text
+    did = r.json()["inf_refmsgid"]
+    got = (await c.get(f"/v1/decisions/{did}", headers=his)).json()
+    assert got["settlement_id"] == "MSG-EXPLAIN"
+    first, second = got["lines"]
+    assert (first["line_id"], first["reason"], first["overridden"]) == (
+        "1",
+        "EMERGENCY_OVERRIDE",
+        "AGREEMENT_SUSPENDED",
+    )
+    assert first["emergency"] is True and first["service_date"] == "2026-02-01"
+    (s,) = first["basis"]["facts"]
+    assert s["kind"] == "agreement_suspension" and s["cause"]["clause"] == "lanzhou-2014 第十七条"
+    assert second["basis"]["facts"][0]["kind"] == "agreement"

@@ -184,9 +184,9 @@ async def test_requests_never_see_half_a_patch(
 def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import date
 
-    import app.registry.compact as compact
+    import app.registry.memo as memo
 
-    monkeypatch.setattr(compact, "MEMO_MAX", 50)
+    monkeypatch.setattr(memo, "MEMO_MAX", 50)
     store = RegistryStore()
     store.replace(town())
     ctx = store.registry.context("H1")

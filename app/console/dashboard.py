@@ -1,0 +1,212 @@
+"""工作台: what needs doing, by when, and what the hot path rejected lately."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.calendar.service import work_calendar
+from app.console import repository as repo
+from app.core.clock import SHANGHAI
+from app.models import Action, Violation
+from app.rules import (
+    Counted,
+    WorkCalendar,
+    count_working_days,
+    deadline_counted,
+    get_policy,
+    objection_deadline_counted,
+)
+from app.rules.model import ALL_REASONS
+
+DUE_SOON_WORKING_DAYS = 3
+CHART_DAYS = 30
+
+
+@dataclass
+class Task:
+    kind: str  # 待决事项 / 异议 / 恢复申请 / 恢复申请期限 / 异议期限
+    subject: str  # physician code or institution code
+    name: str
+    what: str
+    since: date
+    due: date | None
+    href: str
+    soon: bool = False
+    overdue: bool = False
+    provisional: bool = False  # counted into a year whose holiday schedule is not loaded
+
+
+@dataclass
+class Board:
+    today: date
+    soon_limit: date | None
+    pending: list[Task] = field(default_factory=list)
+    objections: list[Task] = field(default_factory=list)
+    resumptions: list[Task] = field(default_factory=list)
+    provisional: list[Task] = field(default_factory=list)
+    days: list[date] = field(default_factory=list)
+    counts: dict[date, dict[str, int]] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def due_soon(self) -> list[Task]:
+        every = self.pending + self.objections + self.resumptions + self.provisional
+        return sorted((t for t in every if t.soon or t.overdue), key=lambda t: t.due or self.today)
+
+
+def _due(counted: Counted | None) -> tuple[date | None, bool]:
+    return (None, False) if counted is None else (counted.day, counted.provisional)
+
+
+async def board(session: AsyncSession, today: date) -> Board:
+    cal = await work_calendar(session)
+    b = Board(today=today, soon_limit=count_working_days(today, DUE_SOON_WORKING_DAYS, cal).day)
+    pending = await repo.pending_actions(session)
+    objections = await repo.open_objections(session)
+    resumptions = await repo.open_resumptions(session)
+    suspensions = await repo.live_suspensions(session)
+    recent = await repo.recent_violations(session, today - timedelta(days=20))
+    names = await repo.physician_names(
+        session,
+        [a.physician_code or "" for a in pending + suspensions]
+        + [v.physician_code for _, v in objections]
+        + [a.physician_code or "" for _, a in resumptions]
+        + [v.physician_code for v in recent],
+    )
+    for a in pending:
+        due = _due(deadline_counted(get_policy(a.policy_id), "notice", a.effective_on, cal))
+        months = f"{a.months_min}–{a.months_max} 个月" if a.months_min else ""
+        b.pending.append(
+            _task(
+                b,
+                "待决事项",
+                a.physician_code or a.institution_code or "",
+                names,
+                f"{a.clause} {months}".strip(),
+                a.effective_on,
+                due,
+                f"/console/actions#{a.id}",
+            )
+        )
+    for o, v in objections:
+        b.objections.append(
+            _task(
+                b,
+                "异议",
+                v.physician_code,
+                names,
+                f"违规 {v.item}（{v.points} 分）",
+                o.filed_on,
+                (None, bool(o.deadline_provisional)),
+                f"/console/violations/{v.id}",
+            )
+        )
+    for r, a in resumptions:
+        due = _due(
+            deadline_counted(get_policy(a.policy_id), "resumption_decision", r.filed_on, cal)
+        )
+        b.resumptions.append(
+            _task(
+                b,
+                "恢复申请",
+                a.physician_code or "",
+                names,
+                "申请恢复履行协议",
+                r.filed_on,
+                due,
+                "/console/resumptions",
+            )
+        )
+    await _provisional(b, suspensions, recent, names, session, cal)
+    await _chart(b, session, today)
+    return b
+
+
+async def _provisional(
+    b: Board,
+    suspensions: list[Action],
+    recent: list[Violation],
+    names: dict[str, str],
+    session: AsyncSession,
+    cal: WorkCalendar,
+) -> None:
+    for a in suspensions:
+        policy = get_policy(a.policy_id)
+        if policy.suspension.resumes != "on_approved_application" or a.ends_on is None:
+            continue
+        due = _due(deadline_counted(policy, "resumption_application", a.ends_on, cal))
+        if due[0] is None or due[0] < b.today:
+            continue
+        b.provisional.append(
+            _task(
+                b,
+                "恢复申请期限",
+                a.physician_code or "",
+                names,
+                f"暂停至 {a.ends_on.isoformat()}，逾期不申请则自动延长",
+                a.effective_on,
+                due,
+                "/console/resumptions",
+            )
+        )
+    objected = await repo.objections_for(session, [v.id for v in recent])
+    for v in recent:
+        if v.id in objected:
+            continue
+        due = _due(objection_deadline_counted(get_policy(v.policy_id), v.decided_on, cal))
+        if due[0] is None or due[0] < b.today:
+            continue
+        b.provisional.append(
+            _task(
+                b,
+                "异议期限",
+                v.physician_code,
+                names,
+                f"违规 {v.item}（{v.points} 分）可提出异议",
+                v.decided_on,
+                due,
+                f"/console/violations/{v.id}",
+            )
+        )
+
+
+def _task(
+    b: Board,
+    kind: str,
+    subject: str,
+    names: dict[str, str],
+    what: str,
+    since: date,
+    counted: tuple[date | None, bool],
+    href: str,
+) -> Task:
+    due, provisional = counted
+    t = Task(kind, subject, names.get(subject, ""), what, since, due, href)
+    t.provisional = provisional
+    if due is not None:
+        t.overdue = due < b.today
+        t.soon = not t.overdue and b.soon_limit is not None and due <= b.soon_limit
+    return t
+
+
+async def _chart(b: Board, session: AsyncSession, today: date) -> None:
+    first = today - timedelta(days=CHART_DAYS - 1)
+    b.days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
+    since = datetime.combine(first, time(), SHANGHAI)
+    counts: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    totals: dict[str, int] = defaultdict(int)
+    for at, lines in await repo.decision_lines_since(session, since):
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)  # SQLite keeps UTC without the offset
+        day = at.astimezone(SHANGHAI).date()
+        for line in lines:
+            reason = line.get("reason") if isinstance(line, dict) else None
+            if line.get("decision") == "reject" and reason in ALL_REASONS:
+                counts[day][reason] += 1
+                totals[reason] += 1
+    b.counts = {d: dict(c) for d, c in counts.items()}
+    b.totals = dict(totals)

@@ -1,0 +1,75 @@
+"""Jinja2 templates of the console, with the filters and names every page uses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from app.console import labels
+from app.console.deps import Console
+from app.core.clock import SHANGHAI
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+NAV = (
+    ("dashboard", "/console/", "工作台"),
+    ("physicians", "/console/physicians", "医师"),
+    ("actions", "/console/actions", "待决事项"),
+    ("objections", "/console/objections", "异议"),
+    ("resumptions", "/console/resumptions", "恢复申请"),
+    ("institutions", "/console/institutions", "机构"),
+    ("settlements", "/console/settlements", "结算查询"),
+    ("imports", "/console/imports", "名册导入"),
+    ("audit", "/console/audit", "审计日志"),
+    ("calendar", "/console/calendar", "工作日历"),
+)
+
+
+def _d(value: date | datetime | str | None) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def _dt(value: datetime | str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.now().astimezone().tzinfo)
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+env = templates.env
+env.filters["d"] = _d
+env.filters["dt"] = _dt
+env.globals["L"] = labels
+env.globals["label"] = labels.label
+env.globals["NAV"] = NAV
+
+
+def render(
+    ctx: Console | None, template: str, /, *, request: Any = None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    req = ctx.request if ctx is not None else request
+    base: dict[str, Any] = {
+        "request": req,
+        "user": ctx.user if ctx else None,
+        "csrf": ctx.user.csrf if ctx else context.pop("csrf", ""),
+        "flash": ctx.flash if ctx else None,
+        "problem": None,
+        "field_errors": {},
+        "values": {},
+    }
+    base.update(context)
+    return templates.TemplateResponse(req, template, base, status_code=status)

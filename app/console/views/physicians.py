@@ -1,0 +1,159 @@
+"""医师: search, the physician's page, and the writes offered from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import RedirectResponse, Response
+
+from app.agreements import service as agreements
+from app.agreements.schemas import ResumeAgreement, SuspendAgreement, TerminateAgreement
+from app.console import repository as repo
+from app.console.charts import Lane, Span, timeline
+from app.console.deps import Ctx
+from app.console.forms import parse
+from app.console.labels import AGREEMENT_STATUS, TERMINATION_KIND
+from app.console.templating import render
+from app.console.views.common import REFUSED, parse_day, refused
+from app.core.clock import today
+from app.ledger import repository as ledger
+from app.physicians import service as physicians
+from app.physicians.archive import archive
+from app.physicians.schemas import CancelCode, Standing
+
+router = APIRouter(prefix="/console")
+
+
+@router.get("/physicians")
+async def search(ctx: Ctx, q: str = "") -> Response:
+    rows = await repo.search_physicians(ctx.db, q) if q.strip() else []
+    partial = ctx.request.headers.get("HX-Request") == "true"
+    return render(
+        ctx,
+        "physician_results.html" if partial else "physicians.html",
+        active="physicians",
+        q=q,
+        rows=rows,
+    )
+
+
+def _lanes(standing: Standing, names: dict[str, str]) -> list[Lane]:
+    lanes = []
+    for a in standing.agreements:
+        spans = [
+            Span(a.starts_on, a.ends_on, "agreement", f"协议 {a.starts_on} 至 {a.ends_on or '—'}")
+        ]
+        for s in a.suspensions:
+            last = s.ends_on
+            if s.resumed_on is not None:
+                last = s.resumed_on if last is None else min(last, s.resumed_on)
+            spans.append(
+                Span(s.starts_on, last, "suspension", f"暂停 {s.starts_on} 起：{s.reason}")
+            )
+        if a.terminated_on:
+            kind = TERMINATION_KIND.get(a.termination_kind or "", "")
+            spans.append(Span(a.terminated_on, a.terminated_on, "terminated", f"解除 {kind}"))
+        title = names.get(a.institution_code, a.institution_code)
+        lanes.append(Lane(title[:10], spans))
+    return lanes
+
+
+async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -> Response:
+    as_of = parse_day(ctx.request.query_params.get("as_of"), today())
+    standing = await physicians.standing(ctx.db, code, as_of)
+    names = await repo.institution_names(ctx.db)
+    violations = await ledger.violations_of(ctx.db, code)
+    objections = await repo.objections_for(ctx.db, [v.id for v in violations])
+    regions = sorted({a.region for a in standing.agreements})
+    return render(
+        ctx,
+        "physician.html",
+        status=status,
+        active="physicians",
+        p=standing,
+        as_of=as_of,
+        today=today(),
+        names=names,
+        events=await archive(ctx.db, code),
+        violations=violations,
+        objections=objections,
+        actions=await ledger.actions_of(ctx.db, code),
+        chart=timeline(_lanes(standing, names), as_of),
+        writable_regions=[r for r in regions if ctx.user.can_write(r)],
+        can_cancel=standing.status != "cancelled" and any(ctx.user.can_write(r) for r in regions),
+        agreement_status=AGREEMENT_STATUS,
+        **extra,
+    )
+
+
+@router.get("/physicians/{code}")
+async def physician(ctx: Ctx, code: str) -> Response:
+    return await physician_page(ctx, code)
+
+
+async def _agreement_write(ctx: Ctx, agreement_id: str, op: str) -> Response:
+    fields = await ctx.form()
+    a = await agreements.get_agreement(ctx.db, agreement_id)
+    code = a.physician_code
+    try:
+        if op == "suspend":
+            data = parse(SuspendAgreement, fields)
+            flash = f"已暂停 {data.starts_on} 至 {data.ends_on}（协议 {a.institution_code}）"
+
+            async def run(s: Any) -> object:
+                return await agreements.suspend(
+                    s, ctx.user.principal, await agreements.get_agreement(s, agreement_id), data
+                )
+        elif op == "resume":
+            rdata = parse(ResumeAgreement, fields)
+            flash = f"已恢复履行，自 {rdata.effective_on} 起（协议 {a.institution_code}）"
+
+            async def run(s: Any) -> object:
+                ag = await agreements.get_agreement(s, agreement_id)
+                return await agreements.resume(s, ctx.user.principal, ag, rdata.effective_on)
+        else:
+            tdata = parse(TerminateAgreement, fields)
+            flash = f"已解除协议，自 {tdata.effective_on} 起（协议 {a.institution_code}）"
+
+            async def run(s: Any) -> object:
+                ag = await agreements.get_agreement(s, agreement_id)
+                return await agreements.terminate(s, ctx.user.principal, ag, tdata)
+
+        await ctx.write(run, flash)
+    except REFUSED as exc:
+        status, err = refused(exc)
+        return await physician_page(
+            ctx, code, status, error_form=f"{op}-{agreement_id}", values=fields, **err
+        )
+    return RedirectResponse(f"/console/physicians/{code}", status_code=303)
+
+
+@router.post("/agreements/{agreement_id}/suspend")
+async def suspend(ctx: Ctx, agreement_id: str) -> Response:
+    return await _agreement_write(ctx, agreement_id, "suspend")
+
+
+@router.post("/agreements/{agreement_id}/resume")
+async def resume(ctx: Ctx, agreement_id: str) -> Response:
+    return await _agreement_write(ctx, agreement_id, "resume")
+
+
+@router.post("/agreements/{agreement_id}/terminate")
+async def terminate(ctx: Ctx, agreement_id: str) -> Response:
+    return await _agreement_write(ctx, agreement_id, "terminate")
+
+
+@router.post("/physicians/{code}/cancel")
+async def cancel(ctx: Ctx, code: str) -> Response:
+    fields = await ctx.form()
+    try:
+        data = parse(CancelCode, fields)
+        await ctx.write(
+            lambda s: physicians.cancel_code(s, ctx.user.principal, code, data),
+            f"已注销编码 {code}，自 {data.effective_on} 起，全部协议同日解除",
+        )
+    except REFUSED as exc:
+        status, err = refused(exc)
+        return await physician_page(ctx, code, status, error_form="cancel", values=fields, **err)
+    return RedirectResponse(f"/console/physicians/{code}", status_code=303)

@@ -1,0 +1,167 @@
+"""结算查询, 审计日志, 工作日历: read-only look-ups."""
+
+from __future__ import annotations
+
+import calendar as pycal
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.datastructures import UploadFile
+from starlette.responses import RedirectResponse, Response
+
+from app.calendar import service as calendars
+from app.console import repository as repo
+from app.console import sessions
+from app.console.deps import Ctx
+from app.console.templating import render
+from app.console.views.common import REFUSED, parse_day, refused
+from app.core.clock import today
+from app.core.errors import ValidationFailed
+from app.decisions import service as decisions
+from app.registry import history
+from app.registry.history import ExplainedDecision
+
+router = APIRouter(prefix="/console")
+AUDIT_PAGE = 50
+MAX_SCHEDULE_BYTES = 256 * 1024
+
+
+@router.get("/settlements")
+async def settlements(ctx: Ctx, q: str = "") -> Response:
+    """A settlement id or a decision id → each line's verdict and the fact behind it (the
+    decision-lookup service explains it on the record as of the decision's version)."""
+    key = q.strip()[:64]
+    found: list[ExplainedDecision] = []
+    problem: dict[str, Any] = {}
+    if key:
+        try:
+            found = await _lookup(ctx, key)
+        except REFUSED as exc:
+            _, problem = refused(exc)
+    return render(ctx, "settlements.html", active="settlements", q=q, rows=found, **problem)
+
+
+async def _lookup(ctx: Ctx, key: str) -> list[ExplainedDecision]:
+    row = await history.get_decision(ctx.db, key)
+    settlement, institution = (row.settlement_id, row.institution_code) if row else (key, None)
+    page = await decisions.list_decisions(
+        ctx.db,
+        ctx.user.principal,
+        settlement_id=settlement,
+        institution_code=institution,
+        physician_code=None,
+        since=None,
+        until=None,
+        limit=20,
+        offset=0,
+    )
+    return [d for d in page.items if row is None or d["decision_id"] == row.decision_id]
+
+
+@router.get("/audit")
+async def audit(
+    ctx: Ctx,
+    action: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    region: str = "",
+    since: str = "",
+    until: str = "",
+    page: int = 0,
+) -> Response:
+    page = max(page, 0)
+    rows = await repo.audit_entries(
+        ctx.db,
+        action=action.strip() or None,
+        target_type=target_type or None,
+        target_id=target_id.strip() or None,
+        region=region.strip() or None,
+        since=parse_day(since, date.min) if since else None,
+        until=parse_day(until, date.max) if until else None,
+        offset=page * AUDIT_PAGE,
+        limit=AUDIT_PAGE,
+    )
+    filters = {
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "region": region,
+        "since": since,
+        "until": until,
+    }
+    return render(
+        ctx,
+        "audit.html",
+        active="audit",
+        rows=rows[:AUDIT_PAGE],
+        more=len(rows) > AUDIT_PAGE,
+        page=page,
+        filters=filters,
+        query="&".join(f"{k}={v}" for k, v in filters.items() if v),
+    )
+
+
+@router.get("/calendar")
+async def calendar(ctx: Ctx, year: int = 0) -> Response:
+    return await calendar_page(ctx, year or today().year)
+
+
+async def calendar_page(ctx: Ctx, year: int, status: int = 200, **extra: Any) -> Response:
+    cal = await calendars.work_calendar(ctx.db)
+    years = await calendars.list_years(ctx.db)
+    months = []
+    for month in range(1, 13):
+        weeks = []
+        for week in pycal.Calendar(firstweekday=0).monthdatescalendar(year, month):
+            weeks.append(
+                [(d, d.month == month, *cal.is_working_day_or_provisional(d)) for d in week]
+            )
+        months.append((month, weeks))
+    return render(
+        ctx,
+        "calendar.html",
+        status=status,
+        active="calendar",
+        year=year,
+        months=months,
+        known=cal.knows(year),
+        years=years,
+        this_year=next((y for y in years if y.year == year), None),
+        today=today(),
+        **extra,
+    )
+
+
+@router.post("/calendar")
+async def load_calendar(ctx: Ctx) -> Response:
+    """Load a year's holiday schedule (the TOML file of ``ybgate calendar load``)."""
+    await ctx.form()
+    upload = (await ctx.request.form()).get("file")
+    year = today().year
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationFailed([{"field": "file", "message": "请选择节假日安排文件（TOML）"}])
+        raw = await upload.read(MAX_SCHEDULE_BYTES + 1)
+        if len(raw) > MAX_SCHEDULE_BYTES:
+            raise ValidationFailed([{"field": "file", "message": "文件过大（上限 256 KiB）"}])
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed([{"field": "file", "message": "文件须为 UTF-8 编码"}]) from exc
+        year, data = calendars.parse_schedule_file(text)
+
+        async def run(s: Any) -> None:
+            loaded = await calendars.load_year(s, ctx.user.principal, year, data)
+            again = len(loaded.recomputed)
+            msg = (
+                f"已载入 {loaded.year} 年节假日安排：{len(loaded.holidays)} 个节假日、"
+                f"{len(loaded.workdays)} 个调休上班日；重新计算了 {again} 个暂定期限"
+            )
+            await sessions.set_flash(s, ctx.user.sid_hash, msg)
+
+        await ctx.write(run)
+    except REFUSED as exc:
+        status, err = refused(exc)
+        return await calendar_page(ctx, year, status, **err)
+    return RedirectResponse(f"/console/calendar?year={year}", status_code=303)

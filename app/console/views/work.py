@@ -1,0 +1,156 @@
+"""待决事项, 异议 and 恢复申请: the queues an operator works through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import RedirectResponse, Response
+
+from app.actions import service as actions
+from app.actions.schemas import ActionDecision, ResumptionCreate, ResumptionDecision
+from app.console import repository as repo
+from app.console import sessions
+from app.console.deps import Ctx
+from app.console.forms import parse
+from app.console.labels import ACTION_TYPE
+from app.console.templating import render
+from app.console.views.common import REFUSED, refused
+from app.core.clock import today
+from app.models import Action
+from app.rules import CalendarOutOfRange, deadline, get_policy
+
+router = APIRouter(prefix="/console")
+
+
+def _due(policy_id: str, kind: str, counted_from: Any) -> Any:
+    try:
+        return deadline(get_policy(policy_id), kind, counted_from)  # type: ignore[arg-type]
+    except CalendarOutOfRange:
+        return None
+
+
+async def actions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
+    rows = await repo.pending_actions(ctx.db)
+    names = await repo.physician_names(ctx.db, [a.physician_code or "" for a in rows])
+    return render(
+        ctx,
+        "actions.html",
+        status=status,
+        active="actions",
+        rows=rows,
+        names=names,
+        dues={a.id: _due(a.policy_id, "notice", a.effective_on) for a in rows},
+        today=today(),
+        **extra,
+    )
+
+
+@router.get("/actions")
+async def pending(ctx: Ctx) -> Response:
+    return await actions_page(ctx)
+
+
+def _decided_message(a: Action) -> str:
+    what = ACTION_TYPE.get(a.type, a.type)
+    if a.status == "approved" and a.type == "suspend" and a.ends_on:
+        return f"已批准{what}：已暂停 {a.decided_on} 至 {a.ends_on}（{a.months} 个月）"
+    if a.status == "approved":
+        return f"已批准{what}（{a.decided_on}）"
+    return f"决定不予{what}（{a.decided_on}）"
+
+
+@router.post("/actions/{action_id}/decide")
+async def decide(ctx: Ctx, action_id: str) -> Response:
+    fields = await ctx.form()
+    try:
+        data = parse(ActionDecision, fields)
+
+        async def run(s: Any) -> None:
+            a = await actions.decide(s, ctx.user.principal, action_id, data)
+            await sessions.set_flash(s, ctx.user.sid_hash, _decided_message(a))
+
+        await ctx.write(run)
+    except REFUSED as exc:
+        status, err = refused(exc)
+        return await actions_page(ctx, status, error_form=action_id, values=fields, **err)
+    return RedirectResponse("/console/actions", status_code=303)
+
+
+@router.get("/objections")
+async def objections(ctx: Ctx) -> Response:
+    rows = await repo.open_objections(ctx.db)
+    names = await repo.physician_names(ctx.db, [v.physician_code for _, v in rows])
+    return render(ctx, "objections.html", active="objections", rows=rows, names=names)
+
+
+async def resumptions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
+    open_apps = await repo.open_resumptions(ctx.db)
+    live = [
+        a
+        for a in await repo.live_suspensions(ctx.db)
+        if get_policy(a.policy_id).suspension.resumes == "on_approved_application"
+    ]
+    names = await repo.physician_names(
+        ctx.db,
+        [a.physician_code or "" for a in live] + [a.physician_code or "" for _, a in open_apps],
+    )
+    return render(
+        ctx,
+        "resumptions.html",
+        status=status,
+        active="resumptions",
+        open_apps=open_apps,
+        live=live,
+        names=names,
+        open_ids={a.id for _, a in open_apps},
+        apply_due={a.id: _due(a.policy_id, "resumption_application", a.ends_on) for a in live},
+        decide_due={
+            r.id: _due(a.policy_id, "resumption_decision", r.filed_on) for r, a in open_apps
+        },
+        today=today(),
+        **extra,
+    )
+
+
+@router.get("/resumptions")
+async def resumptions(ctx: Ctx) -> Response:
+    return await resumptions_page(ctx)
+
+
+@router.post("/actions/{action_id}/resumption")
+async def apply(ctx: Ctx, action_id: str) -> Response:
+    fields = await ctx.form()
+    try:
+        data = parse(ResumptionCreate, fields)
+        await ctx.write(
+            lambda s: actions.apply_resumption(s, ctx.user.principal, action_id, data),
+            f"已登记恢复申请（{data.filed_on}），待决定",
+        )
+    except REFUSED as exc:
+        status, err = refused(exc)
+        return await resumptions_page(
+            ctx, status, error_form=f"apply-{action_id}", values=fields, **err
+        )
+    return RedirectResponse("/console/resumptions", status_code=303)
+
+
+@router.post("/resumptions/{application_id}/decide")
+async def decide_resumption(ctx: Ctx, application_id: str) -> Response:
+    fields = await ctx.form()
+    try:
+        data = parse(ResumptionDecision, fields)
+        msg = (
+            f"已批准恢复申请：暂停期满后恢复履行（{data.decided_on} 决定）"
+            if data.approve
+            else f"不予恢复：暂停延续至协议期满（{data.decided_on} 决定）"
+        )
+        await ctx.write(
+            lambda s: actions.decide_resumption(s, ctx.user.principal, application_id, data), msg
+        )
+    except REFUSED as exc:
+        status, err = refused(exc)
+        return await resumptions_page(
+            ctx, status, error_form=f"decide-{application_id}", values=fields, **err
+        )
+    return RedirectResponse("/console/resumptions", status_code=303)

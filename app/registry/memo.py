@@ -1,0 +1,169 @@
+"""The verdict memo of a registry: per institution and date, code -> verdict.
+
+:class:`InstContext` holds, for one institution, ``tables[d]`` mapping a request's code
+string to its verdict (the hot path's one dict lookup per line) and ``entry_tables[d]``
+mapping a shared entry to its verdict (a new code with a known history is not judged
+again). :class:`Memo` holds the contexts of one registry and what invalidation needs.
+
+Invalidation by what changed (:meth:`Memo.forget_codes`, :meth:`Memo.forget_institutions`):
+
+* A physician patch changes which entry a code (and its national alias) maps to, never an
+  entry itself (entries are immutable, interned by value). So only the code-level
+  verdicts of the codes it names go: ``holders[code]`` lists the tables a code was
+  memoised in (filled on a miss, never on the hot path), and each drops the code.
+  Entry-level verdicts stay valid.
+* An institution patch changes that institution's standing: its context goes, with all
+  its tables. No other institution's verdicts read it.
+* A region patch (pattern, override scope) is rare: everything goes.
+* An HIS token patch touches no verdict.
+
+Bounded: past MEMO_MAX memoised codes a new epoch starts, ``holders`` is dropped and each
+context drops its tables before its next use (the hot path checks the epoch first).
+
+No reference cycles: a context refers to the registry's physician map, its budget and
+``holders``, never back to the :class:`Memo` or the registry, so a replaced registry is
+freed by reference counting alone (the heap is frozen out of the cyclic GC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from app.registry.judge import (
+    DEFAULT_REGION,
+    Entry,
+    InstitutionState,
+    Verdict,
+    judge_entry,
+    judge_unknown,
+)
+
+if TYPE_CHECKING:
+    from app.registry.compact import Registry
+
+MEMO_MAX = 500_000  # memoised code verdicts over all tables before a new epoch
+NO_STATE = InstitutionState("", "", (), ())
+
+
+class MemoStats:
+    """Process-wide memo counters for the metrics: lines looked up (the hot path adds
+    a request's line count), code-level misses (judged), verdicts dropped by patches,
+    and full clears (region patches, epochs, registry loads)."""
+
+    __slots__ = ("clears", "invalidated", "lookups", "misses")
+
+    def __init__(self) -> None:
+        self.lookups = 0
+        self.misses = 0
+        self.invalidated = 0
+        self.clears = 0
+
+
+STATS = MemoStats()
+
+
+class InstContext:
+    """What deciding at one institution needs, with its per-date memo tables."""
+
+    __slots__ = (
+        "budget",
+        "code",
+        "entry_tables",
+        "epoch",
+        "holders",
+        "nonconforming",
+        "physicians",
+        "region",
+        "state",
+        "tables",
+        "verdicts",
+    )
+
+    def __init__(self, registry: Registry, memo: Memo, code: str) -> None:
+        self.code = code
+        self.physicians = registry.physicians
+        self.budget = memo.budget  # shared [memoised codes, epoch]
+        self.holders = memo.holders
+        self.epoch = self.budget[1]
+        self.state = registry.institutions.get(code, NO_STATE)
+        self.region = registry.regions.get(self.state.region, DEFAULT_REGION)
+        self.verdicts = self.region.verdicts
+        # Registered codes that fail this region's pattern (rule 1 for them): usually none.
+        self.nonconforming = registry.nonconforming.get(self.region.pattern.pattern, set())
+        self.tables: dict[dt.date, dict[str, Verdict]] = {}
+        self.entry_tables: dict[dt.date, dict[Entry, Verdict]] = {}
+
+    def judge_code(self, code: str, d: dt.date) -> Verdict:
+        """The verdict for one code on one date, memoised (see the module doc)."""
+        budget = self.budget
+        if self.epoch != budget[1]:
+            self.tables.clear()
+            self.entry_tables.clear()
+            self.epoch = budget[1]
+        table = self.tables.get(d)
+        if table is None:
+            table = self.tables[d] = {}
+        v = table.get(code)
+        if v is None:
+            v = table[code] = self._judge(code, d)
+            STATS.misses += 1
+            holders = self.holders.get(code)
+            if holders is None:
+                self.holders[code] = [table]
+            else:
+                holders.append(table)
+            budget[0] += 1
+            if budget[0] > MEMO_MAX:
+                budget[0] = 0
+                budget[1] += 1
+                self.holders.clear()
+                STATS.clears += 1
+        return v
+
+    def _judge(self, code: str, d: dt.date) -> Verdict:
+        if code in self.nonconforming:
+            return self.verdicts["CODE_MALFORMED"]
+        entry = self.physicians.get(code)
+        if entry is None:
+            return self.verdicts[judge_unknown(code, self.region.pattern)]
+        table = self.entry_tables.get(d)
+        if table is None:
+            table = self.entry_tables[d] = {}
+        v = table.get(entry)
+        if v is None:
+            reason = judge_entry(entry, self.code, d, self.state.open_on(d))
+            v = table[entry] = self.verdicts[reason]
+        return v
+
+
+class Memo:
+    """The contexts of one registry and the reverse index of memoised codes."""
+
+    __slots__ = ("budget", "contexts", "holders")
+
+    def __init__(self) -> None:
+        self.contexts: dict[str, InstContext] = {}
+        self.budget = [0, 0]  # [codes memoised over all contexts, epoch]
+        # Code -> the code tables it is memoised in (this epoch).
+        self.holders: dict[str, list[dict[str, Verdict]]] = {}
+
+    def forget_codes(self, codes: set[str]) -> None:
+        """Drop the code-level verdicts of these codes (YB codes and aliases)."""
+        holders = self.holders
+        dropped = 0
+        for code in codes:
+            tables = holders.pop(code, None)
+            if tables is not None:
+                for table in tables:
+                    if table.pop(code, None) is not None:
+                        dropped += 1
+        self.budget[0] = max(0, self.budget[0] - dropped)
+        STATS.invalidated += dropped
+
+    def forget_institutions(self, codes: set[str]) -> None:
+        """Drop the contexts of these institutions (their tables go with them)."""
+        for code in codes:
+            ctx = self.contexts.pop(code, None)
+            if ctx is not None:
+                STATS.invalidated += sum(len(t) for t in ctx.tables.values())
