@@ -11,11 +11,14 @@ snapshot is the synthetic registry overlaid with the record at the record's vers
 2. Seconds to ready from the Redis snapshot: a gatekeeper process (bench/serve.sh's
    server setup, ``BENCH_SCALE_PORT``) from spawn to /readyz 200.
 3. RSS per code: (its RSS - an empty registry gatekeeper's RSS) / codes.
-4. Propagation: a second gatekeeper, the relay, and an admin writer at ``--rate``
-   writes/s for ``--seconds`` s (admin -> outbox -> relay -> Redis -> followers), each
-   gatekeeper under HIS traffic; latency = first response carrying the version -
-   its commit (registry_changes.committed_at).
-5. The relay's snapshot refreshes meanwhile (from its log): what each cost it.
+4. Propagation: a second gatekeeper, the relay, and ``--rate`` registry changes a second
+   for ``--seconds`` s committed into the outbox (bench/scale_parts.py says why not
+   through the admin API) -> relay -> Redis -> both followers, each gatekeeper under
+   HIS traffic; latency = first /readyz showing the version - its commit
+   (registry_changes.committed_at).
+5. The relay's snapshot refresh: measured in this process on the same registry (a full
+   dump, then the incremental one after as many patches as the run writes), and each
+   refresh the relay made during the run (from its log).
 6. Memory per machine: total PSS of ``ybgate serve gatekeeper --workers 2`` (pre-fork,
    one registry shared copy-on-write: app/gatekeeper/prefork.py) against one plain
    gatekeeper process, both from the snapshot file and after 3 s of HIS traffic each
@@ -39,11 +42,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, os.environ.get("SHARED", str(REPO.parent / "shared")) + "/bench")
 
 import httpx  # noqa: E402
 
 from app.core.migrate import upgrade  # noqa: E402
-from bench.churn import INST, Writer, seed_redis, world  # noqa: E402
+from app.registry.facts import PhysicianFact  # noqa: E402
+from bench.churn import INST, world  # noqa: E402
+from bench.scale_parts import observe, outbox_writer, seed_and_cost  # noqa: E402
 from bench.sync_bench import Child, pct  # noqa: E402
 from bench.sync_load import Load, commit_times, db_version, wait_http  # noqa: E402
 
@@ -107,9 +113,12 @@ class Scale:
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as http:
             base = f"http://127.0.0.1:{a.admin_port}"
             await wait_http(http, f"{base}/readyz")
-            ids = await world(http, base, su, a.physicians)
+            await world(http, base, su, a.physicians)
             t0 = time.monotonic()
-            version, size, codes = await seed_redis(a.snapshot, self.pg_url, self.redis_url)
+            patches = int(a.rate * a.seconds)
+            version, size, codes, facts = await seed_and_cost(
+                a.snapshot, self.pg_url, self.redis_url, patches
+            )
             print(f"== make bench-scale: {codes:,} codes (BENCH_N), record at version {version}")
             print(
                 f"snapshot_bytes={size} ({size / codes:.1f} B/code; built and stored in "
@@ -140,7 +149,7 @@ class Scale:
             relay = self.spawn("relay", "-m", "app.sync.relay")
             await self.gatekeeper(http, "gatekeeper-b", a.port + 1)
             await self.wait_relay(relay)
-            await self.propagation(http, base, su, ids, [a.port, a.port + 1])
+            await self.propagation(http, base, su, facts, [a.port, a.port + 1])
             self.relay_costs()
         self.close()
         self.children = []
@@ -198,7 +207,7 @@ class Scale:
         http: httpx.AsyncClient,
         base: str,
         su: dict[str, str],
-        ids: list[str],
+        facts: dict[str, PhysicianFact],
         ports: list[int],
     ) -> None:
         a = self.args
@@ -209,23 +218,20 @@ class Scale:
         load.body = synth_body()
         await asyncio.sleep(1.0)  # the token patch reaches both gatekeepers
         start = await db_version(self.pg_url)
-        tasks = [asyncio.create_task(load.run(p)) for p in ports for _ in range(2)]
-        tasks += [asyncio.create_task(load.observe(p)) for p in ports]
-        writer = Writer(http, base, su, ids)
-        w = asyncio.create_task(writer.run(a.rate))
+        tasks = [asyncio.create_task(load.run(p)) for p in ports]
+        tasks += [asyncio.create_task(observe(http, p, load.seen.setdefault(p, []))) for p in ports]
         t0 = time.monotonic()
-        await asyncio.sleep(a.seconds)
-        w.cancel()
+        written = await outbox_writer(self.pg_url, facts, a.rate, a.seconds)
         took = time.monotonic() - t0
         await asyncio.sleep(2.0)
         for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, w, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         commits = await commit_times(self.pg_url, start)
         print(
-            f"propagation: {len(commits)} writes in {took:.0f}s ({len(commits) / took:.1f}/s, "
-            f"{writer.failed} failed; from version {first}), two gatekeepers, "
-            f"{load.ok} HIS requests ({load.failed} failed)"
+            f"propagation: {written} outbox commits in {took:.0f}s ({written / took:.1f}/s; "
+            f"from version {first}), two gatekeepers, {load.ok} HIS requests "
+            f"({load.failed} failed) and /readyz polled every 5 ms for the versions"
         )
         every: list[float] = []
         for port in ports:

@@ -35,6 +35,7 @@ import synth  # noqa: E402
 from app.registry.compact import Registry  # noqa: E402
 from app.registry.facts import InstitutionFact, Patch, PhysicianFact, RegionFact  # noqa: E402
 from app.registry.judge import DEFAULT_CODE_PATTERN, REASONS  # noqa: E402
+from app.registry.physmap import shard_key  # noqa: E402
 from app.registry.snapshot import (  # noqa: E402
     MAGIC,
     SnapshotFile,
@@ -127,14 +128,14 @@ def dump_direct(n: int) -> bytes:
     for b in range(0, n, synth.INSTITUTIONS):
         block = per_class[class_of((b // synth.INSTITUTIONS) % 100)]
         by_i.extend(block[: min(synth.INSTITUTIONS, n - b)])
-    # The codes in runs of one shard (their last three characters, physmap.py): synth's
-    # certificate number is 10**26 + 7919 i, so i mod 1000 decides the last three digits.
+    # The codes in runs of one shard (their last four characters, physmap.py): synth's
+    # certificate number is 10**26 + 7919 i, so i mod 10000 decides the last four digits.
     index, codes, shards = array("I"), [], []
-    for r in range(min(n, 1000)):
-        run = list(map(synth.code, range(r, n, 1000)))
-        shards.append((run[0][-3:], len(run)))
+    for r in range(min(n, 10_000)):
+        run = list(map(synth.code, range(r, n, 10_000)))
+        shards.append((shard_key(run[0]), len(run)))
         codes.extend(run)
-        index.extend(by_i[r::1000])
+        index.extend(by_i[r::10_000])
     snap = msgspec.msgpack.decode(dump_snapshot(base)[len(MAGIC) :], type=SnapshotFile)
     snap.entries, snap.codes, snap.index = rows, "\n".join(codes).encode(), index.tobytes()
     snap.byteorder, snap.shards = sys.byteorder, shards

@@ -8,6 +8,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -23,6 +24,10 @@ from app.models import (
 
 CHUNK = 5000
 T = TypeVar("T")
+
+
+class DuplicateRows(Exception):
+    """A bulk insert met a unique key another transaction wrote meanwhile."""
 
 
 def chunks(items: Collection[T], size: int = CHUNK) -> Iterable[list[T]]:
@@ -116,12 +121,20 @@ async def insert_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str
             for r in rows
         ]
         raw = await conn.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name, records=records, columns=[c.key for c in columns]
-        )
+        try:
+            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+                table.name, records=records, columns=[c.key for c in columns]
+            )
+        except Exception as exc:  # the driver's own error: SQLSTATE 23505 unique_violation
+            if getattr(exc, "sqlstate", None) == "23505":
+                raise DuplicateRows(str(exc)) from exc
+            raise
         return
-    for batch in chunks(rows, 5000):
-        await conn.execute(insert(table), batch)
+    try:
+        for batch in chunks(rows, 5000):
+            await conn.execute(insert(table), batch)
+    except IntegrityError as exc:
+        raise DuplicateRows(str(exc)) from exc
 
 
 async def insert_audit(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

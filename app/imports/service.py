@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.renewal import renew_at
@@ -197,7 +196,7 @@ async def _apply(
     try:
         await repo.insert_rows(session, Physician, people)
         await repo.insert_rows(session, Agreement, plan.agreements)
-    except IntegrityError:  # a concurrent write created some of these meanwhile
+    except repo.DuplicateRows:  # a concurrent write created some of these meanwhile
         raise Conflict(
             "Another write created some of these physicians meanwhile; nothing was imported. "
             "Run the import again (it is idempotent).",

@@ -176,6 +176,7 @@ class Registry:
         self.interner = interner or Interner()
         # YB codes and national aliases -> shared entry.
         self.physicians = PhysicianMap()
+        self.dirty_shards: set[str] = set()  # shards changed since the last cached dump
         self.aliases: dict[str, str] = {}  # YB code -> its national alias
         self.alias_owner: dict[str, str] = {}  # national alias -> YB code
         self.institutions: dict[str, InstitutionState] = {}
@@ -259,6 +260,7 @@ class Registry:
         phys, aliases, owners = self.physicians, self.aliases, self.alias_owner
         patterns = self.patterns() if self.nonconforming else {}
         touched: set[str] = set(changes)
+        self.dirty_shards.update(code[-4:] for code in changes)
         for code, change in changes.items():
             old_alias = aliases.pop(code, None)
             if old_alias is not None and owners.get(old_alias) == code:

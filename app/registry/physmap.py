@@ -1,9 +1,11 @@
 """The physician map: code (or national alias) -> shared entry, sharded by the code's last
-three characters.
+four characters.
 
 Why shards: a registry of ten million codes in one dict takes ~7 s of CPU to build (every
-insert and every resize is a cache miss in a 400 MB table); a thousand dicts of ten
-thousand, each built while it fits in the CPU cache, take well under 2 s. The snapshot
+insert and every resize is a cache miss in a 400 MB table); ten thousand dicts of a
+thousand, each built while it fits in the CPU cache, take well under 2 s. And the relay's
+snapshot refresh encodes again only the shards changed since its last one
+(``snapshot.DumpCache``): the smaller the shards, the less a scattered write costs. The snapshot
 stores the codes grouped by shard (app/registry/snapshot.py), so loading builds each
 shard with one ``dict(zip(...))`` over a slice. Lookups cost one more small dict lookup,
 and only on a memo miss: the hot path looks codes up in the memo (app/registry/memo.py).
@@ -22,7 +24,7 @@ T = TypeVar("T")
 
 
 def shard_key(code: str) -> str:
-    return code[-3:]
+    return code[-4:]
 
 
 class PhysicianMap(MutableMapping[str, Entry]):
@@ -48,7 +50,7 @@ class PhysicianMap(MutableMapping[str, Entry]):
             out.shards[key] = shard
             out._len += len(shard)
             start = end
-        if start != len(codes):
+        if start != len(codes) or (codes and not groups):
             raise ValueError(f"shards cover {start} of {len(codes)} codes")
         return out
 
@@ -59,17 +61,17 @@ class PhysicianMap(MutableMapping[str, Entry]):
     @overload
     def get(self, code: str, default: T, /) -> Entry | T: ...
     def get(self, code: str, default: object = None) -> object:
-        shard = self.shards.get(code[-3:])
+        shard = self.shards.get(code[-4:])
         return default if shard is None else shard.get(code, default)
 
     def __getitem__(self, code: str) -> Entry:
-        shard = self.shards.get(code[-3:])
+        shard = self.shards.get(code[-4:])
         if shard is None:
             raise KeyError(code)
         return shard[code]
 
     def __setitem__(self, code: str, entry: Entry) -> None:
-        key = code[-3:]
+        key = code[-4:]
         shard = self.shards.get(key)
         if shard is None:
             shard = self.shards[key] = {}
@@ -78,21 +80,21 @@ class PhysicianMap(MutableMapping[str, Entry]):
         self._len += len(shard) - size
 
     def __delitem__(self, code: str) -> None:
-        shard = self.shards.get(code[-3:])
+        shard = self.shards.get(code[-4:])
         if shard is None:
             raise KeyError(code)
         del shard[code]
         self._len -= 1
 
     def discard(self, code: str) -> None:
-        shard = self.shards.get(code[-3:])
+        shard = self.shards.get(code[-4:])
         if shard is not None and shard.pop(code, _MISSING) is not _MISSING:
             self._len -= 1
 
     def __contains__(self, code: object) -> bool:
         if not isinstance(code, str):
             return False
-        shard = self.shards.get(code[-3:])
+        shard = self.shards.get(code[-4:])
         return shard is not None and code in shard
 
     def __iter__(self) -> Iterator[str]:

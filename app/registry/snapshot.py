@@ -95,35 +95,75 @@ def _entry_row(e: Entry) -> SnapEntry:
     )
 
 
-def dump_snapshot(reg: Registry) -> bytes:
-    """Serialise a registry (the caller keeps writers out while this runs)."""
-    slot: dict[int, int] = {}
-    rows: list[SnapEntry] = []
-    index = array("I")
-    codes: list[str] = []
-    shards: list[tuple[str, int]] = []
-    owners = reg.alias_owner
-    for key, shard in reg.physicians.shards.items():
-        before = len(codes)
+class DumpCache:
+    """What an incremental dump keeps between dumps of one registry (the relay's): each
+    shard's encoded codes and entry indexes, and the entry rows (numbered once, so a
+    shard's cached indexes stay right). A dump re-encodes only the shards a patch
+    touched since the last one (``Registry.dirty_shards``) and joins the rest as they
+    are: at ten million codes a refresh costs the touched shards, not every code."""
+
+    def __init__(self) -> None:
+        self.registry: Registry | None = None
+        self.slot: dict[Entry, int] = {}  # entries kept alive here: identity is stable
+        self.rows: list[SnapEntry] = []
+        self.parts: dict[str, tuple[bytes, bytes, int]] = {}  # key -> codes, index, count
+        self.encoded = 0  # shards encoded by the last dump
+
+    def prepare(self, reg: Registry) -> set[str] | None:
+        """The shards to encode again (None: all of them)."""
+        if self.registry is not reg:
+            self.__init__()  # type: ignore[misc]
+            self.registry = reg
+            return None
+        return reg.dirty_shards
+
+    def part(self, shard: dict[str, Entry], owners: dict[str, str]) -> tuple[bytes, bytes, int]:
+        slot, rows = self.slot, self.rows
+        codes: list[str] = []
+        index = array("I")
         for code, entry in shard.items():
             if code in owners:
                 continue
             if "\n" in code:
                 raise ValueError(f"physician code with a newline: {code!r}")
-            k = slot.get(id(entry))
+            k = slot.get(entry)
             if k is None:
-                k = slot[id(entry)] = len(rows)
+                k = slot[entry] = len(rows)
                 rows.append(_entry_row(entry))
             codes.append(code)
             index.append(k)
-        if len(codes) > before:
-            shards.append((key, len(codes) - before))
+        return "\n".join(codes).encode(), index.tobytes(), len(codes)
+
+
+def dump_snapshot(reg: Registry, cache: DumpCache | None = None) -> bytes:
+    """Serialise a registry (the caller keeps writers out while this runs). With a
+    cache, only the shards changed since the cache's last dump are encoded again."""
+    keep = cache is not None
+    cache = cache or DumpCache()
+    dirty = cache.prepare(reg)
+    owners = reg.alias_owner
+    parts: dict[str, tuple[bytes, bytes, int]] = {}
+    cache.encoded = 0
+    for key, shard in reg.physicians.shards.items():
+        part = cache.parts.get(key)
+        if part is None or dirty is None or key in dirty:
+            part = cache.part(shard, owners)
+            cache.encoded += 1
+        parts[key] = part
+    cache.parts = parts
+    if keep:
+        reg.dirty_shards = set()
+    kept = [(key, part) for key, part in parts.items() if part[2]]
+    shards = [(key, part[2]) for key, part in kept]
+    codes = b"\n".join(part[0] for _, part in kept)
+    index = b"".join(part[1] for _, part in kept)
+    rows = cache.rows
     snap = SnapshotFile(
         version=reg.version,
         written_at=time.time(),
         entries=rows,
-        codes="\n".join(codes).encode(),
-        index=index.tobytes(),
+        codes=codes,
+        index=index,
         byteorder=sys.byteorder,
         aliases=dict(reg.aliases),
         institutions=[
@@ -194,9 +234,9 @@ def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry
         raise ValueError(f"{name}: {len(codes)} codes but {len(index)} index entries")
     values = list(map(entries.__getitem__, index))
     del index
-    if snap.shards:
+    try:
         reg.physicians = PhysicianMap.from_groups(codes, values, snap.shards)
-    else:  # written before shards: one by one
+    except ValueError:  # written before shards, or with other shards: one by one
         reg.physicians = PhysicianMap()
         for code, entry in zip(codes, values, strict=True):
             reg.physicians[code] = entry

@@ -58,6 +58,7 @@ from app.models import RegistryChange
 from app.models.base import utcnow
 from app.registry.compact import Registry
 from app.registry.facts import Patch
+from app.registry.snapshot import DumpCache
 from app.registry.source import current_version
 from app.registry.store import RegistryStore
 from app.sync.lock import Lease, LockLost
@@ -125,6 +126,8 @@ class Relay:
         self.cursor = 0  # every version up to this one is in the stream
         self.lease = Lease(self.redis, self.keys.lock, self.cfg.lock_ttl_ms)
         self._dump: asyncio.Task[tuple[int, bytes, str]] | None = None
+        # The last dump's encoded shards: a refresh encodes only what changed since.
+        self._dump_cache = DumpCache()
         self._snap_version: int | None = None  # as last seen in Redis
         self._snap_at = 0.0
         self._beat_at = 0.0
@@ -308,13 +311,21 @@ class Relay:
         due = due or (behind > 0 and late)
         if due:
             registry = store.registry
-            self._dump = asyncio.create_task(self._encode(registry.version, registry))
+            self._dump = asyncio.create_task(
+                self._encode(registry.version, registry, self._dump_cache)
+            )
 
     @staticmethod
-    async def _encode(version: int, registry: Registry) -> tuple[int, bytes, str]:
+    async def _encode(version: int, registry: Registry, cache: DumpCache) -> tuple[int, bytes, str]:
         started = time.monotonic()
-        value, cpu = await asyncio.to_thread(_timed_encode, registry)
-        return version, value, f"encoded in {time.monotonic() - started:.2f}s ({cpu:.2f}s CPU)"
+        value, cpu = await asyncio.to_thread(_timed_encode, registry, cache)
+        took = time.monotonic() - started
+        shards = len(registry.physicians.shards)
+        return (
+            version,
+            value,
+            f"{cache.encoded}/{shards} shards encoded in {took:.2f}s ({cpu:.2f}s CPU)",
+        )
 
     async def _finish_dump(self) -> None:
         if self._dump is None:
@@ -350,10 +361,10 @@ class Relay:
         self._beat_at = now
 
 
-def _timed_encode(registry: Registry) -> tuple[bytes, float]:
+def _timed_encode(registry: Registry, cache: DumpCache) -> tuple[bytes, float]:
     """The snapshot value and the CPU seconds this thread spent on it."""
     cpu = time.thread_time()
-    value = encode_snapshot(registry)
+    value = encode_snapshot(registry, cache)
     return value, time.thread_time() - cpu
 
 

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.registry.compact import Registry
-from app.registry.snapshot import dump_snapshot, loads_snapshot
+from app.registry.snapshot import DumpCache, dump_snapshot, loads_snapshot
 from app.registry.source import load_snapshot
 from app.sync.redis_keys import SNAP_HEADER_LEN, Keys, header_version, snapshot_header
 
@@ -40,10 +40,10 @@ def trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def encode_snapshot(registry: Registry) -> bytes:
+def encode_snapshot(registry: Registry, cache: DumpCache | None = None) -> bytes:
     """The Redis value for ``registry`` (run it off the event loop for a big registry;
-    nobody may mutate the registry meanwhile)."""
-    return snapshot_header(registry.version) + dump_snapshot(registry)
+    nobody may mutate the registry meanwhile). ``cache``: see ``DumpCache``."""
+    return snapshot_header(registry.version) + dump_snapshot(registry, cache)
 
 
 def decode_snapshot(value: bytes) -> Registry:

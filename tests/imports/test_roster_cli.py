@@ -63,3 +63,32 @@ async def test_cli_dry_run_commit_repeat_and_errors(
     assert "第 2 行 name（姓名）：不能为空" in out.stdout and "未写入" in out.stdout
     r = await live.get(f"/admin/v1/physicians/YB{cert(n + 1)}", headers=SU)
     assert r.status_code == 404, "all or nothing"
+
+
+async def test_concurrent_imports_of_one_file_create_each_record_once(
+    live: httpx.AsyncClient,
+) -> None:
+    """Two commits of the same roster at once (PostgreSQL, committed data): one creates
+    everything; the other creates nothing, or is refused with 409 and writes nothing."""
+    await flows.region(live, SU, LZ, "lanzhou-2014")
+    await flows.institution(live, SU, H1, region=LZ)
+    n = 300
+    data = csv(*[f"{cert(i)},医师{i},,{H1},2026-01-01," for i in range(n)])
+
+    async def commit() -> httpx.Response:
+        files = {"file": ("roster.csv", data)}
+        params = {"dry_run": "false"}
+        return await live.post("/admin/v1/imports/roster", params=params, files=files, headers=SU)
+
+    first, second = await asyncio.gather(commit(), commit())
+    statuses = sorted((first.status_code, second.status_code))
+    assert statuses in ([200, 200], [200, 409]), (first.text, second.text)
+    created = sorted(
+        r.json()["creates"]["physicians"] for r in (first, second) if r.status_code == 200
+    )
+    assert created[-1] == n and sum(created) == n
+    if statuses == [200, 409]:
+        loser = first if first.status_code == 409 else second
+        assert loser.json()["type"].endswith("/import-raced")
+    page = (await live.get("/admin/v1/physicians", params={"limit": 500}, headers=SU)).json()
+    assert len(page["items"]) == n
