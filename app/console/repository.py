@@ -26,6 +26,7 @@ from app.models import (
 )
 
 SEARCH_LIMIT = 50
+CHART_MAX_DECISIONS = 200_000
 
 
 # ---- sessions ----
@@ -194,8 +195,11 @@ async def decision_lines_since(
     session: AsyncSession, since: datetime
 ) -> list[tuple[datetime, list[Any]]]:
     """(decided_at, lines) of the decisions with a rejected line since ``since``."""
-    stmt = select(SettlementDecision.decided_at, SettlementDecision.lines).where(
-        SettlementDecision.decided_at >= since, SettlementDecision.outcome != "accept"
+    stmt = (
+        select(SettlementDecision.decided_at, SettlementDecision.lines)
+        .where(SettlementDecision.decided_at >= since, SettlementDecision.outcome != "accept")
+        .order_by(SettlementDecision.decided_at.desc())
+        .limit(CHART_MAX_DECISIONS)  # bounded: the 工作台 never reads an unbounded log
     )
     return [(at, lines) for at, lines in (await session.execute(stmt)).all()]
 
