@@ -21,6 +21,7 @@ from app.institutions.standing import term_on
 from app.ledger import repository as ledger
 from app.models import Action, ResumptionApplication
 from app.points import effects
+from app.points.service import counts_for_institution, reassess_institutions
 from app.rules import Window, get_policy, resumption_window
 from app.uow import On, Touch, change
 
@@ -56,7 +57,13 @@ async def decide(
             action.status = "rejected"
         action.decided_on, action.decided_by = data.decided_on, actor.token_id
         await session.flush()
-        await effects.apply_action(session, actor, action, get_policy(action.policy_id))
+        policy = get_policy(action.policy_id)
+        await effects.apply_action(session, actor, action, policy)
+        if action.physician_code and counts_for_institution(policy, action.type, action.status):
+            # nhsa-2024: an approved suspension counts towards the institution's ratio.
+            await reassess_institutions(
+                session, actor, action.physician_code, policy, data.decided_on
+            )
     return action
 
 
@@ -153,5 +160,6 @@ async def decide_resumption(
                 a.no_renewal = a.no_renewal or "suspension_not_lifted"
                 if a.ends_on is None:
                     term = await term_on(session, a.institution_code, data.decided_on)
-                    a.ends_on = term.ends_on if term and term.ends_on else None
+                    if term is not None and term.ends_on is not None:
+                        a.ends_on = max(term.ends_on, a.starts_on)
     return app_

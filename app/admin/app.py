@@ -26,6 +26,7 @@ from app.docs import install_docs
 from app.imports.router import router as imports_router
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
+from app.points.service import reconcile
 from app.regions.router import router as regions_router
 from app.tokens import service as tokens
 from app.tokens.router import router as tokens_router
@@ -85,6 +86,9 @@ def create_admin_app(*, extra_routers: tuple[Any, ...] = ()) -> FastAPI:
     install_docs(app, title="ybgate")
     install_console(app)
     install_metrics(app)
+    # A new agreement is replayed against the points ledger (app.agreements cannot import
+    # app.points, which builds on it).
+    app.state.reconcile = reconcile
     for router in (*ROUTERS, *extra_routers):
         app.include_router(router)
 

@@ -55,13 +55,17 @@ async def renews(session: AsyncSession, institution_code: str) -> bool:
 
 
 async def renew_at(
-    session: AsyncSession, actor: Principal, institution_code: str
+    session: AsyncSession,
+    actor: Principal,
+    institution_code: str,
+    only: Agreement | None = None,
 ) -> list[Agreement]:
-    """Carry every renewable agreement at the institution through its renewals."""
+    """Carry every renewable agreement at the institution (or ``only`` that one, e.g. a
+    new agreement) through the institution's renewals."""
     if not await renews(session, institution_code):
         return []
     terms = await repo.institution_terms(session, institution_code)
-    rows = await repo.at_institution_all(session, institution_code)
+    rows = [only] if only is not None else await repo.at_institution_all(session, institution_code)
     susps = await repo.suspensions_by_agreement(session, [a.id for a in rows])
     renewed: list[Agreement] = []
     for a in rows:
@@ -83,13 +87,3 @@ async def renew_at(
             a.ends_on = end
         renewed.append(a)
     return renewed
-
-
-def term_end_on(terms: list[InstitutionTerm], day: date) -> date | None:
-    """The last day of the institution term covering ``day`` (else of the last one that
-    started before it); ``None`` when that term is open-ended or there is none."""
-    started = [t for t in terms if t.starts_on <= day]
-    if not started:
-        return None
-    covering = [t for t in started if t.ends_on is None or day <= t.ends_on]
-    return (covering or started)[-1].ends_on

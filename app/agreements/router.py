@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
 from app.agreements import repository as repo
 from app.agreements import service
@@ -27,9 +28,21 @@ async def _out(session: Session, a: Agreement, on: date | None = None) -> Agreem
     return AgreementOut.from_record(a, susps, on)
 
 
+def reconciler(request: Request) -> service.Reconcile | None:
+    """The points reconciler the admin app installs (``app.state.reconcile``)."""
+    found: service.Reconcile | None = getattr(request.app.state, "reconcile", None)
+    return found
+
+
 @router.post("", status_code=201, response_model=AgreementOut)
-async def create_agreement(data: AgreementCreate, session: Session, actor: Actor) -> AgreementOut:
-    return await _out(session, await service.create_agreement(session, actor, data))
+async def create_agreement(
+    data: AgreementCreate,
+    session: Session,
+    actor: Actor,
+    reconcile: Annotated[service.Reconcile | None, Depends(reconciler)],
+) -> AgreementOut:
+    created = await service.create_agreement(session, actor, data, reconcile)
+    return await _out(session, created)
 
 
 @router.get("", response_model=Page[AgreementOut])

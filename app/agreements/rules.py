@@ -84,6 +84,10 @@ def check_new_agreement(
             clause=ban.clause,
         )
     last = fixed_term_end(policy, starts_on, ends_on)
+    if last is None and policy.agreement and policy.agreement.renews_with_institution:
+        # zhejiang-2014 二 协议期限与其所属定点医疗机构服务协议期限一致: the agreement runs to
+        # the institution's term end, and renews with it (app.agreements.renewal).
+        last = term_end_on(prior.institution_terms, starts_on)
     for other in prior.at_institution:
         if overlaps(other.starts_on, other.last_day, starts_on, ends_on):
             raise Conflict(
@@ -114,3 +118,12 @@ def fixed_term_end(policy: Policy, starts_on: date, ends_on: date | None) -> dat
             ]
         )
     return ends_on
+
+
+def term_end_on(terms: list[InstitutionTerm], day: date) -> date | None:
+    """The last day of the institution term covering ``day``; ``None`` when that term is
+    open-ended or no term covers ``day``."""
+    for t in terms:
+        if t.starts_on <= day and (t.ends_on is None or day <= t.ends_on):
+            return t.ends_on
+    return None

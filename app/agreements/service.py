@@ -7,12 +7,13 @@ termination is an effective date (the first day the agreement no longer holds).
 from __future__ import annotations
 
 from datetime import date
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as repo
-from app.agreements.renewal import renew_at, renews, term_end_on
-from app.agreements.rules import Prior, check_new_agreement
+from app.agreements.renewal import renew_at, renews
+from app.agreements.rules import Prior, check_new_agreement, term_end_on
 from app.agreements.schemas import (
     AgreementCreate,
     EndRequest,
@@ -20,11 +21,13 @@ from app.agreements.schemas import (
     TerminateAgreement,
 )
 from app.auth.principal import Principal
+from app.calendar.service import work_calendar
 from app.core.dates import check_span, overlaps
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
+from app.ledger import repository as ledger
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
-from app.rules import get_policy
+from app.rules import Policy, WorkCalendar, count_working_days, get_policy
 from app.uow import On, Touch, change
 
 
@@ -32,9 +35,25 @@ async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
     return await get_or_404(session, Agreement, agreement_id, "agreement")
 
 
+class Reconcile(Protocol):
+    """Makes a physician's actions and bans under a policy match a replay of the engine
+    (``app.points.service.reconcile``; passed in, since app.points builds on this package)."""
+
+    async def __call__(
+        self, session: AsyncSession, actor: Principal, code: str, policy: Policy
+    ) -> object: ...
+
+
 async def create_agreement(
-    session: AsyncSession, actor: Principal, data: AgreementCreate
+    session: AsyncSession,
+    actor: Principal,
+    data: AgreementCreate,
+    reconcile: Reconcile | None = None,
 ) -> Agreement:
+    """A new agreement. With ``reconcile`` (the admin API passes it), a physician with a
+    points history has its bans brought up to date before the checks, and its ledger
+    replayed afterwards: lanzhou-2014 第十一条 a new agreement is a new term; a termination
+    ends an agreement registered late but dated over it."""
     physician = await session.get(Physician, data.physician_code)
     if physician is None:
         raise ValidationFailed(
@@ -48,6 +67,11 @@ async def create_agreement(
     actor.require_write(inst.region_code)
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
+    # Serialised with the points writes of the physician.
+    await ledger.lock_physician(session, physician.code)
+    history = reconcile is not None and await ledger.has_points_history(session, physician.code)
+    if reconcile is not None and history:
+        await reconcile(session, actor, physician.code, policy)
     prior = Prior(
         cancellations=await repo.cancellations_of(session, physician.code),
         bans=await repo.bans_of(session, physician.code, policy.id),
@@ -71,8 +95,16 @@ async def create_agreement(
                 ends_on=ends_on,
             )
         )
-    await renew_at(session, actor, inst.code)
+    await renew_at(session, actor, inst.code, only=agreement)
+    if reconcile is not None and history:
+        await reconcile(session, actor, physician.code, policy)
     return agreement
+
+
+def _notice_end(filed_on: date, cal: WorkCalendar) -> date:
+    """No term end to stop at: 协议样本 第十条 须提前15个工作日通知对方 — the agreement's last
+    day is the 15th working day after the request."""
+    return count_working_days(filed_on, 15, cal).day
 
 
 async def request_end(
@@ -120,7 +152,9 @@ async def request_end(
         agreement.no_renewal, agreement.end_requested_on = "physician_request", data.filed_on
         if agreement.ends_on is None:
             terms = await repo.institution_terms(session, agreement.institution_code)
-            agreement.ends_on = term_end_on(terms, data.filed_on)
+            agreement.ends_on = term_end_on(terms, data.filed_on) or _notice_end(
+                data.filed_on, await work_calendar(session)
+            )
         ch.extra["note"] = data.note
     return agreement
 

@@ -1,5 +1,7 @@
 """lanzhou-2014 第二十二条: revoked physicians over the institution's approved ones, in the
-institution's term in force, and the flags that ratio raises."""
+institution's term in force, and the flags that ratio raises; what is counted, and over
+which period, is the policy file's ``[institution] counts`` / ``period`` (nhsa-2024:
+suspended or terminated, per calendar year)."""
 
 from __future__ import annotations
 
@@ -8,29 +10,53 @@ from fractions import Fraction
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements import repository as agreements_repo
 from app.core.dates import covers
 from app.institutions import repository as repo
 from app.institutions.schemas import InstitutionStanding, ratio_text
 from app.ledger import repository as ledger
 from app.ledger.schemas import ActionOut
 from app.models import Institution, InstitutionTerm, Region
-from app.rules import assess_institution, get_policy
+from app.rules import Policy, assess_institution, get_policy
+
+
+def counting_window(policy: Policy, term: InstitutionTerm, upto: date) -> tuple[date, date]:
+    """The period an institution threshold counts over (``[institution] period``): the
+    institution's term (lanzhou-2014 第二十二条 一个协议期内) or the calendar year (nhsa-2024
+    一个自然年度内), up to ``upto``."""
+    rules = policy.institution
+    if rules is not None and rules.period == "calendar_year":
+        return date(upto.year, 1, 1), upto
+    last = upto if term.ends_on is None else min(term.ends_on, upto)
+    return term.starts_on, last
 
 
 async def institution_counts(
-    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date
+    session: AsyncSession, inst: Institution, term: InstitutionTerm, upto: date, policy: Policy
 ) -> tuple[int, int]:
-    """(approved, revoked within the term up to ``upto``). Approved is the institution's
-    核定医师总数 where set, else the physicians with an agreement there in the term."""
+    """(approved, counted) over :func:`counting_window`. Counted is what ``[institution]
+    counts`` names: physicians revoked (ended for violations), or (nhsa-2024) suspended
+    or terminated by a points action. Approved is the institution's 核定医师总数 where
+    set, else the physicians with an agreement there in the term."""
     rows = await repo.agreements_at(session, inst.code)
-    revoked = {
+    first, last = counting_window(policy, term, upto)
+    counted = {
         a.physician_code
         for a in rows
         if a.termination_kind == "violation"
         and a.effective_terminated_on is not None
-        and covers(term.starts_on, term.ends_on, a.effective_terminated_on)
-        and a.terminated_by(upto)
+        and first <= a.effective_terminated_on <= last
     }
+    rules = policy.institution
+    if rules is not None and rules.counts == "suspended_or_terminated":
+        susps = await agreements_repo.suspensions_by_agreement(session, [a.id for a in rows])
+        counted |= {
+            a.physician_code
+            for a in rows
+            if any(
+                s.source_action_id is not None and first <= s.starts_on <= last for s in susps[a.id]
+            )
+        }
     in_term = {
         a.physician_code
         for a in rows
@@ -38,7 +64,7 @@ async def institution_counts(
         and (a.ends_on is None or a.ends_on >= term.starts_on)
     }
     approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
-    return approved, len(revoked)
+    return approved, len(counted)
 
 
 async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTerm | None:
@@ -59,7 +85,7 @@ async def institution_standing(
     flags: list[str] = []
     ratio = None
     if term is not None:
-        approved, revoked = await institution_counts(session, inst, term, as_of)
+        approved, revoked = await institution_counts(session, inst, term, as_of, policy)
         if policy.institution is not None:
             assessment = assess_institution(policy, approved, revoked)
             flags = [f.action for f in assessment.flags]

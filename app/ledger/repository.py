@@ -32,6 +32,16 @@ async def lock_physician(session: AsyncSession, code: str) -> Physician | None:
     return await session.scalar(stmt)
 
 
+async def has_points_history(session: AsyncSession, code: str) -> bool:
+    """Whether the physician has any violation, code cancellation or points action: with
+    none, a replay of its ledger changes nothing."""
+    for model in (Violation, CodeCancellation, Action):
+        found = await session.scalar(select(model.id).where(model.physician_code == code).limit(1))
+        if found is not None:
+            return True
+    return False
+
+
 async def policy_regions(session: AsyncSession, policy_id: str) -> list[str]:
     stmt = select(Region.code).where(Region.policy == policy_id)
     return list((await session.scalars(stmt)).all())

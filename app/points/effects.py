@@ -92,6 +92,32 @@ async def apply_action(
             term.source_action_id = action.id
 
 
+async def enforce_termination(
+    session: AsyncSession, actor: Principal, action: Action
+) -> list[Agreement]:
+    """A termination ends every agreement under the policy that holds on its effective
+    date, whatever the order of writes: an agreement registered after the termination but
+    dated over it (starts on or before, ends on or after) is ended too (kind
+    "violation"), so no line is paid on it after the termination. Idempotent."""
+    if action.type != "terminate" or action.status != "applied" or not action.physician_code:
+        return []
+    on = action.effective_on
+    ended: list[Agreement] = []
+    for a in await target_agreements(session, action.physician_code, action.policy_id, on):
+        if a.starts_on <= on and (a.terminated_on is None or a.termination_voided_at is not None):
+            await agreements.end_agreement(
+                session,
+                actor,
+                a,
+                on,
+                f"{action.clause} ({action.rule_id})",
+                kind="violation",
+                source_action_id=action.id,
+            )
+            ended.append(a)
+    return ended
+
+
 async def _cut_overlaps(session: AsyncSession, a: Agreement, start: date) -> None:
     """A new automatic suspension replaces one in force: the earlier one ends the day before."""
     for s in (await agreements_repo.suspensions_by_agreement(session, [a.id]))[a.id]:

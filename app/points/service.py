@@ -66,12 +66,25 @@ async def reconcile(
         _fill(action, firing)
         await _apply(session, actor, action, policy)
         created.append(action)
-        if firing.action == "terminate":
+        if counts_for_institution(policy, firing.action, action.status):
             created += await reassess_institutions(
                 session, actor, code, policy, firing.effective_on
             )
+    for action in await actions_of(session, code, policy.id):
+        if action.subject == subject and action.status == "applied":
+            await effects.enforce_termination(session, actor, action)
     await _sync_bans(session, code, policy, result)
     return result, created
+
+
+def counts_for_institution(policy: Policy, action_type: str, status: str) -> bool:
+    """Whether an action changes an institution's count (``[institution] counts``)."""
+    rules = policy.institution
+    if rules is None or status not in ("applied", "approved"):
+        return False
+    if action_type == "terminate":
+        return True
+    return action_type == "suspend" and rules.counts == "suspended_or_terminated"
 
 
 async def _apply(session: AsyncSession, actor: Principal, action: Action, policy: Policy) -> None:
@@ -165,7 +178,7 @@ async def reassess_institutions(
         term = await term_on(session, inst_code, on)
         if inst is None or term is None:
             continue
-        approved, revoked = await institution_counts(session, inst, term, on)
+        approved, revoked = await institution_counts(session, inst, term, on, policy)
         assessment = assess_institution(policy, approved, revoked)
         created += await _sync_institution_actions(
             session, actor, inst, term, policy, assessment.flags, on
@@ -183,7 +196,12 @@ async def _sync_institution_actions(
     on: date,
 ) -> list[Action]:
     subject = f"institution:{inst.code}"
-    period_key = f"term/{term.starts_on.isoformat()}"
+    rules = policy.institution
+    period_key = (
+        f"year/{on.year}"
+        if rules is not None and rules.period == "calendar_year"
+        else f"term/{term.starts_on.isoformat()}"
+    )
     rows = await ledger_repo.subject_actions(session, subject, period_key)
     persisted = {a.rule_id: a for a in rows}
     holding = {f.threshold_id: f for f in flags}

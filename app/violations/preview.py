@@ -148,13 +148,15 @@ async def _institution_effects(
 ) -> tuple[InstitutionEffect, ...]:
     """lanzhou-2014 第二十二条: the institutions' ratio once this physician is revoked."""
     rows = (await session.scalars(select(Agreement).where(Agreement.physician_code == code))).all()
+    # A policy's rules act only on its own regions' institutions (see reassess_institutions).
+    regions = set(await ledger.policy_regions(session, policy.id))
     out = []
-    for inst_code in sorted({a.institution_code for a in rows}):
+    for inst_code in sorted({a.institution_code for a in rows if a.region_code in regions}):
         inst = await session.get(Institution, inst_code)
         term = await term_on(session, inst_code, on)
         if inst is None or term is None:
             continue
-        approved, revoked = await institution_counts(session, inst, term, on)
+        approved, revoked = await institution_counts(session, inst, term, on, policy)
         assessment = assess_institution(policy, approved, revoked + 1)
         ratio = f"{float(assessment.ratio) * 100:.2f}%" if assessment.ratio is not None else "—"
         out.append(

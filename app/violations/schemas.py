@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.core.types import PhysicianCode, Reason, RegionCode
 from app.ledger.schemas import ActionOut
 from app.models import Violation
-from app.rules import SHIPPED, Policy, WorkCalendar, objection_deadline_counted
+from app.rules import (
+    SHIPPED,
+    Policy,
+    WorkCalendar,
+    deadline_counted,
+    objection_deadline_counted,
+)
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2}|-[0-9]{1,2})$")]
 
@@ -47,10 +53,15 @@ class ViolationOut(BaseModel):
     objection_deadline: date
     # Counted into a year whose holiday schedule is not loaded yet (see README).
     objection_deadline_provisional: bool = False
+    # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
+    notice_deadline: date | None = None
+    notice_deadline_provisional: bool = False
 
     @classmethod
     def from_record(cls, v: Violation, policy: Policy, cal: WorkCalendar = SHIPPED) -> ViolationOut:
         counted = objection_deadline_counted(policy, v.decided_on, cal)
+        # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
+        notice = deadline_counted(policy, "notice", v.decided_on, cal)
         return cls(
             id=v.id,
             physician_code=v.physician_code,
@@ -63,6 +74,8 @@ class ViolationOut(BaseModel):
             reversed_on=v.reversed_on,
             objection_deadline=counted.day,
             objection_deadline_provisional=counted.provisional,
+            notice_deadline=notice.day if notice else None,
+            notice_deadline_provisional=notice.provisional if notice else False,
         )
 
 

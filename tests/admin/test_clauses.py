@@ -112,6 +112,7 @@ async def test_lanzhou_2014_第十一条_new_agreement_after_a_gap_counts_in_its
     first = await violation(client, su, code, "13.1", "2024-11-04", LZ)
     assert first["standing"]["period"] == "2023-07-01/2025-06-30"
     assert first["standing"]["remaining"] == 5
+    assert first["notice_deadline"] == "2024-11-07"  # 第十五条: 3 working days
     second = await violation(client, su, code, "13.2", "2025-02-03", LZ)
     assert second["standing"]["deducted"] == 10
     assert [(a["type"], a["clause"]) for a in second["actions"]] == [
@@ -349,3 +350,46 @@ async def test_calendar_file_refused_naming_the_field(
     r = await client.put("/admin/v1/calendar/2027", json=body, headers=su)
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["holidays[0]", "workdays[0].date"]
+
+
+# ---- found on re-reading: the [institution] fields of a policy file were ignored ------
+
+
+async def test_nhsa_2024_定点医药机构_an_approved_suspension_counts_per_calendar_year(
+    client: httpx.AsyncClient, su: dict[str, str]
+) -> None:
+    """nhsa-2024 ``[institution] counts = "suspended_or_terminated"``, ``period =
+    "calendar_year"``: one physician of five suspended in 2026 is 20% → the published
+    example's flag (pending, for the operator). The file's fields used to be ignored
+    (only revocations within the term were counted, as for lanzhou-2014)."""
+    await flows.region(client, su, "110100", "nhsa-2024")
+    body = {
+        "code": "H11010000001",
+        "name": "北京医院",
+        "region": "110100",
+        "agreement_starts_on": "2024-01-01",
+        "agreement_ends_on": "2027-12-31",
+        "approved_physicians": 5,
+    }
+    await flows.post(client, "/admin/v1/institutions", body, su)
+    code = (await flows.physician(client, su))["code"]
+    await flows.agreement(client, su, code, "H11010000001", "2024-01-01")
+    out = await violation(client, su, code, "7-9", "2026-03-02", "110100", points=9)
+    (pending,) = out["actions"]
+    assert (pending["type"], pending["status"]) == ("suspend", "pending")
+    await flows.post(
+        client,
+        f"/admin/v1/actions/{pending['id']}/decide",
+        {"approve": True, "months": 2, "decided_on": "2026-03-09"},
+        su,
+    )
+    r = await client.get(
+        "/admin/v1/institutions/H11010000001/standing",
+        params={"as_of": "2026-03-09"},
+        headers=su,
+    )
+    doc = r.json()
+    assert (doc["revoked_physicians"], doc["flags"]) == (1, ["institution_flag"])
+    assert [(a["rule_id"], a["period_key"], a["status"]) for a in doc["actions"]] == [
+        ("affected-20-percent", "year/2026", "pending")
+    ]
