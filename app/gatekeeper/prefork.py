@@ -36,7 +36,7 @@ log = logging.getLogger("ybgate.gatekeeper")
 def preload(store: RegistryStore) -> None:
     """Load the registry as the gatekeeper's lifespan would, in this process."""
     settings = get_settings()
-    snapshot = os.environ.get("YBGATE_SNAPSHOT_FILE")
+    snapshot = settings.snapshot_file
     if snapshot:
         from app.registry.snapshot import load_snapshot
 

@@ -84,6 +84,24 @@ def authenticate(reg: Registry, header: bytes | None) -> str:
     return inst
 
 
+def caller(app: Served, scope: Scope) -> tuple[Registry, Runtime, str]:
+    """The loaded registry, the runtime and the institution of the request's HIS token:
+    503 while starting, 401/403 for a bad token. (The hot path in ``app.py`` inlines the
+    same steps.)"""
+    reg, rt = app.store.current, app.rt
+    if rt is None or reg is None:
+        raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
+    raw = scope["headers"]
+    headers = dict(raw)
+    if len(headers) != len(raw):
+        check_repeated(raw)  # two Authorization headers: 400
+    auth = headers.get(b"authorization")
+    inst = reg.bearer_cache.get(auth) if auth is not None else None
+    if inst is None:
+        inst = authenticate(reg, auth)
+    return reg, rt, inst
+
+
 def _only(method: str, allowed: str) -> None:
     if method != allowed:
         raise MethodNotAllowed(f"Use {allowed}.", allow=allowed)
@@ -139,14 +157,10 @@ async def roster(app: Served, scope: Scope, send: Send) -> None:
 
 async def decision(app: Served, scope: Scope, send: Send, decision_id: str) -> None:
     """GET /v1/decisions/{decision_id}: the token's institution's decision, explained."""
-    reg = app.store.current
-    if app.rt is None or reg is None or app.reader is None:
+    _, rt, inst = caller(app, scope)
+    if app.reader is None:
         raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-    auth = dict(scope["headers"]).get(b"authorization")
-    inst = reg.bearer_cache.get(auth) if auth is not None else None
-    if inst is None:
-        inst = authenticate(reg, auth)
-    body = await find(app.reader, app.rt.log.unwritten(), decision_id, inst)
+    body = await find(app.reader, rt.log.unwritten(), decision_id, inst)
     await send_bytes(send, 200, body)
 
 
@@ -181,17 +195,7 @@ async def eligibility(app: Served, scope: Scope, send: Send, code: str) -> None:
     """The line judgement for one physician at the token's institution on one date."""
     t0 = time.perf_counter()
     try:
-        reg = app.store.current
-        if app.rt is None or reg is None:
-            raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-        raw = scope["headers"]
-        headers = dict(raw)
-        if len(headers) != len(raw):
-            check_repeated(raw)
-        auth = headers.get(b"authorization")
-        inst = reg.bearer_cache.get(auth) if auth is not None else None
-        if inst is None:
-            inst = authenticate(reg, auth)
+        reg, _, inst = caller(app, scope)
         query = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
         institution = (query.get("institution") or [""])[0]
         errors: list[dict[str, str]] = []

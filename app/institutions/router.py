@@ -30,17 +30,7 @@ router = APIRouter(prefix="/admin/v1/institutions", tags=["institutions"])
 async def _out(session: Session, inst: Institution, on: Day | None = None) -> InstitutionOut:
     terms = await repo.terms_of(session, inst.code)
     susps = await repo.suspensions_of(session, inst.code)
-    return InstitutionOut(
-        code=inst.code,
-        name=inst.name,
-        region=inst.region_code,
-        approved_physicians=inst.approved_physicians,
-        created_at=inst.created_at,
-        terms=[TermOut.model_validate(t) for t in terms],
-        suspensions=[InstitutionSuspensionOut.model_validate(s) for s in susps],
-        status_on=on,
-        status=service.status_on(terms, susps, on) if on else None,
-    )
+    return InstitutionOut.from_record(inst, terms, susps, on)
 
 
 @router.post("", status_code=201, response_model=InstitutionOut)

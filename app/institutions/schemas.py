@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.types import Day, InstitutionCode, Name, Reason, RegionCode
 from app.ledger.schemas import ActionOut
+from app.models import Institution, InstitutionSuspension, InstitutionTerm
 
 
 class InstitutionCreate(BaseModel):
@@ -71,6 +72,27 @@ class InstitutionOut(BaseModel):
     suspensions: list[InstitutionSuspensionOut]
     status_on: Day | None = None
     status: str | None = None
+
+    @classmethod
+    def from_record(
+        cls,
+        inst: Institution,
+        terms: list[InstitutionTerm],
+        susps: list[InstitutionSuspension],
+        on: Day | None = None,
+    ) -> InstitutionOut:
+        """The institution with its terms and suspensions; ``on`` adds its status that day."""
+        return cls(
+            code=inst.code,
+            name=inst.name,
+            region=inst.region_code,
+            approved_physicians=inst.approved_physicians,
+            created_at=inst.created_at,
+            terms=[TermOut.model_validate(t) for t in terms],
+            suspensions=[InstitutionSuspensionOut.model_validate(s) for s in susps],
+            status_on=on,
+            status=Institution.status_on(terms, susps, on) if on else None,
+        )
 
 
 class InstitutionStanding(BaseModel):

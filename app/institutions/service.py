@@ -186,14 +186,6 @@ async def end_term(
     )
 
 
-def status_on(terms: list[InstitutionTerm], susps: list[InstitutionSuspension], day: date) -> str:
-    if not any(t.covers(day) for t in terms):
-        return "ended" if any(t.starts_on <= day for t in terms) else "not_started"
-    if any(s.covers(day) for s in susps):
-        return "suspended"
-    return "active"
-
-
 async def issue_his_token(session: AsyncSession, actor: Principal, code: str) -> TokenCreated:
     inst = await get_institution(session, code)
     actor.require_write(inst.region_code)

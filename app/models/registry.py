@@ -47,6 +47,17 @@ class Institution(Base):
     terms: Mapped[list[InstitutionTerm]] = relationship(lazy="raise")
     suspensions: Mapped[list[InstitutionSuspension]] = relationship(lazy="raise")
 
+    @staticmethod
+    def status_on(
+        terms: list[InstitutionTerm], susps: list[InstitutionSuspension], day: date
+    ) -> str:
+        """What held for an institution with these terms and suspensions on ``day``."""
+        if not any(t.covers(day) for t in terms):
+            return "ended" if any(t.starts_on <= day for t in terms) else "not_started"
+        if any(s.covers(day) for s in susps):
+            return "suspended"
+        return "active"
+
 
 class InstitutionTerm(Base):
     """The institution's own service agreement with the agency, one row per term."""

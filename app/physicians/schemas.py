@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from app.agreements.schemas import AgreementOut
 from app.core.types import CertificateNo, Day, Name, NationalCode, Reason
+from app.models import Action, Ban
+from app.rules import PeriodStanding
 
 
 class PhysicianCreate(BaseModel):
@@ -64,6 +65,84 @@ class AgreementStanding(AgreementOut):
     institution_status: str
 
 
+class PointsOut(BaseModel):
+    """One period of a policy: its deductions' regions, and what is left."""
+
+    policy: str
+    period: str
+    regions: list[str]
+    starts_on: Day
+    ends_on: Day
+    initial: int
+    deducted: int
+    remaining: int
+    current: bool
+
+    @classmethod
+    def from_record(
+        cls, policy_id: str, p: PeriodStanding, regions: list[str], current: bool
+    ) -> PointsOut:
+        return cls(
+            policy=policy_id,
+            period=p.key,
+            regions=regions,
+            starts_on=p.starts_on,
+            ends_on=p.ends_on,
+            initial=p.initial,
+            deducted=p.deducted,
+            remaining=p.remaining,
+            current=current,
+        )
+
+
+class BanOut(BaseModel):
+    policy: str
+    region: str | None
+    kind: str
+    starts_on: Day
+    ends_on: Day
+    clause: str
+    in_force: bool
+
+    @classmethod
+    def from_record(cls, b: Ban, as_of: Day) -> BanOut:
+        return cls(
+            policy=b.policy_id,
+            region=b.region_code,
+            kind=b.kind,
+            starts_on=b.starts_on,
+            ends_on=b.ends_on,
+            clause=b.clause,
+            in_force=b.starts_on <= as_of <= b.ends_on,
+        )
+
+
+class PendingActionOut(BaseModel):
+    id: str
+    type: str
+    rule_id: str
+    policy: str
+    region: str
+    effective_on: Day
+    months_min: int | None
+    months_max: int | None
+    clause: str
+
+    @classmethod
+    def from_record(cls, a: Action) -> PendingActionOut:
+        return cls(
+            id=a.id,
+            type=a.type,
+            rule_id=a.rule_id,
+            policy=a.policy_id,
+            region=a.region_code,
+            effective_on=a.effective_on,
+            months_min=a.months_min,
+            months_max=a.months_max,
+            clause=a.clause,
+        )
+
+
 class Standing(BaseModel):
     """A physician's standing as of one date (``as_of``, default today in Asia/Shanghai)."""
 
@@ -76,6 +155,6 @@ class Standing(BaseModel):
     cancellations: list[CancellationOut]
     agreements: list[AgreementStanding]
     visits: list[VisitStanding]
-    points: list[dict[str, Any]] = []
-    bans: list[dict[str, Any]] = []
-    pending_actions: list[dict[str, Any]] = []
+    points: list[PointsOut] = []
+    bans: list[BanOut] = []
+    pending_actions: list[PendingActionOut] = []

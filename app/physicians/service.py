@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,16 +12,18 @@ from app.core.dates import covers
 from app.core.db import get_or_404
 from app.core.errors import Conflict, Forbidden, InvalidTransition
 from app.institutions import repository as inst_repo
-from app.institutions import service as institutions
 from app.ledger import repository as ledger
-from app.models import CodeCancellation, Physician, Region
+from app.models import CodeCancellation, Institution, Physician, Region
 from app.physicians import repository as repo
 from app.physicians import scope
 from app.physicians.schemas import (
     AgreementStanding,
+    BanOut,
     CancelCode,
     CancellationOut,
+    PendingActionOut,
     PhysicianCreate,
+    PointsOut,
     RestoreCode,
     Standing,
     VisitStanding,
@@ -150,7 +151,7 @@ async def standing(session: AsyncSession, code: str, as_of: date) -> Standing:
         out_agreements.append(
             AgreementStanding(
                 **base.model_dump(),
-                institution_status=institutions.status_on(terms, isusp, as_of),
+                institution_status=Institution.status_on(terms, isusp, as_of),
             )
         )
     visits = [
@@ -187,7 +188,7 @@ def _overall(
     cancellations: list[CodeCancellation], agreements: list[AgreementStanding], day: date
 ) -> str:
     for c in cancellations:
-        if c.effective_on <= day and (c.restored_on is None or day < c.restored_on):
+        if c.covers(day):
             return "cancelled"
     states = {a.status for a in agreements}
     for state in ("active", "suspended", "terminated"):
@@ -219,10 +220,10 @@ async def _current_period(
 
 async def _points(
     session: AsyncSession, code: str, as_of: date
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[PointsOut], list[BanOut], list[PendingActionOut]]:
     """Points per policy and period (every period with deductions, and the one holding
     ``as_of``), bans, and the actions awaiting an operator."""
-    points: list[dict[str, Any]] = []
+    points: list[PointsOut] = []
     for policy_id in await _policies_of(session, code):
         policy = get_policy(policy_id)
         deductions = await ledger.ledger(session, code, policy_id)
@@ -235,44 +236,15 @@ async def _points(
             periods.setdefault(current.key, current)
         for p in sorted(periods.values(), key=lambda p: p.starts_on):
             regions = sorted({d.region for d in deductions if d.id in p.deductions})
-            points.append(
-                {
-                    "policy": policy_id,
-                    "period": p.key,
-                    "regions": regions,
-                    "starts_on": p.starts_on.isoformat(),
-                    "ends_on": p.ends_on.isoformat(),
-                    "initial": p.initial,
-                    "deducted": p.deducted,
-                    "remaining": p.remaining,
-                    "current": current is not None and p.key == current.key,
-                }
-            )
+            is_current = current is not None and p.key == current.key
+            points.append(PointsOut.from_record(policy_id, p, regions, is_current))
     bans = [
-        {
-            "policy": b.policy_id,
-            "region": b.region_code,
-            "kind": b.kind,
-            "starts_on": b.starts_on.isoformat(),
-            "ends_on": b.ends_on.isoformat(),
-            "clause": b.clause,
-            "in_force": b.starts_on <= as_of <= b.ends_on,
-        }
+        BanOut.from_record(b, as_of)
         for b in await ledger.bans_of(session, code)
         if b.voided_at is None
     ]
     pending = [
-        {
-            "id": a.id,
-            "type": a.type,
-            "rule_id": a.rule_id,
-            "policy": a.policy_id,
-            "region": a.region_code,
-            "effective_on": a.effective_on.isoformat(),
-            "months_min": a.months_min,
-            "months_max": a.months_max,
-            "clause": a.clause,
-        }
+        PendingActionOut.from_record(a)
         for a in await ledger.actions_of(session, code)
         if a.status == "pending"
     ]

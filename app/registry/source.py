@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,11 +44,9 @@ def _iso(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-def _interval(first: date, last: date | None, lifted: date | None) -> Interval | None:
-    """[first, last] cut short by a lift/resumption effective ``lifted`` (first day clear)."""
-    if lifted is not None:
-        cut = lifted - timedelta(days=1)
-        last = cut if last is None else min(last, cut)
+def _interval(first: date, last: date | None) -> Interval | None:
+    """The wire form of ``[first, last]`` (the record's ``last_day``, already cut short by
+    a resumption, lifting or restoration); None when the cut left no day."""
     if last is not None and last < first:
         return None
     return [first.isoformat(), _iso(last)]
@@ -114,7 +112,7 @@ async def _fill_agreements(
             Agreement.physician_code.in_(batch)
         )
     for s in (await session.scalars(sstmt)).all():
-        iv = _interval(s.starts_on, s.ends_on, s.resumed_on)
+        iv = _interval(s.starts_on, s.last_day)
         if iv is not None:
             susp[s.agreement_id].append(iv)
     for a in agreements:
@@ -154,7 +152,7 @@ async def _fill_visits_and_cancellations(
                 }
             )
     for c in (await session.scalars(cstmt)).all():
-        iv = _interval(c.effective_on, None, c.restored_on)
+        iv = _interval(c.effective_on, c.last_day)
         if iv is not None and c.physician_code in out:
             out[c.physician_code]["cancellations"].append(iv)
 
@@ -185,7 +183,7 @@ async def institution_facts(
             }
         )
     for s in (await session.scalars(sstmt)).all():
-        iv = _interval(s.starts_on, s.ends_on, s.lifted_on)
+        iv = _interval(s.starts_on, s.last_day)
         if iv is not None:
             out[s.institution_code]["suspensions"].append(iv)
     return out

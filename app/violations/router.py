@@ -40,13 +40,15 @@ async def list_violations(
 ) -> Page[ViolationOut]:
     rows = await fetch_page(session, ledger.violations_query(physician, region), paging)
     cal = await work_calendar(session)
-    return make_page([service.violation_out(v, get_policy(v.policy_id), cal) for v in rows], paging)
+    return make_page(
+        [ViolationOut.from_record(v, get_policy(v.policy_id), cal) for v in rows], paging
+    )
 
 
 @router.get("/{violation_id}", response_model=ViolationOut)
 async def get_violation(violation_id: str, session: Session, actor: Actor) -> ViolationOut:
     v = await service.get_violation(session, violation_id)
-    return service.violation_out(v, get_policy(v.policy_id), await work_calendar(session))
+    return ViolationOut.from_record(v, get_policy(v.policy_id), await work_calendar(session))
 
 
 @router.post("/{violation_id}/objection", status_code=201, response_model=ObjectionOut)

@@ -6,6 +6,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.types import Day, PhysicianCode, Reason, RegionCode
 from app.ledger.schemas import ActionOut
+from app.models import Violation
+from app.rules import (
+    SHIPPED,
+    Policy,
+    WorkCalendar,
+    deadline_counted,
+    objection_deadline_counted,
+)
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2}|-[0-9]{1,2})$")]
 
@@ -47,6 +55,27 @@ class ViolationOut(BaseModel):
     # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
     notice_deadline: Day | None = None
     notice_deadline_provisional: bool = False
+
+    @classmethod
+    def from_record(cls, v: Violation, policy: Policy, cal: WorkCalendar = SHIPPED) -> ViolationOut:
+        counted = objection_deadline_counted(policy, v.decided_on, cal)
+        # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
+        notice = deadline_counted(policy, "notice", v.decided_on, cal)
+        return cls(
+            id=v.id,
+            physician_code=v.physician_code,
+            region=v.region_code,
+            policy=v.policy_id,
+            item=v.item,
+            points=v.points,
+            occurred_on=v.occurred_on,
+            decided_on=v.decided_on,
+            reversed_on=v.reversed_on,
+            objection_deadline=counted.day,
+            objection_deadline_provisional=counted.provisional,
+            notice_deadline=notice.day if notice else None,
+            notice_deadline_provisional=notice.provisional if notice else False,
+        )
 
 
 class ViolationCreated(ViolationOut):

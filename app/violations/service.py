@@ -18,11 +18,8 @@ from app.models.base import utcnow
 from app.physicians import scope
 from app.points.service import reconcile
 from app.rules import (
-    SHIPPED,
     Policy,
     Replay,
-    WorkCalendar,
-    deadline_counted,
     get_policy,
     objection_deadline_counted,
     resolve_points,
@@ -48,27 +45,6 @@ def _bad(field: str, message: str) -> ValidationFailed:
 
 async def get_violation(session: AsyncSession, violation_id: str) -> Violation:
     return await get_or_404(session, Violation, violation_id, "violation")
-
-
-def violation_out(v: Violation, policy: Policy, cal: WorkCalendar = SHIPPED) -> ViolationOut:
-    counted = objection_deadline_counted(policy, v.decided_on, cal)
-    # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
-    notice = deadline_counted(policy, "notice", v.decided_on, cal)
-    return ViolationOut(
-        id=v.id,
-        physician_code=v.physician_code,
-        region=v.region_code,
-        policy=v.policy_id,
-        item=v.item,
-        points=v.points,
-        occurred_on=v.occurred_on,
-        decided_on=v.decided_on,
-        reversed_on=v.reversed_on,
-        objection_deadline=counted.day,
-        objection_deadline_provisional=counted.provisional,
-        notice_deadline=notice.day if notice else None,
-        notice_deadline_provisional=notice.provisional if notice else False,
-    )
 
 
 async def _term(
@@ -144,7 +120,7 @@ async def record_violation(
         )
     result, created = await reconcile(session, actor, v.physician_code, policy)
     return ViolationCreated(
-        **violation_out(v, policy, await work_calendar(session)).model_dump(),
+        **ViolationOut.from_record(v, policy, await work_calendar(session)).model_dump(),
         standing=period_out(policy, result, v.decided_on, term),
         actions=[ActionOut.model_validate(a) for a in created],
     )

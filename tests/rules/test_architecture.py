@@ -128,3 +128,13 @@ def test_gatekeeper_imports_nothing_of_the_admin_side() -> None:
         if _package(module) in ("app.gatekeeper", "app.registry", "app.sync"):
             bad = sorted(d for d in deps if d.startswith(ADMIN_SIDE))
             assert not bad, f"{module} imports {bad}"
+
+
+def test_settings_are_read_only_by_the_settings_class() -> None:
+    """No ``os.environ`` / ``os.getenv`` outside ``app/core/settings.py``."""
+    for module, path in _modules():
+        if module == "app.core.settings":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+                raise AssertionError(f"{module} reads the environment ({node.attr})")

@@ -15,6 +15,7 @@ from app.core.clock import today
 from app.institutions import repository as inst_repo
 from app.institutions import service as institutions
 from app.institutions.standing import institution_standing
+from app.models import Institution
 from app.rules import get_policy
 from app.tokens import service as tokens
 from app.tokens.schemas import TokenCreated
@@ -30,7 +31,7 @@ async def listing(ctx: Ctx) -> Response:
     for inst in rows:
         terms = await inst_repo.terms_of(ctx.db, inst.code)
         susps = await inst_repo.suspensions_of(ctx.db, inst.code)
-        statuses[inst.code] = institutions.status_on(terms, susps, on)
+        statuses[inst.code] = Institution.status_on(terms, susps, on)
     return render(
         ctx,
         "institutions.html",
@@ -62,7 +63,7 @@ async def institution_page(
         thresholds=policy.institution.thresholds if policy.institution else (),
         terms=terms,
         susps=susps,
-        status_now=institutions.status_on(terms, susps, on),
+        status_now=Institution.status_on(terms, susps, on),
         members=[(a, p, a.status_on([], on)) for a, p in members],
         tokens=await repo.his_tokens(ctx.db, code),
         minted=minted,

@@ -25,6 +25,7 @@ from app.violations.schemas import (
     ObjectionDecision,
     ViolationCreate,
     ViolationCreated,
+    ViolationOut,
 )
 
 router = APIRouter(prefix="/console")
@@ -118,7 +119,7 @@ async def violation_page(ctx: Ctx, violation_id: str, status: int = 200, **extra
         status=status,
         active="objections",
         v=v,
-        out=violations.violation_out(v, policy),
+        out=ViolationOut.from_record(v, policy),
         item=policy.item(v.item),
         objection=objection,
         reversal=reversal,
