@@ -56,6 +56,7 @@ def _run(
         capture_output=True,
         text=True,
         timeout=900,
+        cwd=tmp,  # schemathesis writes its .schemathesis/ cache into the working directory
     )
     assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     doc: dict[str, Any] = json.loads(report.read_text())
