@@ -64,6 +64,7 @@ from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.routes import authenticate, dispatch
 from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.schemas import request_decoder
+from app.gatekeeper.spill import inputs_json
 from app.registry.feed import RegistryFeed
 from app.registry.judge import ACCEPTED, LineResult
 from app.registry.memo import STATS as MEMO
@@ -159,12 +160,13 @@ class GatekeeperApp:
             did, ms = self._ids()
             sid = req.settlement_id
             out = render(sid, did, version, outcome, accepted, rejected, results, parts, body)
-            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, lines)
-            dlog = rt.log
-            if len(dlog.queue) < dlog.limit:
-                dlog.queue.append(item)
-            elif not await dlog.offer_or_wait(item):
-                raise NotReady("The decision log cannot keep up; retry shortly.")
+            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, inputs_json(lines))
+            if rt.queue_decisions:
+                dlog = rt.log
+                if len(dlog.queue) < dlog.limit:
+                    dlog.queue.append(item)
+                elif not await dlog.offer_or_wait(item):
+                    raise NotReady("The decision log cannot keep up; retry shortly.")
             try:  # in the journal (one write per loop turn) before the answer: journal.py
                 await rt.journal.add(item)
             except JournalUnavailable:
@@ -216,7 +218,11 @@ class GatekeeperApp:
             settings.database_url, settings.decision_log_dir, sink=settings.decision_log_sink
         )
         await dlog.start()
-        journal = Journal(settings.decision_log_dir, settings.journal_fsync_s)
+        journal = Journal(
+            settings.decision_log_dir,
+            settings.journal_fsync_s,
+            keep=settings.decision_log_sink == "spill",
+        )
         journal.start(lambda: dlog.kept)
         idem: IdempotencyStore
         if settings.redis_url:

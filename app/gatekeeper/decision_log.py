@@ -52,7 +52,6 @@ from app.gatekeeper.spill import (
     SpillEntry,
     SpillWriter,
     claim,
-    inputs_json,
     lines_json,
     spill_buffers,
     spill_files,
@@ -278,7 +277,7 @@ class DecisionLog:
             await conn.exec_driver_sql(self._sql, rows)
 
     def _row(self, item: Item) -> tuple[Any, ...]:
-        did, ms, sid, inst, version, outcome, acc, rej, body, lines = item
+        did, ms, sid, inst, version, outcome, acc, rej, body, inputs = item
         return (
             did,
             sid,
@@ -289,7 +288,7 @@ class DecisionLog:
             acc,
             rej,
             lines_json(body).decode(),
-            inputs_json(lines).decode(),
+            inputs.decode(),
         )
 
     def _spilled_row(self, entry: SpillEntry) -> tuple[Any, ...]:

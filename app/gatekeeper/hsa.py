@@ -58,6 +58,7 @@ from app.gatekeeper.http import (
 from app.gatekeeper.idempotency import Record
 from app.gatekeeper.journal import JournalUnavailable
 from app.gatekeeper.routes import authenticate
+from app.gatekeeper.spill import inputs_json
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
 from app.registry.memo import STATS as MEMO
 from app.registry.memo import InstContext
@@ -86,9 +87,9 @@ class FeeLine(msgspec.Struct, gc=False):
 
 
 class FeeInputs(Sequence[FeeLine]):
-    """The decided lines' inputs for the decision log, built only when it writes them
-    (in its background task), not on the request path; in C where the message has one
-    service date and one emergency flag (``map`` over the codes)."""
+    """The decided lines' inputs for the decision log (``inputs_json`` encodes them once);
+    in C where the message has one service date and one emergency flag (``map`` over
+    the codes)."""
 
     __slots__ = ("days", "emergency", "fees")
 
@@ -304,14 +305,15 @@ async def fee_upload(
         return answer, "replayed"
     outcome, acc, rej = summed
     plain = render(message.msgid, did, version, outcome, acc, rej, results, parts, body)
-    inputs = FeeInputs(fees, days, emergency)
+    inputs = inputs_json(FeeInputs(fees, days, emergency))
     item = (did, ms, message.msgid, inst, version, outcome, acc, rej, plain, inputs)
-    dlog = rt.log
-    if len(dlog.queue) < dlog.limit:
-        dlog.queue.append(item)
-    elif not await dlog.offer_or_wait(item):
-        await rt.idempotency.release(inst, message.msgid, rec)
-        raise NotReady("The decision log cannot keep up; retry shortly.")
+    if rt.queue_decisions:
+        dlog = rt.log
+        if len(dlog.queue) < dlog.limit:
+            dlog.queue.append(item)
+        elif not await dlog.offer_or_wait(item):
+            await rt.idempotency.release(inst, message.msgid, rec)
+            raise NotReady("The decision log cannot keep up; retry shortly.")
     try:  # in the journal before the answer (crash safety, see journal.py)
         await rt.journal.add(item)
     except JournalUnavailable:

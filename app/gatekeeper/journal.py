@@ -4,20 +4,26 @@ hands, so a killed process loses none.
 The decision log (``decision_log.py``) keeps decisions in memory for up to ~50 ms before
 they reach the database; a SIGKILL would lose them although the clients were answered.
 So the hot path also hands each decision to this journal and awaits its write: the
-decisions of an event-loop turn are appended with one ``writev`` (the page cache
-survives the death of the process), and only then are their responses sent.
+decisions of an event-loop turn are appended with one ``writev`` at the end of that
+turn (the page cache survives the death of the process), and only then are their
+responses sent. Under load a turn carries many requests' decisions (group commit).
 
-The writes run on one thread of the journal's own (never on the event loop: a write may
-wait behind a filesystem commit, e.g. another file's fsync). While one write is in
-flight, the decisions of the following turns gather for the next: under load a write
-carries many turns' decisions (group commit), at no cost to the loop. A timer fsyncs the
-file every ``journal_fsync_s`` (1 s), which bounds what a power loss can take.
+The write runs on the event loop itself: an append of a few kilobytes to the page cache
+is a few microseconds, less than handing it to a thread and waking the loop again (a
+thread also contends for the GIL with the loop on every request). What may take long,
+``fsync``, runs on the journal's own thread: a timer fsyncs the active segment every
+``journal_fsync_s`` (1 s), which bounds what a power loss can take, and fsyncs rotated
+segments before they are released. Only that timer closes descriptors, so an fsync never
+races a close.
 
 Journal segments are spill files (``spill-…-journal.jsonl``, same lines as ``spill.py``):
-locked while this process lives, deleted once the decision log has kept (inserted, or
-spilled and fsynced) every decision in them. After a crash they are left behind and the
-next process's decision log replays them into the database like any spill file (``ON
-CONFLICT (decision_id) DO NOTHING``: decisions already inserted are not doubled).
+locked while this process writes them. With the database sink a segment is deleted once
+the decision log has kept (inserted, or spilled and fsynced) every decision in it. With
+the spill sink (``YBGATE_DECISION_LOG_SINK=spill``) the segments *are* the spill: each is
+fsynced and unlocked when rotated (8 MB) or at shutdown, and kept. Either way, segments
+left behind (a crash, or the spill sink) are replayed into the database by the next
+process running the database sink, like any spill file (``ON CONFLICT (decision_id) DO
+NOTHING``: decisions already inserted are not doubled).
 """
 
 from __future__ import annotations
@@ -44,10 +50,12 @@ class JournalUnavailable(Exception):
 
 
 class _Files:
-    """The segments; touched only on the journal's thread."""
+    """The segments. ``write`` runs on the event loop; the timer task fsyncs (on the
+    journal's thread) and is the only one to close or delete."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, keep: bool) -> None:
         self.dir = directory
+        self.keep = keep
         self.fd: int | None = None
         self.path: Path | None = None
         self.size = 0
@@ -68,20 +76,25 @@ class _Files:
         return fd
 
     def rotate(self, appended: int) -> None:
-        """Close the active segment; it stays locked until the decision log kept it."""
+        """Retire the active segment: the timer fsyncs it, then releases it."""
         if self.fd is None or self.path is None:
             return
-        with contextlib.suppress(OSError):
-            os.fsync(self.fd)
         self.closed.append((self.path, self.fd, appended))
         self.fd, self.path, self.size = None, None, 0
 
-    def fsync(self) -> None:
-        if self.fd is not None:
-            os.fsync(self.fd)
+    def settle(self, synced: int) -> None:
+        """After the first ``synced`` retired segments were fsynced: with the spill sink,
+        unlock them (complete spill files, for a replay to take)."""
+        if self.keep:
+            for _, fd, _ in self.closed[:synced]:
+                os.close(fd)
+            del self.closed[:synced]
 
     def release(self, kept: int, appended: int) -> None:
-        """Delete the segments whose decisions are all kept (the active one too)."""
+        """With the database sink: delete the segments whose decisions are all kept (the
+        active one too)."""
+        if self.keep:
+            return
         while self.closed and self.closed[0][2] <= kept:
             path, fd, _ = self.closed.pop(0)
             _drop(path, fd)
@@ -91,110 +104,128 @@ class _Files:
 
     def leave(self, appended: int) -> int:
         """Close everything, unlocked, for the next process to replay; how many."""
-        with contextlib.suppress(OSError):
-            self.fsync()
         self.rotate(appended)
         for _, fd, _ in self.closed:
+            with contextlib.suppress(OSError):
+                os.fsync(fd)
             os.close(fd)
         n = len(self.closed)
         self.closed.clear()
         return n
 
 
+def _fsync_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.fsync(fd)
+
+
 class Journal:
-    def __init__(self, directory: str | os.PathLike[str], fsync_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        fsync_interval: float = 1.0,
+        *,
+        keep: bool = False,
+    ) -> None:
         self.fsync_interval = fsync_interval
         self.appended = 0  # decisions written so far (the decision log's queue order)
         self.writes = 0
         self.fsyncs = 0
         self.failures = 0
-        self._files = _Files(Path(directory))
+        self._files = _Files(Path(directory), keep)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ybgate-journal")
         self._pending: list[bytes] = []
         self._count = 0
         self._batch: asyncio.Future[None] | None = None
-        self._writing = False
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        self._syncing: asyncio.Future[None] | None = None
 
     # -- hot path ---------------------------------------------------------------------------
     def add(self, item: Item) -> asyncio.Future[None]:
-        """Queue ``item`` for the next write; the future resolves once it is written."""
+        """Queue ``item`` for this turn's write; the future resolves once it is written."""
         self._pending += spill_buffers([item])
         self._count += 1
         batch = self._batch
         if batch is None:
             loop = asyncio.get_running_loop()
             batch = self._batch = loop.create_future()
-            if not self._writing:
-                loop.call_soon(self._kick)  # the end of this turn
+            loop.call_soon(self._flush)  # the end of this turn
         return batch
 
-    def _kick(self) -> None:
-        if self._writing or self._batch is None:
+    def _flush(self) -> None:
+        batch = self._batch
+        if batch is None:
             return
-        bufs, batch, n = self._pending, self._batch, self._count
+        bufs, n = self._pending, self._count
         self._pending, self._batch, self._count = [], None, 0
-        self._writing = True
-        loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self._thread, self._files.write, bufs, self.appended + n)
-        done.add_done_callback(lambda f: self._written(f, batch, n))
-
-    def _written(self, f: asyncio.Future[None], batch: asyncio.Future[None], n: int) -> None:
-        self._writing = False
-        exc = f.exception()
-        if exc is not None:
+        try:
+            self._files.write(bufs, self.appended + n)
+        except OSError as exc:
             self.failures += 1
             log.error("decision journal: write failed: %r", exc)
             if not batch.done():
                 batch.set_exception(JournalUnavailable(str(exc)))
-        else:
-            self.appended += n
-            self.writes += 1
-            self._dirty = True
-            if not batch.done():
-                batch.set_result(None)
-        if self._batch is not None:
-            self._kick()
+            return
+        self.appended += n
+        self.writes += 1
+        self._dirty = True
+        if not batch.done():
+            batch.set_result(None)
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, kept: Callable[[], int]) -> None:
         self._task = asyncio.create_task(self._run(kept), name="ybgate-decision-journal")
 
     async def _run(self, kept: Callable[[], int]) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.fsync_interval)
             try:
-                if self._dirty:
-                    self._dirty = False
-                    await loop.run_in_executor(self._thread, self._files.fsync)
-                    self.fsyncs += 1
-                if not self._writing and self._batch is None:
-                    await loop.run_in_executor(
-                        self._thread, self._files.release, kept(), self.appended
-                    )
+                await self._sync()
+                self._files.release(kept(), self.appended)
             except OSError as exc:
                 self.failures += 1
                 log.error("decision journal: %r", exc)
 
+    async def _sync(self) -> None:
+        """fsync the retired segments and (when written since) the active one."""
+        files = self._files
+        retired = len(files.closed)
+        fds = [fd for _, fd, _ in files.closed]
+        if self._dirty and files.fd is not None:
+            fds.append(files.fd)
+        self._dirty = False
+        if not fds:
+            return
+        loop = asyncio.get_running_loop()
+        self._syncing = loop.run_in_executor(self._thread, _fsync_all, fds)
+        try:
+            await asyncio.shield(self._syncing)  # a cancelled timer leaves it to stop()
+        except OSError:
+            self._dirty, self._syncing = True, None  # again next time
+            raise
+        self._syncing = None
+        self.fsyncs += 1
+        files.settle(retired)
+
     async def stop(self, kept: int) -> None:
         """After the decision log has drained: drop what it kept, leave the rest on disk
-        for the next process to replay."""
+        for the next process to replay (all of it with the spill sink)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        loop = asyncio.get_running_loop()
-        while self._writing or self._batch is not None:
-            if not self._writing:
-                self._kick()
-            await asyncio.sleep(0.01)
+        if self._syncing is not None:
+            with contextlib.suppress(OSError):
+                await self._syncing
+            self._syncing = None
+        self._flush()
         files = self._files
+        loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._thread, files.release, kept, self.appended)
         left = await loop.run_in_executor(self._thread, files.leave, self.appended)
-        if left:
+        if left and not files.keep:
             log.warning("decision journal: %d segment(s) left for replay", left)
         self._thread.shutdown(wait=True)
 

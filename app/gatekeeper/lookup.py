@@ -17,7 +17,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import NotFound
-from app.gatekeeper.spill import Item, inputs_json, lines_json
+from app.gatekeeper.spill import Item, lines_json
 from app.models import SettlementDecision
 from app.registry.history import explain_decision, get_decision
 
@@ -30,7 +30,7 @@ def _pending(items: list[Item], decision_id: str) -> SettlementDecision | None:
     """A decision still queued (or being written) as the row it will become."""
     for item in reversed(items):
         if item[0] == decision_id:
-            did, ms, sid, inst, version, outcome, acc, rej, body, lines = item
+            did, ms, sid, inst, version, outcome, acc, rej, body, inputs = item
             return SettlementDecision(
                 decision_id=did,
                 settlement_id=sid,
@@ -41,7 +41,7 @@ def _pending(items: list[Item], decision_id: str) -> SettlementDecision | None:
                 accepted_amount=acc,
                 rejected_amount=rej,
                 lines=msgspec.json.decode(lines_json(body)),
-                inputs=msgspec.json.decode(inputs_json(lines)),
+                inputs=msgspec.json.decode(inputs),
             )
     return None
 

@@ -27,3 +27,6 @@ class Runtime:
         self.idempotency = idempotency  # msgid records of POST /v1/hsa
         self.journal = journal
         self.body_timeout = body_timeout
+        # The database sink queues each decision for its insert; with the spill sink the
+        # journal's segments are the spill (journal.py) and nothing is queued.
+        self.queue_decisions = dlog.sink == "database"

@@ -37,8 +37,8 @@ class LineInput(Protocol):
 
 # One decision as the hot path queues it:
 # (decision_id, decided_ms, settlement_id, institution, version, outcome, accepted,
-#  rejected, response body, the decoded lines in request order)
-Item = tuple[str, int, str, str, int, str, str, str, bytes, Sequence[LineInput]]
+#  rejected, response body, the lines' inputs as JSON (``inputs_json``, encoded once))
+Item = tuple[str, int, str, str, int, str, str, str, bytes, bytes]
 LINES_KEY = b'"lines":['
 _IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX"))
 ROTATE_BYTES = 16 << 20  # a spill file is closed past this size (replays read whole files)
@@ -71,8 +71,8 @@ _encode = msgspec.json.encode
 
 
 def inputs_json(lines: Sequence[LineInput]) -> bytes:
-    """The lines' inputs as ``[[physician_code, service_date, emergency], ...]``: written
-    by the decision log's background task, never on the request path."""
+    """The lines' inputs as ``[[physician_code, service_date, emergency], ...]``: encoded
+    once per decision, for the journal and the decision log's row alike."""
     return _encode([(ln.physician_code, ln.service_date, ln.emergency) for ln in lines])
 
 
@@ -93,7 +93,7 @@ def spill_buffers(batch: list[Item]) -> list[bytes]:
             head = _heads[item[3]] = b'{"institution_code":%b,"decided_ms":' % (
                 msgspec.json.encode(item[3])
             )
-        add(b'%b%d,"inputs":%b,"response":' % (head, item[1], inputs_json(item[9])))
+        add(b'%b%d,"inputs":%b,"response":' % (head, item[1], item[9]))
         add(item[8])
         add(b"}\n")
     return out

@@ -72,7 +72,7 @@ def item(i: int, body: bytes | None = None) -> Item:
         b'"accepted_amount":"1.00","rejected_amount":"0.00","lines":[{"line_id":"1",'
         b'"decision":"accept","reason":null}]}' % i
     )
-    return (f"d-{i}", 1795562280123 + i, "S", "H1", 3, "accept", "1.00", "0.00", body, ())
+    return (f"d-{i}", 1795562280123 + i, "S", "H1", 3, "accept", "1.00", "0.00", body, b"[]")
 
 
 async def wait_until(cond: Any, seconds: float = 10.0) -> None:
