@@ -160,7 +160,8 @@ class GatekeeperApp:
             did, ms = self._ids()
             sid = req.settlement_id
             out = render(sid, did, version, outcome, accepted, rejected, results, parts, body)
-            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, inputs_json(lines))
+            inputs = inputs_json(lines)
+            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, inputs)
             if rt.queue_decisions:
                 dlog = rt.log
                 if len(dlog.queue) < dlog.limit:
