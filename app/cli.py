@@ -26,7 +26,7 @@ def _serve(args: argparse.Namespace) -> None:
             args.host,
             args.port,
             loop="uvloop",
-            http="app.gatekeeper.server:CoalescingHttpToolsProtocol",
+            http="app.gatekeeper.inline:GatekeeperProtocol",
             proxy_headers=False,
             server_header=False,
             access_log=False,
@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> None:
         loop="uvloop",
         # Both protocols time out slow headers and bodies and shed connections past the
         # bound (app/core/guard.py; values in README "Connections").
-        http="app.gatekeeper.server:CoalescingHttpToolsProtocol"
+        http="app.gatekeeper.inline:GatekeeperProtocol"
         if hot
         else "app.core.guard:GuardedHttpToolsProtocol",
         timeout_keep_alive=max(1, round(get_settings().http_keepalive_s)),

@@ -55,7 +55,7 @@ from bench.sync_load import Load, commit_times, db_version, wait_http  # noqa: E
 
 GATEKEEPER = (
     *("-m", "uvicorn", "app.gatekeeper:app", "--host", "127.0.0.1", "--workers", "1"),
-    *("--loop", "uvloop", "--http", "app.gatekeeper.server:CoalescingHttpToolsProtocol"),
+    *("--loop", "uvloop", "--http", "app.gatekeeper.inline:GatekeeperProtocol"),
     *("--no-access-log", "--log-level", "warning", "--no-proxy-headers", "--no-server-header"),
 )
 

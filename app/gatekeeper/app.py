@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from bisect import bisect_left
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import msgspec
@@ -25,24 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import (
     DomainError,
-    Forbidden,
     NotReady,
     PayloadTooLarge,
-    ValidationFailed,
-    field_error,
 )
 from app.core.lifespan import drive_lifespan
 from app.core.settings import Settings, get_settings
-from app.gatekeeper.decide import check_line_ids, judge_lines, money, render, settle
 from app.gatekeeper.decision_log import DecisionLog
-from app.gatekeeper.edge import (
-    DATE_MIN,
-    DAYS,
-    bad_service_date,
-    check_repeated,
-    latest_day,
-    too_deep,
-)
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.hsa import HSA_PATH, handle_hsa
 from app.gatekeeper.http import (
@@ -52,28 +39,22 @@ from app.gatekeeper.http import (
     Receive,
     Scope,
     Send,
-    decode_error,
     read_body,
     send_problem,
 )
 from app.gatekeeper.idempotency import IdempotencyStore, LocalIdempotency, RedisIdempotency
 from app.gatekeeper.ids import Uuid7
 from app.gatekeeper.journal import Journal, JournalUnavailable
-from app.gatekeeper.metrics import BUCKETS, Metrics, runtime_gauges
+from app.gatekeeper.metrics import Metrics, runtime_gauges
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
-from app.gatekeeper.routes import authenticate, dispatch
+from app.gatekeeper.routes import dispatch
 from app.gatekeeper.runtime import Runtime
-from app.gatekeeper.schemas import request_decoder
-from app.gatekeeper.spill import inputs_json
+from app.gatekeeper.validate import admit, decide
 from app.registry.feed import RegistryFeed
-from app.registry.judge import ACCEPTED, LineResult
-from app.registry.memo import STATS as MEMO
 from app.registry.store import RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper")
 _perf = time.perf_counter
-_time = time.time
-_decode = request_decoder.decode
 
 
 class GatekeeperApp:
@@ -83,7 +64,7 @@ class GatekeeperApp:
         self.store = store if store is not None else RegistryStore()
         self.metrics = Metrics()
         self.rt: Runtime | None = None
-        self._ids = Uuid7()
+        self.ids = Uuid7()
         self.openapi = b""
         # Read side (GET /v1/decisions/{id}): sessions on the decision log's database.
         self.reader: async_sessionmaker[AsyncSession] | None = None
@@ -103,25 +84,15 @@ class GatekeeperApp:
             elif kind == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             return
-        # The hot path, inline (one coroutine less per request).
+        # The hot path, inline (one coroutine less per request); the gatekeeper's own HTTP
+        # protocol runs the same admit/decide without ASGI (inline.py).
         t0 = _perf()
         rt, store = self.rt, self.store
         reg = store.current
         try:
             if rt is None or reg is None:
                 raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-            raw = scope["headers"]
-            headers = dict(raw)
-            if len(headers) != len(raw):
-                check_repeated(raw)  # two Authorization headers: 400
-            auth = headers.get(b"authorization")
-            inst = reg.bearer_cache.get(auth)  # type: ignore[arg-type]
-            if inst is None:
-                inst = authenticate(reg, auth)
-            length = headers.get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > rt.max_body):
-                # before receive(): Expect: 100-continue gets this 413, not a 100
-                raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
+            inst = admit(rt, reg, scope["headers"])
             msg = await receive()
             body = msg.get("body", b"")
             if msg.get("more_body"):
@@ -130,44 +101,13 @@ class GatekeeperApp:
                 )
             elif len(body) > rt.max_body:
                 raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
-            try:
-                req = _decode(body)
-            except msgspec.MsgspecError as exc:
-                raise decode_error(exc) from None
-            except RecursionError:
-                raise too_deep() from None
-            lines = req.lines
-            n = len(lines)
-            if not 0 < n <= rt.max_lines:
-                raise ValidationFailed([field_error("lines", f"1 to {rt.max_lines} lines")])
-            day0 = lines[0].service_date
-            if not DATE_MIN <= day0 <= (DAYS.latest if _time() < DAYS.until else latest_day()):
-                raise bad_service_date(0, day0)
-            if req.institution_code != inst:
-                raise Forbidden("This token may validate settlements of its own institution only.")
-            with store.lock:
-                reg = store.current or reg
-                ctx = reg.contexts.get(inst) or reg.context(inst)
-                parts = judge_lines(ctx, lines)
-                version = reg.version
-            MEMO.lookups += n
-            if len(set(parts[0::2])) != n:
-                check_line_ids(parts)
-            results: list[LineResult] = parts[1::2]  # type: ignore[assignment]
-            n_accepted = results.count(ACCEPTED)
-            outcome, acc, rej = settle(results, [ln.amount for ln in lines], n_accepted)
-            accepted, rejected = money(acc), money(rej)
-            did, ms = self._ids()
-            sid = req.settlement_id
-            out = render(sid, did, version, outcome, accepted, rejected, results, parts, body)
-            inputs = inputs_json(lines)
-            item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, inputs)
-            if rt.queue_decisions:
-                dlog = rt.log
-                if len(dlog.queue) < dlog.limit:
-                    dlog.queue.append(item)
-                elif not await dlog.offer_or_wait(item):
-                    raise NotReady("The decision log cannot keep up; retry shortly.")
+            out, item, results, n_accepted = decide(rt, store, reg, self.ids, inst, body)
+            if (
+                rt.queue_decisions
+                and not rt.log.offer(item)
+                and not await rt.log.offer_or_wait(item)
+            ):
+                raise NotReady("The decision log cannot keep up; retry shortly.")
             try:  # in the journal (one write per loop turn) before the answer: journal.py
                 await rt.journal.add(item)
             except JournalUnavailable:
@@ -191,12 +131,7 @@ class GatekeeperApp:
             }
         )
         await send({"type": "http.response.body", "body": out})
-        metrics = self.metrics
-        metrics.count_lines(results, n_accepted)
-        series = metrics.validate[outcome]
-        took = _perf() - t0
-        series.counts[bisect_left(BUCKETS, took)] += 1
-        series.total += took
+        self.metrics.validated(results, n_accepted, item[5], _perf() - t0)
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
         await drive_lifespan(receive, send, self.lifespan, log)
@@ -283,7 +218,7 @@ class GatekeeperApp:
 
     def new_id(self) -> tuple[str, int]:
         """A decision id (UUIDv7) and its millisecond timestamp."""
-        return self._ids()
+        return self.ids()
 
     def log_exception(self, message: str) -> None:
         log.exception(message)

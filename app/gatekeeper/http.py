@@ -48,7 +48,10 @@ async def send_bytes(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_problem(send: Send, err: DomainError, instance: str | None = None) -> None:
+def problem_response(
+    err: DomainError, instance: str | None = None
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """A problem's body and the headers it needs besides the content type and length."""
     extra = []
     if err.status == 401:
         extra.append((b"www-authenticate", b'Bearer realm="ybgate"'))
@@ -57,7 +60,11 @@ async def send_problem(send: Send, err: DomainError, instance: str | None = None
     allow = err.extra.get("allow") if isinstance(err, MethodNotAllowed) else None
     if allow:
         extra.append((b"allow", str(allow).encode()))
-    body = msgspec.json.encode(err.to_problem(instance))
+    return msgspec.json.encode(err.to_problem(instance)), extra
+
+
+async def send_problem(send: Send, err: DomainError, instance: str | None = None) -> None:
+    body, extra = problem_response(err, instance)
     await send_bytes(send, err.status, body, PROBLEM_CT.encode(), extra)
 
 

@@ -137,6 +137,8 @@ class Journal:
         self._pending: list[bytes] = []
         self._count = 0
         self._batch: asyncio.Future[None] | None = None
+        self._then: list[Callable[[bool], None]] = []
+        self._scheduled = False
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
         self._syncing: asyncio.Future[None] | None = None
@@ -148,30 +150,46 @@ class Journal:
         self._count += 1
         batch = self._batch
         if batch is None:
-            loop = asyncio.get_running_loop()
-            batch = self._batch = loop.create_future()
-            loop.call_soon(self._flush)  # the end of this turn
+            batch = self._batch = asyncio.get_running_loop().create_future()
+            if not self._scheduled:
+                self._schedule()
         return batch
 
+    def add_then(self, item: Item, done: Callable[[bool], None]) -> None:
+        """Queue ``item`` for this turn's write, then call ``done(True)`` once it is
+        written, ``done(False)`` if it could not be (the inline protocol: no future)."""
+        self._pending += spill_buffers([item])
+        self._count += 1
+        self._then.append(done)
+        if not self._scheduled:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        self._scheduled = True
+        asyncio.get_running_loop().call_soon(self._flush)  # the end of this turn
+
     def _flush(self) -> None:
-        batch = self._batch
-        if batch is None:
+        self._scheduled = False
+        batch, then = self._batch, self._then
+        if batch is None and not then:
             return
         bufs, n = self._pending, self._count
-        self._pending, self._batch, self._count = [], None, 0
+        self._pending, self._batch, self._then, self._count = [], None, [], 0
         try:
             self._files.write(bufs, self.appended + n)
         except OSError as exc:
             self.failures += 1
             log.error("decision journal: write failed: %r", exc)
-            if not batch.done():
+            if batch is not None and not batch.done():
                 batch.set_exception(JournalUnavailable(str(exc)))
+            _call(then, False)
             return
         self.appended += n
         self.writes += 1
         self._dirty = True
-        if not batch.done():
+        if batch is not None and not batch.done():
             batch.set_result(None)
+        _call(then, True)
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, kept: Callable[[], int]) -> None:
@@ -228,6 +246,14 @@ class Journal:
         if left and not files.keep:
             log.warning("decision journal: %d segment(s) left for replay", left)
         self._thread.shutdown(wait=True)
+
+
+def _call(then: list[Callable[[bool], None]], written: bool) -> None:
+    for done in then:
+        try:
+            done(written)
+        except Exception:
+            log.exception("decision journal: a completion failed")
 
 
 def _drop(path: Path, fd: int) -> None:

@@ -75,6 +75,15 @@ class Metrics:
             series = self.ops[(operation, outcome)] = Series()
         series.observe(seconds)
 
+    def validated(
+        self, results: list[LineResult], n_accepted: int, outcome: str, seconds: float
+    ) -> None:
+        """One answered settlement: its lines and its latency by outcome."""
+        self.count_lines(results, n_accepted)
+        series = self.validate[outcome]
+        series.counts[bisect_left(BUCKETS, seconds)] += 1
+        series.total += seconds
+
     def count_lines(self, results: list[LineResult], n_accepted: int) -> None:
         if n_accepted == len(results):
             self.lines[ACCEPTED] += n_accepted

@@ -1,0 +1,99 @@
+"""``POST /v1/settlements/validate`` without I/O: who is asking, and the decision.
+
+Both servers of the hot path run these functions: the ASGI app (``app.py``, also what an
+embedding app mounts) and the inline path of the gatekeeper's HTTP protocol
+(``inline.py``), so the two give the same answers by construction.
+
+:func:`admit` runs on the headers alone (before any body is read): one Authorization
+header, a known bearer (cached per header value), a Content-Length within the bound.
+:func:`decide` turns the body into the response bytes and the decision-log item: msgspec
+decode -> 422/403 checks -> the judgement under the store's lock (``decide.py``) ->
+totals -> response bytes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from app.core.errors import Forbidden, PayloadTooLarge, ValidationFailed, field_error
+from app.gatekeeper.decide import check_line_ids, judge_lines, money, render, settle
+from app.gatekeeper.edge import (
+    DATE_MIN,
+    DAYS,
+    bad_service_date,
+    check_repeated,
+    latest_day,
+    too_deep,
+)
+from app.gatekeeper.http import decode_error
+from app.gatekeeper.ids import Uuid7
+from app.gatekeeper.routes import authenticate
+from app.gatekeeper.runtime import Runtime
+from app.gatekeeper.schemas import request_decoder
+from app.gatekeeper.spill import Item, inputs_json
+from app.registry.compact import Registry
+from app.registry.judge import ACCEPTED, LineResult
+from app.registry.memo import STATS as MEMO
+from app.registry.store import RegistryStore
+
+_time = time.time
+_decode = request_decoder.decode
+
+# (response body, decision-log item, line results, number of accepted lines)
+Decided = tuple[bytes, Item, list[LineResult], int]
+
+
+def admit(rt: Runtime, reg: Registry, raw: list[tuple[bytes, bytes]]) -> str:
+    """The token's institution; 400 (two Authorization headers), 401, or 413 (a
+    Content-Length past the bound: before the body, so Expect: 100-continue gets it)."""
+    headers = dict(raw)
+    if len(headers) != len(raw):
+        check_repeated(raw)
+    auth = headers.get(b"authorization")
+    inst = reg.bearer_cache.get(auth)  # type: ignore[arg-type]
+    if inst is None:
+        inst = authenticate(reg, auth)
+    length = headers.get(b"content-length")
+    if length is not None and (not length.isdigit() or int(length) > rt.max_body):
+        raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
+    return inst
+
+
+def decide(
+    rt: Runtime, store: RegistryStore, reg: Registry, ids: Uuid7, inst: str, body: bytes
+) -> Decided:
+    """The decision on ``body`` for institution ``inst`` (DomainError: a problem)."""
+    try:
+        req = _decode(body)
+    except msgspec.MsgspecError as exc:
+        raise decode_error(exc) from None
+    except RecursionError:
+        raise too_deep() from None
+    lines = req.lines
+    n = len(lines)
+    if not 0 < n <= rt.max_lines:
+        raise ValidationFailed([field_error("lines", f"1 to {rt.max_lines} lines")])
+    day0 = lines[0].service_date
+    if not DATE_MIN <= day0 <= (DAYS.latest if _time() < DAYS.until else latest_day()):
+        raise bad_service_date(0, day0)
+    if req.institution_code != inst:
+        raise Forbidden("This token may validate settlements of its own institution only.")
+    with store.lock:
+        reg = store.current or reg
+        ctx = reg.contexts.get(inst) or reg.context(inst)
+        parts = judge_lines(ctx, lines)
+        version = reg.version
+    MEMO.lookups += n
+    if len(set(parts[0::2])) != n:
+        check_line_ids(parts)
+    results: list[LineResult] = parts[1::2]  # type: ignore[assignment]
+    n_accepted = results.count(ACCEPTED)
+    outcome, acc, rej = settle(results, [ln.amount for ln in lines], n_accepted)
+    accepted, rejected = money(acc), money(rej)
+    did, ms = ids()
+    sid = req.settlement_id
+    out = render(sid, did, version, outcome, accepted, rejected, results, parts, body)
+    item = (did, ms, sid, inst, version, outcome, accepted, rejected, out, inputs_json(lines))
+    return out, item, results, n_accepted
