@@ -20,7 +20,7 @@ import re
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date
 from itertools import repeat
 from typing import TYPE_CHECKING, overload
 
@@ -36,13 +36,13 @@ from app.gatekeeper.decide import money, render
 from app.gatekeeper.hsa_amounts import AmountError, canonical_amounts, totals
 from app.gatekeeper.hsa_render import (
     RESULT_CHAR,
-    SHANGHAI,
     Malformed,
     fee_answer,
     malformed_answer,
     now_text,
 )
 from app.gatekeeper.hsa_schemas import FEE_TIME_PATTERN, FeeDetail, HsaMessage, message_decoder
+from app.gatekeeper.hsa_staff import staff_query
 from app.gatekeeper.http import (
     ClientGone,
     InternalError,
@@ -57,12 +57,11 @@ from app.gatekeeper.http import (
 )
 from app.gatekeeper.idempotency import Record
 from app.gatekeeper.journal import JournalUnavailable
-from app.gatekeeper.routes import authenticate
-from app.gatekeeper.spill import inputs_json
+from app.gatekeeper.spill import Item, inputs_json
+from app.gatekeeper.validate import admit
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
 from app.registry.memo import STATS as MEMO
 from app.registry.memo import InstContext
-from app.registry.status import status_window
 
 if TYPE_CHECKING:
     from app.gatekeeper.app import GatekeeperApp
@@ -213,34 +212,20 @@ async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: S
         rt, reg = app.rt, app.store.current
         if rt is None or reg is None:
             raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-        auth = dict(scope["headers"]).get(b"authorization")
-        inst = reg.bearer_cache.get(auth) if auth is not None else None
-        if inst is None:
-            inst = authenticate(reg, auth)
+        inst = admit(rt, reg, scope["headers"])  # one bearer, a Content-Length in bounds
         msg = await receive()
         body = msg.get("body", b"")
         if msg.get("more_body"):
             body = await read_body(scope, msg, receive, rt.max_body)
         elif len(body) > rt.max_body:
             raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
-        received = now_text()
-        try:
-            try:
-                message = message_decoder.decode(body)
-            except msgspec.MsgspecError as exc:
-                raise _malformed_from(exc) from None
-            if message.fixmedins_code != inst:
-                raise Forbidden("This token may send messages of its own institution only.")
-            op = f"hsa_{message.infno}"
-            if message.infno in ("2204", "2301"):
-                out, outcome = await fee_upload(app, rt, inst, message, body, received)
-            elif message.infno == "5102":
-                out, outcome = staff_query(app, inst, message, received), "answered"
-            else:
-                op = "hsa"
-                raise Malformed("infno", "须为 2204、2301 或 5102")
-        except Malformed as err:
-            out, outcome = malformed_answer(err, received), "malformed"
+        op, out, outcome, fee = begin(app, rt, inst, body)
+        if fee is not None:
+            prior = await rt.idempotency.claim(inst, fee.msgid, fee.rec)
+            out, outcome, item = claimed(fee, prior)
+            if item is not None:
+                await _keep(rt, fee, item)
+                app.metrics.count_lines(fee.results, fee.results.count(ACCEPTED))
     except DomainError as err:
         await send_problem(send, err, HSA_PATH)
         app.metrics.observe_op(op, str(err.status), _perf() - t0)
@@ -256,33 +241,80 @@ async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: S
     app.metrics.observe_op(op, outcome, _perf() - t0)
 
 
-async def fee_upload(
+class FeeDecision:
+    """A judged fee upload waiting for its msgid claim (``claimed`` finishes it)."""
+
+    __slots__ = (
+        *("amounts", "body", "days", "emergency", "fees", "inst", "msgid", "parts"),
+        *("rec", "results", "summed", "sns", "version"),
+    )
+
+    def __init__(self, inst: str, msgid: str, body: bytes, fees: list[FeeDetail]) -> None:
+        self.inst, self.msgid, self.body, self.fees = inst, msgid, body, fees
+        self.amounts: list[str | None] = []
+        self.days: dict[str, date] = {}
+        self.emergency: int | None = None
+        self.parts: list[str] = []
+        self.sns: list[str] = []
+        self.results: list[LineResult] = []
+        self.summed = ("", "", "")
+        self.version = 0
+        self.rec: Record
+
+
+def begin(
+    app: GatekeeperApp, rt: Runtime, inst: str, body: bytes
+) -> tuple[str, bytes, str, FeeDecision | None]:
+    """(operation, answer, outcome, fee upload to claim): everything of a message up to
+    its msgid claim, without I/O. A fee upload's answer comes from :func:`claimed`. The
+    ASGI handler and the inline protocol (``inline.py``) both run it."""
+    received = now_text()
+    op = "hsa"
+    try:
+        try:
+            message = message_decoder.decode(body)
+        except msgspec.MsgspecError as exc:
+            raise _malformed_from(exc) from None
+        if message.fixmedins_code != inst:
+            raise Forbidden("This token may send messages of its own institution only.")
+        op = f"hsa_{message.infno}"
+        if message.infno in ("2204", "2301"):
+            return op, b"", "", fee_judge(app, rt, inst, message, body, received)
+        if message.infno == "5102":
+            return op, staff_query(app, inst, message, received), "answered", None
+        op = "hsa"
+        raise Malformed("infno", "须为 2204、2301 或 5102")
+    except Malformed as err:
+        return op, malformed_answer(err, received), "malformed", None
+
+
+def fee_judge(
     app: GatekeeperApp, rt: Runtime, inst: str, message: HsaMessage, body: bytes, received: str
-) -> tuple[bytes, str]:
-    """A 2204/2301 message: (answer, outcome for the metrics)."""
+) -> FeeDecision:
+    """A 2204/2301 message judged, its msgid record made (not claimed yet)."""
     fees = message.input.feedetail
     if fees is None:
         raise Malformed("input.feedetail", "field required")
     n = len(fees)
     if not 0 < n <= rt.max_lines:
         raise Malformed("input.feedetail", f"须为 1 至 {rt.max_lines} 条费用明细")
+    fee = FeeDecision(inst, message.msgid, body, fees)
     try:
-        amounts, floats = canonical_amounts([ln.det_item_fee_sumamt for ln in fees])
+        fee.amounts, floats = canonical_amounts([ln.det_item_fee_sumamt for ln in fees])
     except AmountError as err:
         raise Malformed(f"input.feedetail[{err.index}].det_item_fee_sumamt", err.message) from None
-    days = service_days(fees)
-    emergency = None
+    fee.days = days = service_days(fees)
     if message.infno == "2204":
-        emergency = 1 if message.med_type in EMERGENCY_MED_TYPES else 0
+        fee.emergency = 1 if message.med_type in EMERGENCY_MED_TYPES else 0
     store = app.store
     with store.lock:
         reg = store.current
         assert reg is not None
         ctx = reg.contexts.get(inst) or reg.context(inst)
-        parts = judge_fees(ctx, fees, days, emergency)
-        version = reg.version
+        fee.parts = parts = judge_fees(ctx, fees, days, fee.emergency)
+        fee.version = reg.version
     MEMO.lookups += n
-    sns = parts[0::2]
+    fee.sns = sns = parts[0::2]
     if len(set(sns)) != n:
         seen: set[str] = set()
         for i, sn in enumerate(sns):
@@ -290,68 +322,42 @@ async def fee_upload(
                 raise Malformed(f"input.feedetail[{i}].feedetl_sn", f"feedetl_sn {sn!r} 重复")
             seen.add(sn)
     results: list[LineResult] = parts[1::2]  # type: ignore[assignment]
-    summed = _totals(results, amounts, floats)
+    fee.results = results
+    fee.summed = _totals(results, fee.amounts, floats)
     did, ms = app.new_id()
-    digest = fingerprint(body)
     codes = "".join(map(RESULT_CHAR.__getitem__, results))
-    rec = Record(digest, did, ms, version, received, now_text(), codes)
-    prior = await rt.idempotency.claim(inst, message.msgid, rec)
-    escape = b"\\" in body
-    if prior is not None:  # answered before: the same answer, not logged again
-        if prior.body_hash != digest:
-            raise Malformed("msgid", "同一 msgid 已用于内容不同的报文 (24 小时内)")
+    fee.rec = Record(fingerprint(body), did, ms, fee.version, received, now_text(), codes)
+    return fee
+
+
+def claimed(fee: FeeDecision, prior: Record | None) -> tuple[bytes, str, Item | None]:
+    """(answer, outcome, decision to log) once the msgid is claimed: ``prior`` is the
+    record an earlier message left (answered from it, not logged again)."""
+    escape = b"\\" in fee.body
+    rec, amounts = fee.rec, fee.amounts
+    if prior is not None:
+        if prior.body_hash != rec.body_hash:
+            err = Malformed("msgid", "同一 msgid 已用于内容不同的报文 (24 小时内)")
+            return malformed_answer(err, rec.refmsg_time), "malformed", None
         results = [ALL_RESULTS[ord(c) - 65] for c in prior.results]
-        answer = fee_answer(sns, amounts, results, prior, _totals(results, amounts, None), escape)
-        return answer, "replayed"
-    outcome, acc, rej = summed
-    plain = render(message.msgid, did, version, outcome, acc, rej, results, parts, body)
-    inputs = inputs_json(FeeInputs(fees, days, emergency))
-    item = (did, ms, message.msgid, inst, version, outcome, acc, rej, plain, inputs)
-    if rt.queue_decisions:
-        dlog = rt.log
-        if len(dlog.queue) < dlog.limit:
-            dlog.queue.append(item)
-        elif not await dlog.offer_or_wait(item):
-            await rt.idempotency.release(inst, message.msgid, rec)
-            raise NotReady("The decision log cannot keep up; retry shortly.")
+        summed = _totals(results, amounts, None)
+        return fee_answer(fee.sns, amounts, results, prior, summed, escape), "replayed", None
+    outcome, acc, rej = fee.summed
+    did, ms, version = rec.decision_id, rec.decided_ms, fee.version
+    plain = render(fee.msgid, did, version, outcome, acc, rej, fee.results, fee.parts, fee.body)
+    inputs = inputs_json(FeeInputs(fee.fees, fee.days, fee.emergency))
+    item = (did, ms, fee.msgid, fee.inst, version, outcome, acc, rej, plain, inputs)
+    return fee_answer(fee.sns, amounts, fee.results, rec, fee.summed, escape), outcome, item
+
+
+async def _keep(rt: Runtime, fee: FeeDecision, item: Item) -> None:
+    """The decision in the log's queue and the journal before the answer, else its msgid
+    record released and a 503."""
+    if rt.queue_decisions and not rt.log.offer(item) and not await rt.log.offer_or_wait(item):
+        await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)
+        raise NotReady("The decision log cannot keep up; retry shortly.")
     try:  # in the journal before the answer (crash safety, see journal.py)
         await rt.journal.add(item)
     except JournalUnavailable:
-        await rt.idempotency.release(inst, message.msgid, rec)
+        await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)
         raise NotReady("The decision journal cannot be written; retry shortly.") from None
-    app.metrics.count_lines(results, results.count(ACCEPTED))
-    return fee_answer(sns, amounts, results, rec, summed, escape), outcome
-
-
-def staff_query(app: GatekeeperApp, inst: str, message: HsaMessage, received: str) -> bytes:
-    """5102: the eligibility judgement today at the token's institution, with the
-    current status window."""
-    if message.input.data is None:
-        raise Malformed("input.data", "field required")
-    code = message.input.data.prac_psn_code
-    today = datetime.now(SHANGHAI).date()
-    store = app.store
-    with store.lock:
-        reg = store.registry
-        ctx = reg.contexts.get(inst) or reg.context(inst)
-        result = ctx.judge_code(code, today)[0]
-        MEMO.lookups += 1
-        entry = None if code in ctx.nonconforming else reg.physicians.get(code)
-        first, last = status_window(entry, ctx.state, inst, today, result.reason)
-    row = {
-        "prac_psn_code": code,
-        "hi_dr_flag": "1" if result.ok else "0",
-        "begntime": None if first is None else first.isoformat(),
-        "endtime": None if last is None else last.isoformat(),
-        "chg_rea": result.reason,
-    }
-    answer = {
-        "infcode": 0,
-        "inf_refmsgid": None,
-        "refmsg_time": received,
-        "respond_time": now_text(),
-        "err_msg": None,
-        "warn_msg": None,
-        "output": {"data": [row]},
-    }
-    return msgspec.json.encode(answer)

@@ -36,15 +36,21 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from app.core.errors import PROBLEM_CT, DomainError, InternalError, NotReady
 from app.core.guard import _APP, _BODY, _HEADERS
 from app.gatekeeper.app import GatekeeperApp
+from app.gatekeeper.hsa import HSA_PATH, begin, claimed
 from app.gatekeeper.http import JSON_CT, problem_response
+from app.gatekeeper.idempotency import LocalIdempotency
 from app.gatekeeper.openapi import VALIDATE_PATH
+from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.server import CoalescingHttpToolsProtocol
 from app.gatekeeper.spill import Item
 from app.gatekeeper.validate import admit, decide
+from app.registry.compact import Registry
+from app.registry.judge import ACCEPTED
 
 log = logging.getLogger("ybgate.gatekeeper")
 _perf = time.perf_counter
 _HOT = VALIDATE_PATH.encode()
+_HSA = HSA_PATH.encode()
 _OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: " + JSON_CT + b"\r\n"
 _PROBLEM_CT = PROBLEM_CT.encode()
 _apps: dict[int, GatekeeperApp | None] = {}
@@ -79,7 +85,7 @@ def _gatekeeper(app: Any) -> GatekeeperApp | None:
 
 
 class GatekeeperProtocol(CoalescingHttpToolsProtocol):
-    _inline: tuple[GatekeeperApp, str, float] | None = None
+    _inline: tuple[GatekeeperApp, str, float, bool] | None = None
     _body: list[bytes]
 
     def on_message_begin(self) -> None:
@@ -93,7 +99,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             self.phase, self.deadline = _HEADERS, self.loop.time() + self.limits.header_timeout
 
     def on_headers_complete(self) -> None:
-        if self.url == _HOT and self._admit():
+        if (self.url == _HOT or self.url == _HSA) and self._admit():
             self.phase, self.deadline = _BODY, self.loop.time() + self.limits.body_timeout
             return
         url, headers, expect = self.url, self.headers, self.expect_100_continue
@@ -116,6 +122,9 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         gk = _gatekeeper(self.app)
         if gk is None or gk.rt is None or gk.store.current is None:
             return False
+        hsa = self.url == _HSA
+        if hsa and not isinstance(gk.rt.idempotency, LocalIdempotency):
+            return False  # a msgid claim in Redis is a round trip: the ASGI handler awaits it
         raw = self.headers
         if not any(k == b"content-length" for k, _ in raw):
             return False
@@ -123,7 +132,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             inst = admit(gk.rt, gk.store.current, raw)
         except DomainError:
             return False  # uvicorn's path answers it, before reading the body
-        self._inline, self._body = (gk, inst, _perf()), []
+        self._inline, self._body = (gk, inst, _perf(), hsa), []
         return True
 
     def on_body(self, body: bytes) -> None:
@@ -139,70 +148,110 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             return
         self._inline = None
         self.phase, self.deadline = _APP, math.inf
-        gk, inst, t0 = inline
-        pending = self.cycle = _Pending()  # type: ignore[assignment]
-        rt, store = gk.rt, gk.store
-        reg = store.current
-        if rt is None or reg is None:  # stopped meanwhile
-            self._problem(pending, gk, t0, NotReady("The gatekeeper is stopping."))
-            return
+        gk, inst, t0, hsa = inline
+        reply = _Reply(self, gk, t0, "hsa" if hsa else None)
+        self.cycle = reply.pending  # type: ignore[assignment]
+        rt, reg = gk.rt, gk.store.current
         try:
-            out, item, results, n_accepted = decide(
-                rt, store, reg, gk.ids, inst, b"".join(self._body)
-            )
+            if rt is None or reg is None:  # stopped meanwhile
+                raise NotReady("The gatekeeper is stopping.")
+            if hsa:
+                self._hsa(reply, rt, inst, b"".join(self._body))
+            else:
+                self._validate(reply, rt, reg, inst, b"".join(self._body))
         except DomainError as err:
-            self._problem(pending, gk, t0, err)
-            return
+            reply.problem(err)
         except Exception:  # a bug, not the request: answer as a problem, and say so
-            log.exception("validate failed")
-            self._problem(pending, gk, t0, InternalError("The decision failed."))
+            log.exception("inline decision failed")
+            reply.problem(InternalError("The decision failed."))
+
+    def _validate(self, reply: _Reply, rt: Runtime, reg: Registry, inst: str, body: bytes) -> None:
+        gk = reply.gk
+        out, item, results, n_accepted = decide(rt, gk.store, reg, gk.ids, inst, body)
+
+        def answer(written: bool) -> None:
+            if not written:
+                reply.problem(NotReady("The decision journal cannot be written; retry shortly."))
+                return
+            reply.write(_OK_HEAD, out)
+            gk.metrics.validated(results, n_accepted, item[5], _perf() - reply.t0)
+
+        self._keep(rt, item, answer, reply)
+
+    def _hsa(self, reply: _Reply, rt: Runtime, inst: str, body: bytes) -> None:
+        """hsa.handle_hsa's steps, the msgid claimed in the local store (no round trip)."""
+        gk, idem = reply.gk, rt.idempotency
+        assert isinstance(idem, LocalIdempotency)
+        op, out, outcome, fee = begin(gk, rt, inst, body)
+        reply.op = op
+        item = None
+        if fee is not None:
+            out, outcome, item = claimed(fee, idem.claim_now(inst, fee.msgid, fee.rec))
+        if fee is None or item is None:
+            reply.write(_OK_HEAD, out)
+            gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
             return
 
         def answer(written: bool) -> None:
             if not written:
-                err = NotReady("The decision journal cannot be written; retry shortly.")
-                self._problem(pending, gk, t0, err)
+                idem.release_now(fee.inst, fee.msgid, fee.rec)
+                reply.problem(NotReady("The decision journal cannot be written; retry shortly."))
                 return
-            self._write(pending, _OK_HEAD, out)
-            gk.metrics.validated(results, n_accepted, item[5], _perf() - t0)
+            reply.write(_OK_HEAD, out)
+            gk.metrics.count_lines(fee.results, fee.results.count(ACCEPTED))
+            gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
 
+        self._keep(rt, item, answer, reply)
+
+    def _keep(self, rt: Runtime, item: Item, answer: Callable[[bool], None], reply: _Reply) -> None:
+        """The decision into the log's queue (the database sink) and the journal; the
+        answer once the journal has it."""
         if rt.queue_decisions and not rt.log.offer(item):
-            self.loop.create_task(self._wait_for_room(gk, item, answer, pending, t0))
+            self.loop.create_task(self._wait_for_room(rt, item, answer))
             return
         rt.journal.add_then(item, answer)
 
-    async def _wait_for_room(
-        self,
-        gk: GatekeeperApp,
-        item: Item,
-        answer: Callable[[bool], None],
-        pending: _Pending,
-        t0: float,
-    ) -> None:
-        rt = gk.rt
-        if rt is not None and await rt.log.offer_or_wait(item):
+    async def _wait_for_room(self, rt: Runtime, item: Item, answer: Callable[[bool], None]) -> None:
+        if await rt.log.offer_or_wait(item):
             rt.journal.add_then(item, answer)
         else:
-            err = NotReady("The decision log cannot keep up; retry shortly.")
-            self._problem(pending, gk, t0, err)
+            answer(False)
 
-    def _problem(self, pending: _Pending, gk: GatekeeperApp, t0: float, err: DomainError) -> None:
-        body, extra = problem_response(err, VALIDATE_PATH)
+
+class _Reply:
+    """One inline request's answer: written once, then uvicorn's after-response steps."""
+
+    __slots__ = ("gk", "op", "pending", "protocol", "t0")
+
+    def __init__(
+        self, protocol: GatekeeperProtocol, gk: GatekeeperApp, t0: float, op: str | None
+    ) -> None:
+        self.protocol, self.gk, self.t0, self.op = protocol, gk, t0, op
+        self.pending = _Pending()
+
+    def problem(self, err: DomainError) -> None:
+        body, extra = problem_response(err, VALIDATE_PATH if self.op is None else HSA_PATH)
         head = [b"HTTP/1.1 %d %s\r\n" % (err.status, HTTPStatus(err.status).phrase.encode())]
         head.append(b"content-type: " + _PROBLEM_CT + b"\r\n")
         head += [b"%s: %s\r\n" % kv for kv in extra]
-        self._write(pending, b"".join(head), body)
-        gk.metrics.observe(str(err.status), _perf() - t0)
+        self.write(b"".join(head), body)
+        if self.op is None:
+            self.gk.metrics.observe(str(err.status), _perf() - self.t0)
+        else:
+            self.gk.metrics.observe_op(self.op, str(err.status), _perf() - self.t0)
 
-    def _write(self, pending: _Pending, head: bytes, body: bytes) -> None:
+    def write(self, head: bytes, body: bytes) -> None:
         """The response (status line and content type in ``head``), then what uvicorn
         does after a response: the next pipelined request, or the keep-alive timer."""
+        pending, protocol = self.pending, self.protocol
+        if pending.response_complete:
+            return
         pending.response_complete = True
-        transport = self.transport
+        transport = protocol.transport
         if pending.disconnected or transport.is_closing():
             return
         parts = [head]
-        parts += [b"%s: %s\r\n" % kv for kv in self.server_state.default_headers]
+        parts += [b"%s: %s\r\n" % kv for kv in protocol.server_state.default_headers]
         if not pending.keep_alive:
             parts.append(b"connection: close\r\n")
         parts.append(b"content-length: %d\r\n\r\n" % len(body))
@@ -210,4 +259,4 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         transport.write(b"".join(parts))
         if not pending.keep_alive:
             transport.close()
-        self.on_response_complete()
+        protocol.on_response_complete()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from app.gatekeeper import create_gatekeeper_app
-from app.gatekeeper.idempotency import LocalIdempotency, Record
+from app.gatekeeper.idempotency import LocalIdempotency, Record, record_key
 from app.registry.store import RegistryStore
 from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, town
 from tests.gatekeeper.hsa_support import fee, message
@@ -105,7 +105,7 @@ async def test_the_journal_drops_expired_and_released_records(tmp_path: Path) ->
     await journal.stop()
     again = LocalIdempotency(tmp_path)
     await again.start()
-    assert set(again.records) == {("H1", "kept")}
+    assert set(again.records) == {record_key("H1", "kept")}
     await again.stop()
     # Compacted at start-up: one line per live record.
     assert len((tmp_path / "msgids.jsonl").read_bytes().splitlines()) == 1
