@@ -19,10 +19,9 @@ from __future__ import annotations
 import re
 import time
 import zlib
-from collections.abc import Iterator, Sequence
 from datetime import date
 from itertools import repeat
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -57,7 +56,7 @@ from app.gatekeeper.http import (
 )
 from app.gatekeeper.idempotency import Record
 from app.gatekeeper.journal import JournalUnavailable
-from app.gatekeeper.spill import Item, inputs_json
+from app.gatekeeper.spill import Item
 from app.gatekeeper.validate import admit
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
 from app.registry.memo import STATS as MEMO
@@ -70,6 +69,7 @@ if TYPE_CHECKING:
 HSA_PATH = "/v1/hsa"
 EMERGENCY_MED_TYPES = frozenset({"13", "24"})
 _perf = time.perf_counter
+_encode = msgspec.json.encode
 
 
 _days: dict[str, date] = {}
@@ -79,45 +79,24 @@ _TIME_RE = re.compile(FEE_TIME_PATTERN)
 TIME_MESSAGE = "须为 yyyy-MM-dd HH:mm:ss"
 
 
-class FeeLine(msgspec.Struct, gc=False):
-    physician_code: str
-    service_date: date
-    emergency: bool
-
-
-class FeeInputs(Sequence[FeeLine]):
-    """The decided lines' inputs for the decision log (``inputs_json`` encodes them once);
-    in C where the message has one service date and one emergency flag (``map`` over
-    the codes)."""
-
-    __slots__ = ("days", "emergency", "fees")
-
-    def __init__(self, fees: list[FeeDetail], days: dict[str, date], emergency: int | None):
-        self.fees, self.days, self.emergency = fees, days, emergency
-
-    def __len__(self) -> int:
-        return len(self.fees)
-
-    def __iter__(self) -> Iterator[FeeLine]:
-        e, days = self.emergency, self.days
-        if e is not None and len(days) == 1:
-            codes = [ln.bilg_dr_codg for ln in self.fees]
-            return map(FeeLine, codes, repeat(next(iter(days.values()))), repeat(bool(e)))
-        return (self._line(ln) for ln in self.fees)
-
-    @overload
-    def __getitem__(self, i: int) -> FeeLine: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[FeeLine]: ...
-    def __getitem__(self, i: int | slice) -> FeeLine | Sequence[FeeLine]:
-        if isinstance(i, slice):
-            return [self._line(ln) for ln in self.fees[i]]
-        return self._line(self.fees[i])
-
-    def _line(self, ln: FeeDetail) -> FeeLine:
-        e = self.emergency
-        emergency = bool(e) if e is not None else ln.med_type in EMERGENCY_MED_TYPES
-        return FeeLine(ln.bilg_dr_codg, self.days[ln.fee_ocur_time[:10]], emergency)
+def fee_inputs_json(fees: list[FeeDetail], days: dict[str, date], emergency: int | None) -> bytes:
+    """The decided lines' inputs for the decision log, as ``spill.inputs_json`` writes
+    them (``[[physician_code, service_date, emergency], ...]``); built in C (``zip``)
+    where the message has one service date and one emergency flag."""
+    if emergency is not None and len(days) == 1:
+        codes = [ln.bilg_dr_codg for ln in fees]
+        day = next(iter(days.values()))
+        return _encode(list(zip(codes, repeat(day), repeat(bool(emergency)))))
+    return _encode(
+        [
+            (
+                ln.bilg_dr_codg,
+                days[ln.fee_ocur_time[:10]],
+                bool(emergency) if emergency is not None else ln.med_type in EMERGENCY_MED_TYPES,
+            )
+            for ln in fees
+        ]
+    )
 
 
 def fingerprint(body: bytes) -> str:
@@ -345,7 +324,7 @@ def claimed(fee: FeeDecision, prior: Record | None) -> tuple[bytes, str, Item | 
     outcome, acc, rej = fee.summed
     did, ms, version = rec.decision_id, rec.decided_ms, fee.version
     plain = render(fee.msgid, did, version, outcome, acc, rej, fee.results, fee.parts, fee.body)
-    inputs = inputs_json(FeeInputs(fee.fees, fee.days, fee.emergency))
+    inputs = fee_inputs_json(fee.fees, fee.days, fee.emergency)
     item = (did, ms, fee.msgid, fee.inst, version, outcome, acc, rej, plain, inputs)
     return fee_answer(fee.sns, amounts, fee.results, rec, fee.summed, escape), outcome, item
 

@@ -10,6 +10,7 @@ oversized, chunked, Expect: 100-continue, Connection: close) get what they alway
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -36,6 +37,9 @@ from tests.gatekeeper.conftest import (
     line,
     settlement,
 )
+from tests.gatekeeper.test_differential import INSTITUTIONS, world
+from tests.gatekeeper.test_hsa_differential import his_body
+from tests.gatekeeper.test_hsa_differential import settlement as his_settlement
 from tests.gatekeeper.test_server import read_response
 
 URL = "/v1/settlements/validate"
@@ -161,12 +165,16 @@ async def test_every_answer_is_journaled_first_then_logged_once(
         assert status == 200
         assert gk.rt.journal.appended >= before + i + 1  # written before it was answered
         ids.append(json.loads(answer)["decision_id"])
+    rows: list[tuple[str]] = []
     for _ in range(250):
-        with sqlite3.connect(gk_env) as db:
+        await asyncio.sleep(0.02)
+        with (
+            contextlib.suppress(sqlite3.OperationalError),  # the log is writing
+            sqlite3.connect(gk_env, timeout=0.01) as db,
+        ):
             rows = db.execute("SELECT decision_id FROM settlement_decisions").fetchall()
         if len(rows) >= 5:
             break
-        await asyncio.sleep(0.02)
     assert sorted(r[0] for r in rows) == sorted(ids)
 
 
@@ -241,3 +249,63 @@ async def test_inline_answers_are_counted_in_the_metrics(conn: Conn, gk: Gatekee
     assert (await read_response(reader))[0] == 422
     assert sum(gk.metrics.validate["accept"].counts) == before + 3
     assert sum(gk.metrics.validate["422"].counts) >= 1
+
+
+def _stripped(answer: bytes) -> Any:
+    doc = json.loads(answer)
+    for key in ("inf_refmsgid", "refmsg_time", "respond_time"):
+        doc.pop(key, None)
+    if doc.get("output") and "ybgate" in doc["output"]:
+        doc["output"]["ybgate"].pop("decision_id")
+    return doc
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+async def test_national_format_inline_is_the_asgi_answer_and_logs_the_same_inputs(
+    conn: Conn,
+    client: httpx.AsyncClient,
+    gk: GatekeeperApp,
+    gk_env: Path,
+    served: tuple[int, list[int]],
+    seed: int,
+) -> None:
+    """Random 2204/2301 messages (and broken ones) on the inline path and through the ASGI
+    app: the same answer; a repeated msgid is answered from its record; and the decision
+    log stores the inputs the plain format's decision of the same settlement stores."""
+    facts, codes, days = world(seed, n=200)
+    gk.store.replace(facts)
+    rnd = random.Random(seed)
+    reader, writer = conn
+    sids = []
+    for k, inst in enumerate(INSTITUTIONS * 3):
+        token = f"tok-{inst}"
+        infno = "2301" if k % 2 == 0 else "2204"
+        emergency = None if infno == "2301" else rnd.random() < 0.3
+        body, amounts = his_settlement(rnd, facts, codes, days, inst, f"N{seed}-{k}", emergency)
+        message = his_body(body, infno, amounts, "13" if emergency else "11")
+        if k % 7 == 3:
+            message = message.replace(b'"fee_ocur_time": "', b'"fee_ocur_time": "x', 1)
+        writer.write(post(message, token=token, path="/v1/hsa"))
+        status, _, inline = await read_response(reader)
+        other = message.replace(f"N{seed}-{k}".encode(), f"A{seed}-{k}".encode())
+        ref = await client.post("/v1/hsa", content=other, headers=his(token))
+        assert (status, _stripped(inline)) == (ref.status_code, _stripped(ref.content))
+        writer.write(post(message, token=token, path="/v1/hsa"))
+        assert (await read_response(reader))[2] == inline  # the msgid's record answers
+        if k % 7 != 3:
+            plain = {**body, "settlement_id": f"P{seed}-{k}"}
+            assert (await client.post(URL, json=plain, headers=his(token))).status_code == 200
+            sids.append((f"N{seed}-{k}", f"P{seed}-{k}"))
+    assert not served[1], "a message took uvicorn's ASGI path"
+    rows: dict[str, str] = {}
+    for _ in range(250):
+        await asyncio.sleep(0.02)
+        with (
+            contextlib.suppress(sqlite3.OperationalError),  # the log is writing
+            sqlite3.connect(gk_env, timeout=0.01) as db,
+        ):
+            rows = dict(db.execute("SELECT settlement_id, inputs FROM settlement_decisions"))
+        if all(n in rows and p in rows for n, p in sids):
+            break
+    for n, p in sids:
+        assert json.loads(rows[n]) == json.loads(rows[p]), n
