@@ -126,6 +126,7 @@ class Relay:
         self.cursor = 0  # every version up to this one is in the stream
         self.lease = Lease(self.redis, self.keys.lock, self.cfg.lock_ttl_ms)
         self._dump: asyncio.Task[tuple[int, bytes, str]] | None = None
+        self._storing: asyncio.Task[int] | None = None  # a dump being written to Redis
         # The last dump's encoded shards: a refresh encodes only what changed since.
         self._dump_cache = DumpCache()
         self._snap_version: int | None = None  # as last seen in Redis
@@ -159,8 +160,9 @@ class Relay:
     async def close(self) -> None:
         if self.cfg.use_lock:
             await self.lease.release()
-        if self._dump is not None:
-            await cancel_and_wait(self._dump)
+        for task in (self._dump, self._storing):
+            if task is not None:
+                await cancel_and_wait(task)
         await self.redis.aclose()
 
     async def _serve(self, backoff: Backoff) -> None:
@@ -298,9 +300,18 @@ class Relay:
 
     # -- snapshots and the heartbeat ----------------------------------------------------------
     async def _snapshot_step(self) -> None:
+        """Start a dump when one is due; once encoded, store it in a task of its own
+        (a national registry's parts take a while to write: publishing goes on)."""
+        if self._storing is not None:
+            if not self._storing.done():
+                return
+            storing, self._storing = self._storing, None
+            await storing  # its failure fails this round (the loop retries)
         if self._dump is not None:
             if self._dump.done():
-                await self._finish_dump()
+                task, self._dump = self._dump, None
+                version, value, cost = await task
+                self._storing = asyncio.create_task(self._write_snapshot(version, value, cost))
             return
         store, snap = self.store, self._snap_version
         if not store.loaded:
@@ -328,6 +339,9 @@ class Relay:
         )
 
     async def _finish_dump(self) -> None:
+        if self._storing is not None:
+            storing, self._storing = self._storing, None
+            await storing
         if self._dump is None:
             return
         task, self._dump = self._dump, None
