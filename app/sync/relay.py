@@ -79,6 +79,7 @@ from app.sync.redis_keys import (
 from app.sync.snapshot_store import (
     build_from_database,
     encode_snapshot,
+    encode_snapshot_pieces,
     fetch_registry,
     put_snapshot,
 )
@@ -125,7 +126,7 @@ class Relay:
         self.store = RegistryStore()  # the relay's own registry, for snapshots
         self.cursor = 0  # every version up to this one is in the stream
         self.lease = Lease(self.redis, self.keys.lock, self.cfg.lock_ttl_ms)
-        self._dump: asyncio.Task[tuple[int, bytes, str]] | None = None
+        self._dump: asyncio.Task[tuple[int, list[bytes], str]] | None = None
         self._storing: asyncio.Task[int] | None = None  # a dump being written to Redis
         # The last dump's encoded shards: a refresh encodes only what changed since.
         self._dump_cache = DumpCache()
@@ -327,7 +328,9 @@ class Relay:
             )
 
     @staticmethod
-    async def _encode(version: int, registry: Registry, cache: DumpCache) -> tuple[int, bytes, str]:
+    async def _encode(
+        version: int, registry: Registry, cache: DumpCache
+    ) -> tuple[int, list[bytes], str]:
         started = time.monotonic()
         value, cpu = await asyncio.to_thread(_timed_encode, registry, cache)
         took = time.monotonic() - started
@@ -348,7 +351,9 @@ class Relay:
         version, value, cost = await task
         await self._write_snapshot(version, value, cost)
 
-    async def _write_snapshot(self, version: int, value: bytes, cost: str = "") -> int:
+    async def _write_snapshot(
+        self, version: int, value: bytes | list[bytes], cost: str = ""
+    ) -> int:
         started = time.monotonic()
         stored = await put_snapshot(self.redis, self.keys, version, value)
         self._snap_version, self._snap_at = stored, time.monotonic()
@@ -358,7 +363,7 @@ class Relay:
         log.info(
             "snapshot version %d in Redis (%d bytes, %sstored in %.2fs)",
             stored,
-            len(value),
+            len(value) if isinstance(value, bytes) else sum(map(len, value)),
             f"{cost}, " if cost else "",
             time.monotonic() - started,
         )
@@ -375,10 +380,10 @@ class Relay:
         self._beat_at = now
 
 
-def _timed_encode(registry: Registry, cache: DumpCache) -> tuple[bytes, float]:
-    """The snapshot value and the CPU seconds this thread spent on it."""
+def _timed_encode(registry: Registry, cache: DumpCache) -> tuple[list[bytes], float]:
+    """The snapshot value's pieces and the CPU seconds this thread spent on them."""
     cpu = time.thread_time()
-    value = encode_snapshot(registry, cache)
+    value = encode_snapshot_pieces(registry, cache)
     return value, time.thread_time() - cpu
 
 

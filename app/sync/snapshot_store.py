@@ -22,12 +22,13 @@ import asyncio
 import contextlib
 import ctypes
 import secrets
+from collections.abc import Iterator, Sequence
 
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.registry.compact import Registry
-from app.registry.snapshot import DumpCache, dump_snapshot, loads_snapshot
+from app.registry.snapshot import DumpCache, dump_pieces, loads_snapshot
 from app.registry.source import load_snapshot
 from app.sync.redis_keys import SNAP_HEADER_LEN, Keys, header_version, snapshot_header
 
@@ -55,10 +56,35 @@ def trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def encode_snapshot_pieces(registry: Registry, cache: DumpCache | None = None) -> list[bytes]:
+    """The Redis value for ``registry`` as pieces (header first), never joined: see
+    ``app.registry.snapshot.dump_pieces``. Run it off the event loop for a big registry;
+    nobody may mutate the registry meanwhile. ``cache``: see ``DumpCache``."""
+    return [snapshot_header(registry.version), *dump_pieces(registry, cache)]
+
+
 def encode_snapshot(registry: Registry, cache: DumpCache | None = None) -> bytes:
-    """The Redis value for ``registry`` (run it off the event loop for a big registry;
-    nobody may mutate the registry meanwhile). ``cache``: see ``DumpCache``."""
-    return snapshot_header(registry.version) + dump_snapshot(registry, cache)
+    """:func:`encode_snapshot_pieces` joined."""
+    return b"".join(encode_snapshot_pieces(registry, cache))
+
+
+def _chunks(pieces: Sequence[bytes | memoryview], size: int) -> Iterator[bytes]:
+    """The pieces' bytes in chunks of ``size`` (the last one shorter), each joined on
+    its own: no buffer the size of the whole ever exists."""
+    buf: list[memoryview] = []
+    n = 0
+    for piece in pieces:
+        view = memoryview(piece)
+        while view:
+            take = view[: size - n]
+            buf.append(take)
+            n += len(take)
+            view = view[len(take) :]
+            if n == size:
+                yield b"".join(buf)
+                buf, n = [], 0
+    if buf:
+        yield b"".join(buf)
 
 
 def decode_snapshot(value: bytes) -> Registry:
@@ -91,19 +117,28 @@ async def _unlink_parts(r: aioredis.Redis, keys: Keys, body: bytes) -> None:
         await r.unlink(*(_part_key(keys, gen, i) for i in range(n)))
 
 
-async def put_snapshot(r: aioredis.Redis, keys: Keys, version: int, value: bytes) -> int:
-    """Store ``value`` (``encode_snapshot``) unless Redis already holds this version or a
-    newer one; the version stored afterwards."""
-    view = memoryview(value)
-    header, dump = view[:SNAP_HEADER_LEN], view[SNAP_HEADER_LEN:]
+async def put_snapshot(
+    r: aioredis.Redis, keys: Keys, version: int, value: bytes | Sequence[bytes]
+) -> int:
+    """Store ``value`` (``encode_snapshot``, or its pieces) unless Redis already holds
+    this version or a newer one; the version stored afterwards."""
+    dump: list[bytes | memoryview]
+    if isinstance(value, bytes):
+        header, dump = value[:SNAP_HEADER_LEN], [memoryview(value)[SNAP_HEADER_LEN:]]
+    else:
+        header, dump = bytes(value[0]), [*value[1:]]
+    size = sum(map(len, dump))
     mine = b""
-    if len(dump) > PART_BYTES:
+    if size > PART_BYTES:
         gen = f"{version}-{secrets.token_hex(4)}"
-        n = -(-len(dump) // PART_BYTES)
-        for i in range(n):  # one command per part: Redis serves others in between
-            await r.set(_part_key(keys, gen, i), dump[i * PART_BYTES : (i + 1) * PART_BYTES])
-        mine = _PARTS + f"{gen} {n} {len(dump)}".encode()
-        value = bytes(header) + mine
+        n = 0
+        for n, part in enumerate(_chunks(dump, PART_BYTES), 1):
+            # one command per part: Redis serves others in between
+            await r.set(_part_key(keys, gen, n - 1), part)
+        mine = _PARTS + f"{gen} {n} {size}".encode()
+        value = header + mine
+    elif not isinstance(value, bytes):
+        value = b"".join(value)
     stored, replaced = await r.eval(_SET_IF_NEWER, 1, keys.snapshot, value, str(version))
     # The parts no longer named by the key: those it replaced, or ours if we lost.
     await _unlink_parts(r, keys, mine if int(stored) != version else replaced[SNAP_HEADER_LEN:])

@@ -46,3 +46,24 @@ def test_a_refresh_encodes_only_touched_shards_and_equals_a_full_dump(
         want = fingerprint(reg)
         assert fingerprint(loaded(incremental, tmp_path / "a.snap")) == want
         assert fingerprint(loaded(full, tmp_path / "b.snap")) == want
+
+
+def test_version_1_snapshots_still_load_and_a_torn_one_is_refused(tmp_path: Path) -> None:
+    """A snapshot written before the blobs moved out of the document (version 1) loads
+    into the same registry; a version-2 snapshot cut short is an error, not a registry."""
+    import msgspec
+
+    from app.registry import snapshot as snap
+
+    facts, _, _ = world(31, n=300)
+    reg = Registry.from_patch(copy.deepcopy(facts))
+    v2 = dump_snapshot(reg)
+    assert v2.startswith(snap.MAGIC2)
+    doc = snap._document(memoryview(v2), "v2")
+    doc.codes, doc.index = bytes(doc.codes), bytes(doc.index)
+    doc.codes_len = doc.index_len = 0
+    v1 = snap.MAGIC + msgspec.msgpack.encode(doc)
+    assert fingerprint(loaded(v1, tmp_path / "v1.snap")) == fingerprint(reg)
+    assert fingerprint(loaded(v2, tmp_path / "v2.snap")) == fingerprint(reg)
+    with pytest.raises(ValueError):
+        loaded(v2[:-3], tmp_path / "torn.snap")
