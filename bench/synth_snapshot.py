@@ -38,7 +38,7 @@ from app.registry.judge import DEFAULT_CODE_PATTERN, REASONS  # noqa: E402
 from app.registry.physmap import shard_key  # noqa: E402
 from app.registry.snapshot import (  # noqa: E402
     MAGIC,
-    SnapshotFile,
+    _document,
     _entry_row,
     dump_snapshot,
     load_snapshot,
@@ -136,10 +136,11 @@ def dump_direct(n: int) -> bytes:
         shards.append((shard_key(run[0]), len(run)))
         codes.extend(run)
         index.extend(by_i[r::10_000])
-    snap = msgspec.msgpack.decode(dump_snapshot(base)[len(MAGIC) :], type=SnapshotFile)
+    snap = _document(memoryview(dump_snapshot(base)), "the base registry")
     snap.entries, snap.codes, snap.index = rows, "\n".join(codes).encode(), index.tobytes()
     snap.byteorder, snap.shards = sys.byteorder, shards
-    return MAGIC + msgspec.msgpack.encode(snap)
+    snap.codes_len = snap.index_len = 0
+    return MAGIC + msgspec.msgpack.encode(snap)  # version 1: loads like any snapshot
 
 
 def check(n: int = 23_456) -> None:
