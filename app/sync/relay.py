@@ -56,7 +56,6 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.settings import Settings, get_settings
 from app.models import RegistryChange
 from app.models.base import utcnow
-from app.registry.compact import Registry
 from app.registry.facts import Patch
 from app.registry.snapshot import DumpCache
 from app.registry.source import current_version
@@ -70,18 +69,16 @@ from app.sync.redis_keys import (
     cancelling,
     connect,
     decode_patch,
-    entry_id,
     last_entry,
     publish_patches,
     snapshot_version,
     stream_top,
 )
+from app.sync.relay_snapshots import SnapshotKeeper
 from app.sync.snapshot_store import (
     build_from_database,
     encode_snapshot,
-    encode_snapshot_pieces,
     fetch_registry,
-    put_snapshot,
 )
 
 log = logging.getLogger("ybgate.sync.relay")
@@ -112,7 +109,7 @@ class RedisAheadError(Exception):
     """Redis holds versions PostgreSQL does not have (or has differently)."""
 
 
-class Relay:
+class Relay(SnapshotKeeper):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -299,76 +296,7 @@ class Relay:
                 store.apply(patch)
             pending = deque(p for p in pending if p["version"] > store.version)
 
-    # -- snapshots and the heartbeat ----------------------------------------------------------
-    async def _snapshot_step(self) -> None:
-        """Start a dump when one is due; once encoded, store it in a task of its own
-        (a national registry's parts take a while to write: publishing goes on)."""
-        if self._storing is not None:
-            if not self._storing.done():
-                return
-            storing, self._storing = self._storing, None
-            await storing  # its failure fails this round (the loop retries)
-        if self._dump is not None:
-            if self._dump.done():
-                task, self._dump = self._dump, None
-                version, value, cost = await task
-                self._storing = asyncio.create_task(self._write_snapshot(version, value, cost))
-            return
-        store, snap = self.store, self._snap_version
-        if not store.loaded:
-            return
-        behind = store.version - (snap or 0)
-        due = snap is None or behind >= self.cfg.snapshot_every
-        late = time.monotonic() - self._snap_at >= self.cfg.snapshot_interval_s
-        due = due or (behind > 0 and late)
-        if due:
-            registry = store.registry
-            self._dump = asyncio.create_task(
-                self._encode(registry.version, registry, self._dump_cache)
-            )
-
-    @staticmethod
-    async def _encode(
-        version: int, registry: Registry, cache: DumpCache
-    ) -> tuple[int, list[bytes], str]:
-        started = time.monotonic()
-        value, cpu = await asyncio.to_thread(_timed_encode, registry, cache)
-        took = time.monotonic() - started
-        shards = len(registry.physicians.shards)
-        return (
-            version,
-            value,
-            f"{cache.encoded}/{shards} shards encoded in {took:.2f}s ({cpu:.2f}s CPU)",
-        )
-
-    async def _finish_dump(self) -> None:
-        if self._storing is not None:
-            storing, self._storing = self._storing, None
-            await storing
-        if self._dump is None:
-            return
-        task, self._dump = self._dump, None
-        version, value, cost = await task
-        await self._write_snapshot(version, value, cost)
-
-    async def _write_snapshot(
-        self, version: int, value: bytes | list[bytes], cost: str = ""
-    ) -> int:
-        started = time.monotonic()
-        stored = await put_snapshot(self.redis, self.keys, version, value)
-        self._snap_version, self._snap_at = stored, time.monotonic()
-        floor = stored - self.cfg.keep_before_snapshot
-        if floor > 1:
-            await self.redis.xtrim(self.keys.stream, minid=entry_id(floor), approximate=True)
-        log.info(
-            "snapshot version %d in Redis (%d bytes, %sstored in %.2fs)",
-            stored,
-            len(value) if isinstance(value, bytes) else sum(map(len, value)),
-            f"{cost}, " if cost else "",
-            time.monotonic() - started,
-        )
-        return stored
-
+    # -- the heartbeat (snapshots: relay_snapshots.py) ------------------------------------------
     async def _beat(self, *, force: bool) -> None:
         now = time.monotonic()
         if not force and now - self._beat_at < self.cfg.heartbeat_s:
@@ -378,13 +306,6 @@ class Relay:
             return  # Redis lost the snapshot: vouch for nothing until it is back
         await self.redis.set(self.keys.head, self.cursor, px=self.cfg.head_ttl_ms)
         self._beat_at = now
-
-
-def _timed_encode(registry: Registry, cache: DumpCache) -> tuple[list[bytes], float]:
-    """The snapshot value's pieces and the CPU seconds this thread spent on them."""
-    cpu = time.thread_time()
-    value = encode_snapshot_pieces(registry, cache)
-    return value, time.thread_time() - cpu
 
 
 async def run_relay(settings: Settings, config: RelayConfig | None = None) -> None:
