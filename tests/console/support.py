@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -56,7 +57,10 @@ def wait_for(page: Page, css: str, text: str = "", timeout: float = 20) -> None:
         els = page.finds(css)
         return bool(els) and (not text or any(text in e.text for e in els))
 
-    WebDriverWait(page.driver, timeout).until(ready)
+    # An htmx swap may replace an element between finding it and reading it: look again.
+    WebDriverWait(page.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        ready
+    )
 
 
 def sign_in(page: Page, token: str) -> None:
