@@ -33,13 +33,13 @@ from app.gatekeeper.decision_log import DecisionLog
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.hsa import HSA_PATH, handle_hsa
 from app.gatekeeper.http import (
-    JSON_CT,
     ClientGone,
     InternalError,
     Receive,
     Scope,
     Send,
     read_body,
+    send_bytes,
     send_problem,
 )
 from app.gatekeeper.idempotency import IdempotencyStore, LocalIdempotency, RedisIdempotency
@@ -123,14 +123,7 @@ class GatekeeperApp:
             await send_problem(send, InternalError("The decision failed."), VALIDATE_PATH)
             self.metrics.observe("500", _perf() - t0)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", JSON_CT), (b"content-length", b"%d" % len(out))],
-            }
-        )
-        await send({"type": "http.response.body", "body": out})
+        await send_bytes(send, 200, out)
         self.metrics.validated(results, n_accepted, item[5], _perf() - t0)
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -30,13 +31,14 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-class _Polling:
+class _Polling(abc.ABC):
     """``start`` runs :meth:`run` in a task; ``stop`` cancels it and closes the feed."""
 
     _task: asyncio.Task[None] | None = None
 
+    @abc.abstractmethod
     async def run(self) -> None:
-        raise NotImplementedError
+        """Poll until cancelled."""
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"ybgate-{type(self).__name__}")
