@@ -174,7 +174,7 @@ class GatekeeperApp:
         self.openapi = msgspec.json.encode(
             openapi_document(settings.max_lines, settings.max_body_bytes)
         )
-        self.metrics.gauges = runtime_gauges(self.store, dlog)
+        self.metrics.gauges = runtime_gauges(self.store, dlog, journal)
 
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)

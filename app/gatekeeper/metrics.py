@@ -25,6 +25,7 @@ from app.registry.memo import STATS as MEMO
 
 if TYPE_CHECKING:
     from app.gatekeeper.decision_log import DecisionLog
+    from app.gatekeeper.journal import Journal
     from app.registry.store import RegistryStore
 
 BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0)
@@ -184,8 +185,10 @@ def memo_metrics(store: RegistryStore) -> Callable[[], Iterable[Metric]]:
     return collect
 
 
-def runtime_gauges(store: RegistryStore, dlog: DecisionLog) -> list[Callable[[], Iterable[Metric]]]:
-    """Registry version/age/size and decision-log gauges, read at scrape time."""
+def runtime_gauges(
+    store: RegistryStore, dlog: DecisionLog, journal: Journal
+) -> list[Callable[[], Iterable[Metric]]]:
+    """Registry version/age/size, decision-log and journal gauges, read at scrape time."""
 
     def version() -> float:
         return -1 if store.current is None else store.current.version
@@ -193,7 +196,7 @@ def runtime_gauges(store: RegistryStore, dlog: DecisionLog) -> list[Callable[[],
     def physicians() -> float:
         return 0 if store.current is None else store.current.physician_count()
 
-    p = "ybgate_decision_log_"
+    p, j = "ybgate_decision_log_", "ybgate_decision_journal_"
     return [
         memo_metrics(store),
         gauge("ybgate_registry_version", "Registry version decisions are made on.", version),
@@ -206,4 +209,8 @@ def runtime_gauges(store: RegistryStore, dlog: DecisionLog) -> list[Callable[[],
         gauge(p + "failures", "Failed database writes.", lambda: dlog.failures),
         gauge(p + "spill_failures", "Failed spill writes.", lambda: dlog.spill_failures),
         gauge(p + "spill_files", "Spill files awaiting replay.", lambda: dlog.pending_spill_files),
+        gauge(j + "appended", "Decisions written to the journal.", lambda: journal.appended),
+        gauge(j + "writes", "Journal writes (one per event-loop turn).", lambda: journal.writes),
+        gauge(j + "fsyncs", "Journal fsyncs.", lambda: journal.fsyncs),
+        gauge(j + "failures", "Failed journal writes or fsyncs.", lambda: journal.failures),
     ]

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
@@ -239,7 +240,9 @@ async def test_requests_it_does_not_take_get_what_they_always_got(
         await writer.wait_closed()
 
 
-async def test_inline_answers_are_counted_in_the_metrics(conn: Conn, gk: GatekeeperApp) -> None:
+async def test_inline_answers_are_counted_in_the_metrics(
+    conn: Conn, gk: GatekeeperApp, client: httpx.AsyncClient
+) -> None:
     reader, writer = conn
     before = sum(gk.metrics.validate["accept"].counts)
     for i in range(3):
@@ -249,6 +252,9 @@ async def test_inline_answers_are_counted_in_the_metrics(conn: Conn, gk: Gatekee
     assert (await read_response(reader))[0] == 422
     assert sum(gk.metrics.validate["accept"].counts) == before + 3
     assert sum(gk.metrics.validate["422"].counts) >= 1
+    text = (await client.get("/metrics")).text
+    appended = re.search(r"^ybgate_decision_journal_appended (\S+)$", text, re.M)
+    assert appended is not None and float(appended[1]) >= 3  # the answered ones, journaled
 
 
 def _stripped(answer: bytes) -> Any:
