@@ -170,6 +170,14 @@ async def _agreements_of(session: AsyncSession, i: int, code: str, roll: float) 
     )
     session.add(ag)
     await session.flush()
+    _demo_event(session, ag, i, code, roll)
+
+
+def _demo_event(session: AsyncSession, ag: Agreement, i: int, code: str, roll: float) -> None:
+    """By ``roll``: a suspension, a termination, a cancellation, a second site, a visit
+    or nothing."""
+    starts, region = ag.starts_on, ag.region_code
+    lanzhou = region == "620100"
     if roll < 0.06:
         session.add(
             AgreementSuspension(

@@ -77,21 +77,7 @@ async def board(session: AsyncSession, today: date) -> Board:
         + [a.physician_code or "" for _, a in resumptions]
         + [v.physician_code for v in recent],
     )
-    for a in pending:
-        due = _due(deadline_counted(get_policy(a.policy_id), "notice", a.effective_on, cal))
-        months = f"{a.months_min}–{a.months_max} 个月" if a.months_min else ""
-        b.pending.append(
-            _task(
-                b,
-                "待决事项",
-                a.physician_code or a.institution_code or "",
-                names,
-                f"{a.clause} {months}".strip(),
-                a.effective_on,
-                due,
-                f"/console/actions#{a.id}",
-            )
-        )
+    _pending_tasks(b, pending, names, cal)
     for o, v in objections:
         b.objections.append(
             _task(
@@ -124,6 +110,27 @@ async def board(session: AsyncSession, today: date) -> Board:
     await _provisional(b, suspensions, recent, names, session, cal)
     await _chart(b, session, today)
     return b
+
+
+def _pending_tasks(
+    b: Board, pending: list[Action], names: dict[str, str], cal: WorkCalendar
+) -> None:
+    """待决事项: each pending action with its notice deadline."""
+    for a in pending:
+        due = _due(deadline_counted(get_policy(a.policy_id), "notice", a.effective_on, cal))
+        months = f"{a.months_min}–{a.months_max} 个月" if a.months_min else ""
+        b.pending.append(
+            _task(
+                b,
+                "待决事项",
+                a.physician_code or a.institution_code or "",
+                names,
+                f"{a.clause} {months}".strip(),
+                a.effective_on,
+                due,
+                f"/console/actions#{a.id}",
+            )
+        )
 
 
 async def _provisional(

@@ -71,105 +71,135 @@ def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> di
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "paths": {
-            VALIDATE_PATH: {
-                "post": {
-                    "operationId": "validateSettlement",
-                    "summary": "Decide every line of a settlement as of its service date",
-                    "security": auth,
-                    "requestBody": {
-                        "required": True,
-                        "description": f"1-{max_lines} lines; at most {max_body_bytes} bytes.",
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/SettlementRequest"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": _json("SettlementDecision", "The decision, lines in order."),
-                        **common,
-                        "413": _problem("The body is larger than allowed."),
-                    },
-                }
-            },
-            ELIGIBILITY_PATH: {
-                "get": {
-                    "operationId": "physicianEligibility",
-                    "summary": "The same judgement for one physician at one institution",
-                    "security": auth,
-                    "parameters": [
-                        {
-                            "name": "code",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "institution",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "date",
-                            "in": "query",
-                            "required": False,
-                            "description": "Default: today in Asia/Shanghai.",
-                            "schema": {"type": "string", "format": "date"},
-                        },
-                    ],
-                    "responses": {"200": _json("Eligibility", "The judgement."), **common},
-                }
-            },
+            **_validate_path(max_lines, max_body_bytes, common, auth),
+            **_eligibility_path(common, auth),
             **his_paths(max_lines, max_body_bytes, common, auth),
-            DECISION_PATH: {
-                "get": {
-                    "operationId": "explainDecision",
-                    "summary": "A decision of the token's institution, each line with its basis",
-                    "description": (
-                        "The logged decision (readable as soon as it is answered), each "
-                        "line's verdict and the fact that decided it on the record as of "
-                        "the decision's registry version (with the action, violation and "
-                        "clause that caused it where one did), and the first later version "
-                        "that changed the physician's record. Another institution's "
-                        "decision is 404, like an unknown id."
-                    ),
-                    "security": auth,
-                    "parameters": [
-                        {
-                            "name": "decision_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
+            **_decision_path(common, auth),
+            **_probe_paths(),
+        },
+    }
+
+
+def _validate_path(
+    max_lines: int, max_body_bytes: int, common: dict[str, Any], auth: list[dict[str, list[str]]]
+) -> dict[str, Any]:
+    """POST /v1/settlements/validate."""
+    return {
+        VALIDATE_PATH: {
+            "post": {
+                "operationId": "validateSettlement",
+                "summary": "Decide every line of a settlement as of its service date",
+                "security": auth,
+                "requestBody": {
+                    "required": True,
+                    "description": f"1-{max_lines} lines; at most {max_body_bytes} bytes.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/SettlementRequest"}
                         }
-                    ],
-                    "responses": {
-                        "200": _json("ExplainedDecision", "The decision, explained."),
-                        "401": common["401"],
-                        "403": _problem("An admin token (valid, but not for the HIS API)."),
-                        "404": _problem("No such decision of this institution."),
-                        "503": _problem("The gatekeeper is starting."),
                     },
-                }
-            },
-            "/healthz": {
-                "get": {"summary": "Process alive", "responses": {"200": {"description": "alive"}}}
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "Registry loaded and fresh",
-                    "responses": {
-                        "200": {"description": "ready"},
-                        "503": _problem("Not loaded, or older than registry_max_age_s."),
+                },
+                "responses": {
+                    "200": _json("SettlementDecision", "The decision, lines in order."),
+                    **common,
+                    "413": _problem("The body is larger than allowed."),
+                },
+            }
+        },
+    }
+
+
+def _eligibility_path(common: dict[str, Any], auth: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """GET /v1/physicians/{code}/eligibility."""
+    return {
+        ELIGIBILITY_PATH: {
+            "get": {
+                "operationId": "physicianEligibility",
+                "summary": "The same judgement for one physician at one institution",
+                "security": auth,
+                "parameters": [
+                    {
+                        "name": "code",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
                     },
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "responses": {"200": {"description": "text exposition format"}},
-                }
-            },
+                    {
+                        "name": "institution",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "date",
+                        "in": "query",
+                        "required": False,
+                        "description": "Default: today in Asia/Shanghai.",
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                ],
+                "responses": {"200": _json("Eligibility", "The judgement."), **common},
+            }
+        },
+    }
+
+
+def _decision_path(common: dict[str, Any], auth: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """GET /v1/decisions/{decision_id}."""
+    return {
+        DECISION_PATH: {
+            "get": {
+                "operationId": "explainDecision",
+                "summary": "A decision of the token's institution, each line with its basis",
+                "description": (
+                    "The logged decision (readable as soon as it is answered), each "
+                    "line's verdict and the fact that decided it on the record as of "
+                    "the decision's registry version (with the action, violation and "
+                    "clause that caused it where one did), and the first later version "
+                    "that changed the physician's record. Another institution's "
+                    "decision is 404, like an unknown id."
+                ),
+                "security": auth,
+                "parameters": [
+                    {
+                        "name": "decision_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json("ExplainedDecision", "The decision, explained."),
+                    "401": common["401"],
+                    "403": _problem("An admin token (valid, but not for the HIS API)."),
+                    "404": _problem("No such decision of this institution."),
+                    "503": _problem("The gatekeeper is starting."),
+                },
+            }
+        },
+    }
+
+
+def _probe_paths() -> dict[str, Any]:
+    """Health, readiness and metrics."""
+    return {
+        "/healthz": {
+            "get": {"summary": "Process alive", "responses": {"200": {"description": "alive"}}}
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Registry loaded and fresh",
+                "responses": {
+                    "200": {"description": "ready"},
+                    "503": _problem("Not loaded, or older than registry_max_age_s."),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {"200": {"description": "text exposition format"}},
+            }
         },
     }
 
@@ -181,40 +211,20 @@ def his_paths(
     auth: list[dict[str, list[str]]],
 ) -> dict[str, Any]:
     """POST /v1/hsa (the national platform's format) and GET /v1/roster."""
+    return {
+        **_hsa_path(max_lines, max_body_bytes, common, auth),
+        **_roster_path(common, auth),
+    }
+
+
+def _roster_path(common: dict[str, Any], auth: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """GET /v1/roster."""
     query = [
         ("since_version", "Only what changed after this registry_version.", {"minimum": 0}),
         ("after", "Paging: codes after this one (next_after).", {"maxLength": 64}),
         ("limit", "Page size.", {"minimum": 1, "maximum": 5000, "default": 1000}),
     ]
     return {
-        "/v1/hsa": {
-            "post": {
-                "operationId": "nationalPlatformMessage",
-                "summary": "2204/2301 fee upload (every feedetail judged) or 5102 staff query",
-                "description": (
-                    "The national platform's wrapper in and out. A malformed message is HTTP "
-                    "200 with infcode -1 and err_msg naming the field's path. Fee uploads are "
-                    "idempotent on msgid per institution for 24 h."
-                ),
-                "security": auth,
-                "requestBody": {
-                    "required": True,
-                    "description": (
-                        f"1-{max_lines} feedetail items; at most {max_body_bytes} bytes."
-                    ),
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/HsaRequest"}}
-                    },
-                },
-                "responses": {
-                    "200": _json("HsaResponse", "The platform's wrapper: infcode 0 or -1."),
-                    "401": common["401"],
-                    "403": _problem("fixmedins_code is not the token's institution."),
-                    "413": _problem("The body is larger than allowed."),
-                    "503": common["503"],
-                },
-            }
-        },
         "/v1/roster": {
             "get": {
                 "operationId": "institutionRoster",
@@ -242,6 +252,46 @@ def his_paths(
                     "200": _json("Roster", "The roster (or the delta); ETag header."),
                     "304": {"description": "Unchanged since the ETag sent in If-None-Match."},
                     **common,
+                },
+            }
+        },
+    }
+
+
+def _hsa_path(
+    max_lines: int,
+    max_body_bytes: int,
+    common: dict[str, Any],
+    auth: list[dict[str, list[str]]],
+) -> dict[str, Any]:
+    """POST /v1/hsa."""
+    return {
+        "/v1/hsa": {
+            "post": {
+                "operationId": "nationalPlatformMessage",
+                "summary": "2204/2301 fee upload (every feedetail judged) or 5102 staff query",
+                "description": (
+                    "The national platform's wrapper in and out. A malformed message is HTTP "
+                    "200 with infcode -1 and err_msg naming the field's path. Fee uploads are "
+                    "idempotent on msgid per institution for 24 h."
+                ),
+                "security": auth,
+                "requestBody": {
+                    "required": True,
+                    "description": (
+                        f"1-{max_lines} feedetail items; at most {max_body_bytes} bytes."
+                    ),
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/HsaRequest"}}
+                    },
+                },
+                "responses": {
+                    "200": _json("HsaResponse", "The platform's wrapper: infcode 0 or -1."),
+                    "400": common["400"],
+                    "401": common["401"],
+                    "403": _problem("fixmedins_code is not the token's institution."),
+                    "413": _problem("The body is larger than allowed."),
+                    "503": common["503"],
                 },
             }
         },
