@@ -10,7 +10,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
+COPY csrc ./csrc
 COPY app ./app
 RUN python -m venv /opt/ybgate && /opt/ybgate/bin/pip install --upgrade pip \
     && /opt/ybgate/bin/pip install .

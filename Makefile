@@ -10,8 +10,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 ## make venv: installs the pinned versions of requirements.lock (then the app itself, no deps)
 venv: .venv/.installed
 
-.venv/.installed: pyproject.toml requirements.lock
+.venv/.installed: pyproject.toml requirements.lock setup.py $(wildcard csrc/*.c csrc/*.h)
 	@command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+	@# the C part (csrc/, the 2204/2301 fast path) needs a compiler and Python's headers
+	@command -v cc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc libc6-dev; }
+	@python3 -c 'import os,sysconfig,sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+		|| { apt-get update -qq && apt-get install -y -qq python3-dev; }
 	@test -x .venv/bin/python || python3 -m venv .venv || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv .venv; }
 	.venv/bin/pip install -q --upgrade pip
 	.venv/bin/pip install -q -r requirements.lock

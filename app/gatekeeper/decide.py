@@ -192,9 +192,24 @@ def render(
         parts[0::2] = [json_inner(i) for i in parts[0::2]]
         settlement_id = json_inner(settlement_id)
     parts[-1] = results[-1].last  # close the array instead of opening another line
-    return (
+    lines = "".join(parts).encode()
+    return render_around(settlement_id, decision_id, version, outcome, accepted, rejected, lines)
+
+
+def render_around(
+    settlement_id: str,
+    decision_id: str,
+    version: int,
+    outcome: str,
+    accepted: str,
+    rejected: str,
+    lines: bytes,
+) -> bytes:
+    """The response body around its lines (each line's fields after ``{"line_id":"``)."""
+    head = (
         f'{{"settlement_id":"{settlement_id}","decision_id":"{decision_id}",'
         f'"registry_version":{version},"outcome":"{outcome}",'
         f'"accepted_amount":"{accepted}","rejected_amount":"{rejected}",'
-        '"lines":[{"line_id":"' + "".join(parts) + "]}"
-    ).encode()
+        '"lines":[{"line_id":"'
+    )
+    return b"%b%b]}" % (head.encode(), lines)

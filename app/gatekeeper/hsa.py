@@ -12,6 +12,11 @@ problems.
 Fee uploads are idempotent on ``msgid`` per institution (``idempotency.py``): the
 answer is judged, then its record claimed; a message whose record exists is answered
 from that record (same decision id, same results) and not logged again.
+
+The usual message (one service date, plain amounts, no escapes) is scanned, judged on
+the same memo table and written in C (``hsa_fast.py``, ``csrc/``); everything else, and
+every malformed message, goes through the reference below (msgspec, :func:`fee_judge`).
+Both give the same bytes (``tests/gatekeeper/test_hsa_fast.py``).
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ from app.core.errors import (
     NotReady,
     PayloadTooLarge,
 )
-from app.gatekeeper.decide import money, render
+from app.gatekeeper.decide import money, render, render_around
 from app.gatekeeper.hsa_amounts import AmountError, canonical_amounts, totals
+from app.gatekeeper.hsa_fast import EMERGENCY_MED_TYPES, judge, scan
 from app.gatekeeper.hsa_render import (
     RESULT_CHAR,
     Malformed,
+    answer_bytes,
+    err_msg_listed,
     fee_answer,
     malformed_answer,
     now_text,
@@ -63,11 +71,11 @@ from app.registry.memo import STATS as MEMO
 from app.registry.memo import InstContext
 
 if TYPE_CHECKING:
+    from app.gatekeeper._feefast import Scanned
     from app.gatekeeper.app import GatekeeperApp
     from app.gatekeeper.runtime import Runtime
 
 HSA_PATH = "/v1/hsa"
-EMERGENCY_MED_TYPES = frozenset({"13", "24"})
 _perf = time.perf_counter
 _encode = msgspec.json.encode
 
@@ -224,12 +232,14 @@ class FeeDecision:
     """A judged fee upload waiting for its msgid claim (``claimed`` finishes it)."""
 
     __slots__ = (
-        *("amounts", "body", "days", "emergency", "fees", "inst", "msgid", "parts"),
+        *("amounts", "body", "days", "emergency", "fast", "fees", "inst", "msgid", "parts"),
         *("rec", "results", "summed", "sns", "version"),
     )
 
     def __init__(self, inst: str, msgid: str, body: bytes, fees: list[FeeDetail]) -> None:
         self.inst, self.msgid, self.body, self.fees = inst, msgid, body, fees
+        # From the C fast path (hsa_fast.py): answer lines, plain lines, inputs, err_msg.
+        self.fast: tuple[bytes, bytes, bytes, bytes] | None = None
         self.amounts: list[str | None] = []
         self.days: dict[str, date] = {}
         self.emergency: int | None = None
@@ -242,14 +252,22 @@ class FeeDecision:
 
 
 def begin(
-    app: GatekeeperApp, rt: Runtime, inst: str, body: bytes
+    app: GatekeeperApp, rt: Runtime, inst: str, body: bytes, *, fast: bool = True
 ) -> tuple[str, bytes, str, FeeDecision | None]:
     """(operation, answer, outcome, fee upload to claim): everything of a message up to
     its msgid claim, without I/O. A fee upload's answer comes from :func:`claimed`. The
-    ASGI handler and the inline protocol (``inline.py``) both run it."""
+    ASGI handler and the inline protocol (``inline.py``) both run it. ``fast=False``:
+    the reference alone (what the C fast path is tested against)."""
     received = now_text()
     op = "hsa"
     try:
+        scanned = scan(body, rt.max_lines) if fast else None
+        if scanned is not None:  # the fast subset (hsa_fast.py), valid as it stands
+            if scanned.fixmedins_code != inst:
+                raise Forbidden("This token may send messages of its own institution only.")
+            judged = fast_judge(app, inst, scanned, body, received)
+            if judged is not None:
+                return f"hsa_{scanned.infno}", b"", "", judged
         try:
             message = message_decoder.decode(body)
         except msgspec.MsgspecError as exc:
@@ -309,24 +327,65 @@ def fee_judge(
     return fee
 
 
+def fast_judge(
+    app: GatekeeperApp, inst: str, scanned: Scanned, body: bytes, received: str
+) -> FeeDecision | None:
+    """A message of the fast subset judged in C, its msgid record made; None where the
+    reference must decide (no such day, a memo miss, sums past 64 bits)."""
+    try:
+        day = _day(scanned.day)
+    except ValueError:
+        return None
+    store = app.store
+    with store.lock:
+        reg = store.current
+        assert reg is not None
+        ctx = reg.contexts.get(inst) or reg.context(inst)
+        judged = judge(ctx, scanned, day)
+        version = reg.version
+    if judged is None:
+        return None
+    results, lines, plain, inputs, listed, n_bad, codes, _, acc, rej = judged
+    MEMO.lookups += scanned.n
+    fee = FeeDecision(inst, scanned.msgid, body, [])
+    fee.results, fee.version = results, version
+    outcome = "accept" if not n_bad else "reject" if n_bad == len(results) else "partial"
+    fee.summed = (outcome, money(acc), money(rej))
+    fee.fast = (lines, plain, inputs, err_msg_listed(n_bad, listed))
+    did, ms = app.new_id()
+    fee.rec = Record(fingerprint(body), did, ms, version, received, now_text(), codes)
+    return fee
+
+
 def claimed(fee: FeeDecision, prior: Record | None) -> tuple[bytes, str, Item | None]:
     """(answer, outcome, decision to log) once the msgid is claimed: ``prior`` is the
     record an earlier message left (answered from it, not logged again)."""
-    escape = b"\\" in fee.body
-    rec, amounts = fee.rec, fee.amounts
+    rec, fast = fee.rec, fee.fast
     if prior is not None:
         if prior.body_hash != rec.body_hash:
             err = Malformed("msgid", "同一 msgid 已用于内容不同的报文 (24 小时内)")
             return malformed_answer(err, rec.refmsg_time), "malformed", None
+        if fast is not None:  # the ids and amounts, read by the reference
+            fees = message_decoder.decode(fee.body).input.feedetail or []
+            fee.sns = [ln.feedetl_sn for ln in fees]
+            fee.amounts = canonical_amounts([ln.det_item_fee_sumamt for ln in fees])[0]
         results = [ALL_RESULTS[ord(c) - 65] for c in prior.results]
-        summed = _totals(results, amounts, None)
-        return fee_answer(fee.sns, amounts, results, prior, summed, escape), "replayed", None
+        summed = _totals(results, fee.amounts, None)
+        escape = b"\\" in fee.body
+        answer = fee_answer(fee.sns, fee.amounts, results, prior, summed, escape)
+        return answer, "replayed", None
     outcome, acc, rej = fee.summed
     did, ms, version = rec.decision_id, rec.decided_ms, fee.version
-    plain = render(fee.msgid, did, version, outcome, acc, rej, fee.results, fee.parts, fee.body)
-    inputs = fee_inputs_json(fee.fees, fee.days, fee.emergency)
+    if fast is not None:
+        lines, plain_lines, inputs, err_json = fast
+        plain = render_around(fee.msgid, did, version, outcome, acc, rej, plain_lines)
+        answer = answer_bytes(lines, err_json, rec, fee.summed)
+    else:
+        plain = render(fee.msgid, did, version, outcome, acc, rej, fee.results, fee.parts, fee.body)
+        inputs = fee_inputs_json(fee.fees, fee.days, fee.emergency)
+        answer = fee_answer(fee.sns, fee.amounts, fee.results, rec, fee.summed, b"\\" in fee.body)
     item = (did, ms, fee.msgid, fee.inst, version, outcome, acc, rej, plain, inputs)
-    return fee_answer(fee.sns, amounts, fee.results, rec, fee.summed, escape), outcome, item
+    return answer, outcome, item
 
 
 async def _keep(rt: Runtime, fee: FeeDecision, item: Item) -> None:

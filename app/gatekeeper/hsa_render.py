@@ -73,15 +73,24 @@ def _interleave(*columns: Sequence[str]) -> list[str]:
     return out
 
 
-def _err_msg(sns: list[str], results: list[LineResult]) -> str:
+ERR_PREFIX = "条费用明细医保医师校验未通过: feedetl_sn="
+_ERR_PREFIX = ERR_PREFIX.encode()
+
+
+def _err_msg(sns: list[str], results: list[LineResult]) -> bytes:
     """``err_msg`` listing each rejected line with its reason (JSON), or ``null``."""
     flags = list(map(_REJECTED.__getitem__, results))
     if not any(flags):
-        return "null"
+        return b"null"
     bad = list(compress(results, flags))
     parts = _interleave(list(compress(sns, flags)), list(map(_LISTED.__getitem__, bad)))
     listed = "".join(parts)[: -len(_SEP_LISTED)]
-    return _json(f"{len(bad)} 条费用明细医保医师校验未通过: feedetl_sn={listed}").decode()
+    return _json(f"{len(bad)} {ERR_PREFIX}{listed}")
+
+
+def err_msg_listed(n_bad: int, listed: bytes) -> bytes:
+    """``err_msg`` from the listing already joined (ids that need no JSON escaping)."""
+    return b'"%d %b%b"' % (n_bad, _ERR_PREFIX, listed) if n_bad else b"null"
 
 
 def fee_answer(
@@ -106,11 +115,17 @@ def fee_answer(
         tails = list(map(_QTAIL_NEXT.__getitem__, results))
         parts = _interleave(sns, [_MID_Q] * n, amounts, tails)  # type: ignore[arg-type]
         parts[-1] = '"' + _TAIL[results[-1]]
+    return answer_bytes("".join(parts).encode(), err, rec, totals)
+
+
+def answer_bytes(lines: bytes, err: bytes, rec: Record, totals: tuple[str, str, str]) -> bytes:
+    """The answer around its ``output.result`` lines (each line's fields after the first
+    ``{"feedetl_sn":"``) and its ``err_msg`` JSON."""
     outcome, acc, rej = totals
     head = (
-        f'{{"infcode":{0 if err == "null" else -1},"inf_refmsgid":"{rec.decision_id}",'
+        f'{{"infcode":{0 if err == b"null" else -1},"inf_refmsgid":"{rec.decision_id}",'
         f'"refmsg_time":"{rec.refmsg_time}","respond_time":"{rec.respond_time}",'
-        f'"err_msg":{err},"warn_msg":null,"output":{{"result":[{{"feedetl_sn":"'
+        '"err_msg":'
     )
     tail = (
         f'],"ybgate":{{"decision_id":"{rec.decision_id}",'
@@ -119,7 +134,23 @@ def fee_answer(
     )
     # Encoded apart: err_msg is not ASCII, and a str holding it would make the whole
     # (ASCII) line array a wide string, several times slower to join and encode.
-    return b"".join((head.encode(), "".join(parts).encode(), tail.encode()))
+    return b"".join((head.encode(), err, _OPEN_RESULT, lines, tail.encode()))
+
+
+_OPEN_RESULT = b',"warn_msg":null,"output":{"result":[{"feedetl_sn":"'
+
+
+# Per result, the fragments the C fast path (hsa_fast.py) writes after a line's id or
+# amount: the same texts as above, as bytes.
+FAST_FRAGMENTS = (
+    tuple(('"' + _TAIL_NEXT[r]).encode() for r in ALL_RESULTS),
+    tuple(('"' + _TAIL[r]).encode() for r in ALL_RESULTS),
+    tuple(r.encode() for r in ALL_RESULTS),
+    tuple(r.last.encode() for r in ALL_RESULTS),
+    tuple(_LISTED[r].encode() for r in ALL_RESULTS),
+    _MID_Q.encode(),
+    _SEP_LISTED.encode(),
+)
 
 
 def malformed_answer(err: Malformed, received: str) -> bytes:

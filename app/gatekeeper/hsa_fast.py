@@ -1,0 +1,55 @@
+"""The fast path of ``POST /v1/hsa`` fee uploads: the message scanned, judged and
+written in C (``csrc/``, built into ``app.gatekeeper._feefast`` at install).
+
+Same registry, same judgement: the C code reads the institution's memo table for the
+service date (``InstContext.tables``, the table ``hsa.judge_fees`` reads) and writes the
+fragments of ``hsa_render``/``LineResult`` given to it here, once. It takes a strict
+subset of messages: one service date, ASCII judged fields, no escape anywhere, no
+repeated key, every line carrying a plain amount (``d``, ``d.d`` or ``d.dd``, a number
+or a string), no ``input.data``. Anything else, a memo miss included, returns None and
+the reference (msgspec + ``hsa.fee_judge``) decides, so every malformed message gets
+the reference's answer naming its field. ``tests/gatekeeper/test_hsa_fast.py`` holds
+the two to the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.gatekeeper import _feefast
+from app.gatekeeper.hsa_render import FAST_FRAGMENTS, RESULT_CHAR
+from app.registry.judge import ALL_RESULTS
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from app.gatekeeper._feefast import Judged, Scanned
+    from app.registry.memo import InstContext
+
+EMERGENCY_MED_TYPES = frozenset({"13", "24"})
+
+_feefast.setup(
+    ALL_RESULTS,
+    tuple(r.ok for r in ALL_RESULTS),
+    "".join(RESULT_CHAR[r] for r in ALL_RESULTS),
+    *FAST_FRAGMENTS,
+)
+scan = _feefast.scan
+
+
+def emergency_of(scanned: Scanned) -> int:
+    """2204: every line by the wrapper's med_type (0/1); 2301: each line's own (-1)."""
+    if scanned.infno == "2301":
+        return -1
+    return 1 if scanned.med_type in EMERGENCY_MED_TYPES else 0
+
+
+def judge(ctx: InstContext, scanned: Scanned, day: date) -> Judged | None:
+    """The scanned lines judged on the memo table of ``day``; None on a miss (the
+    general path fills the memo). The caller holds the store's lock."""
+    if ctx.epoch != ctx.budget[1]:  # the memo started a new epoch (see memo.py)
+        return None
+    table = ctx.tables.get(day)
+    if table is None:
+        return None
+    return scanned.judge(table, emergency_of(scanned))

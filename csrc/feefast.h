@@ -1,0 +1,42 @@
+/* The national format's fee uploads (2204/2301) scanned and answered in C: the fast
+ * path of app/gatekeeper/hsa.py. See app/gatekeeper/_feefast.pyi for the contract.
+ *
+ * The scanner accepts a strict subset of what the reference (msgspec + hsa.py) accepts
+ * and answers it byte for byte the same; anything else (an escape anywhere, a repeated
+ * key, a non-ASCII judged field, a missing or unusual amount, more than one service
+ * date, a malformed message) makes it return None and the reference decides.
+ */
+#ifndef YBGATE_FEEFAST_H
+#define YBGATE_FEEFAST_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+typedef struct {
+    Py_ssize_t off, len;
+} Span;
+
+typedef struct {
+    Span sn, code;
+    int64_t cents;
+    int emergency; /* line med_type 13/24 (2301) */
+} Line;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *body; /* bytes, owned: the spans point into it */
+    Line *lines;
+    Py_ssize_t n;
+    PyObject *infno, *msgid, *inst, *med_type, *day;
+} Scanned;
+
+/* scan.c */
+int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out);
+
+/* judge.c */
+PyObject *ff_judge(Scanned *s, PyObject *table, int emergency);
+PyObject *ff_setup(PyObject *module, PyObject *args);
+void ff_clear(void);
+
+#endif

@@ -1,0 +1,111 @@
+/* The module: scan(body, max_lines) -> Scanned | None; Scanned.judge(table, emergency);
+ * setup(...). See feefast.h and app/gatekeeper/_feefast.pyi. */
+#include "feefast.h"
+
+#include <structmember.h>
+
+static void scanned_dealloc(Scanned *s) {
+    Py_XDECREF(s->body);
+    Py_XDECREF(s->infno);
+    Py_XDECREF(s->msgid);
+    Py_XDECREF(s->inst);
+    Py_XDECREF(s->med_type);
+    Py_XDECREF(s->day);
+    PyMem_Free(s->lines);
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+static PyObject *scanned_judge(Scanned *s, PyObject *args) {
+    PyObject *table;
+    int emergency;
+    if (!PyArg_ParseTuple(args, "Oi", &table, &emergency))
+        return NULL;
+    if (emergency < -1 || emergency > 1) {
+        PyErr_SetString(PyExc_ValueError, "emergency must be -1, 0 or 1");
+        return NULL;
+    }
+    return ff_judge(s, table, emergency);
+}
+
+static PyMethodDef scanned_methods[] = {
+    {"judge", (PyCFunction)scanned_judge, METH_VARARGS,
+     "judge(table, emergency) -> (results, answer_lines, plain_lines, inputs, listed, n_bad, "
+     "letters, n_accepted, accepted_cents, rejected_cents) | None on a memo miss"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef scanned_members[] = {
+    {"infno", T_OBJECT_EX, offsetof(Scanned, infno), READONLY, NULL},
+    {"msgid", T_OBJECT_EX, offsetof(Scanned, msgid), READONLY, NULL},
+    {"fixmedins_code", T_OBJECT_EX, offsetof(Scanned, inst), READONLY, NULL},
+    {"med_type", T_OBJECT_EX, offsetof(Scanned, med_type), READONLY, NULL},
+    {"day", T_OBJECT_EX, offsetof(Scanned, day), READONLY, NULL},
+    {"n", T_PYSSIZET, offsetof(Scanned, n), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject ScannedType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "app.gatekeeper._feefast.Scanned",
+    .tp_basicsize = sizeof(Scanned),
+    .tp_dealloc = (destructor)scanned_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A 2204/2301 message in the fast subset, scanned.",
+    .tp_methods = scanned_methods,
+    .tp_members = scanned_members,
+};
+
+static PyObject *scan(PyObject *module, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t max_lines;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "On", &view.obj, &max_lines))
+        return NULL;
+    PyObject *body = view.obj;
+    if (!PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "body must be bytes");
+        return NULL;
+    }
+    Scanned *s = PyObject_New(Scanned, &ScannedType);
+    if (!s)
+        return NULL;
+    s->body = Py_NewRef(body);
+    s->lines = NULL;
+    s->n = 0;
+    s->infno = s->msgid = s->inst = s->med_type = s->day = NULL;
+    int r = ff_scan(PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body), max_lines, s);
+    if (r == 1)
+        return (PyObject *)s;
+    Py_DECREF(s);
+    if (r < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"scan", scan, METH_VARARGS, "scan(body, max_lines) -> Scanned | None (outside the subset)"},
+    {"setup", ff_setup, METH_VARARGS, "setup(results, ok, letters, fragments...)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static void module_free(void *m) {
+    (void)m;
+    ff_clear();
+}
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_feefast", "2204/2301 fee uploads in C (app/gatekeeper/hsa_fast.py)",
+    -1, module_methods, NULL, NULL, NULL, module_free,
+};
+
+PyMODINIT_FUNC PyInit__feefast(void) {
+    if (PyType_Ready(&ScannedType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Scanned", (PyObject *)&ScannedType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,507 @@
+/* Scanning a 2204/2301 message: one pass over the JSON text, strict. Returns 1 with the
+ * judged fields' spans, 0 when the message is outside the fast subset (the reference
+ * decides it), -1 with a Python exception (out of memory). See feefast.h. */
+#include "feefast.h"
+
+#include <string.h>
+
+#define MAX_DEPTH 64
+#define BAIL 0
+
+typedef struct {
+    const char *base, *p, *end;
+} Cur;
+
+typedef struct {
+    Py_ssize_t off, len; /* len -1: absent or null */
+} Opt;
+
+static inline void ws(Cur *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+        c->p++;
+}
+
+static inline int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+/* A string without escapes (the caller refused bodies with a backslash): its content's
+ * span. ascii: refuse bytes >= 0x80 (the judged fields, whose lengths are checked in
+ * bytes). A raw control character is not JSON (the reference refuses it too). */
+static int string(Cur *c, Span *out, int ascii) {
+    if (c->p >= c->end || *c->p != '"')
+        return BAIL;
+    const char *s = ++c->p;
+    for (; c->p < c->end; c->p++) {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '"') {
+            out->off = s - c->base;
+            out->len = c->p - s;
+            c->p++;
+            return 1;
+        }
+        if (ch < 0x20 || (ascii && ch >= 0x80))
+            return BAIL;
+    }
+    return BAIL;
+}
+
+/* A JSON number (grammar only). */
+static int number(Cur *c) {
+    const char *p = c->p, *e = c->end;
+    if (p < e && *p == '-')
+        p++;
+    if (p >= e || !is_digit(*p))
+        return BAIL;
+    if (*p == '0')
+        p++;
+    else
+        while (p < e && is_digit(*p))
+            p++;
+    if (p < e && *p == '.') {
+        p++;
+        if (p >= e || !is_digit(*p))
+            return BAIL;
+        while (p < e && is_digit(*p))
+            p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= e || !is_digit(*p))
+            return BAIL;
+        while (p < e && is_digit(*p))
+            p++;
+    }
+    c->p = p;
+    return 1;
+}
+
+static int literal(Cur *c, const char *word, Py_ssize_t len) {
+    if (c->end - c->p < len || memcmp(c->p, word, (size_t)len) != 0)
+        return BAIL;
+    c->p += len;
+    return 1;
+}
+
+static int skip_value(Cur *c, int depth);
+
+static int skip_container(Cur *c, int depth, char close, int keyed) {
+    Span k;
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == close) {
+        c->p++;
+        return 1;
+    }
+    for (;;) {
+        if (keyed) {
+            if (!string(c, &k, 0))
+                return BAIL;
+            ws(c);
+            if (c->p >= c->end || *c->p != ':')
+                return BAIL;
+            c->p++;
+            ws(c);
+        }
+        if (!skip_value(c, depth + 1))
+            return BAIL;
+        ws(c);
+        if (c->p >= c->end)
+            return BAIL;
+        if (*c->p == close) {
+            c->p++;
+            return 1;
+        }
+        if (*c->p != ',')
+            return BAIL;
+        c->p++;
+        ws(c);
+    }
+}
+
+/* Any JSON value, checked and skipped (a field the judgement does not read). */
+static int skip_value(Cur *c, int depth) {
+    Span s;
+    if (c->p >= c->end || depth > MAX_DEPTH)
+        return BAIL;
+    switch (*c->p) {
+    case '"':
+        return string(c, &s, 0);
+    case '{':
+        return skip_container(c, depth, '}', 1);
+    case '[':
+        return skip_container(c, depth, ']', 0);
+    case 't':
+        return literal(c, "true", 4);
+    case 'f':
+        return literal(c, "false", 5);
+    case 'n':
+        return literal(c, "null", 4);
+    default:
+        return number(c);
+    }
+}
+
+/* An ASCII string of min..max bytes, or null when nullable (out->len -1). */
+static int text(Cur *c, Opt *out, Py_ssize_t min, Py_ssize_t max, int nullable) {
+    Span s;
+    if (nullable && c->p < c->end && *c->p == 'n') {
+        out->len = -1;
+        return literal(c, "null", 4);
+    }
+    if (!string(c, &s, 1) || s.len < min || s.len > max)
+        return BAIL;
+    out->off = s.off;
+    out->len = s.len;
+    return 1;
+}
+
+#define KEY(span, lit) ((span).len == (Py_ssize_t)sizeof(lit) - 1 && \
+                        memcmp(c->base + (span).off, lit, sizeof(lit) - 1) == 0)
+
+/* Digits d..d, at most max of them (at least one): their value. */
+static int digits(const char *p, Py_ssize_t len, Py_ssize_t max, int64_t *out) {
+    int64_t v = 0;
+    if (len < 1 || len > max)
+        return BAIL;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if (!is_digit(p[i]))
+            return BAIL;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* The amount: a JSON number 0|[1-9]d{0,15} with 1-2 decimals or none, or a string
+ * d{1,16} likewise (hsa_amounts.canonical_amounts reads both the same); in cents. */
+static int amount(Cur *c, int64_t *cents) {
+    const char *s = c->p, *e;
+    int64_t whole, frac = 0;
+    Span str;
+    if (c->p < c->end && *c->p == '"') {
+        if (!string(c, &str, 1))
+            return BAIL;
+        s = c->base + str.off;
+        e = s + str.len;
+    } else {
+        if (c->p >= c->end || !is_digit(*c->p))
+            return BAIL; /* null, negative: the reference names or skips it */
+        if (*c->p == '0' && c->p + 1 < c->end && is_digit(c->p[1]))
+            return BAIL;
+        if (!number(c))
+            return BAIL;
+        e = c->p;
+    }
+    const char *dot = memchr(s, '.', (size_t)(e - s));
+    if (!digits(s, (dot ? dot : e) - s, 16, &whole))
+        return BAIL;
+    if (dot) {
+        Py_ssize_t nf = e - dot - 1;
+        if (!digits(dot + 1, nf, 2, &frac))
+            return BAIL;
+        if (nf == 1)
+            frac *= 10;
+    }
+    *cents = whole * 100 + frac;
+    return 1;
+}
+
+/* yyyy-MM-dd HH:mm:ss, the shape hsa.service_days checks. */
+static int fee_time(const char *t) {
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    for (int i = 0; i < 19; i++) {
+        if (shape[i] == 'd' ? !is_digit(t[i]) : t[i] != shape[i])
+            return BAIL;
+    }
+    return 1;
+}
+
+enum { F_SN = 1, F_CODE = 2, F_TIME = 4, F_AMT = 8, F_MED = 16 };
+
+static int med_emergency(const char *p, Py_ssize_t len) {
+    return len == 2 && ((p[0] == '1' && p[1] == '3') || (p[0] == '2' && p[1] == '4'));
+}
+
+/* One feedetail item; day: the first line's date (the fast subset has one). */
+static int line(Cur *c, Line *ln, Py_ssize_t *day) {
+    Span k;
+    Opt o;
+    unsigned seen = 0;
+    if (c->p >= c->end || *c->p != '{')
+        return BAIL;
+    c->p++;
+    ws(c);
+    ln->emergency = 0;
+    while (c->p < c->end && *c->p != '}') {
+        unsigned f = 0;
+        if (!string(c, &k, 0))
+            return BAIL;
+        ws(c);
+        if (c->p >= c->end || *c->p != ':')
+            return BAIL;
+        c->p++;
+        ws(c);
+        if (KEY(k, "feedetl_sn")) {
+            f = F_SN;
+            if (!text(c, &o, 1, 64, 0))
+                return BAIL;
+            ln->sn.off = o.off;
+            ln->sn.len = o.len;
+        } else if (KEY(k, "bilg_dr_codg")) {
+            f = F_CODE;
+            if (!text(c, &o, 0, 64, 0))
+                return BAIL;
+            ln->code.off = o.off;
+            ln->code.len = o.len;
+        } else if (KEY(k, "fee_ocur_time")) {
+            f = F_TIME;
+            if (!text(c, &o, 19, 19, 0) || !fee_time(c->base + o.off))
+                return BAIL;
+            if (*day < 0)
+                *day = o.off;
+            else if (memcmp(c->base + *day, c->base + o.off, 10) != 0)
+                return BAIL; /* several service dates: the reference's general path */
+        } else if (KEY(k, "det_item_fee_sumamt")) {
+            f = F_AMT;
+            if (!amount(c, &ln->cents))
+                return BAIL;
+        } else if (KEY(k, "med_type")) {
+            f = F_MED;
+            if (!text(c, &o, 0, 8, 1))
+                return BAIL;
+            ln->emergency = o.len >= 0 && med_emergency(c->base + o.off, o.len);
+        } else if (!skip_value(c, 2)) {
+            return BAIL;
+        }
+        if (seen & f)
+            return BAIL; /* a repeated key: the reference keeps the last one */
+        seen |= f;
+        ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            ws(c);
+            if (c->p < c->end && *c->p == '}')
+                return BAIL;
+        } else if (c->p >= c->end || *c->p != '}') {
+            return BAIL;
+        }
+    }
+    if (c->p >= c->end || (seen & (F_SN | F_CODE | F_TIME | F_AMT)) != (F_SN | F_CODE | F_TIME | F_AMT))
+        return BAIL;
+    c->p++;
+    return 1;
+}
+
+static int feedetail(Cur *c, Scanned *out, Py_ssize_t max_lines, Py_ssize_t *day) {
+    Py_ssize_t cap = 32;
+    if (c->p >= c->end || *c->p != '[')
+        return BAIL;
+    c->p++;
+    ws(c);
+    out->lines = PyMem_Malloc(sizeof(Line) * (size_t)cap);
+    if (!out->lines) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (;;) {
+        if (out->n == max_lines)
+            return BAIL;
+        if (out->n == cap) {
+            Line *more = PyMem_Realloc(out->lines, sizeof(Line) * (size_t)(cap *= 2));
+            if (!more) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            out->lines = more;
+        }
+        if (!line(c, &out->lines[out->n], day))
+            return BAIL;
+        out->n++;
+        ws(c);
+        if (c->p < c->end && *c->p == ']') {
+            c->p++;
+            return 1;
+        }
+        if (c->p >= c->end || *c->p != ',')
+            return BAIL;
+        c->p++;
+        ws(c);
+    }
+}
+
+/* input: feedetail, and data only as null (a 5102 field the reference would check). */
+static int input(Cur *c, Scanned *out, Py_ssize_t max_lines, Py_ssize_t *day) {
+    Span k;
+    unsigned seen = 0;
+    if (c->p >= c->end || *c->p != '{')
+        return BAIL;
+    c->p++;
+    ws(c);
+    while (c->p < c->end && *c->p != '}') {
+        unsigned f = 0;
+        int r = 1;
+        if (!string(c, &k, 0))
+            return BAIL;
+        ws(c);
+        if (c->p >= c->end || *c->p != ':')
+            return BAIL;
+        c->p++;
+        ws(c);
+        if (KEY(k, "feedetail")) {
+            f = 1;
+            r = feedetail(c, out, max_lines, day);
+        } else if (KEY(k, "data")) {
+            f = 2;
+            r = literal(c, "null", 4);
+        } else {
+            r = skip_value(c, 1);
+        }
+        if (r != 1)
+            return r;
+        if (seen & f)
+            return BAIL;
+        seen |= f;
+        ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            ws(c);
+            if (c->p < c->end && *c->p == '}')
+                return BAIL;
+        } else if (c->p >= c->end || *c->p != '}') {
+            return BAIL;
+        }
+    }
+    if (c->p >= c->end || !(seen & 1))
+        return BAIL;
+    c->p++;
+    return 1;
+}
+
+static PyObject *ascii_str(const char *base, Opt o) {
+    if (o.len < 0)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeASCII(base + o.off, o.len, NULL);
+}
+
+enum { W_INFNO = 1, W_MSGID = 2, W_INST = 4, W_MED = 8, W_INPUT = 16 };
+
+static int wrapper_field(Cur *c, Span k, Opt *o, unsigned *f, Scanned *out, Py_ssize_t max_lines,
+                         Py_ssize_t *day) {
+    if (KEY(k, "infno")) {
+        *f = W_INFNO;
+        return text(c, &o[0], 0, 8, 0);
+    }
+    if (KEY(k, "msgid")) {
+        *f = W_MSGID;
+        return text(c, &o[1], 1, 30, 0);
+    }
+    if (KEY(k, "fixmedins_code")) {
+        *f = W_INST;
+        return text(c, &o[2], 1, 32, 0);
+    }
+    if (KEY(k, "med_type")) {
+        *f = W_MED;
+        return text(c, &o[3], 0, 8, 1);
+    }
+    if (KEY(k, "input")) {
+        *f = W_INPUT;
+        return input(c, out, max_lines, day);
+    }
+    return skip_value(c, 1);
+}
+
+/* No feedetl_sn twice (the reference names the repeated one): an open-addressing set of
+ * line indexes, hashed by FNV-1a over the id's bytes. 1: distinct, 0: a repeat. */
+static int distinct_ids(const char *base, const Line *lines, Py_ssize_t n) {
+    size_t size = 64;
+    while (size < (size_t)n * 2)
+        size *= 2;
+    uint32_t *slots = PyMem_Calloc(size, sizeof(uint32_t));
+    if (!slots) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n && ok; i++) {
+        const char *s = base + lines[i].sn.off;
+        Py_ssize_t len = lines[i].sn.len;
+        uint64_t h = 1469598103934665603ULL;
+        for (Py_ssize_t j = 0; j < len; j++)
+            h = (h ^ (unsigned char)s[j]) * 1099511628211ULL;
+        for (size_t at = (size_t)h & (size - 1);; at = (at + 1) & (size - 1)) {
+            uint32_t k = slots[at];
+            if (k == 0) {
+                slots[at] = (uint32_t)i + 1;
+                break;
+            }
+            const Line *other = &lines[k - 1];
+            if (other->sn.len == len && memcmp(base + other->sn.off, s, (size_t)len) == 0) {
+                ok = 0;
+                break;
+            }
+        }
+    }
+    PyMem_Free(slots);
+    return ok;
+}
+
+int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out) {
+    Cur cur = {buf, buf, buf + size}, *c = &cur;
+    Opt o[4] = {{0, -1}, {0, -1}, {0, -1}, {0, -1}}; /* infno, msgid, inst, med_type */
+    Py_ssize_t day = -1;
+    unsigned seen = 0;
+    Span k;
+    if (memchr(buf, '\\', (size_t)size))
+        return BAIL; /* escapes: the reference decodes and re-escapes */
+    ws(c);
+    if (c->p >= c->end || *c->p != '{')
+        return BAIL;
+    c->p++;
+    ws(c);
+    while (c->p < c->end && *c->p != '}') {
+        unsigned f = 0;
+        if (!string(c, &k, 0))
+            return BAIL;
+        ws(c);
+        if (c->p >= c->end || *c->p != ':')
+            return BAIL;
+        c->p++;
+        ws(c);
+        int r = wrapper_field(c, k, o, &f, out, max_lines, &day);
+        if (r != 1)
+            return r;
+        if (seen & f)
+            return BAIL;
+        seen |= f;
+        ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            ws(c);
+            if (c->p < c->end && *c->p == '}')
+                return BAIL;
+        } else if (c->p >= c->end || *c->p != '}') {
+            return BAIL;
+        }
+    }
+    if (c->p >= c->end)
+        return BAIL;
+    c->p++;
+    ws(c);
+    if (c->p != c->end || (seen & (W_INFNO | W_MSGID | W_INST | W_INPUT)) !=
+                              (W_INFNO | W_MSGID | W_INST | W_INPUT))
+        return BAIL;
+    const char *infno = buf + o[0].off;
+    if (o[0].len != 4 || (memcmp(infno, "2204", 4) != 0 && memcmp(infno, "2301", 4) != 0))
+        return BAIL;
+    if (out->n == 0 || day < 0)
+        return BAIL;
+    int distinct = distinct_ids(buf, out->lines, out->n);
+    if (distinct != 1)
+        return distinct;
+    if (!(out->infno = ascii_str(buf, o[0])) || !(out->msgid = ascii_str(buf, o[1])) ||
+        !(out->inst = ascii_str(buf, o[2])) || !(out->med_type = ascii_str(buf, o[3])) ||
+        !(out->day = PyUnicode_DecodeASCII(buf + day, 10, NULL)))
+        return -1;
+    return 1;
+}

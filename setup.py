@@ -1,0 +1,19 @@
+"""The one compiled part: app.gatekeeper._feefast (csrc/), the 2204/2301 fast path.
+Everything else about the package is in pyproject.toml."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "app.gatekeeper._feefast",
+            sources=[
+                "csrc/feefast_module.c",
+                "csrc/feefast_scan.c",
+                "csrc/feefast_judge.c",
+            ],
+            depends=["csrc/feefast.h"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+        )
+    ]
+)

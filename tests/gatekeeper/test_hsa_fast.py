@@ -1,0 +1,218 @@
+"""The C fast path of 2204/2301 fee uploads (app/gatekeeper/hsa_fast.py, csrc/) against
+the reference (msgspec + hsa.fee_judge): random messages, well-formed and damaged, get
+byte-for-byte the same answer, the same decision to log (plain response and inputs) and
+the same msgid record, first time and replayed. The fast path may only decline a message
+(the reference then decides it); it may never answer one differently."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+import pytest
+
+from app.core.errors import DomainError
+from app.gatekeeper import GatekeeperApp
+from app.gatekeeper._feefast import scan
+from app.gatekeeper.hsa import FeeDecision, begin, claimed
+from app.gatekeeper.idempotency import Record
+from tests.gatekeeper.test_differential import INSTITUTIONS, local, rand_code, rand_day, world
+
+# An amount as the HIS may write it: (JSON text, in the fast subset?)
+AMOUNTS = [
+    ("12.50", True),
+    ("12.5", True),
+    ("12", True),
+    ("0", True),
+    ("0.07", True),
+    ('"12.50"', True),
+    ('"7.5"', True),
+    ('"007.50"', True),
+    ('"3"', True),
+    ("9999999999999999.99", True),
+    ("1.230", False),
+    ("1e2", False),
+    ("-1.00", False),
+    ("null", False),
+    ('"1.234"', False),
+    ('"1,00"', False),
+    ('" 1.00"', False),
+    ("99999999999999999", False),
+    ("true", False),
+]
+# Damage that keeps the message JSON (or nearly so): each is its own small case.
+EXTRAS = [
+    ',"ext":{"a":[1,2.5e3,true,null,{"b":"中文"}],"c":-0.5E-2}',
+    ',"feedetl_sn":"again"',
+    ',"med_type":13',
+    ',"med_type":null',
+    ',"med_type":"123456789"',
+    ',"bilg_dr_name":"名\\"字"',
+    ',"x":"\x01"',
+    ',"x":[1,]',
+    ',"x":01',
+    ',"x":tru',
+    ',"x":"\xe4\xb8"',
+]
+NOISE = b'{}[],:"\\ 0a.-e\t\n\xe4'
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def message(rnd: random.Random, facts: Any, codes: list[str], days: list[str], k: int) -> bytes:
+    inst = rnd.choice(INSTITUTIONS)
+    infno = rnd.choice(("2204", "2301"))
+    here = local(facts, inst)
+    day = rand_day(rnd, days)
+    n = rnd.randrange(1, 60)
+    odd = rnd.randrange(n) if rnd.random() < 0.3 else -1  # the one line made unusual
+    lines = []
+    for j in range(n):
+        local_code = here and rnd.random() < 0.6
+        code = rnd.choice(here)[0] if local_code else rand_code(rnd, facts, codes)
+        fields = [
+            f'"feedetl_sn":{_json_text(f"L{j}")}',
+            '"mdtrt_id":"M1","psn_no":"P1"',
+            f'"fee_ocur_time":"{day} 09:12:00"',
+            f'"bilg_dr_codg":{_json_text(code)}',
+            '"cnt":1,"pric":10.5,"bilg_dr_name":"张三"',
+            f'"det_item_fee_sumamt":{rnd.choice(AMOUNTS[:10])[0]}',
+        ]
+        if rnd.random() < 0.3:
+            fields.append(f'"med_type":{_json_text(rnd.choice(("11", "13", "24", "41")))}')
+        if j == odd:
+            _unusual(rnd, fields, days)
+        rnd.shuffle(fields)
+        lines.append("{" + ",".join(fields) + "}")
+    med = rnd.choice(('"11"', '"13"', '"24"', "null", '"11"'))
+    body = (
+        f'{{"infno":"{infno}","msgid":"F-{k}","fixmedins_code":"{inst}","med_type":{med},'
+        f'"opter_name":"收费员","input":{{"feedetail":[{",".join(lines)}]}}}}'
+    ).encode()
+    roll = rnd.random()
+    if roll < 0.05:
+        try:
+            doc = json.loads(body)
+        except ValueError:  # an extra made it not JSON
+            return body
+        body = json.dumps(doc, indent=rnd.choice((1, "\t")), ensure_ascii=False).encode()
+    elif roll < 0.10:
+        body = body.replace(b'"input":{', b'"input":{"data":' + rnd.choice((b"null", b"{}")) + b",")
+    elif roll < 0.25:  # one byte damaged
+        at = rnd.randrange(len(body))
+        body = body[:at] + bytes([rnd.choice(NOISE)]) + body[at + rnd.randrange(2) :]
+    return body
+
+
+def _unusual(rnd: random.Random, fields: list[str], days: list[str]) -> None:
+    roll = rnd.randrange(6)
+    if roll == 0:
+        fields[5] = f'"det_item_fee_sumamt":{rnd.choice(AMOUNTS)[0]}'
+    elif roll == 1:
+        fields.pop(5)  # no amount
+    elif roll == 2:
+        fields[2] = f'"fee_ocur_time":"{rand_day(rnd, days)} 09:12:00"'
+    elif roll == 3:
+        fields[2] = rnd.choice(('"fee_ocur_time":"2026-02-30 09:12:00"', '"fee_ocur_time":"9:12"'))
+    elif roll == 4:
+        fields[0] = '"feedetl_sn":"L0"'
+    else:
+        fields.append(rnd.choice(EXTRAS)[1:])
+
+
+def _normal(answer: bytes, did: str) -> bytes:
+    answer = answer.replace(did.encode(), b"DID")
+    return re.sub(rb'"(refmsg_time|respond_time)":"[^"]*"', rb'"\1":"T"', answer)
+
+
+def _run(gk: GatekeeperApp, inst: str, body: bytes, fast: bool) -> tuple[Any, ...]:
+    """What the message gets, without its decision id and times."""
+    assert gk.rt is not None
+    try:
+        op, out, outcome, fee = begin(gk, gk.rt, inst, body, fast=fast)
+    except DomainError as err:
+        return ("problem", err.status)
+    if fee is None:
+        return (op, _normal(out, ""), outcome, None)
+    answer, outcome, item = claimed(fee, None)
+    rec = fee.rec
+    assert item is not None
+    did = rec.decision_id
+    logged = (*item[2:8], _normal(item[8], did), item[9])
+    record = (rec.body_hash, rec.registry_version, rec.results)
+    return (op, _normal(answer, did), outcome, logged, record, fee)
+
+
+def _replayed(fee: FeeDecision, prior: Record) -> bytes:
+    answer, outcome, item = claimed(fee, prior)
+    assert outcome in ("replayed", "malformed") and item is None
+    return answer
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+async def test_the_fast_path_answers_exactly_as_the_reference(gk: GatekeeperApp, seed: int) -> None:
+    facts, codes, days = world(seed, n=300)
+    gk.store.replace(facts)
+    rnd = random.Random(seed)
+    taken = compared = 0
+    for k in range(400):
+        body = message(rnd, facts, codes, days, k)
+        inst = rnd.choice(INSTITUTIONS) if rnd.random() < 0.03 else body_inst(body)
+        ref = _run(gk, inst, body, fast=False)  # first: fills the memo the fast path reads
+        got = _run(gk, inst, body, fast=True)
+        assert got[:5] == ref[:5], body
+        compared += 1
+        if len(got) == 6 and got[5].fast is not None:
+            taken += 1
+            fee_ref, fee_fast = ref[5], got[5]
+            assert fee_ref.fast is None
+            for prior in (fee_ref.rec, _other(fee_ref.rec)):
+                assert _normal(_replayed(fee_fast, prior), prior.decision_id) == _normal(
+                    _replayed(fee_ref, prior), prior.decision_id
+                )
+    assert compared == 400
+    assert taken > 150, taken  # the fast path is the usual path, not a curiosity
+
+
+def body_inst(body: bytes) -> str:
+    m = re.search(rb'"fixmedins_code":"([^"]*)"', body)
+    return m.group(1).decode() if m else "H1"
+
+
+def _other(rec: Record) -> Record:
+    """A record left by a different message with the same msgid."""
+    return Record("0-0", rec.decision_id, rec.decided_ms, 1, "", "", rec.results)
+
+
+def test_the_scanner_declines_what_it_does_not_take() -> None:
+    """Each of these is outside the fast subset (the reference decides them)."""
+    good = (
+        b'{"infno":"2204","msgid":"m","fixmedins_code":"H1","input":{"feedetail":['
+        b'{"feedetl_sn":"1","bilg_dr_codg":"YB1","fee_ocur_time":"2026-11-20 09:12:00",'
+        b'"det_item_fee_sumamt":1.5}]}}'
+    )
+    assert scan(good, 10) is not None
+    assert scan(good, 0) is None  # more lines than allowed
+    for bad in (
+        good.replace(b'"2204"', b'"5102"'),
+        good.replace(b'"m"', b'"\\u006d"'),
+        good.replace(b'"m"', b'"\xe4\xb8\xad"'),
+        good.replace(b'"m"', b'""'),
+        good.replace(b"1.5", b"1.50e0"),
+        good.replace(b"1.5}", b'1.5,"fee_ocur_time":"2026-11-21 09:12:00"}'),
+        good.replace(
+            b"}]}}",
+            b'},{"feedetl_sn":"2","bilg_dr_codg":"YB1",'
+            b'"fee_ocur_time":"2026-11-21 09:12:00","det_item_fee_sumamt":1}]}}',
+        ),
+        good.replace(b"]}}", b"]}} x"),
+        good.replace(b"]}}", b"]},}"),
+        good[:-1],
+        good.replace(b'"input":{', b'"input":{"data":{"prac_psn_code":"x"},'),
+        b"[" + good + b"]",
+    ):
+        assert scan(bad, 10) is None, bad
