@@ -7,9 +7,8 @@ from datetime import date
 from typing import Any
 
 import httpx
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from app.core.clock import today
@@ -38,18 +37,36 @@ def visit(page: Page, path: str, name: str, *, axe: bool = True) -> None:
     checked(page, name, axe=axe)
 
 
+def _gone(old: WebElement) -> Any:
+    """The old page's root is detached. Chromedriver may say so with a stale reference
+    or, mid-navigation, with "Node ... does not belong to the document"."""
+
+    def predicate(_: Any) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return predicate
+
+
 def submit(page: Page, css: str) -> None:
     """Click a submit button and wait for the next page."""
     old = page.find("html")
     page.find(css).click()
-    WebDriverWait(page.driver, 30).until(ec.staleness_of(old))
+    WebDriverWait(page.driver, 30).until(_gone(old))
 
 
 def follow(page: Page, element: WebElement) -> None:
     """Click a link (or button) and wait for the next page."""
     old = page.find("html")
     element.click()
-    WebDriverWait(page.driver, 30).until(ec.staleness_of(old))
+    WebDriverWait(page.driver, 30).until(_gone(old))
 
 
 def wait_for(page: Page, css: str, text: str = "", timeout: float = 20) -> None:
