@@ -55,16 +55,11 @@ static PyTypeObject ScannedType = {
 };
 
 static PyObject *scan(PyObject *module, PyObject *args) {
-    Py_buffer view;
+    PyObject *body;
     Py_ssize_t max_lines;
     (void)module;
-    if (!PyArg_ParseTuple(args, "On", &view.obj, &max_lines))
+    if (!PyArg_ParseTuple(args, "O!n", &PyBytes_Type, &body, &max_lines))
         return NULL;
-    PyObject *body = view.obj;
-    if (!PyBytes_Check(body)) {
-        PyErr_SetString(PyExc_TypeError, "body must be bytes");
-        return NULL;
-    }
     Scanned *s = PyObject_New(Scanned, &ScannedType);
     if (!s)
         return NULL;

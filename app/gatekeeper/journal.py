@@ -114,9 +114,15 @@ class _Files:
         return n
 
 
-def _fsync_all(fds: list[int]) -> None:
+def _fsync_all(fds: list[int], retired: int) -> None:
+    """fsync each; then the first ``retired`` (complete segments, no longer written) leave
+    the page cache: a journal is read again only by a replay, and gigabytes of its clean
+    pages make every later append slower (measured: the 2204 benchmark after the plain
+    ones at 0.92 of the floor instead of 1.10)."""
     for fd in fds:
         os.fsync(fd)
+    for fd in fds[:retired]:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 class Journal:
@@ -216,7 +222,7 @@ class Journal:
         if not fds:
             return
         loop = asyncio.get_running_loop()
-        self._syncing = loop.run_in_executor(self._thread, _fsync_all, fds)
+        self._syncing = loop.run_in_executor(self._thread, _fsync_all, fds, retired)
         try:
             await asyncio.shield(self._syncing)  # a cancelled timer leaves it to stop()
         except OSError:
