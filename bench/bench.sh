@@ -113,6 +113,12 @@ echo "== (d) outpatient 2204" | tee -a "$rot"
 FLOOR_PAYLOADS=$out/outpatient.jsonl METRICS_URL=http://127.0.0.1:8000/metrics \
   "$here/bench/rotcompare.sh" http://127.0.0.1:8000/v1/hsa http://127.0.0.1:8099/ \
   "$out/hsa-outpatient.jsonl" bench-token | tee -a "$rot"
+# (e): (b) in the national 2301 form (bills over 1-14 days); the floor gets (b) itself.
+"$PY" "$here/bench/workloads.py" hsa2301 "$out/inpatient.jsonl" "$out/hsa-inpatient.jsonl"
+echo "== (e) inpatient 2301" | tee -a "$rot"
+FLOOR_PAYLOADS=$out/inpatient.jsonl METRICS_URL=http://127.0.0.1:8000/metrics \
+  "$here/bench/rotcompare.sh" http://127.0.0.1:8000/v1/hsa http://127.0.0.1:8099/ \
+  "$out/hsa-inpatient.jsonl" bench-token | tee -a "$rot"
 
 # 7. (c): both again while an admin writer patches the registry 10 times a second, on
 #    the production path (bench/churn.py: its own PostgreSQL, Redis, admin, relay and

@@ -21,22 +21,25 @@ import sys
 PLACEHOLDER = "MSGID"
 
 
-def hsa_2204(plain: dict[str, object]) -> str:
+def hsa_2204(plain: dict[str, object], infno: str = "2204") -> str:
+    """``infno`` "2301": the inpatient form, each line's ``emergency`` as its own
+    ``med_type`` (13 急诊, else 21 普通住院)."""
     lines = plain["lines"]
     assert isinstance(lines, list)
     fees = []
     for ln in lines:
         amount = ln["amount"]  # the digits as they are: a JSON number
+        med = f',"med_type":"{13 if ln["emergency"] else 21}"' if infno == "2301" else ""
         fees.append(
             f'{{"feedetl_sn":{json.dumps(ln["line_id"])},"mdtrt_id":"M20261120001",'
             f'"psn_no":"P330102000001","fee_ocur_time":"{ln["service_date"]} 09:12:00",'
             f'"med_list_codg":{json.dumps(ln["item_code"])},"det_item_fee_sumamt":{amount},'
             f'"cnt":1,"pric":{amount},"bilg_dr_codg":{json.dumps(ln["physician_code"])},'
-            '"bilg_dr_name":"张三"}'
+            f'"bilg_dr_name":"张三"{med}}}'
         )
     inst = json.dumps(plain["institution_code"])
     return (
-        f'{{"infno":"2204","msgid":"{PLACEHOLDER}","mdtrtarea_admvs":"330102",'
+        f'{{"infno":"{infno}","msgid":"{PLACEHOLDER}","mdtrtarea_admvs":"330102",'
         '"insuplc_admdvs":"330102","recer_sys_code":"HIS","infver":"V1.0","opter_type":"1",'
         '"opter":"001","opter_name":"收费员","inf_time":"2026-11-24 10:30:00",'
         f'"fixmedins_code":{inst},"fixmedins_name":"某医院","sign_no":"","med_type":"11",'

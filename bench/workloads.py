@@ -3,9 +3,11 @@
     python bench/workloads.py outpatient OUT.jsonl [COUNT=1000] [LINES=20]
     python bench/workloads.py inpatient OUT.jsonl [COUNT=300] [LINES=200]
     python bench/workloads.py hsa IN.jsonl OUT.jsonl
+    python bench/workloads.py hsa2301 IN.jsonl OUT.jsonl
 
 ``hsa``: the national 2204 form (bench/hsa_payload.py) of each settlement of IN, msgid
-left as the placeholder bench/rotate.lua fills per request.
+left as the placeholder bench/rotate.lua fills per request; ``hsa2301`` the 2301 form
+(each line's emergency as its own med_type).
 
 One settlement per line (bench/rotate.lua sends them in turn; the floor gets the same
 file). ``outpatient``: ``synth.payload(LINES, seed)`` for seeds 1..COUNT, every line on
@@ -52,13 +54,14 @@ def inpatient(count: int, lines: int) -> list[dict[str, object]]:
 
 
 def main(argv: list[str]) -> None:
-    if argv[0] == "hsa":
+    if argv[0] in ("hsa", "hsa2301"):
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from hsa_payload import hsa_2204
 
+        infno = "2301" if argv[0] == "hsa2301" else "2204"
         with open(argv[1]) as src, open(argv[2], "w") as dst:
             for line in src:
-                dst.write(hsa_2204(json.loads(line)) + "\n")
+                dst.write(hsa_2204(json.loads(line), infno) + "\n")
         return
     kind, out = argv[0], Path(argv[1])
     defaults = {"outpatient": (1000, 20), "inpatient": (300, 200)}

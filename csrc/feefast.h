@@ -3,8 +3,8 @@
  *
  * The scanner accepts a strict subset of what the reference (msgspec + hsa.py) accepts
  * and answers it byte for byte the same; anything else (an escape anywhere, a repeated
- * key, a non-ASCII judged field, a missing or unusual amount, more than one service
- * date, a malformed message) makes it return None and the reference decides.
+ * key, a non-ASCII judged field, a missing or unusual amount, more than MAX_DAYS service
+ * dates, a malformed message) makes it return None and the reference decides.
  */
 #ifndef YBGATE_FEEFAST_H
 #define YBGATE_FEEFAST_H
@@ -17,10 +17,13 @@ typedef struct {
     Py_ssize_t off, len;
 } Span;
 
+#define MAX_DAYS 128 /* distinct service dates in one message (more: the reference) */
+
 typedef struct {
     Span sn, code;
     int64_t cents;
-    int emergency; /* line med_type 13/24 (2301) */
+    unsigned char emergency; /* line med_type 13/24 (2301) */
+    unsigned char day;       /* index into Scanned.day_off */
 } Line;
 
 typedef struct {
@@ -28,14 +31,16 @@ typedef struct {
     PyObject *body; /* bytes, owned: the spans point into it */
     Line *lines;
     Py_ssize_t n;
-    PyObject *infno, *msgid, *inst, *med_type, *day;
+    PyObject *infno, *msgid, *inst, *med_type, *days; /* days: tuple of yyyy-MM-dd */
+    Py_ssize_t day_off[MAX_DAYS]; /* where each distinct date's text is in body */
+    int n_days;
 } Scanned;
 
 /* scan.c */
 int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out);
 
 /* judge.c */
-PyObject *ff_judge(Scanned *s, PyObject *table, int emergency);
+PyObject *ff_judge(Scanned *s, PyObject *tables, int emergency);
 PyObject *ff_setup(PyObject *module, PyObject *args);
 void ff_clear(void);
 

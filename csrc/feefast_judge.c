@@ -106,11 +106,13 @@ static Py_ssize_t amount_text(int64_t cents, char *out) {
     return n + 3;
 }
 
-/* Each line's result index into F, by the memo table; 0 on a miss, -1 on an error. */
-static int verdicts(Scanned *s, PyObject *table, int emergency, unsigned char *idx) {
+/* Each line's result index into F, by the memo table of its date; 0 on a miss, -1 on an
+ * error. */
+static int verdicts(Scanned *s, PyObject *tables, int emergency, unsigned char *idx) {
     const char *base = PyBytes_AS_STRING(s->body);
     for (Py_ssize_t i = 0; i < s->n; i++) {
         Line *ln = &s->lines[i];
+        PyObject *table = PyTuple_GET_ITEM(tables, ln->day);
         PyObject *key = PyUnicode_DecodeASCII(base + ln->code.off, ln->code.len, NULL);
         if (!key)
             return -1;
@@ -168,7 +170,6 @@ static int measure(Scanned *s, const unsigned char *idx, Sizes *z) {
 static void write_all(Scanned *s, const unsigned char *idx, int emergency, char *a, char *p,
                       char *in, char *li, char *codes) {
     const char *base = PyBytes_AS_STRING(s->body);
-    const char *day = PyUnicode_DATA(s->day);
     Py_ssize_t n = s->n;
     *in++ = '[';
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -187,7 +188,7 @@ static void write_all(Scanned *s, const unsigned char *idx, int emergency, char 
         in = put(in, "[\"", 2);
         in = put(in, base + ln->code.off, ln->code.len);
         in = put(in, "\",\"", 3);
-        in = put(in, day, 10);
+        in = put(in, base + s->day_off[ln->day], 10);
         in = e ? put(in, "\",true],", 8) : put(in, "\",false],", 9);
         if (!F.ok[r]) {
             li = put(li, sn, ln->sn.len);
@@ -211,7 +212,7 @@ static PyObject *results_list(Scanned *s, const unsigned char *idx) {
     return list;
 }
 
-PyObject *ff_judge(Scanned *s, PyObject *table, int emergency) {
+PyObject *ff_judge(Scanned *s, PyObject *tables, int emergency) {
     unsigned char small[256], *idx = small;
     PyObject *out = NULL, *a = NULL, *p = NULL, *in = NULL, *li = NULL, *codes = NULL,
              *results = NULL;
@@ -220,13 +221,19 @@ PyObject *ff_judge(Scanned *s, PyObject *table, int emergency) {
         PyErr_SetString(PyExc_RuntimeError, "_feefast.setup was not called");
         return NULL;
     }
-    if (!PyDict_Check(table)) {
-        PyErr_SetString(PyExc_TypeError, "table must be a dict");
+    if (!PyTuple_Check(tables) || PyTuple_GET_SIZE(tables) != s->n_days) {
+        PyErr_SetString(PyExc_TypeError, "tables: a tuple of one dict per service date");
         return NULL;
+    }
+    for (int i = 0; i < s->n_days; i++) {
+        if (!PyDict_Check(PyTuple_GET_ITEM(tables, i))) {
+            PyErr_SetString(PyExc_TypeError, "tables: a tuple of one dict per service date");
+            return NULL;
+        }
     }
     if (s->n > (Py_ssize_t)sizeof(small) && !(idx = PyMem_Malloc((size_t)s->n)))
         return PyErr_NoMemory();
-    int found = verdicts(s, table, emergency, idx);
+    int found = verdicts(s, tables, emergency, idx);
     if (found <= 0) {
         if (found == 0)
             out = Py_NewRef(Py_None);

@@ -10,26 +10,26 @@ static void scanned_dealloc(Scanned *s) {
     Py_XDECREF(s->msgid);
     Py_XDECREF(s->inst);
     Py_XDECREF(s->med_type);
-    Py_XDECREF(s->day);
+    Py_XDECREF(s->days);
     PyMem_Free(s->lines);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
 static PyObject *scanned_judge(Scanned *s, PyObject *args) {
-    PyObject *table;
+    PyObject *tables;
     int emergency;
-    if (!PyArg_ParseTuple(args, "Oi", &table, &emergency))
+    if (!PyArg_ParseTuple(args, "Oi", &tables, &emergency))
         return NULL;
     if (emergency < -1 || emergency > 1) {
         PyErr_SetString(PyExc_ValueError, "emergency must be -1, 0 or 1");
         return NULL;
     }
-    return ff_judge(s, table, emergency);
+    return ff_judge(s, tables, emergency);
 }
 
 static PyMethodDef scanned_methods[] = {
     {"judge", (PyCFunction)scanned_judge, METH_VARARGS,
-     "judge(table, emergency) -> (results, answer_lines, plain_lines, inputs, listed, n_bad, "
+     "judge(tables, emergency) -> (results, answer_lines, plain_lines, inputs, listed, n_bad, "
      "letters, n_accepted, accepted_cents, rejected_cents) | None on a memo miss"},
     {NULL, NULL, 0, NULL},
 };
@@ -39,7 +39,7 @@ static PyMemberDef scanned_members[] = {
     {"msgid", T_OBJECT_EX, offsetof(Scanned, msgid), READONLY, NULL},
     {"fixmedins_code", T_OBJECT_EX, offsetof(Scanned, inst), READONLY, NULL},
     {"med_type", T_OBJECT_EX, offsetof(Scanned, med_type), READONLY, NULL},
-    {"day", T_OBJECT_EX, offsetof(Scanned, day), READONLY, NULL},
+    {"days", T_OBJECT_EX, offsetof(Scanned, days), READONLY, NULL},
     {"n", T_PYSSIZET, offsetof(Scanned, n), READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
@@ -66,7 +66,8 @@ static PyObject *scan(PyObject *module, PyObject *args) {
     s->body = Py_NewRef(body);
     s->lines = NULL;
     s->n = 0;
-    s->infno = s->msgid = s->inst = s->med_type = s->day = NULL;
+    s->infno = s->msgid = s->inst = s->med_type = s->days = NULL;
+    s->n_days = 0;
     int r = ff_scan(PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body), max_lines, s);
     if (r == 1)
         return (PyObject *)s;

@@ -223,8 +223,28 @@ static int med_emergency(const char *p, Py_ssize_t len) {
     return len == 2 && ((p[0] == '1' && p[1] == '3') || (p[0] == '2' && p[1] == '4'));
 }
 
-/* One feedetail item; day: the first line's date (the fast subset has one). */
-static int line(Cur *c, Line *ln, Py_ssize_t *day) {
+/* The line's service date (the date part at off) as an index into out->day_off: the
+ * previous line's date first (bills list their days in runs). */
+static int service_day(const char *base, Py_ssize_t off, Scanned *out, int prev, Line *ln) {
+    if (prev >= 0 && memcmp(base + out->day_off[prev], base + off, 10) == 0) {
+        ln->day = (unsigned char)prev;
+        return 1;
+    }
+    for (int i = 0; i < out->n_days; i++) {
+        if (memcmp(base + out->day_off[i], base + off, 10) == 0) {
+            ln->day = (unsigned char)i;
+            return 1;
+        }
+    }
+    if (out->n_days == MAX_DAYS)
+        return BAIL;
+    out->day_off[out->n_days] = off;
+    ln->day = (unsigned char)out->n_days++;
+    return 1;
+}
+
+/* One feedetail item; prev: the previous line's date index (-1 for the first). */
+static int line(Cur *c, Line *ln, Scanned *out, int prev) {
     Span k;
     Opt o;
     unsigned seen = 0;
@@ -256,12 +276,9 @@ static int line(Cur *c, Line *ln, Py_ssize_t *day) {
             ln->code.len = o.len;
         } else if (KEY(k, "fee_ocur_time")) {
             f = F_TIME;
-            if (!text(c, &o, 19, 19, 0) || !fee_time(c->base + o.off))
+            if (!text(c, &o, 19, 19, 0) || !fee_time(c->base + o.off) ||
+                !service_day(c->base, o.off, out, prev, ln))
                 return BAIL;
-            if (*day < 0)
-                *day = o.off;
-            else if (memcmp(c->base + *day, c->base + o.off, 10) != 0)
-                return BAIL; /* several service dates: the reference's general path */
         } else if (KEY(k, "det_item_fee_sumamt")) {
             f = F_AMT;
             if (!amount(c, &ln->cents))
@@ -293,7 +310,7 @@ static int line(Cur *c, Line *ln, Py_ssize_t *day) {
     return 1;
 }
 
-static int feedetail(Cur *c, Scanned *out, Py_ssize_t max_lines, Py_ssize_t *day) {
+static int feedetail(Cur *c, Scanned *out, Py_ssize_t max_lines) {
     Py_ssize_t cap = 32;
     if (c->p >= c->end || *c->p != '[')
         return BAIL;
@@ -315,7 +332,8 @@ static int feedetail(Cur *c, Scanned *out, Py_ssize_t max_lines, Py_ssize_t *day
             }
             out->lines = more;
         }
-        if (!line(c, &out->lines[out->n], day))
+        int prev = out->n ? out->lines[out->n - 1].day : -1;
+        if (!line(c, &out->lines[out->n], out, prev))
             return BAIL;
         out->n++;
         ws(c);
@@ -331,7 +349,7 @@ static int feedetail(Cur *c, Scanned *out, Py_ssize_t max_lines, Py_ssize_t *day
 }
 
 /* input: feedetail, and data only as null (a 5102 field the reference would check). */
-static int input(Cur *c, Scanned *out, Py_ssize_t max_lines, Py_ssize_t *day) {
+static int input(Cur *c, Scanned *out, Py_ssize_t max_lines) {
     Span k;
     unsigned seen = 0;
     if (c->p >= c->end || *c->p != '{')
@@ -350,7 +368,7 @@ static int input(Cur *c, Scanned *out, Py_ssize_t max_lines, Py_ssize_t *day) {
         ws(c);
         if (KEY(k, "feedetail")) {
             f = 1;
-            r = feedetail(c, out, max_lines, day);
+            r = feedetail(c, out, max_lines);
         } else if (KEY(k, "data")) {
             f = 2;
             r = literal(c, "null", 4);
@@ -386,8 +404,8 @@ static PyObject *ascii_str(const char *base, Opt o) {
 
 enum { W_INFNO = 1, W_MSGID = 2, W_INST = 4, W_MED = 8, W_INPUT = 16 };
 
-static int wrapper_field(Cur *c, Span k, Opt *o, unsigned *f, Scanned *out, Py_ssize_t max_lines,
-                         Py_ssize_t *day) {
+static int wrapper_field(Cur *c, Span k, Opt *o, unsigned *f, Scanned *out,
+                         Py_ssize_t max_lines) {
     if (KEY(k, "infno")) {
         *f = W_INFNO;
         return text(c, &o[0], 0, 8, 0);
@@ -406,7 +424,7 @@ static int wrapper_field(Cur *c, Span k, Opt *o, unsigned *f, Scanned *out, Py_s
     }
     if (KEY(k, "input")) {
         *f = W_INPUT;
-        return input(c, out, max_lines, day);
+        return input(c, out, max_lines);
     }
     return skip_value(c, 1);
 }
@@ -449,7 +467,6 @@ static int distinct_ids(const char *base, const Line *lines, Py_ssize_t n) {
 int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out) {
     Cur cur = {buf, buf, buf + size}, *c = &cur;
     Opt o[4] = {{0, -1}, {0, -1}, {0, -1}, {0, -1}}; /* infno, msgid, inst, med_type */
-    Py_ssize_t day = -1;
     unsigned seen = 0;
     Span k;
     if (memchr(buf, '\\', (size_t)size))
@@ -468,7 +485,7 @@ int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out
             return BAIL;
         c->p++;
         ws(c);
-        int r = wrapper_field(c, k, o, &f, out, max_lines, &day);
+        int r = wrapper_field(c, k, o, &f, out, max_lines);
         if (r != 1)
             return r;
         if (seen & f)
@@ -494,14 +511,20 @@ int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out
     const char *infno = buf + o[0].off;
     if (o[0].len != 4 || (memcmp(infno, "2204", 4) != 0 && memcmp(infno, "2301", 4) != 0))
         return BAIL;
-    if (out->n == 0 || day < 0)
+    if (out->n == 0)
         return BAIL;
     int distinct = distinct_ids(buf, out->lines, out->n);
     if (distinct != 1)
         return distinct;
     if (!(out->infno = ascii_str(buf, o[0])) || !(out->msgid = ascii_str(buf, o[1])) ||
         !(out->inst = ascii_str(buf, o[2])) || !(out->med_type = ascii_str(buf, o[3])) ||
-        !(out->day = PyUnicode_DecodeASCII(buf + day, 10, NULL)))
+        !(out->days = PyTuple_New(out->n_days)))
         return -1;
+    for (int i = 0; i < out->n_days; i++) {
+        PyObject *d = PyUnicode_DecodeASCII(buf + out->day_off[i], 10, NULL);
+        if (!d)
+            return -1;
+        PyTuple_SET_ITEM(out->days, i, d);
+    }
     return 1;
 }

@@ -13,9 +13,11 @@ class Scanned:
     msgid: str
     fixmedins_code: str
     med_type: str | None
-    day: str
+    days: tuple[str, ...]  # the distinct dates of fee_ocur_time, yyyy-MM-dd
     n: int
-    def judge(self, table: Mapping[str, Verdict], emergency: int, /) -> Judged | None: ...
+    def judge(
+        self, tables: tuple[Mapping[str, Verdict], ...], emergency: int, /
+    ) -> Judged | None: ...
 
 def scan(body: bytes, max_lines: int, /) -> Scanned | None: ...
 def setup(

@@ -13,7 +13,7 @@ Fee uploads are idempotent on ``msgid`` per institution (``idempotency.py``): th
 answer is judged, then its record claimed; a message whose record exists is answered
 from that record (same decision id, same results) and not logged again.
 
-The usual message (one service date, plain amounts, no escapes) is scanned, judged on
+The usual message (plain amounts, no escapes) is scanned, judged on
 the same memo table and written in C (``hsa_fast.py``, ``csrc/``); everything else, and
 every malformed message, goes through the reference below (msgspec, :func:`fee_judge`).
 Both give the same bytes (``tests/gatekeeper/test_hsa_fast.py``).
@@ -333,7 +333,7 @@ def fast_judge(
     """A message of the fast subset judged in C, its msgid record made; None where the
     reference must decide (no such day, a memo miss, sums past 64 bits)."""
     try:
-        day = _day(scanned.day)
+        days = list(map(_day, scanned.days))
     except ValueError:
         return None
     store = app.store
@@ -341,7 +341,7 @@ def fast_judge(
         reg = store.current
         assert reg is not None
         ctx = reg.contexts.get(inst) or reg.context(inst)
-        judged = judge(ctx, scanned, day)
+        judged = judge(ctx, scanned, days)
         version = reg.version
     if judged is None:
         return None

@@ -4,8 +4,8 @@ written in C (``csrc/``, built into ``app.gatekeeper._feefast`` at install).
 Same registry, same judgement: the C code reads the institution's memo table for the
 service date (``InstContext.tables``, the table ``hsa.judge_fees`` reads) and writes the
 fragments of ``hsa_render``/``LineResult`` given to it here, once. It takes a strict
-subset of messages: one service date, ASCII judged fields, no escape anywhere, no
-repeated key, every line carrying a plain amount (``d``, ``d.d`` or ``d.dd``, a number
+subset of messages: at most 128 service dates, ASCII judged fields, no escape anywhere,
+no repeated key, every line carrying a plain amount (``d``, ``d.d`` or ``d.dd``, a number
 or a string), no ``input.data``. Anything else, a memo miss included, returns None and
 the reference (msgspec + ``hsa.fee_judge``) decides, so every malformed message gets
 the reference's answer naming its field. ``tests/gatekeeper/test_hsa_fast.py`` holds
@@ -44,12 +44,14 @@ def emergency_of(scanned: Scanned) -> int:
     return 1 if scanned.med_type in EMERGENCY_MED_TYPES else 0
 
 
-def judge(ctx: InstContext, scanned: Scanned, day: date) -> Judged | None:
-    """The scanned lines judged on the memo table of ``day``; None on a miss (the
-    general path fills the memo). The caller holds the store's lock."""
+def judge(ctx: InstContext, scanned: Scanned, days: list[date]) -> Judged | None:
+    """The scanned lines judged on the memo tables of their dates (``days``: the dates of
+    ``scanned.days``); None on a miss (the general path fills the memo). The caller holds
+    the store's lock."""
     if ctx.epoch != ctx.budget[1]:  # the memo started a new epoch (see memo.py)
         return None
-    table = ctx.tables.get(day)
-    if table is None:
+    get = ctx.tables.get
+    tables = tuple(map(get, days))
+    if None in tables:
         return None
-    return scanned.judge(table, emergency_of(scanned))
+    return scanned.judge(tables, emergency_of(scanned))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -67,7 +68,7 @@ def message(rnd: random.Random, facts: Any, codes: list[str], days: list[str], k
     inst = rnd.choice(INSTITUTIONS)
     infno = rnd.choice(("2204", "2301"))
     here = local(facts, inst)
-    day = rand_day(rnd, days)
+    bill_days = sorted({rand_day(rnd, days) for _ in range(rnd.choice((1, 1, 2, 3, 14)))})
     n = rnd.randrange(1, 60)
     odd = rnd.randrange(n) if rnd.random() < 0.3 else -1  # the one line made unusual
     lines = []
@@ -77,7 +78,7 @@ def message(rnd: random.Random, facts: Any, codes: list[str], days: list[str], k
         fields = [
             f'"feedetl_sn":{_json_text(f"L{j}")}',
             '"mdtrt_id":"M1","psn_no":"P1"',
-            f'"fee_ocur_time":"{day} 09:12:00"',
+            f'"fee_ocur_time":"{bill_days[j * len(bill_days) // n]} 09:12:00"',
             f'"bilg_dr_codg":{_json_text(code)}',
             '"cnt":1,"pric":10.5,"bilg_dr_name":"张三"',
             f'"det_item_fee_sumamt":{rnd.choice(AMOUNTS[:10])[0]}',
@@ -158,7 +159,7 @@ async def test_the_fast_path_answers_exactly_as_the_reference(gk: GatekeeperApp,
     facts, codes, days = world(seed, n=300)
     gk.store.replace(facts)
     rnd = random.Random(seed)
-    taken = compared = 0
+    taken = compared = several_days = 0
     for k in range(400):
         body = message(rnd, facts, codes, days, k)
         inst = rnd.choice(INSTITUTIONS) if rnd.random() < 0.03 else body_inst(body)
@@ -168,6 +169,7 @@ async def test_the_fast_path_answers_exactly_as_the_reference(gk: GatekeeperApp,
         compared += 1
         if len(got) == 6 and got[5].fast is not None:
             taken += 1
+            several_days += len(set(re.findall(rb'"fee_ocur_time":"(.{10})', body))) > 1
             fee_ref, fee_fast = ref[5], got[5]
             assert fee_ref.fast is None
             for prior in (fee_ref.rec, _other(fee_ref.rec)):
@@ -176,6 +178,7 @@ async def test_the_fast_path_answers_exactly_as_the_reference(gk: GatekeeperApp,
                 )
     assert compared == 400
     assert taken > 150, taken  # the fast path is the usual path, not a curiosity
+    assert several_days > 50, several_days  # inpatient bills over several days too
 
 
 def body_inst(body: bytes) -> str:
@@ -188,6 +191,17 @@ def _other(rec: Record) -> Record:
     return Record("0-0", rec.decision_id, rec.decided_ms, 1, "", "", rec.results)
 
 
+def _on_days(good: bytes, n: int) -> bytes:
+    """``good`` with n lines, each on a day of its own."""
+    item = good[good.index(b'{"feedetl_sn"') : good.rindex(b"]}}")]
+    days = [date(2024, 1, 1) + timedelta(days=k) for k in range(n)]
+    items = [
+        item.replace(b'"1"', f'"{k}"'.encode()).replace(b"2026-11-20", d.isoformat().encode())
+        for k, d in enumerate(days)
+    ]
+    return good.replace(item, b",".join(items))
+
+
 def test_the_scanner_declines_what_it_does_not_take() -> None:
     """Each of these is outside the fast subset (the reference decides them)."""
     good = (
@@ -197,6 +211,9 @@ def test_the_scanner_declines_what_it_does_not_take() -> None:
     )
     assert scan(good, 10) is not None
     assert scan(good, 0) is None  # more lines than allowed
+    many = scan(_on_days(good, 128), 200)
+    assert many is not None and many.n == 128 and len(many.days) == 128
+    assert many.days[:2] == ("2024-01-01", "2024-01-02")
     for bad in (
         good.replace(b'"2204"', b'"5102"'),
         good.replace(b'"m"', b'"\\u006d"'),
@@ -204,11 +221,7 @@ def test_the_scanner_declines_what_it_does_not_take() -> None:
         good.replace(b'"m"', b'""'),
         good.replace(b"1.5", b"1.50e0"),
         good.replace(b"1.5}", b'1.5,"fee_ocur_time":"2026-11-21 09:12:00"}'),
-        good.replace(
-            b"}]}}",
-            b'},{"feedetl_sn":"2","bilg_dr_codg":"YB1",'
-            b'"fee_ocur_time":"2026-11-21 09:12:00","det_item_fee_sumamt":1}]}}',
-        ),
+        _on_days(good, 129),
         good.replace(b"]}}", b"]}} x"),
         good.replace(b"]}}", b"]},}"),
         good[:-1],
