@@ -21,11 +21,8 @@ Both give the same bytes (``tests/gatekeeper/test_hsa_fast.py``).
 
 from __future__ import annotations
 
-import re
 import time
-import zlib
 from datetime import date
-from itertools import repeat
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -38,17 +35,24 @@ from app.core.errors import (
 )
 from app.gatekeeper.decide import money, render, render_around
 from app.gatekeeper.hsa_amounts import AmountError, canonical_amounts, totals
-from app.gatekeeper.hsa_fast import EMERGENCY_MED_TYPES, judge, scan
+from app.gatekeeper.hsa_fast import fast_judge, scan
+from app.gatekeeper.hsa_fee import (
+    EMERGENCY_MED_TYPES,
+    TIME_MESSAGE,
+    FeeDecision,
+    fee_inputs_json,
+    fingerprint,
+    service_days,
+)
 from app.gatekeeper.hsa_render import (
     RESULT_CHAR,
     Malformed,
     answer_bytes,
-    err_msg_listed,
     fee_answer,
     malformed_answer,
     now_text,
 )
-from app.gatekeeper.hsa_schemas import FEE_TIME_PATTERN, FeeDetail, HsaMessage, message_decoder
+from app.gatekeeper.hsa_schemas import FeeDetail, HsaMessage, message_decoder
 from app.gatekeeper.hsa_staff import staff_query
 from app.gatekeeper.http import (
     ClientGone,
@@ -71,7 +75,6 @@ from app.registry.memo import STATS as MEMO
 from app.registry.memo import InstContext
 
 if TYPE_CHECKING:
-    from app.gatekeeper._feefast import Scanned
     from app.gatekeeper.app import GatekeeperApp
     from app.gatekeeper.runtime import Runtime
 
@@ -80,81 +83,12 @@ _perf = time.perf_counter
 _encode = msgspec.json.encode
 
 
-_days: dict[str, date] = {}
-_DIGITS = bytes.maketrans(b"0123456789", b"dddddddddd")
-_TIME_SHAPE = b"dddd-dd-dd dd:dd:dd"
-_TIME_RE = re.compile(FEE_TIME_PATTERN)
-TIME_MESSAGE = "须为 yyyy-MM-dd HH:mm:ss"
-
-
-def fee_inputs_json(fees: list[FeeDetail], days: dict[str, date], emergency: int | None) -> bytes:
-    """The decided lines' inputs for the decision log, as ``spill.inputs_json`` writes
-    them (``[[physician_code, service_date, emergency], ...]``); built in C (``zip``)
-    where the message has one service date and one emergency flag."""
-    if emergency is not None and len(days) == 1:
-        codes = [ln.bilg_dr_codg for ln in fees]
-        day = next(iter(days.values()))
-        return _encode(list(zip(codes, repeat(day), repeat(bool(emergency)))))
-    return _encode(
-        [
-            (
-                ln.bilg_dr_codg,
-                days[ln.fee_ocur_time[:10]],
-                bool(emergency) if emergency is not None else ln.med_type in EMERGENCY_MED_TYPES,
-            )
-            for ln in fees
-        ]
-    )
-
-
-def fingerprint(body: bytes) -> str:
-    """The body's identity for msgid idempotency: its length and CRC-32 (several times
-    cheaper than SHA-256 on a 200-line message). Not a cryptographic hash: two different
-    bodies with the same msgid from one institution are told apart unless they have the
-    same length and CRC (about 1 in 4 billion by accident); a collision made on purpose
-    can only come from the institution's own HIS and gets it its own earlier answer."""
-    return f"{len(body):x}-{zlib.crc32(body):08x}"
-
-
 def _malformed_from(exc: msgspec.MsgspecError) -> Malformed:
     err = decode_error(exc).extra["errors"][0]
     path, message = err["field"], err["message"]
     if path.endswith(".fee_ocur_time") and message != "field required":
         message = TIME_MESSAGE
     return Malformed(path, message)
-
-
-def _day(prefix: str) -> date:
-    d = _days.get(prefix)
-    if d is None:
-        d = date.fromisoformat(prefix)  # ValueError: no such day
-        if len(_days) > 10_000:
-            _days.clear()
-        _days[prefix] = d
-    return d
-
-
-def service_days(fees: list[FeeDetail]) -> dict[str, date]:
-    """The distinct date parts of ``fee_ocur_time`` -> date; Malformed naming the first
-    line whose time is not ``yyyy-MM-dd HH:mm:ss`` or whose date does not exist. The
-    shape of all lines at once: joined, digits mapped to ``d``, compared."""
-    times = [ln.fee_ocur_time for ln in fees]
-    joined = "".join(times).encode()
-    if joined.translate(_DIGITS) != _TIME_SHAPE * len(times):
-        i = next(i for i, t in enumerate(times) if not _TIME_RE.fullmatch(t))
-        raise Malformed(f"input.feedetail[{i}].fee_ocur_time", TIME_MESSAGE)
-    first = times[0][:10]
-    # One date (the usual case) when it occurs n times in the joined times: a date
-    # cannot straddle two times of this shape.
-    prefixes = [first] if joined.count(first.encode()) == len(times) else {t[:10] for t in times}
-    out: dict[str, date] = {}
-    for prefix in prefixes:
-        try:
-            out[prefix] = _day(prefix)
-        except ValueError:
-            i = next(i for i, t in enumerate(times) if t.startswith(prefix))
-            raise Malformed(f"input.feedetail[{i}].fee_ocur_time", "没有这一天") from None
-    return out
 
 
 def judge_fees(
@@ -226,29 +160,6 @@ async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: S
         return
     await send_bytes(send, 200, out)
     app.metrics.observe_op(op, outcome, _perf() - t0)
-
-
-class FeeDecision:
-    """A judged fee upload waiting for its msgid claim (``claimed`` finishes it)."""
-
-    __slots__ = (
-        *("amounts", "body", "days", "emergency", "fast", "fees", "inst", "msgid", "parts"),
-        *("rec", "results", "summed", "sns", "version"),
-    )
-
-    def __init__(self, inst: str, msgid: str, body: bytes, fees: list[FeeDetail]) -> None:
-        self.inst, self.msgid, self.body, self.fees = inst, msgid, body, fees
-        # From the C fast path (hsa_fast.py): answer lines, plain lines, inputs, err_msg.
-        self.fast: tuple[bytes, bytes, bytes, bytes] | None = None
-        self.amounts: list[str | None] = []
-        self.days: dict[str, date] = {}
-        self.emergency: int | None = None
-        self.parts: list[str] = []
-        self.sns: list[str] = []
-        self.results: list[LineResult] = []
-        self.summed = ("", "", "")
-        self.version = 0
-        self.rec: Record
 
 
 def begin(
@@ -324,36 +235,6 @@ def fee_judge(
     did, ms = app.new_id()
     codes = "".join(map(RESULT_CHAR.__getitem__, results))
     fee.rec = Record(fingerprint(body), did, ms, fee.version, received, now_text(), codes)
-    return fee
-
-
-def fast_judge(
-    app: GatekeeperApp, inst: str, scanned: Scanned, body: bytes, received: str
-) -> FeeDecision | None:
-    """A message of the fast subset judged in C, its msgid record made; None where the
-    reference must decide (no such day, a memo miss, sums past 64 bits)."""
-    try:
-        days = list(map(_day, scanned.days))
-    except ValueError:
-        return None
-    store = app.store
-    with store.lock:
-        reg = store.current
-        assert reg is not None
-        ctx = reg.contexts.get(inst) or reg.context(inst)
-        judged = judge(ctx, scanned, days)
-        version = reg.version
-    if judged is None:
-        return None
-    results, lines, plain, inputs, listed, n_bad, codes, _, acc, rej = judged
-    MEMO.lookups += scanned.n
-    fee = FeeDecision(inst, scanned.msgid, body, [])
-    fee.results, fee.version = results, version
-    outcome = "accept" if not n_bad else "reject" if n_bad == len(results) else "partial"
-    fee.summed = (outcome, money(acc), money(rej))
-    fee.fast = (lines, plain, inputs, err_msg_listed(n_bad, listed))
-    did, ms = app.new_id()
-    fee.rec = Record(fingerprint(body), did, ms, version, received, now_text(), codes)
     return fee
 
 

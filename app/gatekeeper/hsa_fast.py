@@ -17,16 +17,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.gatekeeper import _feefast
-from app.gatekeeper.hsa_render import FAST_FRAGMENTS, RESULT_CHAR
+from app.gatekeeper.decide import money
+from app.gatekeeper.hsa_fee import EMERGENCY_MED_TYPES, FeeDecision, day_of, fingerprint
+from app.gatekeeper.hsa_render import FAST_FRAGMENTS, RESULT_CHAR, err_msg_listed, now_text
+from app.gatekeeper.idempotency import Record
 from app.registry.judge import ALL_RESULTS
+from app.registry.memo import STATS as MEMO
 
 if TYPE_CHECKING:
     from datetime import date
 
     from app.gatekeeper._feefast import Judged, Scanned
+    from app.gatekeeper.app import GatekeeperApp
     from app.registry.memo import InstContext
-
-EMERGENCY_MED_TYPES = frozenset({"13", "24"})
 
 _feefast.setup(
     ALL_RESULTS,
@@ -55,3 +58,33 @@ def judge(ctx: InstContext, scanned: Scanned, days: list[date]) -> Judged | None
     if None in tables:
         return None
     return scanned.judge(tables, emergency_of(scanned))  # type: ignore[arg-type]
+
+
+def fast_judge(
+    app: GatekeeperApp, inst: str, scanned: Scanned, body: bytes, received: str
+) -> FeeDecision | None:
+    """A message of the fast subset judged in C, its msgid record made; None where the
+    reference must decide (no such day, a memo miss, sums past 64 bits)."""
+    try:
+        days = list(map(day_of, scanned.days))
+    except ValueError:
+        return None
+    store = app.store
+    with store.lock:
+        reg = store.current
+        assert reg is not None
+        ctx = reg.contexts.get(inst) or reg.context(inst)
+        judged = judge(ctx, scanned, days)
+        version = reg.version
+    if judged is None:
+        return None
+    results, lines, plain, inputs, listed, n_bad, codes, _, acc, rej = judged
+    MEMO.lookups += scanned.n
+    fee = FeeDecision(inst, scanned.msgid, body, [])
+    fee.results, fee.version = results, version
+    outcome = "accept" if not n_bad else "reject" if n_bad == len(results) else "partial"
+    fee.summed = (outcome, money(acc), money(rej))
+    fee.fast = (lines, plain, inputs, err_msg_listed(n_bad, listed))
+    did, ms = app.new_id()
+    fee.rec = Record(fingerprint(body), did, ms, version, received, now_text(), codes)
+    return fee

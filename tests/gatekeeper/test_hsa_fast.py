@@ -17,7 +17,8 @@ import pytest
 from app.core.errors import DomainError
 from app.gatekeeper import GatekeeperApp
 from app.gatekeeper._feefast import scan
-from app.gatekeeper.hsa import FeeDecision, begin, claimed
+from app.gatekeeper.hsa import begin, claimed
+from app.gatekeeper.hsa_fee import FeeDecision
 from app.gatekeeper.idempotency import Record
 from tests.gatekeeper.test_differential import INSTITUTIONS, local, rand_code, rand_day, world
 
