@@ -85,30 +85,69 @@ static int literal(Cur *c, const char *word, Py_ssize_t len) {
 
 static int skip_value(Cur *c, int depth);
 
-static int skip_container(Cur *c, int depth, char close, int keyed) {
+/* An object's members, each read by ``field`` (which sets the member's flag in *f, 0 for a
+ * member it skips): 1 with the flags of the members seen in *seen, else BAIL or -1. A
+ * repeated flagged member is refused (the reference would keep the last one). */
+typedef int (*Field)(Cur *c, Span key, unsigned *f, void *ctx);
+
+static int members(Cur *c, Field field, void *ctx, unsigned *seen) {
     Span k;
+    *seen = 0;
+    if (c->p >= c->end || *c->p != '{')
+        return BAIL;
     c->p++;
     ws(c);
-    if (c->p < c->end && *c->p == close) {
+    while (c->p < c->end && *c->p != '}') {
+        unsigned f = 0;
+        if (!string(c, &k, 0))
+            return BAIL;
+        ws(c);
+        if (c->p >= c->end || *c->p != ':')
+            return BAIL;
+        c->p++;
+        ws(c);
+        int r = field(c, k, &f, ctx);
+        if (r != 1)
+            return r;
+        if (*seen & f)
+            return BAIL;
+        *seen |= f;
+        ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            ws(c);
+            if (c->p < c->end && *c->p == '}')
+                return BAIL;
+        } else if (c->p >= c->end || *c->p != '}') {
+            return BAIL;
+        }
+    }
+    if (c->p >= c->end)
+        return BAIL;
+    c->p++;
+    return 1;
+}
+
+static int skip_member(Cur *c, Span key, unsigned *f, void *depth) {
+    (void)key;
+    (void)f;
+    return skip_value(c, *(int *)depth + 1);
+}
+
+static int skip_array(Cur *c, int depth) {
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == ']') {
         c->p++;
         return 1;
     }
     for (;;) {
-        if (keyed) {
-            if (!string(c, &k, 0))
-                return BAIL;
-            ws(c);
-            if (c->p >= c->end || *c->p != ':')
-                return BAIL;
-            c->p++;
-            ws(c);
-        }
         if (!skip_value(c, depth + 1))
             return BAIL;
         ws(c);
         if (c->p >= c->end)
             return BAIL;
-        if (*c->p == close) {
+        if (*c->p == ']') {
             c->p++;
             return 1;
         }
@@ -127,10 +166,12 @@ static int skip_value(Cur *c, int depth) {
     switch (*c->p) {
     case '"':
         return string(c, &s, 0);
-    case '{':
-        return skip_container(c, depth, '}', 1);
+    case '{': {
+        unsigned seen;
+        return members(c, skip_member, &depth, &seen);
+    }
     case '[':
-        return skip_container(c, depth, ']', 0);
+        return skip_array(c, depth);
     case 't':
         return literal(c, "true", 4);
     case 'f':
@@ -243,70 +284,53 @@ static int service_day(const char *base, Py_ssize_t off, Scanned *out, int prev,
     return 1;
 }
 
-/* One feedetail item; prev: the previous line's date index (-1 for the first). */
-static int line(Cur *c, Line *ln, Scanned *out, int prev) {
-    Span k;
+typedef struct {
+    Line *ln;
+    Scanned *out;
+    int prev; /* the previous line's date index, -1 for the first line */
+} LineCtx;
+
+static int line_field(Cur *c, Span k, unsigned *f, void *ctx) {
+    LineCtx *x = ctx;
+    Line *ln = x->ln;
     Opt o;
-    unsigned seen = 0;
-    if (c->p >= c->end || *c->p != '{')
-        return BAIL;
-    c->p++;
-    ws(c);
-    ln->emergency = 0;
-    while (c->p < c->end && *c->p != '}') {
-        unsigned f = 0;
-        if (!string(c, &k, 0))
+    if (KEY(k, "feedetl_sn")) {
+        *f = F_SN;
+        if (!text(c, &o, 1, 64, 0))
             return BAIL;
-        ws(c);
-        if (c->p >= c->end || *c->p != ':')
+        ln->sn.off = o.off;
+        ln->sn.len = o.len;
+    } else if (KEY(k, "bilg_dr_codg")) {
+        *f = F_CODE;
+        if (!text(c, &o, 0, 64, 0))
             return BAIL;
-        c->p++;
-        ws(c);
-        if (KEY(k, "feedetl_sn")) {
-            f = F_SN;
-            if (!text(c, &o, 1, 64, 0))
-                return BAIL;
-            ln->sn.off = o.off;
-            ln->sn.len = o.len;
-        } else if (KEY(k, "bilg_dr_codg")) {
-            f = F_CODE;
-            if (!text(c, &o, 0, 64, 0))
-                return BAIL;
-            ln->code.off = o.off;
-            ln->code.len = o.len;
-        } else if (KEY(k, "fee_ocur_time")) {
-            f = F_TIME;
-            if (!text(c, &o, 19, 19, 0) || !fee_time(c->base + o.off) ||
-                !service_day(c->base, o.off, out, prev, ln))
-                return BAIL;
-        } else if (KEY(k, "det_item_fee_sumamt")) {
-            f = F_AMT;
-            if (!amount(c, &ln->cents))
-                return BAIL;
-        } else if (KEY(k, "med_type")) {
-            f = F_MED;
-            if (!text(c, &o, 0, 8, 1))
-                return BAIL;
-            ln->emergency = o.len >= 0 && med_emergency(c->base + o.off, o.len);
-        } else if (!skip_value(c, 2)) {
+        ln->code.off = o.off;
+        ln->code.len = o.len;
+    } else if (KEY(k, "fee_ocur_time")) {
+        *f = F_TIME;
+        return text(c, &o, 19, 19, 0) && fee_time(c->base + o.off) &&
+               service_day(c->base, o.off, x->out, x->prev, ln);
+    } else if (KEY(k, "det_item_fee_sumamt")) {
+        *f = F_AMT;
+        return amount(c, &ln->cents);
+    } else if (KEY(k, "med_type")) {
+        *f = F_MED;
+        if (!text(c, &o, 0, 8, 1))
             return BAIL;
-        }
-        if (seen & f)
-            return BAIL; /* a repeated key: the reference keeps the last one */
-        seen |= f;
-        ws(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            ws(c);
-            if (c->p < c->end && *c->p == '}')
-                return BAIL;
-        } else if (c->p >= c->end || *c->p != '}') {
-            return BAIL;
-        }
+        ln->emergency = o.len >= 0 && med_emergency(c->base + o.off, o.len);
+    } else {
+        return skip_value(c, 2);
     }
-    if (c->p >= c->end || (seen & (F_SN | F_CODE | F_TIME | F_AMT)) != (F_SN | F_CODE | F_TIME | F_AMT))
+    return 1;
+}
+
+/* One feedetail item: the four judged fields required, med_type optional. */
+static int line(Cur *c, Line *ln, Scanned *out, int prev) {
+    LineCtx x = {ln, out, prev};
+    unsigned seen, need = F_SN | F_CODE | F_TIME | F_AMT;
+    ln->emergency = 0;
+    if (members(c, line_field, &x, &seen) != 1 || (seen & need) != need)
         return BAIL;
-    c->p++;
     return 1;
 }
 
@@ -348,52 +372,30 @@ static int feedetail(Cur *c, Scanned *out, Py_ssize_t max_lines) {
     }
 }
 
+typedef struct {
+    Scanned *out;
+    Py_ssize_t max_lines;
+} InputCtx;
+
+static int input_field(Cur *c, Span k, unsigned *f, void *ctx) {
+    InputCtx *x = ctx;
+    if (KEY(k, "feedetail")) {
+        *f = 1;
+        return feedetail(c, x->out, x->max_lines);
+    }
+    if (KEY(k, "data")) {
+        *f = 2;
+        return literal(c, "null", 4);
+    }
+    return skip_value(c, 1);
+}
+
 /* input: feedetail, and data only as null (a 5102 field the reference would check). */
 static int input(Cur *c, Scanned *out, Py_ssize_t max_lines) {
-    Span k;
-    unsigned seen = 0;
-    if (c->p >= c->end || *c->p != '{')
-        return BAIL;
-    c->p++;
-    ws(c);
-    while (c->p < c->end && *c->p != '}') {
-        unsigned f = 0;
-        int r = 1;
-        if (!string(c, &k, 0))
-            return BAIL;
-        ws(c);
-        if (c->p >= c->end || *c->p != ':')
-            return BAIL;
-        c->p++;
-        ws(c);
-        if (KEY(k, "feedetail")) {
-            f = 1;
-            r = feedetail(c, out, max_lines);
-        } else if (KEY(k, "data")) {
-            f = 2;
-            r = literal(c, "null", 4);
-        } else {
-            r = skip_value(c, 1);
-        }
-        if (r != 1)
-            return r;
-        if (seen & f)
-            return BAIL;
-        seen |= f;
-        ws(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            ws(c);
-            if (c->p < c->end && *c->p == '}')
-                return BAIL;
-        } else if (c->p >= c->end || *c->p != '}') {
-            return BAIL;
-        }
-    }
-    if (c->p >= c->end || !(seen & 1))
-        return BAIL;
-    c->p++;
-    return 1;
+    InputCtx x = {out, max_lines};
+    unsigned seen;
+    int r = members(c, input_field, &x, &seen);
+    return r == 1 && !(seen & 1) ? BAIL : r;
 }
 
 static PyObject *ascii_str(const char *base, Opt o) {
@@ -404,27 +406,33 @@ static PyObject *ascii_str(const char *base, Opt o) {
 
 enum { W_INFNO = 1, W_MSGID = 2, W_INST = 4, W_MED = 8, W_INPUT = 16 };
 
-static int wrapper_field(Cur *c, Span k, Opt *o, unsigned *f, Scanned *out,
-                         Py_ssize_t max_lines) {
+typedef struct {
+    Opt o[4]; /* infno, msgid, fixmedins_code, med_type */
+    Scanned *out;
+    Py_ssize_t max_lines;
+} WrapperCtx;
+
+static int wrapper_field(Cur *c, Span k, unsigned *f, void *ctx) {
+    WrapperCtx *x = ctx;
     if (KEY(k, "infno")) {
         *f = W_INFNO;
-        return text(c, &o[0], 0, 8, 0);
+        return text(c, &x->o[0], 0, 8, 0);
     }
     if (KEY(k, "msgid")) {
         *f = W_MSGID;
-        return text(c, &o[1], 1, 30, 0);
+        return text(c, &x->o[1], 1, 30, 0);
     }
     if (KEY(k, "fixmedins_code")) {
         *f = W_INST;
-        return text(c, &o[2], 1, 32, 0);
+        return text(c, &x->o[2], 1, 32, 0);
     }
     if (KEY(k, "med_type")) {
         *f = W_MED;
-        return text(c, &o[3], 0, 8, 1);
+        return text(c, &x->o[3], 0, 8, 1);
     }
     if (KEY(k, "input")) {
         *f = W_INPUT;
-        return input(c, out, max_lines);
+        return input(c, x->out, x->max_lines);
     }
     return skip_value(c, 1);
 }
@@ -466,47 +474,17 @@ static int distinct_ids(const char *base, const Line *lines, Py_ssize_t n) {
 
 int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out) {
     Cur cur = {buf, buf, buf + size}, *c = &cur;
-    Opt o[4] = {{0, -1}, {0, -1}, {0, -1}, {0, -1}}; /* infno, msgid, inst, med_type */
-    unsigned seen = 0;
-    Span k;
+    WrapperCtx x = {{{0, -1}, {0, -1}, {0, -1}, {0, -1}}, out, max_lines};
+    Opt *o = x.o;
+    unsigned seen, need = W_INFNO | W_MSGID | W_INST | W_INPUT;
     if (memchr(buf, '\\', (size_t)size))
         return BAIL; /* escapes: the reference decodes and re-escapes */
     ws(c);
-    if (c->p >= c->end || *c->p != '{')
-        return BAIL;
-    c->p++;
+    int r = members(c, wrapper_field, &x, &seen);
+    if (r != 1)
+        return r;
     ws(c);
-    while (c->p < c->end && *c->p != '}') {
-        unsigned f = 0;
-        if (!string(c, &k, 0))
-            return BAIL;
-        ws(c);
-        if (c->p >= c->end || *c->p != ':')
-            return BAIL;
-        c->p++;
-        ws(c);
-        int r = wrapper_field(c, k, o, &f, out, max_lines);
-        if (r != 1)
-            return r;
-        if (seen & f)
-            return BAIL;
-        seen |= f;
-        ws(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            ws(c);
-            if (c->p < c->end && *c->p == '}')
-                return BAIL;
-        } else if (c->p >= c->end || *c->p != '}') {
-            return BAIL;
-        }
-    }
-    if (c->p >= c->end)
-        return BAIL;
-    c->p++;
-    ws(c);
-    if (c->p != c->end || (seen & (W_INFNO | W_MSGID | W_INST | W_INPUT)) !=
-                              (W_INFNO | W_MSGID | W_INST | W_INPUT))
+    if (c->p != c->end || (seen & need) != need)
         return BAIL;
     const char *infno = buf + o[0].off;
     if (o[0].len != 4 || (memcmp(infno, "2204", 4) != 0 && memcmp(infno, "2301", 4) != 0))
