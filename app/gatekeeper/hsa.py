@@ -13,10 +13,10 @@ Fee uploads are idempotent on ``msgid`` per institution (``idempotency.py``): th
 answer is judged, then its record claimed; a message whose record exists is answered
 from that record (same decision id, same results) and not logged again.
 
-The usual message (plain amounts, no escapes) is scanned, judged on
-the same memo table and written in C (``hsa_fast.py``, ``csrc/``); everything else, and
-every malformed message, goes through the reference below (msgspec, :func:`fee_judge`).
-Both give the same bytes (``tests/gatekeeper/test_hsa_fast.py``).
+The usual message (plain amounts, no escapes) is scanned, judged on the same memo tables
+and written in C (``hsa_fast.py``, ``csrc/``); everything else, and every malformed
+message, goes through the reference below (msgspec, :func:`fee_judge`). Both give the
+same bytes (``tests/gatekeeper/test_hsa_fast.py``).
 """
 
 from __future__ import annotations
