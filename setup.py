@@ -1,4 +1,4 @@
-"""The one compiled part: app.gatekeeper._feefast (csrc/), the 2204/2301 fast path.
+"""The one compiled part: app.gatekeeper.national._feefast (csrc/), the 2204/2301 fast path.
 Everything else about the package is in pyproject.toml."""
 
 from setuptools import Extension, setup
@@ -6,7 +6,7 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "app.gatekeeper._feefast",
+            "app.gatekeeper.national._feefast",
             sources=[
                 "csrc/feefast_module.c",
                 "csrc/feefast_scan.c",

@@ -19,14 +19,14 @@ def _serve(args: argparse.Namespace) -> None:
     # proxy-header layer (the gatekeeper uses neither client address nor scheme).
     hot = args.which == "gatekeeper"
     if hot and args.workers > 1:  # one registry shared by the workers: see prefork.py
-        from app.gatekeeper.prefork import serve
+        from app.gatekeeper.server.prefork import serve
 
         serve(
             args.workers,
             args.host,
             args.port,
             loop="uvloop",
-            http="app.gatekeeper.inline:GatekeeperProtocol",
+            http="app.gatekeeper.server.inline:GatekeeperProtocol",
             proxy_headers=False,
             server_header=False,
             access_log=False,
@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> None:
         loop="uvloop",
         # Both protocols time out slow headers and bodies and shed connections past the
         # bound (app/core/guard.py; values in README "Connections").
-        http="app.gatekeeper.inline:GatekeeperProtocol"
+        http="app.gatekeeper.server.inline:GatekeeperProtocol"
         if hot
         else "app.core.guard:GuardedHttpToolsProtocol",
         timeout_keep_alive=max(1, round(get_settings().http_keepalive_s)),

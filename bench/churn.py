@@ -168,7 +168,7 @@ async def amain(args: argparse.Namespace, work: Path) -> None:
                 "gatekeeper",
                 *("-m", "uvicorn", "app.gatekeeper:app", "--host", "127.0.0.1"),
                 *("--port", str(port), "--workers", "1", "--loop", "uvloop"),
-                *("--http", "app.gatekeeper.inline:GatekeeperProtocol"),
+                *("--http", "app.gatekeeper.server.inline:GatekeeperProtocol"),
                 *("--no-access-log", "--log-level", "warning"),
                 *("--no-proxy-headers", "--no-server-header"),
             )

@@ -20,7 +20,7 @@ snapshot is the synthetic registry overlaid with the record at the record's vers
    dump, then the incremental one after as many patches as the run writes), and each
    refresh the relay made during the run (from its log).
 6. Memory per machine: total PSS of ``ybgate serve gatekeeper --workers 2`` (pre-fork,
-   one registry shared copy-on-write: app/gatekeeper/prefork.py) against one plain
+   one registry shared copy-on-write: app/gatekeeper/server/prefork.py) against one plain
    gatekeeper process, both from the snapshot file and after 3 s of HIS traffic each
    (``--only-pss``: this step alone, without PostgreSQL and Redis).
 """
@@ -55,7 +55,7 @@ from bench.sync_load import Load, commit_times, db_version, wait_http  # noqa: E
 
 GATEKEEPER = (
     *("-m", "uvicorn", "app.gatekeeper:app", "--host", "127.0.0.1", "--workers", "1"),
-    *("--loop", "uvloop", "--http", "app.gatekeeper.inline:GatekeeperProtocol"),
+    *("--loop", "uvloop", "--http", "app.gatekeeper.server.inline:GatekeeperProtocol"),
     *("--no-access-log", "--log-level", "warning", "--no-proxy-headers", "--no-server-header"),
 )
 

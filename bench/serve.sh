@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The gatekeeper as benchmarked: one uvicorn worker, uvloop + httptools, no access log,
 # auth + decision log (spill sink) + metrics on, registry from a snapshot file.
-# --http app.gatekeeper.inline:GatekeeperProtocol: uvicorn's httptools protocol
-# writing each response's head and body in one write (see app/gatekeeper/server.py).
+# --http app.gatekeeper.server.inline:GatekeeperProtocol: uvicorn's httptools protocol
+# writing each response's head and body in one write (see app/gatekeeper/server/coalescing.py).
 # --no-proxy-headers: the gatekeeper uses neither the client address nor the scheme, so
 # uvicorn's X-Forwarded-* middleware is a per-request layer for nothing;
 # --no-server-header: do not advertise the server software.
@@ -19,6 +19,6 @@ export YBGATE_IDEMPOTENCY_DIR=${YBGATE_IDEMPOTENCY_DIR:-$here/var/bench/msgids}
 export YBGATE_DATABASE_URL=${YBGATE_DATABASE_URL:-sqlite+aiosqlite:///$here/var/bench/decisions.db}
 cd "$here"
 exec "$PY" -m uvicorn app.gatekeeper:app --host 127.0.0.1 --port "$port" --workers 1 \
-  --loop uvloop --http app.gatekeeper.inline:GatekeeperProtocol \
+  --loop uvloop --http app.gatekeeper.server.inline:GatekeeperProtocol \
   --no-access-log --log-level warning \
   --no-proxy-headers --no-server-header

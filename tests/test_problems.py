@@ -16,7 +16,7 @@ from app.core.errors import PROBLEM_BASE
 from app.core.lifespan import drive_lifespan
 from app.core.settings import Settings
 from app.gatekeeper import create_gatekeeper_app
-from app.gatekeeper.http import InternalError
+from app.gatekeeper.edge.asgi import InternalError
 from app.registry.store import RegistryStore
 from app.rules.errors import PolicyFileError
 from app.sync.relay import RelayConfig

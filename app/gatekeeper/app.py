@@ -29,10 +29,15 @@ from app.core.errors import (
 )
 from app.core.lifespan import drive_lifespan
 from app.core.settings import Settings, get_settings
-from app.gatekeeper.decision_log import DecisionLog
-from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
-from app.gatekeeper.hsa import HSA_PATH, handle_hsa
-from app.gatekeeper.http import (
+from app.gatekeeper.decisions.decision_log import DecisionLog
+from app.gatekeeper.decisions.idempotency import (
+    IdempotencyStore,
+    LocalIdempotency,
+    RedisIdempotency,
+)
+from app.gatekeeper.decisions.ids import Uuid7
+from app.gatekeeper.decisions.journal import Journal, JournalUnavailable
+from app.gatekeeper.edge.asgi import (
     ClientGone,
     InternalError,
     Receive,
@@ -42,14 +47,13 @@ from app.gatekeeper.http import (
     send_bytes,
     send_problem,
 )
-from app.gatekeeper.idempotency import IdempotencyStore, LocalIdempotency, RedisIdempotency
-from app.gatekeeper.ids import Uuid7
-from app.gatekeeper.journal import Journal, JournalUnavailable
-from app.gatekeeper.metrics import Metrics, runtime_gauges
+from app.gatekeeper.edge.metrics import Metrics, runtime_gauges
+from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
+from app.gatekeeper.host.runtime import Runtime
+from app.gatekeeper.national.hsa import HSA_PATH, handle_hsa
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
+from app.gatekeeper.plain.validate import admit, decide
 from app.gatekeeper.routes import dispatch
-from app.gatekeeper.runtime import Runtime
-from app.gatekeeper.validate import admit, decide
 from app.registry.feed import RegistryFeed
 from app.registry.store import RegistryStore
 

@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 
 from app.core.errors import PROBLEM_CT
-from app.gatekeeper.hsa_schemas import HsaRequest, HsaResponse, Roster
-from app.gatekeeper.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
+from app.gatekeeper.national.schemas import HsaRequest, HsaResponse, Roster
+from app.gatekeeper.plain.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
 from app.registry.history import ExplainedDecision
 
 VALIDATE_PATH = "/v1/settlements/validate"

@@ -23,8 +23,8 @@ from app.core.errors import (
     field_error,
 )
 from app.core.types import parse_day
-from app.gatekeeper.edge import check_repeated
-from app.gatekeeper.http import (
+from app.gatekeeper.decisions.lookup import DECISIONS_PREFIX, find
+from app.gatekeeper.edge.asgi import (
     InternalError,
     MethodNotAllowed,
     Scope,
@@ -32,11 +32,11 @@ from app.gatekeeper.http import (
     send_bytes,
     send_problem,
 )
-from app.gatekeeper.lookup import DECISIONS_PREFIX, find
-from app.gatekeeper.metrics import Metrics
+from app.gatekeeper.edge.metrics import Metrics
+from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
-from app.gatekeeper.runtime import Runtime
-from app.gatekeeper.schemas import Eligibility
+from app.gatekeeper.plain.checks import check_repeated
+from app.gatekeeper.plain.schemas import Eligibility
 from app.registry.compact import Registry
 from app.registry.memo import STATS as MEMO
 from app.registry.store import RegistryStore
@@ -150,7 +150,7 @@ async def dispatch(app: Served, scope: Scope, send: Send) -> None:
 
 
 async def roster(app: Served, scope: Scope, send: Send) -> None:
-    from app.gatekeeper.roster import roster as answer  # roster.py imports this module
+    from app.gatekeeper.readside.roster import roster as answer  # roster.py imports this module
 
     await answer(app, scope, send)
 

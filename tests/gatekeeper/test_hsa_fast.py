@@ -1,4 +1,4 @@
-"""The C fast path of 2204/2301 fee uploads (app/gatekeeper/hsa_fast.py, csrc/) against
+"""The C fast path of 2204/2301 fee uploads (app/gatekeeper/national/fast.py, csrc/) against
 the reference (msgspec + hsa.fee_judge): random messages, well-formed and damaged, get
 byte-for-byte the same answer, the same decision to log (plain response and inputs) and
 the same msgid record, first time and replayed. The fast path may only decline a message
@@ -16,10 +16,10 @@ import pytest
 
 from app.core.errors import DomainError
 from app.gatekeeper import GatekeeperApp
-from app.gatekeeper._feefast import scan
-from app.gatekeeper.hsa import begin, claimed
-from app.gatekeeper.hsa_fee import FeeDecision
-from app.gatekeeper.idempotency import Record
+from app.gatekeeper.decisions.idempotency import Record
+from app.gatekeeper.national._feefast import scan
+from app.gatekeeper.national.fee import FeeDecision
+from app.gatekeeper.national.hsa import begin, claimed
 from tests.gatekeeper.test_differential import INSTITUTIONS, local, rand_code, rand_day, world
 
 # An amount as the HIS may write it: (JSON text, in the fast subset?)

@@ -19,7 +19,7 @@ queues behind it, and a graceful shutdown closes the connection after it.
 
 Serve the gatekeeper with it::
 
-    uvicorn app.gatekeeper:app --loop uvloop --http app.gatekeeper.inline:GatekeeperProtocol
+    uvicorn app.gatekeeper:app --loop uvloop --http app.gatekeeper.server.inline:GatekeeperProtocol
 """
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from app.core.errors import PROBLEM_CT, DomainError, InternalError, NotReady
 from app.core.guard import _APP, _BODY, _HEADERS
 from app.gatekeeper.app import GatekeeperApp
-from app.gatekeeper.hsa import HSA_PATH, begin, claimed
-from app.gatekeeper.http import JSON_CT, problem_response
-from app.gatekeeper.idempotency import LocalIdempotency
+from app.gatekeeper.decisions.idempotency import LocalIdempotency
+from app.gatekeeper.decisions.spill import Item
+from app.gatekeeper.edge.asgi import JSON_CT, problem_response
+from app.gatekeeper.host.runtime import Runtime
+from app.gatekeeper.national.hsa import HSA_PATH, begin, claimed
 from app.gatekeeper.openapi import VALIDATE_PATH
-from app.gatekeeper.runtime import Runtime
-from app.gatekeeper.server import CoalescingHttpToolsProtocol
-from app.gatekeeper.spill import Item
-from app.gatekeeper.validate import admit, decide
+from app.gatekeeper.plain.validate import admit, decide
+from app.gatekeeper.server.coalescing import CoalescingHttpToolsProtocol
 from app.registry.compact import Registry
 from app.registry.judge import ACCEPTED
 

@@ -18,8 +18,11 @@ import time
 import msgspec
 
 from app.core.errors import Forbidden, PayloadTooLarge, ValidationFailed, field_error
-from app.gatekeeper.decide import check_line_ids, judge_lines, money, render, settle
-from app.gatekeeper.edge import (
+from app.gatekeeper.decisions.ids import Uuid7
+from app.gatekeeper.decisions.spill import Item, inputs_json
+from app.gatekeeper.edge.asgi import decode_error
+from app.gatekeeper.host.runtime import Runtime
+from app.gatekeeper.plain.checks import (
     DATE_MIN,
     DAYS,
     bad_service_date,
@@ -27,12 +30,9 @@ from app.gatekeeper.edge import (
     latest_day,
     too_deep,
 )
-from app.gatekeeper.http import decode_error
-from app.gatekeeper.ids import Uuid7
+from app.gatekeeper.plain.decide import check_line_ids, judge_lines, money, render, settle
+from app.gatekeeper.plain.schemas import request_decoder
 from app.gatekeeper.routes import authenticate
-from app.gatekeeper.runtime import Runtime
-from app.gatekeeper.schemas import request_decoder
-from app.gatekeeper.spill import Item, inputs_json
 from app.registry.compact import Registry
 from app.registry.judge import ACCEPTED, LineResult
 from app.registry.memo import STATS as MEMO

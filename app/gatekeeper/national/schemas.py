@@ -5,7 +5,7 @@
 (医执人员信息查询). Only the fields the judgement needs are declared; every other field
 of the platform's specification is skipped by the decoder (accepted and ignored).
 
-The response Structs describe what ``app.gatekeeper.hsa`` writes; they feed the OpenAPI
+The response Structs describe what ``app.gatekeeper.national.hsa`` writes; they feed the OpenAPI
 document.
 """
 
@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from app.gatekeeper.schemas import Id64, LineReason
+from app.gatekeeper.plain.schemas import Id64, LineReason
 from app.rules.model import Reason
 
 FEE_TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
@@ -143,7 +143,7 @@ class HsaResponse(msgspec.Struct):
     output: HsaOutput | None
 
 
-# -- GET /v1/roster (documentation of what app.gatekeeper.roster writes) -----------------
+# -- GET /v1/roster (documentation of what app.gatekeeper.readside.roster writes) -----------------
 
 
 class Span(msgspec.Struct):

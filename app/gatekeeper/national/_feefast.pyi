@@ -1,4 +1,4 @@
-"""csrc/: 2204/2301 fee uploads scanned and judged in C (see app/gatekeeper/hsa_fast.py)."""
+"""csrc/: 2204/2301 fee uploads scanned and judged in C (see app/gatekeeper/national/fast.py)."""
 
 from collections.abc import Mapping
 

@@ -33,28 +33,10 @@ from app.core.errors import (
     NotReady,
     PayloadTooLarge,
 )
-from app.gatekeeper.decide import money, render, render_around
-from app.gatekeeper.hsa_amounts import AmountError, canonical_amounts, totals
-from app.gatekeeper.hsa_fast import fast_judge, scan
-from app.gatekeeper.hsa_fee import (
-    EMERGENCY_MED_TYPES,
-    TIME_MESSAGE,
-    FeeDecision,
-    fee_inputs_json,
-    fingerprint,
-    service_days,
-)
-from app.gatekeeper.hsa_render import (
-    RESULT_CHAR,
-    Malformed,
-    answer_bytes,
-    fee_answer,
-    malformed_answer,
-    now_text,
-)
-from app.gatekeeper.hsa_schemas import FeeDetail, HsaMessage, message_decoder
-from app.gatekeeper.hsa_staff import staff_query
-from app.gatekeeper.http import (
+from app.gatekeeper.decisions.idempotency import Record
+from app.gatekeeper.decisions.journal import JournalUnavailable
+from app.gatekeeper.decisions.spill import Item
+from app.gatekeeper.edge.asgi import (
     ClientGone,
     InternalError,
     MethodNotAllowed,
@@ -66,17 +48,35 @@ from app.gatekeeper.http import (
     send_bytes,
     send_problem,
 )
-from app.gatekeeper.idempotency import Record
-from app.gatekeeper.journal import JournalUnavailable
-from app.gatekeeper.spill import Item
-from app.gatekeeper.validate import admit
+from app.gatekeeper.national.amounts import AmountError, canonical_amounts, totals
+from app.gatekeeper.national.fast import fast_judge, scan
+from app.gatekeeper.national.fee import (
+    EMERGENCY_MED_TYPES,
+    TIME_MESSAGE,
+    FeeDecision,
+    fee_inputs_json,
+    fingerprint,
+    service_days,
+)
+from app.gatekeeper.national.render import (
+    RESULT_CHAR,
+    Malformed,
+    answer_bytes,
+    fee_answer,
+    malformed_answer,
+    now_text,
+)
+from app.gatekeeper.national.schemas import FeeDetail, HsaMessage, message_decoder
+from app.gatekeeper.national.staff import staff_query
+from app.gatekeeper.plain.decide import money, render, render_around
+from app.gatekeeper.plain.validate import admit
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
 from app.registry.memo import STATS as MEMO
 from app.registry.memo import InstContext
 
 if TYPE_CHECKING:
     from app.gatekeeper.app import GatekeeperApp
-    from app.gatekeeper.runtime import Runtime
+    from app.gatekeeper.host.runtime import Runtime
 
 HSA_PATH = "/v1/hsa"
 _perf = time.perf_counter

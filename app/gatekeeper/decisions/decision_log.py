@@ -47,7 +47,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import create_engine
-from app.gatekeeper.spill import (
+from app.gatekeeper.decisions.spill import (
     Item,
     SpillEntry,
     SpillWriter,

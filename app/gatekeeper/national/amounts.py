@@ -18,7 +18,7 @@ from itertools import compress
 
 import msgspec
 
-from app.gatekeeper.decide import _OK, _SHAPE, FLOAT_EXACT_LIMIT
+from app.gatekeeper.plain.decide import _OK, _SHAPE, FLOAT_EXACT_LIMIT
 from app.registry.judge import LineResult
 
 MAX_INT_DIGITS = 16

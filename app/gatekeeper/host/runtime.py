@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.gatekeeper.decision_log import DecisionLog
-from app.gatekeeper.idempotency import IdempotencyStore
-from app.gatekeeper.journal import Journal
+from app.gatekeeper.decisions.decision_log import DecisionLog
+from app.gatekeeper.decisions.idempotency import IdempotencyStore
+from app.gatekeeper.decisions.journal import Journal
 
 
 class Runtime:

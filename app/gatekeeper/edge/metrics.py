@@ -24,8 +24,8 @@ from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
 from app.registry.memo import STATS as MEMO
 
 if TYPE_CHECKING:
-    from app.gatekeeper.decision_log import DecisionLog
-    from app.gatekeeper.journal import Journal
+    from app.gatekeeper.decisions.decision_log import DecisionLog
+    from app.gatekeeper.decisions.journal import Journal
     from app.registry.store import RegistryStore
 
 BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0)

@@ -2,10 +2,10 @@
 
 The request Structs are what the hot path decodes into (C-level validation: types,
 lengths, ``date``). Amount *format* (at most 2 decimals) is checked after decoding over
-all lines at once (see ``app.gatekeeper.decide``); its pattern is documented here for the
+all lines at once (see ``app.gatekeeper.plain.decide``); its pattern is documented here for the
 schema. The response Structs describe what the hot path writes from pre-encoded fragments.
 
-``python -m app.gatekeeper.schemas`` writes ``schemas/his-*.schema.json``;
+``python -m app.gatekeeper.plain.schemas`` writes ``schemas/his-*.schema.json``;
 ``tests/gatekeeper/test_schemas.py`` fails when the committed files are stale.
 """
 
@@ -99,7 +99,7 @@ SCHEMA_FILES: dict[str, type[msgspec.Struct]] = {
     "his-validate-response.schema.json": SettlementDecision,
     "his-eligibility-response.schema.json": Eligibility,
 }
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
 
 
 def his_json_schemas() -> dict[str, dict[str, Any]]:

@@ -14,9 +14,9 @@ from itertools import repeat
 
 import msgspec
 
-from app.gatekeeper.hsa_render import Malformed
-from app.gatekeeper.hsa_schemas import FEE_TIME_PATTERN, FeeDetail
-from app.gatekeeper.idempotency import Record
+from app.gatekeeper.decisions.idempotency import Record
+from app.gatekeeper.national.render import Malformed
+from app.gatekeeper.national.schemas import FEE_TIME_PATTERN, FeeDetail
 from app.registry.judge import LineResult
 
 EMERGENCY_MED_TYPES = frozenset({"13", "24"})

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 import msgspec
 
 from app.core.errors import NotReady, ValidationFailed, field_error
-from app.gatekeeper.http import Scope, Send, send_bytes
+from app.gatekeeper.edge.asgi import Scope, Send, send_bytes
 from app.gatekeeper.routes import authenticate
 from app.registry.compact import Registry
 from app.registry.judge import Entry, Interval

@@ -17,7 +17,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import NotFound
-from app.gatekeeper.spill import Item, lines_json
+from app.gatekeeper.decisions.spill import Item, lines_json
 from app.models import SettlementDecision
 from app.registry.history import explain_decision, get_decision
 

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from app.gatekeeper.decide import json_inner
-from app.gatekeeper.idempotency import Record
+from app.gatekeeper.decisions.idempotency import Record
+from app.gatekeeper.plain.decide import json_inner
 from app.registry.judge import ALL_RESULTS, LineResult
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

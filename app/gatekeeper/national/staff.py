@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from app.gatekeeper.hsa_render import SHANGHAI, Malformed, now_text
-from app.gatekeeper.hsa_schemas import HsaMessage
+from app.gatekeeper.national.render import SHANGHAI, Malformed, now_text
+from app.gatekeeper.national.schemas import HsaMessage
 from app.registry.memo import STATS as MEMO
 from app.registry.status import status_window
 

@@ -23,8 +23,8 @@ from itertools import compress
 import msgspec
 
 from app.core.errors import ValidationFailed, field_error
-from app.gatekeeper.edge import check_service_dates
-from app.gatekeeper.schemas import SettlementLine
+from app.gatekeeper.plain.checks import check_service_dates
+from app.gatekeeper.plain.schemas import SettlementLine
 from app.registry.judge import ALL_RESULTS, LineResult
 from app.registry.memo import InstContext
 

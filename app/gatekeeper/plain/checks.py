@@ -19,7 +19,7 @@ from app.core.errors import BadRequest, ValidationFailed, field_error
 from app.core.types import DATE_MIN
 
 if TYPE_CHECKING:
-    from app.gatekeeper.schemas import SettlementLine
+    from app.gatekeeper.plain.schemas import SettlementLine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 __all__ = ["DATE_MIN", "DAYS", "bad_service_date", "check_repeated", "latest_day", "too_deep"]

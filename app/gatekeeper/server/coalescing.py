@@ -5,7 +5,7 @@ of two. On a loopback benchmark that is ~12 % more settlements per second at 20 
 Serve the gatekeeper with it::
 
     uvicorn app.gatekeeper:app --loop uvloop \\
-        --http app.gatekeeper.server:CoalescingHttpToolsProtocol
+        --http app.gatekeeper.server.coalescing:CoalescingHttpToolsProtocol
 
 It builds on :class:`app.core.guard.GuardedHttpToolsProtocol` (header/body timeouts, the
 connection bound). Everything else is uvicorn's own code: the request/response cycle only

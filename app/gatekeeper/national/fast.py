@@ -1,5 +1,5 @@
 """The fast path of ``POST /v1/hsa`` fee uploads: the message scanned, judged and
-written in C (``csrc/``, built into ``app.gatekeeper._feefast`` at install).
+written in C (``csrc/``, built into ``app.gatekeeper.national._feefast`` at install).
 
 Same registry, same judgement: the C code reads the institution's memo table for the
 service date (``InstContext.tables``, the table ``hsa.judge_fees`` reads) and writes the
@@ -16,19 +16,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.gatekeeper import _feefast
-from app.gatekeeper.decide import money
-from app.gatekeeper.hsa_fee import EMERGENCY_MED_TYPES, FeeDecision, day_of, fingerprint
-from app.gatekeeper.hsa_render import FAST_FRAGMENTS, RESULT_CHAR, err_msg_listed, now_text
-from app.gatekeeper.idempotency import Record
+from app.gatekeeper.decisions.idempotency import Record
+from app.gatekeeper.national import _feefast
+from app.gatekeeper.national.fee import EMERGENCY_MED_TYPES, FeeDecision, day_of, fingerprint
+from app.gatekeeper.national.render import FAST_FRAGMENTS, RESULT_CHAR, err_msg_listed, now_text
+from app.gatekeeper.plain.decide import money
 from app.registry.judge import ALL_RESULTS
 from app.registry.memo import STATS as MEMO
 
 if TYPE_CHECKING:
     from datetime import date
 
-    from app.gatekeeper._feefast import Judged, Scanned
     from app.gatekeeper.app import GatekeeperApp
+    from app.gatekeeper.national._feefast import Judged, Scanned
     from app.registry.memo import InstContext
 
 _feefast.setup(

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.gatekeeper.spill import Item, spill_buffers, write_all
+from app.gatekeeper.decisions.spill import Item, spill_buffers, write_all
 
 log = logging.getLogger("ybgate.decisions")
 
