@@ -18,7 +18,9 @@ def _serve(args: argparse.Namespace) -> None:
     # The hot path's server as benchmarked (bench/serve.sh): one write per response, no
     # proxy-header layer (the gatekeeper uses neither client address nor scheme).
     hot = args.which == "gatekeeper"
-    if hot and args.workers > 1:  # one registry shared by the workers: see prefork.py
+    if (
+        hot and args.workers > 1
+    ):  # one registry shared by the workers: see app/gatekeeper/server/prefork.py
         from app.gatekeeper.server.prefork import serve
 
         serve(

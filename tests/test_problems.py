@@ -19,7 +19,7 @@ from app.gatekeeper import create_gatekeeper_app
 from app.gatekeeper.edge.asgi import InternalError
 from app.registry.store import RegistryStore
 from app.rules.errors import PolicyFileError
-from app.sync.relay import RelayConfig
+from app.sync.relay_config import RelayConfig
 
 
 def _admin_with_faults() -> FastAPI:

@@ -3,8 +3,8 @@
 ``POST /v1/settlements/validate`` runs inline in :meth:`GatekeeperApp.__call__`: bearer
 (cached per header value, else SHA-256 in the registry's token map) -> body (bounded)
 -> msgspec decode -> 422/403 checks -> the decision under the store's lock (see
-``decide.py``) -> response bytes -> the decision-log queue -> send -> counters. The
-other routes are in ``routes.py``.
+``plain/decide.py``) -> response bytes -> the decision-log queue -> send -> counters. The
+other routes are in ``routes.py``; ``POST /v1/hsa`` in ``national/hsa.py``.
 
 Constructing the app reads nothing: settings, the registry, the decision log and the feed
 start in the lifespan (ASGI lifespan protocol, or :meth:`GatekeeperApp.lifespan` when an
@@ -47,12 +47,14 @@ from app.gatekeeper.edge.asgi import (
     send_bytes,
     send_problem,
 )
-from app.gatekeeper.edge.metrics import Metrics, runtime_gauges
+from app.gatekeeper.edge.auth import admit
+from app.gatekeeper.edge.metrics import Metrics
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
+from app.gatekeeper.gauges import runtime_gauges
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national.hsa import HSA_PATH, handle_hsa
-from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
-from app.gatekeeper.plain.validate import admit, decide
+from app.gatekeeper.openapi import openapi_document
+from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
 from app.gatekeeper.routes import dispatch
 from app.registry.feed import RegistryFeed
 from app.registry.store import RegistryStore
@@ -63,7 +65,7 @@ _perf = time.perf_counter
 
 class GatekeeperApp:
     def __init__(self, store: RegistryStore | None = None, *, follow: bool = False) -> None:
-        # follow: the store comes preloaded (prefork.py) and this app keeps it fresh.
+        # follow: the store comes preloaded (server/prefork.py) and this app keeps it fresh.
         self.owns_store = store is None or follow
         self.store = store if store is not None else RegistryStore()
         self.metrics = Metrics()
@@ -89,14 +91,14 @@ class GatekeeperApp:
                 await send({"type": "websocket.close", "code": 1008})
             return
         # The hot path, inline (one coroutine less per request); the gatekeeper's own HTTP
-        # protocol runs the same admit/decide without ASGI (inline.py).
+        # protocol runs the same admit/decide without ASGI (server/inline.py).
         t0 = _perf()
         rt, store = self.rt, self.store
         reg = store.current
         try:
             if rt is None or reg is None:
                 raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-            inst = admit(rt, reg, scope["headers"])
+            inst = admit(reg, scope["headers"], rt.max_body)
             msg = await receive()
             body = msg.get("body", b"")
             if msg.get("more_body"):
@@ -112,7 +114,7 @@ class GatekeeperApp:
                 and not await rt.log.offer_or_wait(item)
             ):
                 raise NotReady("The decision log cannot keep up; retry shortly.")
-            try:  # in the journal (one write per loop turn) before the answer: journal.py
+            try:  # in the journal (one write per loop turn) before the answer: decisions/journal.py
                 await rt.journal.add(item)
             except JournalUnavailable:
                 raise NotReady("The decision journal cannot be written; retry shortly.") from None
@@ -187,7 +189,7 @@ class GatekeeperApp:
         if snapshot:
             feed = SnapshotFileFeed(self.store, snapshot, interval)
             if self.store.loaded:
-                feed.adopt()  # preloaded before a fork (prefork.py)
+                feed.adopt()  # preloaded before a fork (server/prefork.py)
             else:
                 await feed.load()  # before serving, on this thread: see feed.py
         elif settings.redis_url:
@@ -197,7 +199,7 @@ class GatekeeperApp:
                 self.store, settings.redis_url, database_url=settings.database_url, wait=False
             )
             if self.store.loaded:
-                feed.adopt()  # preloaded before a fork (prefork.py)
+                feed.adopt()  # preloaded before a fork (server/prefork.py)
         else:
             feed = DatabaseFeed(self.store, settings.database_url, interval)
         await feed.start()

@@ -1,4 +1,5 @@
-"""Raw ASGI helpers: responses, problem bodies, bounded body reading, field paths."""
+"""Raw ASGI helpers: responses, problem bodies, bounded body reading, field paths (a
+msgspec error as a 422 naming the field; JSON nested too deeply as a 422, not a 500)."""
 
 from __future__ import annotations
 
@@ -113,3 +114,8 @@ def decode_error(exc: msgspec.MsgspecError) -> ValidationFailed:
             msg = "field required"
         return ValidationFailed([field_error(path or "body", msg)])
     return ValidationFailed([field_error("body", f"invalid JSON: {exc}")])
+
+
+def too_deep() -> ValidationFailed:
+    """JSON nested deeper than msgspec's recursion limit."""
+    return ValidationFailed([field_error("body", "JSON nested too deeply")])

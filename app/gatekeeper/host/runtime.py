@@ -1,10 +1,16 @@
-"""What the gatekeeper's lifespan sets up from settings."""
+"""What the gatekeeper's lifespan sets up from settings, and what a route sees of the app."""
 
 from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.gatekeeper.decisions.decision_log import DecisionLog
 from app.gatekeeper.decisions.idempotency import IdempotencyStore
 from app.gatekeeper.decisions.journal import Journal
+from app.gatekeeper.edge.metrics import Metrics
+from app.registry.store import RegistryStore
 
 
 class Runtime:
@@ -28,5 +34,22 @@ class Runtime:
         self.journal = journal
         self.body_timeout = body_timeout
         # The database sink queues each decision for its insert; with the spill sink the
-        # journal's segments are the spill (journal.py) and nothing is queued.
+        # journal's segments are the spill (decisions/journal.py) and nothing is queued.
         self.queue_decisions = dlog.sink == "database"
+
+
+class Host(Protocol):
+    """What a route needs of the gatekeeper app (``app.gatekeeper.app.GatekeeperApp``),
+    so the rooms below the assembly take the app without importing it."""
+
+    store: RegistryStore
+    metrics: Metrics
+    rt: Runtime | None  # None until the lifespan has started
+    # Read side (GET /v1/decisions/{id}): sessions on the decision log's database.
+    reader: async_sessionmaker[AsyncSession] | None
+
+    def new_id(self) -> tuple[str, int]:
+        """A decision id (UUIDv7) and its millisecond timestamp."""
+        ...
+
+    def log_exception(self, message: str) -> None: ...

@@ -3,7 +3,7 @@ written in C (``csrc/``, built into ``app.gatekeeper.national._feefast`` at inst
 
 Same registry, same judgement: the C code reads the institution's memo table for the
 service date (``InstContext.tables``, the table ``hsa.judge_fees`` reads) and writes the
-fragments of ``hsa_render``/``LineResult`` given to it here, once. It takes a strict
+fragments of ``render``/``LineResult`` given to it here, once. It takes a strict
 subset of messages: at most 128 service dates, ASCII judged fields, no escape anywhere,
 no repeated key, every line carrying a plain amount (``d``, ``d.d`` or ``d.dd``, a number
 or a string), no ``input.data``. Anything else, a memo miss included, returns None and
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.gatekeeper.decisions.idempotency import Record
+from app.gatekeeper.host.runtime import Host
 from app.gatekeeper.national import _feefast
 from app.gatekeeper.national.fee import EMERGENCY_MED_TYPES, FeeDecision, day_of, fingerprint
 from app.gatekeeper.national.render import FAST_FRAGMENTS, RESULT_CHAR, err_msg_listed, now_text
@@ -27,7 +28,6 @@ from app.registry.memo import STATS as MEMO
 if TYPE_CHECKING:
     from datetime import date
 
-    from app.gatekeeper.app import GatekeeperApp
     from app.gatekeeper.national._feefast import Judged, Scanned
     from app.registry.memo import InstContext
 
@@ -61,7 +61,7 @@ def judge(ctx: InstContext, scanned: Scanned, days: list[date]) -> Judged | None
 
 
 def fast_judge(
-    app: GatekeeperApp, inst: str, scanned: Scanned, body: bytes, received: str
+    app: Host, inst: str, scanned: Scanned, body: bytes, received: str
 ) -> FeeDecision | None:
     """A message of the fast subset judged in C, its msgid record made; None where the
     reference must decide (no such day, a memo miss, sums past 64 bits)."""

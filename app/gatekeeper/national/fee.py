@@ -1,5 +1,5 @@
 """A 2204/2301 fee upload between its judgement and its msgid claim (:class:`FeeDecision`),
-made by the reference (``hsa.fee_judge``) or the C fast path (``hsa_fast``); the
+made by the reference (``hsa.fee_judge``) or the C fast path (``fast``); the
 message's identity for idempotency (:func:`fingerprint`) and its service dates
 (:func:`day_of`), which both read the same way; the reference's reading of its dates
 (:func:`service_days`) and of its inputs as the decision log keeps them
@@ -100,7 +100,7 @@ class FeeDecision:
 
     def __init__(self, inst: str, msgid: str, body: bytes, fees: list[FeeDetail]) -> None:
         self.inst, self.msgid, self.body, self.fees = inst, msgid, body, fees
-        # From the C fast path (hsa_fast.py): answer lines, plain lines, inputs, err_msg.
+        # From the C fast path (fast.py): answer lines, plain lines, inputs, err_msg.
         self.fast: tuple[bytes, bytes, bytes, bytes] | None = None
         self.amounts: list[str | None] = []
         self.days: dict[str, date] = {}

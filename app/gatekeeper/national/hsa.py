@@ -1,6 +1,6 @@
 """``POST /v1/hsa``: the national platform's 2204/2301 fee uploads and 5102 staff query.
 
-The same machinery as ``/v1/settlements/validate``: the bearer check of ``routes.py``,
+The same machinery as ``/v1/settlements/validate``: the bearer check of ``edge.auth``,
 the institution's memo tables of the registry (``InstContext``) under the store's lock,
 ``decide.settle`` for the totals, the decision log (the stored decision is the plain
 format's response with ``settlement_id`` = ``msgid``, so a decision reads back the same
@@ -9,12 +9,12 @@ message is HTTP 200 with ``infcode`` -1 and ``err_msg`` naming the field's path;
 a foreign ``fixmedins_code``, an oversized body and a not-ready gatekeeper stay HTTP
 problems.
 
-Fee uploads are idempotent on ``msgid`` per institution (``idempotency.py``): the
+Fee uploads are idempotent on ``msgid`` per institution (``decisions.idempotency``): the
 answer is judged, then its record claimed; a message whose record exists is answered
 from that record (same decision id, same results) and not logged again.
 
 The usual message (plain amounts, no escapes) is scanned, judged on the same memo tables
-and written in C (``hsa_fast.py``, ``csrc/``); everything else, and every malformed
+and written in C (``fast.py``, ``csrc/``); everything else, and every malformed
 message, goes through the reference below (msgspec, :func:`fee_judge`). Both give the
 same bytes (``tests/gatekeeper/test_hsa_fast.py``).
 """
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -48,6 +47,8 @@ from app.gatekeeper.edge.asgi import (
     send_bytes,
     send_problem,
 )
+from app.gatekeeper.edge.auth import admit
+from app.gatekeeper.host.runtime import Host, Runtime
 from app.gatekeeper.national.amounts import AmountError, canonical_amounts, totals
 from app.gatekeeper.national.fast import fast_judge, scan
 from app.gatekeeper.national.fee import (
@@ -69,14 +70,9 @@ from app.gatekeeper.national.render import (
 from app.gatekeeper.national.schemas import FeeDetail, HsaMessage, message_decoder
 from app.gatekeeper.national.staff import staff_query
 from app.gatekeeper.plain.decide import money, render, render_around
-from app.gatekeeper.plain.validate import admit
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
 from app.registry.memo import STATS as MEMO
 from app.registry.memo import InstContext
-
-if TYPE_CHECKING:
-    from app.gatekeeper.app import GatekeeperApp
-    from app.gatekeeper.host.runtime import Runtime
 
 HSA_PATH = "/v1/hsa"
 _perf = time.perf_counter
@@ -124,7 +120,7 @@ def _totals(
     return outcome, money(acc), money(rej)
 
 
-async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: Send) -> None:
+async def handle_hsa(app: Host, scope: Scope, receive: Receive, send: Send) -> None:
     t0 = _perf()
     op = "hsa"
     try:
@@ -133,7 +129,7 @@ async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: S
         rt, reg = app.rt, app.store.current
         if rt is None or reg is None:
             raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-        inst = admit(rt, reg, scope["headers"])  # one bearer, a Content-Length in bounds
+        inst = admit(reg, scope["headers"], rt.max_body)  # one bearer, a Content-Length in bounds
         msg = await receive()
         body = msg.get("body", b"")
         if msg.get("more_body"):
@@ -163,17 +159,17 @@ async def handle_hsa(app: GatekeeperApp, scope: Scope, receive: Receive, send: S
 
 
 def begin(
-    app: GatekeeperApp, rt: Runtime, inst: str, body: bytes, *, fast: bool = True
+    app: Host, rt: Runtime, inst: str, body: bytes, *, fast: bool = True
 ) -> tuple[str, bytes, str, FeeDecision | None]:
     """(operation, answer, outcome, fee upload to claim): everything of a message up to
     its msgid claim, without I/O. A fee upload's answer comes from :func:`claimed`. The
-    ASGI handler and the inline protocol (``inline.py``) both run it. ``fast=False``:
+    ASGI handler and the inline protocol (``server.inline``) both run it. ``fast=False``:
     the reference alone (what the C fast path is tested against)."""
     received = now_text()
     op = "hsa"
     try:
         scanned = scan(body, rt.max_lines) if fast else None
-        if scanned is not None:  # the fast subset (hsa_fast.py), valid as it stands
+        if scanned is not None:  # the fast subset (fast.py), valid as it stands
             if scanned.fixmedins_code != inst:
                 raise Forbidden("This token may send messages of its own institution only.")
             judged = fast_judge(app, inst, scanned, body, received)
@@ -197,7 +193,7 @@ def begin(
 
 
 def fee_judge(
-    app: GatekeeperApp, rt: Runtime, inst: str, message: HsaMessage, body: bytes, received: str
+    app: Host, rt: Runtime, inst: str, message: HsaMessage, body: bytes, received: str
 ) -> FeeDecision:
     """A 2204/2301 message judged, its msgid record made (not claimed yet)."""
     fees = message.input.feedetail
@@ -275,7 +271,7 @@ async def _keep(rt: Runtime, fee: FeeDecision, item: Item) -> None:
     if rt.queue_decisions and not rt.log.offer(item) and not await rt.log.offer_or_wait(item):
         await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)
         raise NotReady("The decision log cannot keep up; retry shortly.")
-    try:  # in the journal before the answer (crash safety, see journal.py)
+    try:  # in the journal before the answer (crash safety, see decisions/journal.py)
         await rt.journal.add(item)
     except JournalUnavailable:
         await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)

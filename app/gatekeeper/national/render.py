@@ -140,7 +140,7 @@ def answer_bytes(lines: bytes, err: bytes, rec: Record, totals: tuple[str, str, 
 _OPEN_RESULT = b',"warn_msg":null,"output":{"result":[{"feedetl_sn":"'
 
 
-# Per result, the fragments the C fast path (hsa_fast.py) writes after a line's id or
+# Per result, the fragments the C fast path (fast.py) writes after a line's id or
 # amount: the same texts as above, as bytes.
 FAST_FRAGMENTS = (
     tuple(('"' + _TAIL_NEXT[r]).encode() for r in ALL_RESULTS),

@@ -41,7 +41,7 @@ class FeeDetail(msgspec.Struct, gc=False):
     feedetl_sn: Id64
     bilg_dr_codg: Code
     fee_ocur_time: FeeTime19
-    # The raw JSON value: a number or a string, parsed exactly (see hsa_amounts.py).
+    # The raw JSON value: a number or a string, parsed exactly (see amounts.py).
     det_item_fee_sumamt: msgspec.Raw = NO_AMOUNT
     med_type: Annotated[str, Meta(max_length=8)] | None = None
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import msgspec
 
+from app.gatekeeper.host.runtime import Host
 from app.gatekeeper.national.render import SHANGHAI, Malformed, now_text
 from app.gatekeeper.national.schemas import HsaMessage
 from app.registry.memo import STATS as MEMO
 from app.registry.status import status_window
 
-if TYPE_CHECKING:
-    from app.gatekeeper.app import GatekeeperApp
 
-
-def staff_query(app: GatekeeperApp, inst: str, message: HsaMessage, received: str) -> bytes:
+def staff_query(app: Host, inst: str, message: HsaMessage, received: str) -> bytes:
     """5102: the eligibility judgement today at the token's institution, with the
     current status window."""
     if message.input.data is None:

@@ -1,8 +1,5 @@
-"""Hostile-input checks of the hot path that msgspec's types do not express.
+"""Checks of the plain format that msgspec's types do not express.
 
-- A repeated header is looked at only when ``dict(headers)`` is shorter than the list
-  (cheap): two ``Authorization`` headers get the same 400 problem as from the admin API.
-- JSON nested deeper than msgspec's recursion limit is a 422, not an internal error.
 - ``lines[i].service_date`` lies within 1990-01-01 .. today (Asia/Shanghai) + 1 day. The
   upper bound is cached until the next minute or midnight, whichever comes first.
 """
@@ -15,14 +12,14 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from app.core.errors import BadRequest, ValidationFailed, field_error
+from app.core.errors import ValidationFailed, field_error
 from app.core.types import DATE_MIN
 
 if TYPE_CHECKING:
     from app.gatekeeper.plain.schemas import SettlementLine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-__all__ = ["DATE_MIN", "DAYS", "bad_service_date", "check_repeated", "latest_day", "too_deep"]
+__all__ = ["DATE_MIN", "DAYS", "bad_service_date", "latest_day"]
 
 
 class _Days:
@@ -62,16 +59,3 @@ def check_service_dates(lines: Sequence[SettlementLine]) -> None:
         day = ln.service_date
         if day < DATE_MIN or day > latest:
             raise bad_service_date(i, day)
-
-
-def check_repeated(headers: list[tuple[bytes, bytes]]) -> None:
-    if sum(1 for k, _ in headers if k == b"authorization") > 1:
-        raise BadRequest(
-            "Send exactly one Authorization header.",
-            slug="duplicate-authorization",
-            errors=[{"field": "Authorization", "message": "sent more than once"}],
-        )
-
-
-def too_deep() -> ValidationFailed:
-    return ValidationFailed([field_error("body", "JSON nested too deeply")])

@@ -1,14 +1,13 @@
-"""``POST /v1/settlements/validate`` without I/O: who is asking, and the decision.
+"""``POST /v1/settlements/validate`` without I/O: the decision on a body.
 
-Both servers of the hot path run these functions: the ASGI app (``app.py``, also what an
+Both servers of the hot path run it: the ASGI app (``app.gatekeeper.app``, also what an
 embedding app mounts) and the inline path of the gatekeeper's HTTP protocol
-(``inline.py``), so the two give the same answers by construction.
+(``app.gatekeeper.server.inline``), so the two give the same answers by construction.
 
-:func:`admit` runs on the headers alone (before any body is read): one Authorization
-header, a known bearer (cached per header value), a Content-Length within the bound.
-:func:`decide` turns the body into the response bytes and the decision-log item: msgspec
-decode -> 422/403 checks -> the judgement under the store's lock (``decide.py``) ->
-totals -> response bytes.
+Before it, ``edge.auth.admit`` runs on the headers alone (one Authorization header, a
+known bearer, a Content-Length within the bound). :func:`decide` turns the body into the
+response bytes and the decision-log item: msgspec decode -> 422/403 checks -> the
+judgement under the store's lock (``decide.py``) -> totals -> response bytes.
 """
 
 from __future__ import annotations
@@ -17,48 +16,25 @@ import time
 
 import msgspec
 
-from app.core.errors import Forbidden, PayloadTooLarge, ValidationFailed, field_error
+from app.core.errors import Forbidden, ValidationFailed, field_error
 from app.gatekeeper.decisions.ids import Uuid7
 from app.gatekeeper.decisions.spill import Item, inputs_json
-from app.gatekeeper.edge.asgi import decode_error
+from app.gatekeeper.edge.asgi import decode_error, too_deep
 from app.gatekeeper.host.runtime import Runtime
-from app.gatekeeper.plain.checks import (
-    DATE_MIN,
-    DAYS,
-    bad_service_date,
-    check_repeated,
-    latest_day,
-    too_deep,
-)
+from app.gatekeeper.plain.checks import DATE_MIN, DAYS, bad_service_date, latest_day
 from app.gatekeeper.plain.decide import check_line_ids, judge_lines, money, render, settle
 from app.gatekeeper.plain.schemas import request_decoder
-from app.gatekeeper.routes import authenticate
 from app.registry.compact import Registry
 from app.registry.judge import ACCEPTED, LineResult
 from app.registry.memo import STATS as MEMO
 from app.registry.store import RegistryStore
 
+VALIDATE_PATH = "/v1/settlements/validate"
 _time = time.time
 _decode = request_decoder.decode
 
 # (response body, decision-log item, line results, number of accepted lines)
 Decided = tuple[bytes, Item, list[LineResult], int]
-
-
-def admit(rt: Runtime, reg: Registry, raw: list[tuple[bytes, bytes]]) -> str:
-    """The token's institution; 400 (two Authorization headers), 401, or 413 (a
-    Content-Length past the bound: before the body, so Expect: 100-continue gets it)."""
-    headers = dict(raw)
-    if len(headers) != len(raw):
-        check_repeated(raw)
-    auth = headers.get(b"authorization")
-    inst = reg.bearer_cache.get(auth)  # type: ignore[arg-type]
-    if inst is None:
-        inst = authenticate(reg, auth)
-    length = headers.get(b"content-length")
-    if length is not None and (not length.isdigit() or int(length) > rt.max_body):
-        raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
-    return inst
 
 
 def decide(

@@ -16,21 +16,20 @@ import asyncio
 import re
 import time
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 import msgspec
 
 from app.core.errors import NotReady, ValidationFailed, field_error
 from app.gatekeeper.edge.asgi import Scope, Send, send_bytes
-from app.gatekeeper.routes import authenticate
+from app.gatekeeper.edge.auth import institution_of
+from app.gatekeeper.host.runtime import Host
 from app.registry.compact import Registry
 from app.registry.judge import Entry, Interval
 from app.registry.roster import build_index
 
-if TYPE_CHECKING:
-    from app.gatekeeper.routes import Served
-
+ROSTER_PATH = "/v1/roster"
 DEFAULT_LIMIT, MAX_LIMIT = 1000, 5000
 _INT_MAX = 2**63 - 1
 
@@ -86,17 +85,14 @@ def _matches(header: bytes | None, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
 
 
-async def roster(app: Served, scope: Scope, send: Send) -> None:
+async def roster(app: Host, scope: Scope, send: Send) -> None:
     t0 = time.perf_counter()
     store = app.store
     reg = store.current
     if app.rt is None or reg is None:
         raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
+    inst = institution_of(reg, scope["headers"])
     headers = dict(scope["headers"])
-    auth = headers.get(b"authorization")
-    inst = reg.bearer_cache.get(auth) if auth is not None else None
-    if inst is None:
-        inst = authenticate(reg, auth)
     query = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
     since = _int_param(query, "since_version", 0, _INT_MAX)
     limit = _int_param(query, "limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
@@ -126,7 +122,7 @@ async def roster(app: Served, scope: Scope, send: Send) -> None:
     app.metrics.observe_op("roster", "full" if full else "delta", time.perf_counter() - t0)
 
 
-async def _ensure_index(app: Served) -> None:
+async def _ensure_index(app: Host) -> None:
     """Build the roster index off the store's lock (see app/registry/roster.py). Two
     first requests at once may both build; the first to finish installs its index."""
     store = app.store

@@ -3,12 +3,12 @@
 Per request, uvicorn's httptools protocol builds an ASGI scope, a request/response cycle
 with its ``asyncio.Event``, a task, and the ASGI messages; on a 20-line settlement that
 is about as much work as the decision itself. This protocol (uvicorn's, with the
-guard's timeouts and the coalescing write of ``server.py``) skips all of it for the hot
+guard's timeouts and the coalescing write of ``coalescing.py``) skips all of it for the hot
 path: it decides in the parser's own callbacks and answers once the decision journal
 has the decision (``Journal.add_then``: the same one write per event-loop turn, before
 any answer of that turn is sent), with no task and no future.
 
-It runs exactly what the ASGI app runs (``validate.admit`` and ``validate.decide``, the
+It runs exactly what the ASGI app runs (``edge.auth.admit`` and ``plain.validate.decide``, the
 same decision log, journal and metrics), for a request that is ``POST`` to exactly that
 path, HTTP/1.1 keep-alive, with a ``Content-Length`` (within the bound) and a token the
 registry knows, no ``Expect: 100-continue``, and no earlier request of the connection
@@ -39,10 +39,10 @@ from app.gatekeeper.app import GatekeeperApp
 from app.gatekeeper.decisions.idempotency import LocalIdempotency
 from app.gatekeeper.decisions.spill import Item
 from app.gatekeeper.edge.asgi import JSON_CT, problem_response
+from app.gatekeeper.edge.auth import admit
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national.hsa import HSA_PATH, begin, claimed
-from app.gatekeeper.openapi import VALIDATE_PATH
-from app.gatekeeper.plain.validate import admit, decide
+from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
 from app.gatekeeper.server.coalescing import CoalescingHttpToolsProtocol
 from app.registry.compact import Registry
 from app.registry.judge import ACCEPTED
@@ -129,7 +129,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         if not any(k == b"content-length" for k, _ in raw):
             return False
         try:
-            inst = admit(gk.rt, gk.store.current, raw)
+            inst = admit(gk.store.current, raw, gk.rt.max_body)
         except DomainError:
             return False  # uvicorn's path answers it, before reading the body
         self._inline, self._body = (gk, inst, _perf(), hsa), []
