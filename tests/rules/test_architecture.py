@@ -251,3 +251,44 @@ def test_settings_are_read_only_by_the_settings_class() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
                 raise AssertionError(f"{module} reads the environment ({node.attr})")
+
+
+# The admin side's layers, lowest first: a package imports (and so calls) only packages of
+# lower layers, never one of its own layer or above. The write journey test
+# (tests/admin/test_write_journey.py) holds a write's calls at run time to the same order.
+# GROUND: what every layer stands on (its own order is the no-cycle rule's).
+GROUND = {"app.core", "app.models", "app.rules", "app.registry", "app.sync", "app.gatekeeper"}
+LAYERS: list[set[str]] = [
+    GROUND,
+    {"app.uow"},
+    {"app.auth"},
+    {"app.ledger", "app.regions", "app.tokens", "app.calendar", "app.audit", "app.decisions"},
+    {"app.agreements"},
+    {"app.institutions"},
+    {"app.points"},
+    {"app.physicians"},
+    {"app.violations", "app.actions", "app.visits", "app.imports"},
+    {"app.console", "app.docs", "app.seed", "app.schemas_out"},
+    {"app.admin"},  # assembles the routers
+    {"app.main", "app.cli"},  # the embedded app, the command line
+]
+LAYER_OF = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
+
+
+def test_every_package_has_a_layer() -> None:
+    packages = {_package(m) for m in GRAPH} - {"app"}
+    assert packages - set(LAYER_OF) == set(), "place these packages in LAYERS"
+
+
+def test_packages_import_only_lower_layers() -> None:
+    """Down only: no import of a package of the same layer or above (ground floor aside)."""
+    breaches = []
+    for module, deps in sorted(GRAPH.items()):
+        src = _package(module)
+        if src == "app" or LAYER_OF[src] == 0:
+            continue
+        for dep in sorted(deps):
+            dst = _package(dep)
+            if dst != src and dst != "app" and LAYER_OF[dst] >= LAYER_OF[src]:
+                breaches.append(f"{module} -> {dep}")
+    assert breaches == []

@@ -1,4 +1,5 @@
-"""An operator acts only on the physicians linked to its region.
+"""An operator acts only on the physicians linked to its region (the authorization of a
+write, asked of this package by every domain service before it writes).
 
 Linked on a day: an agreement in the region (at one of its institutions) or a visit
 registered there covers the day. The day is the one the act is about: a violation's
@@ -15,12 +16,11 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements import repository as agreements_repo
 from app.auth.principal import Principal, Role
+from app.auth.repository import agreements_of, visits_of
 from app.core.dates import covers
 from app.core.errors import Forbidden
 from app.models import Agreement, Region
-from app.physicians import repository as physicians_repo
 
 
 def _agreement_covers(a: Agreement, day: date) -> bool:
@@ -31,14 +31,10 @@ def _agreement_covers(a: Agreement, day: date) -> bool:
 async def linked_regions(session: AsyncSession, code: str, day: date) -> set[str]:
     """The regions where the physician holds an agreement or a visit covering ``day``."""
     regions = {
-        a.region_code
-        for a in await agreements_repo.agreements_of(session, code)
-        if _agreement_covers(a, day)
+        a.region_code for a in await agreements_of(session, code) if _agreement_covers(a, day)
     }
     regions |= {
-        v.region_code
-        for v in await physicians_repo.visits_of(session, code)
-        if covers(v.starts_on, v.ends_on, day)
+        v.region_code for v in await visits_of(session, code) if covers(v.starts_on, v.ends_on, day)
     }
     return regions
 
@@ -71,7 +67,7 @@ async def require_code_in_policy(
     await require_linked(session, actor, code, region, day)
     own = await session.get(Region, region)
     others: set[str] = set()
-    for a in await agreements_repo.agreements_of(session, code):
+    for a in await agreements_of(session, code):
         if a.region_code == region or not _still_in_force(a, day):
             continue
         other = await session.get(Region, a.region_code)
