@@ -46,6 +46,7 @@ sys.path.insert(0, os.environ.get("SHARED", str(REPO.parent / "shared")) + "/ben
 
 import httpx  # noqa: E402
 
+from app.cli import PROTOCOLS  # noqa: E402
 from app.core.migrate import upgrade  # noqa: E402
 from app.registry.facts import PhysicianFact  # noqa: E402
 from bench.churn import INST, world  # noqa: E402
@@ -55,7 +56,7 @@ from bench.sync_load import Load, commit_times, db_version, wait_http  # noqa: E
 
 GATEKEEPER = (
     *("-m", "uvicorn", "app.gatekeeper:app", "--host", "127.0.0.1", "--workers", "1"),
-    *("--loop", "uvloop", "--http", "app.gatekeeper.server.inline:GatekeeperProtocol"),
+    *("--loop", "uvloop", "--http", PROTOCOLS[os.environ.get("BENCH_HTTP", "inline")]),
     *("--no-access-log", "--log-level", "warning", "--no-proxy-headers", "--no-server-header"),
 )
 

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=4096, ge=1)
     # The decision journal (crash safety): fsynced at least this often (power loss bound).
     journal_fsync_s: float = Field(default=1.0, gt=0)
+    # POST /v1/hsa's C fast path (app.gatekeeper.national.fast): "auto" uses it when the
+    # extension was built at install (a C compiler was there), "off" never does; either
+    # way the reference path decides every message it does not.
+    hsa_fast_path: Literal["auto", "off"] = "auto"
 
     # Operator console: a session ends after this long without a request, and at the latest
     # this long after sign-in.

@@ -52,6 +52,7 @@ from app.gatekeeper.edge.metrics import Metrics
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.gauges import runtime_gauges
 from app.gatekeeper.host.runtime import Runtime
+from app.gatekeeper.national import fast as fast_path
 from app.gatekeeper.national.hsa import HSA_PATH, handle_hsa
 from app.gatekeeper.openapi import openapi_document
 from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
@@ -176,11 +177,13 @@ class GatekeeperApp:
             idem,
             journal,
             settings.http_body_timeout_s,
+            hsa_fast=fast_path.active(settings.hsa_fast_path),
         )
+        log.info("%s", fast_path.describe(settings.hsa_fast_path))
         self.openapi = msgspec.json.encode(
             openapi_document(settings.max_lines, settings.max_body_bytes)
         )
-        self.metrics.gauges = runtime_gauges(self.store, dlog, journal)
+        self.metrics.gauges = runtime_gauges(self.store, dlog, journal, self.rt.hsa_fast)
 
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)

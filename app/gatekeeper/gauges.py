@@ -1,5 +1,5 @@
 """The gatekeeper's gauges, read at scrape time: registry version, age and size, the
-verdict memo, the decision log and its journal."""
+verdict memo, the decision log and its journal, and which path serves POST /v1/hsa."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def memo_metrics(store: RegistryStore) -> Callable[[], Iterable[Metric]]:
 
 
 def runtime_gauges(
-    store: RegistryStore, dlog: DecisionLog, journal: Journal
+    store: RegistryStore, dlog: DecisionLog, journal: Journal, hsa_fast: bool
 ) -> list[Callable[[], Iterable[Metric]]]:
     """Registry version/age/size, decision-log and journal gauges, read at scrape time."""
 
@@ -47,6 +47,11 @@ def runtime_gauges(
     p, j = "ybgate_decision_log_", "ybgate_decision_journal_"
     return [
         memo_metrics(store),
+        gauge(
+            "ybgate_hsa_fast_path_active",
+            "1: the C fast path serves the usual 2204/2301 message; 0: the reference alone.",
+            lambda: 1 if hsa_fast else 0,
+        ),
         gauge("ybgate_registry_version", "Registry version decisions are made on.", version),
         gauge("ybgate_registry_age_seconds", "Seconds since the last sync.", store.age_seconds),
         gauge("ybgate_registry_physicians", "Physicians in the registry.", physicians),

@@ -25,6 +25,8 @@ class Runtime:
         idempotency: IdempotencyStore,
         journal: Journal,
         body_timeout: float = 30.0,
+        *,
+        hsa_fast: bool = False,
     ):
         self.max_lines = max_lines
         self.max_body = max_body
@@ -33,6 +35,8 @@ class Runtime:
         self.idempotency = idempotency  # msgid records of POST /v1/hsa
         self.journal = journal
         self.body_timeout = body_timeout
+        # POST /v1/hsa: the C fast path serves the usual message (national/fast.py).
+        self.hsa_fast = hsa_fast
         # The database sink queues each decision for its insert; with the spill sink the
         # journal's segments are the spill (decisions/journal.py) and nothing is queued.
         self.queue_decisions = dlog.sink == "database"

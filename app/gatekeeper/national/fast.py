@@ -1,6 +1,12 @@
 """The fast path of ``POST /v1/hsa`` fee uploads: the message scanned, judged and
 written in C (``csrc/``, built into ``app.gatekeeper.national._feefast`` at install).
 
+Optional: the extension is built only where a C compiler and Python's headers are
+present (``setup.py``: ``optional=True``), and ``YBGATE_HSA_FAST_PATH=off`` switches it
+off. Without it :func:`scan` answers None and the reference serves every message: the
+same answers, a little later. Start-up logs which path is active, ``/metrics`` says it
+(``ybgate_hsa_fast_path_active``).
+
 Same registry, same judgement: the C code reads the institution's memo table for the
 service date (``InstContext.tables``, the table ``hsa.judge_fees`` reads) and writes the
 fragments of ``render``/``LineResult`` given to it here, once. It takes a strict
@@ -14,11 +20,11 @@ the two to the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.gatekeeper.decisions.idempotency import Record
 from app.gatekeeper.host.runtime import Host
-from app.gatekeeper.national import _feefast
 from app.gatekeeper.national.fee import EMERGENCY_MED_TYPES, FeeDecision, day_of, fingerprint
 from app.gatekeeper.national.render import FAST_FRAGMENTS, RESULT_CHAR, err_msg_listed, now_text
 from app.gatekeeper.plain.decide import money
@@ -31,13 +37,42 @@ if TYPE_CHECKING:
     from app.gatekeeper.national._feefast import Judged, Scanned
     from app.registry.memo import InstContext
 
-_feefast.setup(
-    ALL_RESULTS,
-    tuple(r.ok for r in ALL_RESULTS),
-    "".join(RESULT_CHAR[r] for r in ALL_RESULTS),
-    *FAST_FRAGMENTS,
-)
-scan = _feefast.scan
+
+def _no_scan(body: bytes, max_lines: int) -> Scanned | None:
+    return None
+
+
+scan: Callable[[bytes, int], Scanned | None] = _no_scan
+try:
+    from app.gatekeeper.national import _feefast
+except ImportError:  # built without a C compiler: the reference path serves
+    BUILT = False
+else:
+    BUILT = True
+    _feefast.setup(
+        ALL_RESULTS,
+        tuple(r.ok for r in ALL_RESULTS),
+        "".join(RESULT_CHAR[r] for r in ALL_RESULTS),
+        *FAST_FRAGMENTS,
+    )
+    scan = _feefast.scan
+
+
+def active(setting: str) -> bool:
+    """Whether the fast path serves, for ``YBGATE_HSA_FAST_PATH`` = ``setting``."""
+    return BUILT and setting != "off"
+
+
+def describe(setting: str) -> str:
+    """The start-up log line: which path serves the usual 2204/2301 message, and why."""
+    if setting == "off":
+        return "POST /v1/hsa: C fast path off (YBGATE_HSA_FAST_PATH=off); the reference serves"
+    if not BUILT:
+        return (
+            "POST /v1/hsa: C fast path not built (no C compiler or Python headers at "
+            "install); the reference serves"
+        )
+    return "POST /v1/hsa: C fast path active (app.gatekeeper.national._feefast)"
 
 
 def emergency_of(scanned: Scanned) -> int:
