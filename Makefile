@@ -41,13 +41,14 @@ run: venv
 run-prod: venv
 	PY=$(PY) PORT=$(PORT) scripts/run-prod.sh
 
-## make bench-import: roster import of 100,000 rows on PostgreSQL (rows/s, seconds)
+## make bench-import: roster import of 100,000 rows on PostgreSQL (rows/s, seconds);
+## BENCH_ARGS="--rows 1000" for a smaller one (make bench-sync takes BENCH_ARGS too)
 bench-import: venv
-	$(PY) bench/import_bench.py
+	$(PY) bench/import_bench.py $(BENCH_ARGS)
 
 ## make bench-sync: propagation latency admin commit -> every gatekeeper; cold start at 1M
 bench-sync: venv
-	$(PY) bench/sync_bench.py
+	$(PY) bench/sync_bench.py $(BENCH_ARGS)
 
 ## make test: real PostgreSQL and Redis on loopback, the whole suite, servers stopped after
 test: venv

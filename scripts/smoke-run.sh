@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 expect=${1:?0 or 1: is the C fast path expected to serve}; shift
 work=$(mktemp -d /tmp/ybgate-smoke.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=${SMOKE_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 export YBGATE_DATABASE_URL=sqlite+aiosqlite:///$work/ybgate.db
 export YBGATE_DECISION_LOG_DIR=$work/decisions YBGATE_IDEMPOTENCY_DIR=$work/msgids
 setsid make run PORT="$port" "$@" >"$work/run.log" 2>&1 & pid=$!
