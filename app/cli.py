@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("calendar", help="working-day calendar: load a year's holiday schedule")
     p.add_argument("action", choices=["load"])
-    p.add_argument("file", help="TOML schedule file (format: README, 'Working days')")
+    p.add_argument("file", help="TOML schedule file (format: docs/policies.md, 'Working days')")
     p.set_defaults(func=_calendar)
 
     p = sub.add_parser("import", help="bulk imports: import roster FILE [--commit]")

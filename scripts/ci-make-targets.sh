@@ -16,7 +16,7 @@ port=${PORT:-$(free)}; floor=${FLOOR_PORT:-$(free)}
 git clone -q "$here" "$dir"
 cd "$dir"
 log=$dir/var/targets; mkdir -p "$log"
-export SHARED=$shared BENCH_N=2000
+export SHARED=$shared BENCH_N=50000  # >= the yardstick's 5,000 institutions
 export BENCH_SCALE_PORT=${BENCH_SCALE_PORT:-$(free)} BENCH_ADMIN_PORT=${BENCH_ADMIN_PORT:-$(free)}
 
 completes() {  # TARGET [ARGS]: runs to the end, exit status 0
