@@ -21,12 +21,14 @@ export BENCH_SCALE_PORT=${BENCH_SCALE_PORT:-$(free)} BENCH_ADMIN_PORT=${BENCH_AD
 
 completes() {  # TARGET [ARGS]: runs to the end, exit status 0
   echo "== make $*"
-  timeout 1800 make "$@" >"$log/$1.log" 2>&1 || { tail -30 "$log/$1.log" >&2; exit 1; }
+  # Through a pipe: bench/bench.sh tees to /dev/stderr, which would reopen (truncate) a file.
+  timeout 1800 bash -c 'set -o pipefail; make "$@" 2>&1 | cat >"$0"' "$log/$1.log" "$@" \
+    || { tail -30 "$log/$1.log" >&2; exit 1; }
 }
 starts() {  # TARGET READY-CHECK [ARGS]: running until READY-CHECK succeeds, then stopped
   local target=$1 check=$2; shift 2
   echo "== make $target $*"
-  setsid make "$target" "$@" >"$log/$target.log" 2>&1 & local pid=$!
+  setsid bash -c 'make "$@" 2>&1 | cat >"$0"' "$log/$target.log" "$target" "$@" & local pid=$!
   for _ in $(seq 1800); do
     if eval "$check" >/dev/null 2>&1; then
       stop "$pid"
@@ -38,10 +40,11 @@ starts() {  # TARGET READY-CHECK [ARGS]: running until READY-CHECK succeeds, the
   stop "$pid"
   tail -30 "$log/$target.log" >&2; echo "make $target did not get ready" >&2; exit 1
 }
-stop() {  # Ctrl-C to the target's process group (its own clean-up runs), then TERM
-  kill -INT -- "-$1" 2>/dev/null || true
-  for _ in $(seq 120); do kill -0 "$1" 2>/dev/null || break; sleep 0.5; done
+stop() {  # TERM to the target's process group: each script's own clean-up runs (a
+  # background job ignores SIGINT); what is still there a minute later gets KILL
   kill -TERM -- "-$1" 2>/dev/null || true
+  for _ in $(seq 120); do kill -0 -- "-$1" 2>/dev/null || break; sleep 0.5; done
+  kill -KILL -- "-$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
 }
 ready() { curl -sf -o /dev/null "http://127.0.0.1:$1/readyz"; }
