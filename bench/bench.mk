@@ -38,7 +38,8 @@ bench: venv $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
 ## make bench-scale: RSS per code, ready seconds, snapshot bytes, relay refresh cost and
 ## propagation at 100 writes/s, at BENCH_N codes (default 10,000,000); bench/scale.py
 bench-scale: venv $(BENCH_DIR)/registry-$(SCALE_N).snap $(BENCH_EMPTY)
-	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/scale.py $< $(BENCH_EMPTY)
+	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/scale.py $(BENCH_DIR)/registry-$(SCALE_N).snap \
+		$(BENCH_EMPTY)
 
 loadtest: venv $(BENCH_SNAPSHOT)
 	PY=$(PY) SHARED=$(SHARED) LOADTEST_TIME=$(LOADTEST_TIME) LOADTEST_USERS=$(LOADTEST_USERS) \
