@@ -28,7 +28,9 @@ completes() {  # TARGET [ARGS]: runs to the end, exit status 0
 starts() {  # TARGET READY-CHECK [ARGS]: running until READY-CHECK succeeds, then stopped
   local target=$1 check=$2; shift 2
   echo "== make $target $*"
-  setsid bash -c 'make "$@" 2>&1 | cat >"$0"' "$log/$target.log" "$target" "$@" & local pid=$!
+  # The log's reader ignores TERM: the target's clean-up still has somewhere to write.
+  setsid bash -c 'make "$@" 2>&1 | (trap "" TERM; cat >"$0")' "$log/$target.log" "$target" "$@" &
+  local pid=$!
   for _ in $(seq 1800); do
     if eval "$check" >/dev/null 2>&1; then
       stop "$pid"
