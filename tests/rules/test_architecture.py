@@ -9,6 +9,7 @@
   ``Protocol``) instead;
 - the gatekeeper's rooms (``GATEKEEPER_ROOMS``): a room imports only the rooms below it,
   and nothing imports ``app.gatekeeper.server`` but the CLI;
+- the admin side's layers (``LAYERS``): a package imports only packages of lower layers;
 - no domain imports ``app.admin`` (it only assembles the app) or another package's router;
 - no service imports a router;
 - the gatekeeper (hot path) imports nothing of the admin side.
@@ -280,10 +281,9 @@ def test_every_package_has_a_layer() -> None:
     assert packages - set(LAYER_OF) == set(), "place these packages in LAYERS"
 
 
-def test_packages_import_only_lower_layers() -> None:
-    """Down only: no import of a package of the same layer or above (ground floor aside)."""
+def _layer_breaches(graph: dict[str, set[str]]) -> list[str]:
     breaches = []
-    for module, deps in sorted(GRAPH.items()):
+    for module, deps in sorted(graph.items()):
         src = _package(module)
         if src == "app" or LAYER_OF[src] == 0:
             continue
@@ -291,4 +291,18 @@ def test_packages_import_only_lower_layers() -> None:
             dst = _package(dep)
             if dst != src and dst != "app" and LAYER_OF[dst] >= LAYER_OF[src]:
                 breaches.append(f"{module} -> {dep}")
-    assert breaches == []
+    return breaches
+
+
+def test_packages_import_only_lower_layers() -> None:
+    """Down only: no import of a package of the same layer or above (ground floor aside)."""
+    assert _layer_breaches(GRAPH) == []
+
+
+def test_the_layer_check_sees_a_planted_breach() -> None:
+    planted = {
+        "app.violations.service": {"app.physicians.scope", "app.points.service"},
+        "app.uow.change": {"app.auth.principal", "app.models"},
+        "app.auth.scope": {"app.core.errors"},
+    }
+    assert _layer_breaches(planted) == ["app.uow.change -> app.auth.principal"]
