@@ -30,7 +30,9 @@ cleanup() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   scripts/testenv.sh stop "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT  # the EXIT trap then stops everything
+trap "exit 143" TERM
 
 export YBGATE_DATABASE_URL=$YBGATE_TEST_PG_URL
 export YBGATE_REDIS_URL=$YBGATE_TEST_REDIS_URL
