@@ -10,27 +10,44 @@ from pathlib import Path
 from app.core.settings import get_settings
 
 APPS = {"all": "app.main:app", "gatekeeper": "app.gatekeeper:app", "admin": "app.admin:app"}
+# The gatekeeper's HTTP protocol (``--http``): "inline" decides the two hot routes in the
+# parser's callbacks (app/gatekeeper/server/inline.py); "uvicorn" is uvicorn's httptools
+# protocol with the guard's timeouts and connection bound, what the admin API runs.
+# Both answer every request the same; see docs/benchmarks.md for what each costs.
+PROTOCOLS = {
+    "inline": "app.gatekeeper.server.inline:GatekeeperProtocol",
+    "uvicorn": "app.core.guard:GuardedHttpToolsProtocol",
+}
 
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    # The hot path's server as benchmarked (bench/serve.sh): one write per response, no
-    # proxy-header layer (the gatekeeper uses neither client address nor scheme).
+    from app.core.logs import log_config
+
+    # The hot path's server as benchmarked (bench/serve.sh): no proxy-header layer (the
+    # gatekeeper uses neither client address nor scheme), no server header.
     hot = args.which == "gatekeeper"
-    if hot and args.workers > 1:  # one registry shared by the workers: see prefork.py
-        from app.gatekeeper.prefork import serve
+    if args.http != "inline" and not hot:
+        sys.exit("--http applies to `ybgate serve gatekeeper` only")
+    protocol = PROTOCOLS[args.http] if hot else PROTOCOLS["uvicorn"]
+    keepalive = max(1, round(get_settings().http_keepalive_s))
+    # W > 1: one registry shared by the workers (app/gatekeeper/server/prefork.py).
+    if hot and args.workers > 1:
+        from app.gatekeeper.server.prefork import serve
 
         serve(
             args.workers,
             args.host,
             args.port,
             loop="uvloop",
-            http="app.gatekeeper.inline:GatekeeperProtocol",
+            http=protocol,
+            timeout_keep_alive=keepalive,
             proxy_headers=False,
             server_header=False,
             access_log=False,
             log_level="info",
+            log_config=log_config(),
         )
         return
     uvicorn.run(
@@ -38,17 +55,16 @@ def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         loop="uvloop",
-        # Both protocols time out slow headers and bodies and shed connections past the
-        # bound (app/core/guard.py; values in README "Connections").
-        http="app.gatekeeper.inline:GatekeeperProtocol"
-        if hot
-        else "app.core.guard:GuardedHttpToolsProtocol",
-        timeout_keep_alive=max(1, round(get_settings().http_keepalive_s)),
+        # Every protocol times out slow headers and bodies and sheds connections past the
+        # bound (app/core/guard.py; docs/limits.md).
+        http=protocol,
+        timeout_keep_alive=keepalive,
         proxy_headers=not hot,
         server_header=not hot,
         access_log=False,
         workers=1,
         log_level="info",
+        log_config=log_config(),
     )
 
 
@@ -117,6 +133,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--workers", type=int, default=1, help="gatekeeper: W pre-forked workers, one registry"
     )
+    p.add_argument(
+        "--http",
+        choices=sorted(PROTOCOLS),
+        default="inline",
+        help="gatekeeper: its HTTP protocol (inline: the hot routes without ASGI)",
+    )
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("migrate", help="alembic upgrade head (or --downgrade REV)")
@@ -142,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = sub.add_parser("calendar", help="working-day calendar: load a year's holiday schedule")
     p.add_argument("action", choices=["load"])
-    p.add_argument("file", help="TOML schedule file (format: README, 'Working days')")
+    p.add_argument("file", help="TOML schedule file (format: docs/policies.md, 'Working days')")
     p.set_defaults(func=_calendar)
 
     p = sub.add_parser("import", help="bulk imports: import roster FILE [--commit]")

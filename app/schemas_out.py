@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def write_schemas(directory: Path) -> list[Path]:
-    from app.gatekeeper.schemas import write_schemas as write_his
+    from app.gatekeeper.plain.schemas import write_schemas as write_his
     from app.rules.schema import render_policy_json_schema
 
     directory.mkdir(parents=True, exist_ok=True)

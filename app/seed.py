@@ -84,6 +84,8 @@ ybgate demo tokens (shown once):
   admin (superuser): {admin}
   HIS ({INSTITUTIONS[0][0]}): {his}
 
+  export ADMIN={admin} HIS={his}
+
   curl -s -H 'Authorization: Bearer {admin}' {base}/admin/v1/physicians/{sample}
   curl -s -H 'Authorization: Bearer {his}' -H 'Content-Type: application/json' \\
     -d '{_sample_body(sample)}' \\

@@ -1,7 +1,10 @@
-# Benchmarks of the hot path (included by the Makefile, which defines PY and SHARED).
-#   make bench-serve   the gatekeeper on :8000 with the synthetic registry (foreground)
+# Benchmarks of the hot path (included by the Makefile, which defines PY, SHARED, PORT).
+#   make bench-serve   the gatekeeper on :$(PORT) with the synthetic registry (foreground)
 #   make bench         gatekeeper vs floor at 20 and 200 lines, RSS/physician, ready time
 #   make loadtest      locust, headless, against bench-serve (CSV under var/loadtest)
+# Each depends on `venv` (a fresh clone builds it first). Knobs: BENCH_N (registry size),
+# BENCH_HTTP=inline|uvicorn (the gatekeeper's protocol), YBGATE_HSA_FAST_PATH=off,
+# FLOOR_PORT (the floor's port in `make bench`, default 8099), BENCH_CHURN=0.
 # make bench-scale: 10,000,000 codes unless BENCH_N is given.
 SCALE_N := $(if $(filter command line environment,$(origin BENCH_N)),$(BENCH_N),10000000)
 BENCH_N ?= 1000000
@@ -15,28 +18,29 @@ LOADTEST_USERS ?= 32
 
 export BENCH_N
 
-$(BENCH_SNAPSHOT): $(BENCH_DEPS)
+$(BENCH_SNAPSHOT): $(BENCH_DEPS) | venv
 	SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@
 
-$(BENCH_EMPTY): $(BENCH_DEPS)
+$(BENCH_EMPTY): $(BENCH_DEPS) | venv
 	SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@ --empty
 
-$(BENCH_DIR)/registry-$(SCALE_N).snap: $(BENCH_DEPS)
+$(BENCH_DIR)/registry-$(SCALE_N).snap: $(BENCH_DEPS) | venv
 	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@
 
 .PHONY: bench-serve bench bench-scale loadtest
-bench-serve: $(BENCH_SNAPSHOT)
-	PY=$(PY) bench/serve.sh $(BENCH_SNAPSHOT) 8000
+bench-serve: venv $(BENCH_SNAPSHOT)
+	PY=$(PY) bench/serve.sh $(BENCH_SNAPSHOT) $(PORT)
 
-bench: $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
+bench: venv $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
 	@command -v wrk >/dev/null || apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
-	PY=$(PY) bench/bench.sh $(SHARED) $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
+	PY=$(PY) BENCH_PORT=$(PORT) bench/bench.sh $(SHARED) $(BENCH_SNAPSHOT) $(BENCH_EMPTY)
 
 ## make bench-scale: RSS per code, ready seconds, snapshot bytes, relay refresh cost and
 ## propagation at 100 writes/s, at BENCH_N codes (default 10,000,000); bench/scale.py
-bench-scale: $(BENCH_DIR)/registry-$(SCALE_N).snap $(BENCH_EMPTY)
-	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/scale.py $< $(BENCH_EMPTY)
+bench-scale: venv $(BENCH_DIR)/registry-$(SCALE_N).snap $(BENCH_EMPTY)
+	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/scale.py $(BENCH_DIR)/registry-$(SCALE_N).snap \
+		$(BENCH_EMPTY)
 
-loadtest: $(BENCH_SNAPSHOT)
+loadtest: venv $(BENCH_SNAPSHOT)
 	PY=$(PY) SHARED=$(SHARED) LOADTEST_TIME=$(LOADTEST_TIME) LOADTEST_USERS=$(LOADTEST_USERS) \
-		bench/loadtest.sh $(BENCH_SNAPSHOT)
+		LOADTEST_PORT=$(PORT) bench/loadtest.sh $(BENCH_SNAPSHOT)

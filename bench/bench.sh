@@ -12,6 +12,7 @@ out=$here/var/bench; mkdir -p "$out"
 export YBGATE_DECISION_LOG_DIR=$out/decisions
 export YBGATE_IDEMPOTENCY_DIR=$out/msgids
 N=${BENCH_N:-1000000}
+gp=${BENCH_PORT:-8000}; fp=${FLOOR_PORT:-8099}  # the gatekeeper, the floor
 pids=()
 cleanup() {
   local rc=$?
@@ -39,28 +40,28 @@ p99s() {  # the median over rounds of the Nth p99 of compare.sh's round lines, i
     sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'
 }
 
-for port in 8000 8099; do
+for port in "$gp" "$fp"; do
   if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
     echo "port $port is already in use: stop that server first" >&2; exit 1
   fi
 done
 
 # 1. RSS with an empty registry.
-bash "$here/bench/serve.sh" "$empty" 8000 & pid=$!; pids+=("$pid")
-wait_ready http://127.0.0.1:8000/readyz "$pid"
+bash "$here/bench/serve.sh" "$empty" "$gp" & pid=$!; pids+=("$pid")
+wait_ready http://127.0.0.1:$gp/readyz "$pid"
 rss_empty=$(rss "$pid"); stop "$pid"
 
 # 2. The gatekeeper with the synthetic registry: time to ready and RSS.
 t0=$(now)
-bash "$here/bench/serve.sh" "$snap" 8000 & gk=$!; pids+=("$gk")
-wait_ready http://127.0.0.1:8000/readyz "$gk"
+bash "$here/bench/serve.sh" "$snap" "$gp" & gk=$!; pids+=("$gk")
+wait_ready http://127.0.0.1:$gp/readyz "$gk"
 ready_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}')
 rss_full=$(rss "$gk")
 
 # 3. The floor.
-(cd "$shared/bench" && BENCH_N=$N exec "$PY" -m uvicorn floor_app:app --port 8099 \
+(cd "$shared/bench" && BENCH_N=$N exec "$PY" -m uvicorn floor_app:app --port "$fp" \
   --loop uvloop --http httptools --no-access-log --log-level warning) & fl=$!; pids+=("$fl")
-wait_ready http://127.0.0.1:8099/readyz "$fl"
+wait_ready http://127.0.0.1:$fp/readyz "$fl"
 
 # 4. Throughput and latency at 20 and 200 lines.
 summary=()
@@ -68,8 +69,8 @@ for lines in 20 200; do
   payload=$out/payload$lines.json
   BENCH_N=$N "$PY" "$shared/bench/synth.py" payload "$lines" > "$payload"
   echo "== $lines lines"
-  res=$("$shared/bench/compare.sh" http://127.0.0.1:8000/v1/settlements/validate \
-        http://127.0.0.1:8099/ "$payload" bench-token | tee /dev/stderr)
+  res=$("$shared/bench/compare.sh" http://127.0.0.1:$gp/v1/settlements/validate \
+        http://127.0.0.1:$fp/ "$payload" bench-token | tee /dev/stderr)
   ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
   p99p=$(p99s 1 <<<"$res"); p99f=$(p99s 2 <<<"$res")
   summary+=("lines=$lines ratio=$ratio p99_product=${p99p}ms p99_floor=${p99f}ms")
@@ -81,15 +82,15 @@ for lines in 20 200; do
   payload=$out/payload$lines.json; hsa=$out/hsa$lines.json
   "$PY" "$here/bench/hsa_payload.py" < "$payload" > "$hsa"
   echo "== 2204, $lines lines"
-  res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:8000/v1/hsa http://127.0.0.1:8099/ \
+  res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:$gp/v1/hsa http://127.0.0.1:$fp/ \
         "$hsa" "$payload" bench-token "$shared" | tee /dev/stderr)
   ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
   p99p=$(p99s 1 <<<"$res"); p99f=$(p99s 2 <<<"$res")
   p99r=$(awk -v a="$p99p" -v b="$p99f" 'BEGIN{printf "%.2f", a/b}')
   summary+=("hsa2204 lines=$lines ratio=$ratio p99_product=${p99p}ms p99_floor=${p99f}ms p99_ratio=$p99r")
   # The format's own cost: 2204 against the product's plain path on the same payload.
-  res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:8000/v1/hsa \
-        http://127.0.0.1:8000/v1/settlements/validate "$hsa" "$payload" bench-token "$shared" \
+  res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:$gp/v1/hsa \
+        http://127.0.0.1:$gp/v1/settlements/validate "$hsa" "$payload" bench-token "$shared" \
         3 8 bench-token | tee /dev/stderr)
   ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
   summary+=("hsa2204_vs_plain lines=$lines ratio=$ratio (2204 rps / the product's plain rps)")
@@ -103,21 +104,21 @@ export SHARED=$shared
 rot=$out/rotating.log; : > "$rot"
 for w in outpatient inpatient; do
   echo "== ($([[ $w = outpatient ]] && echo a || echo b)) $w" | tee -a "$rot"
-  METRICS_URL=http://127.0.0.1:8000/metrics "$here/bench/rotcompare.sh" \
-    http://127.0.0.1:8000/v1/settlements/validate http://127.0.0.1:8099/ \
+  METRICS_URL=http://127.0.0.1:$gp/metrics "$here/bench/rotcompare.sh" \
+    http://127.0.0.1:$gp/v1/settlements/validate http://127.0.0.1:$fp/ \
     "$out/$w.jsonl" bench-token | tee -a "$rot"
 done
 # (d): (a) in the national 2204 form (POST /v1/hsa); the floor gets (a) itself.
 "$PY" "$here/bench/workloads.py" hsa "$out/outpatient.jsonl" "$out/hsa-outpatient.jsonl"
 echo "== (d) outpatient 2204" | tee -a "$rot"
-FLOOR_PAYLOADS=$out/outpatient.jsonl METRICS_URL=http://127.0.0.1:8000/metrics \
-  "$here/bench/rotcompare.sh" http://127.0.0.1:8000/v1/hsa http://127.0.0.1:8099/ \
+FLOOR_PAYLOADS=$out/outpatient.jsonl METRICS_URL=http://127.0.0.1:$gp/metrics \
+  "$here/bench/rotcompare.sh" http://127.0.0.1:$gp/v1/hsa http://127.0.0.1:$fp/ \
   "$out/hsa-outpatient.jsonl" bench-token | tee -a "$rot"
 # (e): (b) in the national 2301 form (bills over 1-14 days); the floor gets (b) itself.
 "$PY" "$here/bench/workloads.py" hsa2301 "$out/inpatient.jsonl" "$out/hsa-inpatient.jsonl"
 echo "== (e) inpatient 2301" | tee -a "$rot"
-FLOOR_PAYLOADS=$out/inpatient.jsonl METRICS_URL=http://127.0.0.1:8000/metrics \
-  "$here/bench/rotcompare.sh" http://127.0.0.1:8000/v1/hsa http://127.0.0.1:8099/ \
+FLOOR_PAYLOADS=$out/inpatient.jsonl METRICS_URL=http://127.0.0.1:$gp/metrics \
+  "$here/bench/rotcompare.sh" http://127.0.0.1:$gp/v1/hsa http://127.0.0.1:$fp/ \
   "$out/hsa-inpatient.jsonl" bench-token | tee -a "$rot"
 
 # 7. (c): both again while an admin writer patches the registry 10 times a second, on
@@ -125,7 +126,7 @@ FLOOR_PAYLOADS=$out/inpatient.jsonl METRICS_URL=http://127.0.0.1:8000/metrics \
 #    a gatekeeper following Redis on BENCH_CHURN_PORT). The first gatekeeper goes first.
 stop "$gk"
 if [[ ${BENCH_CHURN:-1} != 0 ]]; then
-  "$PY" "$here/bench/churn.py" "$snap" http://127.0.0.1:8099/ \
+  "$PY" "$here/bench/churn.py" "$snap" http://127.0.0.1:$fp/ \
     "$out/outpatient.jsonl" "$out/inpatient.jsonl" | tee -a "$rot"
 fi
 

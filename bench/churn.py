@@ -40,6 +40,7 @@ sys.path.insert(0, str(SHARED / "bench"))
 import httpx  # noqa: E402
 import synth  # noqa: E402
 
+from app.cli import PROTOCOLS  # noqa: E402
 from app.core.db import create_engine, create_sessionmaker  # noqa: E402
 from app.core.migrate import upgrade  # noqa: E402
 from app.registry.snapshot import load_snapshot  # noqa: E402
@@ -168,7 +169,7 @@ async def amain(args: argparse.Namespace, work: Path) -> None:
                 "gatekeeper",
                 *("-m", "uvicorn", "app.gatekeeper:app", "--host", "127.0.0.1"),
                 *("--port", str(port), "--workers", "1", "--loop", "uvloop"),
-                *("--http", "app.gatekeeper.inline:GatekeeperProtocol"),
+                *("--http", PROTOCOLS[os.environ.get("BENCH_HTTP", "inline")]),
                 *("--no-access-log", "--log-level", "warning"),
                 *("--no-proxy-headers", "--no-server-header"),
             )

@@ -20,7 +20,7 @@ snapshot is the synthetic registry overlaid with the record at the record's vers
    dump, then the incremental one after as many patches as the run writes), and each
    refresh the relay made during the run (from its log).
 6. Memory per machine: total PSS of ``ybgate serve gatekeeper --workers 2`` (pre-fork,
-   one registry shared copy-on-write: app/gatekeeper/prefork.py) against one plain
+   one registry shared copy-on-write: app/gatekeeper/server/prefork.py) against one plain
    gatekeeper process, both from the snapshot file and after 3 s of HIS traffic each
    (``--only-pss``: this step alone, without PostgreSQL and Redis).
 """
@@ -46,6 +46,7 @@ sys.path.insert(0, os.environ.get("SHARED", str(REPO.parent / "shared")) + "/ben
 
 import httpx  # noqa: E402
 
+from app.cli import PROTOCOLS  # noqa: E402
 from app.core.migrate import upgrade  # noqa: E402
 from app.registry.facts import PhysicianFact  # noqa: E402
 from bench.churn import INST, world  # noqa: E402
@@ -55,7 +56,7 @@ from bench.sync_load import Load, commit_times, db_version, wait_http  # noqa: E
 
 GATEKEEPER = (
     *("-m", "uvicorn", "app.gatekeeper:app", "--host", "127.0.0.1", "--workers", "1"),
-    *("--loop", "uvloop", "--http", "app.gatekeeper.inline:GatekeeperProtocol"),
+    *("--loop", "uvloop", "--http", PROTOCOLS[os.environ.get("BENCH_HTTP", "inline")]),
     *("--no-access-log", "--log-level", "warning", "--no-proxy-headers", "--no-server-header"),
 )
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The gatekeeper as benchmarked: one uvicorn worker, uvloop + httptools, no access log,
 # auth + decision log (spill sink) + metrics on, registry from a snapshot file.
-# --http app.gatekeeper.inline:GatekeeperProtocol: uvicorn's httptools protocol
-# writing each response's head and body in one write (see app/gatekeeper/server.py).
+# BENCH_HTTP=inline (default): the gatekeeper's own protocol, deciding the two hot routes
+# in the HTTP parser's callbacks (app/gatekeeper/server/inline.py); BENCH_HTTP=uvicorn:
+# uvicorn's httptools protocol with the guard (app/core/guard.py). The same choices as
+# `ybgate serve gatekeeper --http inline|uvicorn` (app/cli.py PROTOCOLS).
+# YBGATE_HSA_FAST_PATH=off: POST /v1/hsa without the C fast path (the reference alone).
 # --no-proxy-headers: the gatekeeper uses neither the client address nor the scheme, so
 # uvicorn's X-Forwarded-* middleware is a per-request layer for nothing;
 # --no-server-header: do not advertise the server software.
@@ -17,8 +20,13 @@ export YBGATE_DECISION_LOG_SINK=spill
 export YBGATE_DECISION_LOG_DIR=${YBGATE_DECISION_LOG_DIR:-$here/var/bench/decisions}
 export YBGATE_IDEMPOTENCY_DIR=${YBGATE_IDEMPOTENCY_DIR:-$here/var/bench/msgids}
 export YBGATE_DATABASE_URL=${YBGATE_DATABASE_URL:-sqlite+aiosqlite:///$here/var/bench/decisions.db}
+case ${BENCH_HTTP:-inline} in
+  inline) http=app.gatekeeper.server.inline:GatekeeperProtocol ;;
+  uvicorn) http=app.core.guard:GuardedHttpToolsProtocol ;;
+  *) echo "BENCH_HTTP must be inline or uvicorn" >&2; exit 2 ;;
+esac
 cd "$here"
 exec "$PY" -m uvicorn app.gatekeeper:app --host 127.0.0.1 --port "$port" --workers 1 \
-  --loop uvloop --http app.gatekeeper.inline:GatekeeperProtocol \
+  --loop uvloop --http "$http" \
   --no-access-log --log-level warning \
   --no-proxy-headers --no-server-header

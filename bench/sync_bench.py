@@ -297,6 +297,7 @@ def main() -> None:
     p.add_argument("--skip-propagation", action="store_true")
     p.add_argument("--skip-cold-start", action="store_true")
     args = p.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up children on TERM
     if not args.skip_cold_start:
         args.snapshot = snapshot_file(args.snapshot)
     work = Path(tempfile.mkdtemp(prefix="ybgate-bench-sync-"))

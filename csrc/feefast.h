@@ -1,7 +1,7 @@
 /* The national format's fee uploads (2204/2301) scanned and answered in C: the fast
- * path of app/gatekeeper/hsa.py. See app/gatekeeper/_feefast.pyi for the contract.
+ * path of app/gatekeeper/national/hsa.py. See app/gatekeeper/national/_feefast.pyi for the contract.
  *
- * The scanner accepts a strict subset of what the reference (msgspec + hsa.py) accepts
+ * The scanner accepts a strict subset of what the reference (msgspec + national/hsa.py) accepts
  * and answers it byte for byte the same; anything else (an escape anywhere, a repeated
  * key, a non-ASCII judged field, a missing or unusual amount, more than MAX_DAYS service
  * dates, a malformed message) makes it return None and the reference decides.

@@ -1,6 +1,6 @@
 /* Judging a scanned message against the institution's memo table and writing every
  * byte string the reference (hsa.fee_judge + hsa.claimed) makes of it. The fragments
- * come from Python once (setup), so the texts have one source: app/gatekeeper/hsa_fast.py.
+ * come from Python once (setup), so the texts have one source: app/gatekeeper/national/fast.py.
  * See feefast.h. */
 #include "feefast.h"
 

@@ -1,5 +1,5 @@
 /* The module: scan(body, max_lines) -> Scanned | None; Scanned.judge(table, emergency);
- * setup(...). See feefast.h and app/gatekeeper/_feefast.pyi. */
+ * setup(...). See feefast.h and app/gatekeeper/national/_feefast.pyi. */
 #include "feefast.h"
 
 #include <structmember.h>
@@ -45,7 +45,7 @@ static PyMemberDef scanned_members[] = {
 };
 
 static PyTypeObject ScannedType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "app.gatekeeper._feefast.Scanned",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "app.gatekeeper.national._feefast.Scanned",
     .tp_basicsize = sizeof(Scanned),
     .tp_dealloc = (destructor)scanned_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
@@ -89,7 +89,7 @@ static void module_free(void *m) {
 }
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_feefast", "2204/2301 fee uploads in C (app/gatekeeper/hsa_fast.py)",
+    PyModuleDef_HEAD_INIT, "_feefast", "2204/2301 fee uploads in C (app/gatekeeper/national/fast.py)",
     -1, module_methods, NULL, NULL, NULL, module_free,
 };
 

@@ -215,7 +215,7 @@ static int digits(const char *p, Py_ssize_t len, Py_ssize_t max, int64_t *out) {
 }
 
 /* The amount: a JSON number 0|[1-9]d{0,15} with 1-2 decimals or none, or a string
- * d{1,16} likewise (hsa_amounts.canonical_amounts reads both the same); in cents. */
+ * d{1,16} likewise (national/amounts.canonical_amounts reads both the same); in cents. */
 static int amount(Cur *c, int64_t *cents) {
     const char *s = c->p, *e;
     int64_t whole, frac = 0;

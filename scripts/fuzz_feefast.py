@@ -14,7 +14,7 @@ import sys
 
 import _feefast as f  # the sanitized build, first on sys.path
 
-from app.gatekeeper.hsa_render import FAST_FRAGMENTS, RESULT_CHAR
+from app.gatekeeper.national.render import FAST_FRAGMENTS, RESULT_CHAR
 from app.registry.judge import ALL_RESULTS
 from bench.hsa_payload import hsa_2204
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # make run-prod: the production profile on this machine, in the foreground.
 #   PostgreSQL + Redis (scripts/testenv.sh, in var/prod), migrate, demo seed, then
-#   the relay, the admin API on :8001 and two gatekeepers on :8000 and :8002.
+#   the relay, the admin API on :8001 and two gatekeepers on :8000 and :8002 (PORT=N:
+#   gatekeepers on N and N+2, the admin API on N+1).
 # Ctrl-C stops everything (and throws the throwaway servers and their data away).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 dir=var/prod
-ports=(8000 8001 8002)
+base=${PORT:-8000}
+ports=("$base" "$((base + 1))" "$((base + 2))")
 
 for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -28,7 +30,9 @@ cleanup() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   scripts/testenv.sh stop "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT  # the EXIT trap then stops everything
+trap "exit 143" TERM
 
 export YBGATE_DATABASE_URL=$YBGATE_TEST_PG_URL
 export YBGATE_REDIS_URL=$YBGATE_TEST_REDIS_URL
@@ -36,13 +40,13 @@ export YBGATE_DECISION_LOG_DIR=$PWD/$dir/decisions
 export YBGATE_BOOTSTRAP_ADMIN_TOKEN=${YBGATE_BOOTSTRAP_ADMIN_TOKEN:-$($PY -c 'import secrets; print(secrets.token_urlsafe(32))')}
 
 $PY -m app.cli migrate
-seed_out=$($PY -m app.cli seed --port 8000)
+seed_out=$($PY -m app.cli seed --port "${ports[0]}")
 his=$(sed -n 's/^ *HIS ([^)]*): *//p' <<<"$seed_out" | head -1)
 
 $PY -m app.cli relay & pids+=($!)
-$PY -m app.cli serve admin --port 8001 & pids+=($!)
-$PY -m app.cli serve gatekeeper --port 8000 & pids+=($!)
-$PY -m app.cli serve gatekeeper --port 8002 & pids+=($!)
+$PY -m app.cli serve admin --port "${ports[1]}" & pids+=($!)
+$PY -m app.cli serve gatekeeper --port "${ports[0]}" & pids+=($!)
+$PY -m app.cli serve gatekeeper --port "${ports[2]}" & pids+=($!)
 
 for port in "${ports[@]}"; do
   for _ in $(seq 600); do
@@ -56,17 +60,17 @@ admin=$YBGATE_BOOTSTRAP_ADMIN_TOKEN
 code=$(sed -n 's#.*/admin/v1/physicians/\(YB[0-9X]*\).*#\1#p' <<<"$seed_out" | head -1)
 cat <<EOF
 
-ybgate production profile: PostgreSQL + Redis, relay, admin API :8001, gatekeepers :8000 :8002
+ybgate production profile: PostgreSQL + Redis, relay, admin API :${ports[1]}, gatekeepers :${ports[0]} :${ports[2]}
   admin (superuser): $admin
   HIS (H33010200001): $his
 
-  curl -s -H 'Authorization: Bearer $admin' http://127.0.0.1:8001/admin/v1/physicians/$code
+  curl -s -H 'Authorization: Bearer $admin' http://127.0.0.1:${ports[1]}/admin/v1/physicians/$code
   curl -s -H 'Authorization: Bearer $his' \\
-    'http://127.0.0.1:8000/v1/physicians/$code/eligibility?institution=H33010200001'
+    'http://127.0.0.1:${ports[0]}/v1/physicians/$code/eligibility?institution=H33010200001'
   curl -s -H 'Authorization: Bearer $his' \\
-    'http://127.0.0.1:8002/v1/physicians/$code/eligibility?institution=H33010200001'
+    'http://127.0.0.1:${ports[2]}/v1/physicians/$code/eligibility?institution=H33010200001'
 
-An admin write on :8001 reaches both gatekeepers through the outbox, the relay and Redis.
+An admin write on :${ports[1]} reaches both gatekeepers through the outbox, the relay and Redis.
 Ctrl-C stops everything.
 EOF
 

@@ -16,10 +16,10 @@ from app.core.errors import PROBLEM_BASE
 from app.core.lifespan import drive_lifespan
 from app.core.settings import Settings
 from app.gatekeeper import create_gatekeeper_app
-from app.gatekeeper.http import InternalError
+from app.gatekeeper.edge.asgi import InternalError
 from app.registry.store import RegistryStore
 from app.rules.errors import PolicyFileError
-from app.sync.relay import RelayConfig
+from app.sync.relay_config import RelayConfig
 
 
 def _admin_with_faults() -> FastAPI:

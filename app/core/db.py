@@ -28,12 +28,19 @@ def sqlite_path(url: str) -> Path | None:
 
 def secure_sqlite_file(url: str) -> None:
     """The SQLite file holds names and certificate numbers: owner-only (0600), created so
-    (SQLite gives its -wal and -shm files the database file's mode)."""
+    (SQLite gives its -wal and -shm files the database file's mode).
+
+    An existing file is never opened here: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, so the connections of an engine made earlier
+    (the embedded app makes several) would lose theirs, and another process (``ybgate
+    import``, ``ybgate calendar load``) would then take itself for the last user, remove
+    the WAL under them and leave them with "disk I/O error"."""
     path = sqlite_path(url)
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         with contextlib.suppress(FileNotFoundError):
             os.chmod(p, 0o600)

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # prefix (JSON object, e.g. {"/admin/v1/imports/roster": 33554432}).
     admin_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     admin_body_caps: dict[str, int] = Field(default_factory=dict)
-    # Every server the product runs (README "Connections"): a request's headers must be
+    # Every server the product runs (docs/limits.md): a request's headers must be
     # complete within header_timeout of its first byte (or of the connection, or of the
     # previous response), its body within body_timeout; an idle keep-alive connection is
     # closed after keepalive_s. Past max_connections a new connection gets a 503 and is
@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=4096, ge=1)
     # The decision journal (crash safety): fsynced at least this often (power loss bound).
     journal_fsync_s: float = Field(default=1.0, gt=0)
+    # POST /v1/hsa's C fast path (app.gatekeeper.national.fast): "auto" uses it when the
+    # extension was built at install (a C compiler was there), "off" never does; either
+    # way the reference path decides every message it does not.
+    hsa_fast_path: Literal["auto", "off"] = "auto"
 
     # Operator console: a session ends after this long without a request, and at the latest
     # this long after sign-in.

@@ -3,8 +3,8 @@
 ``POST /v1/settlements/validate`` runs inline in :meth:`GatekeeperApp.__call__`: bearer
 (cached per header value, else SHA-256 in the registry's token map) -> body (bounded)
 -> msgspec decode -> 422/403 checks -> the decision under the store's lock (see
-``decide.py``) -> response bytes -> the decision-log queue -> send -> counters. The
-other routes are in ``routes.py``.
+``plain/decide.py``) -> response bytes -> the decision-log queue -> send -> counters. The
+other routes are in ``routes.py``; ``POST /v1/hsa`` in ``national/hsa.py``.
 
 Constructing the app reads nothing: settings, the registry, the decision log and the feed
 start in the lifespan (ASGI lifespan protocol, or :meth:`GatekeeperApp.lifespan` when an
@@ -29,10 +29,15 @@ from app.core.errors import (
 )
 from app.core.lifespan import drive_lifespan
 from app.core.settings import Settings, get_settings
-from app.gatekeeper.decision_log import DecisionLog
-from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
-from app.gatekeeper.hsa import HSA_PATH, handle_hsa
-from app.gatekeeper.http import (
+from app.gatekeeper.decisions.decision_log import DecisionLog
+from app.gatekeeper.decisions.idempotency import (
+    IdempotencyStore,
+    LocalIdempotency,
+    RedisIdempotency,
+)
+from app.gatekeeper.decisions.ids import Uuid7
+from app.gatekeeper.decisions.journal import Journal, JournalUnavailable
+from app.gatekeeper.edge.asgi import (
     ClientGone,
     InternalError,
     Receive,
@@ -42,14 +47,16 @@ from app.gatekeeper.http import (
     send_bytes,
     send_problem,
 )
-from app.gatekeeper.idempotency import IdempotencyStore, LocalIdempotency, RedisIdempotency
-from app.gatekeeper.ids import Uuid7
-from app.gatekeeper.journal import Journal, JournalUnavailable
-from app.gatekeeper.metrics import Metrics, runtime_gauges
-from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
+from app.gatekeeper.edge.auth import admit
+from app.gatekeeper.edge.metrics import Metrics
+from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
+from app.gatekeeper.gauges import runtime_gauges
+from app.gatekeeper.host.runtime import Runtime
+from app.gatekeeper.national import fast as fast_path
+from app.gatekeeper.national.hsa import HSA_PATH, handle_hsa
+from app.gatekeeper.openapi import openapi_document
+from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
 from app.gatekeeper.routes import dispatch
-from app.gatekeeper.runtime import Runtime
-from app.gatekeeper.validate import admit, decide
 from app.registry.feed import RegistryFeed
 from app.registry.store import RegistryStore
 
@@ -59,7 +66,7 @@ _perf = time.perf_counter
 
 class GatekeeperApp:
     def __init__(self, store: RegistryStore | None = None, *, follow: bool = False) -> None:
-        # follow: the store comes preloaded (prefork.py) and this app keeps it fresh.
+        # follow: the store comes preloaded (server/prefork.py) and this app keeps it fresh.
         self.owns_store = store is None or follow
         self.store = store if store is not None else RegistryStore()
         self.metrics = Metrics()
@@ -85,14 +92,14 @@ class GatekeeperApp:
                 await send({"type": "websocket.close", "code": 1008})
             return
         # The hot path, inline (one coroutine less per request); the gatekeeper's own HTTP
-        # protocol runs the same admit/decide without ASGI (inline.py).
+        # protocol runs the same admit/decide without ASGI (server/inline.py).
         t0 = _perf()
         rt, store = self.rt, self.store
         reg = store.current
         try:
             if rt is None or reg is None:
                 raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-            inst = admit(rt, reg, scope["headers"])
+            inst = admit(reg, scope["headers"], rt.max_body)
             msg = await receive()
             body = msg.get("body", b"")
             if msg.get("more_body"):
@@ -108,7 +115,7 @@ class GatekeeperApp:
                 and not await rt.log.offer_or_wait(item)
             ):
                 raise NotReady("The decision log cannot keep up; retry shortly.")
-            try:  # in the journal (one write per loop turn) before the answer: journal.py
+            try:  # in the journal (one write per loop turn) before the answer: decisions/journal.py
                 await rt.journal.add(item)
             except JournalUnavailable:
                 raise NotReady("The decision journal cannot be written; retry shortly.") from None
@@ -170,11 +177,13 @@ class GatekeeperApp:
             idem,
             journal,
             settings.http_body_timeout_s,
+            hsa_fast=fast_path.active(settings.hsa_fast_path),
         )
+        log.info("%s", fast_path.describe(settings.hsa_fast_path))
         self.openapi = msgspec.json.encode(
             openapi_document(settings.max_lines, settings.max_body_bytes)
         )
-        self.metrics.gauges = runtime_gauges(self.store, dlog, journal)
+        self.metrics.gauges = runtime_gauges(self.store, dlog, journal, self.rt.hsa_fast)
 
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)
@@ -183,7 +192,7 @@ class GatekeeperApp:
         if snapshot:
             feed = SnapshotFileFeed(self.store, snapshot, interval)
             if self.store.loaded:
-                feed.adopt()  # preloaded before a fork (prefork.py)
+                feed.adopt()  # preloaded before a fork (server/prefork.py)
             else:
                 await feed.load()  # before serving, on this thread: see feed.py
         elif settings.redis_url:
@@ -193,7 +202,7 @@ class GatekeeperApp:
                 self.store, settings.redis_url, database_url=settings.database_url, wait=False
             )
             if self.store.loaded:
-                feed.adopt()  # preloaded before a fork (prefork.py)
+                feed.adopt()  # preloaded before a fork (server/prefork.py)
         else:
             feed = DatabaseFeed(self.store, settings.database_url, interval)
         await feed.start()

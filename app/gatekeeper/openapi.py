@@ -7,11 +7,11 @@ from typing import Any
 import msgspec
 
 from app.core.errors import PROBLEM_CT
-from app.gatekeeper.hsa_schemas import HsaRequest, HsaResponse, Roster
-from app.gatekeeper.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
+from app.gatekeeper.national.schemas import HsaRequest, HsaResponse, Roster
+from app.gatekeeper.plain.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
+from app.gatekeeper.plain.validate import VALIDATE_PATH
 from app.registry.history import ExplainedDecision
 
-VALIDATE_PATH = "/v1/settlements/validate"
 ELIGIBILITY_PATH = "/v1/physicians/{code}/eligibility"
 DECISION_PATH = "/v1/decisions/{decision_id}"
 

@@ -1,30 +1,16 @@
-"""Everything but the hot path: eligibility, health, readiness, metrics, OpenAPI, 404/405."""
+"""Every route but the two hot ones: the read side (eligibility, roster, a decision
+explained), health, readiness, metrics, OpenAPI, and 404/405."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
-from datetime import date, datetime
 from typing import Protocol
-from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.errors import (
-    DomainError,
-    Forbidden,
-    NotFound,
-    NotReady,
-    Unauthenticated,
-    ValidationFailed,
-    field_error,
-)
-from app.core.types import parse_day
-from app.gatekeeper.edge import check_repeated
-from app.gatekeeper.http import (
+from app.core.errors import DomainError, NotFound, NotReady
+from app.gatekeeper.decisions.lookup import DECISIONS_PREFIX
+from app.gatekeeper.edge.asgi import (
     InternalError,
     MethodNotAllowed,
     Scope,
@@ -32,74 +18,26 @@ from app.gatekeeper.http import (
     send_bytes,
     send_problem,
 )
-from app.gatekeeper.lookup import DECISIONS_PREFIX, find
-from app.gatekeeper.metrics import Metrics
-from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
-from app.gatekeeper.runtime import Runtime
-from app.gatekeeper.schemas import Eligibility
-from app.registry.compact import Registry
-from app.registry.memo import STATS as MEMO
-from app.registry.store import RegistryStore
+from app.gatekeeper.host.runtime import Host
+from app.gatekeeper.openapi import openapi_document
+from app.gatekeeper.plain.validate import VALIDATE_PATH
+from app.gatekeeper.readside.decision import decision
+from app.gatekeeper.readside.eligibility import (
+    ELIGIBILITY_PREFIX,
+    ELIGIBILITY_SUFFIX,
+    eligibility,
+)
+from app.gatekeeper.readside.roster import ROSTER_PATH, roster
 
 
-class Served(Protocol):
+class Served(Host, Protocol):
     """What the routes need of the app (``GatekeeperApp``), without importing it."""
 
-    store: RegistryStore
-    metrics: Metrics
     openapi: bytes
-    rt: Runtime | None
-    reader: async_sessionmaker[AsyncSession] | None
 
-
-ROSTER_PATH = "/v1/roster"
 
 log = logging.getLogger("ybgate.gatekeeper")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-ELIGIBILITY_PREFIX, ELIGIBILITY_SUFFIX = "/v1/physicians/", "/eligibility"
-BEARER_CACHE_MAX = 10_000
 METRICS_CT = b"text/plain; version=0.0.4; charset=utf-8"
-
-
-def authenticate(reg: Registry, header: bytes | None) -> str:
-    """The institution of an HIS bearer token (401 otherwise), by the SHA-256 hex of the
-    token in the registry's token map; cached per header value in the registry (a patch
-    that changes tokens drops the cache). An admin token maps to "": valid, but not for the
-    HIS API (403)."""
-    if header is None:
-        raise Unauthenticated("Send Authorization: Bearer <HIS token>.")
-    scheme, _, token = header.partition(b" ")
-    token = token.strip()
-    if scheme.lower() != b"bearer" or not token:
-        raise Unauthenticated("The Authorization header is not a bearer token.")
-    inst = reg.tokens.get(hashlib.sha256(token).hexdigest())
-    if inst is None:
-        raise Unauthenticated("Unknown or revoked HIS token.")
-    if not inst:
-        raise Forbidden("An admin token may not call the HIS API.")
-    cache = reg.bearer_cache
-    if len(cache) >= BEARER_CACHE_MAX:
-        cache.clear()
-    cache[header] = inst
-    return inst
-
-
-def caller(app: Served, scope: Scope) -> tuple[Registry, Runtime, str]:
-    """The loaded registry, the runtime and the institution of the request's HIS token:
-    503 while starting, 401/403 for a bad token. (The hot path in ``app.py`` inlines the
-    same steps.)"""
-    reg, rt = app.store.current, app.rt
-    if rt is None or reg is None:
-        raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-    raw = scope["headers"]
-    headers = dict(raw)
-    if len(headers) != len(raw):
-        check_repeated(raw)  # two Authorization headers: 400
-    auth = headers.get(b"authorization")
-    inst = reg.bearer_cache.get(auth) if auth is not None else None
-    if inst is None:
-        inst = authenticate(reg, auth)
-    return reg, rt, inst
 
 
 def _only(method: str, allowed: str) -> None:
@@ -149,21 +87,6 @@ async def dispatch(app: Served, scope: Scope, send: Send) -> None:
         await send_problem(send, InternalError("The request failed."), path)
 
 
-async def roster(app: Served, scope: Scope, send: Send) -> None:
-    from app.gatekeeper.roster import roster as answer  # roster.py imports this module
-
-    await answer(app, scope, send)
-
-
-async def decision(app: Served, scope: Scope, send: Send, decision_id: str) -> None:
-    """GET /v1/decisions/{decision_id}: the token's institution's decision, explained."""
-    _, rt, inst = caller(app, scope)
-    if app.reader is None:
-        raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-    body = await find(app.reader, rt.log.unwritten(), decision_id, inst)
-    await send_bytes(send, 200, body)
-
-
 async def readyz(app: Served, send: Send) -> None:
     """200 once the registry is loaded and confirmed fresh (registry_max_age_s)."""
     reg = app.store.current
@@ -176,47 +99,3 @@ async def readyz(app: Served, send: Send) -> None:
         )
     body = {"status": "ready", "registry_version": reg.version, "registry_age_s": round(age, 3)}
     await send_bytes(send, 200, msgspec.json.encode(body))
-
-
-def _query_date(query: dict[str, list[str]], errors: list[dict[str, str]]) -> date:
-    day = (query.get("date") or [""])[0]
-    if not day:
-        return datetime.now(SHANGHAI).date()
-    try:
-        parsed = parse_day(day)
-    except ValueError as exc:
-        errors.append(field_error("date", str(exc)))
-        return date.min
-    assert isinstance(parsed, date)
-    return parsed
-
-
-async def eligibility(app: Served, scope: Scope, send: Send, code: str) -> None:
-    """The line judgement for one physician at the token's institution on one date."""
-    t0 = time.perf_counter()
-    try:
-        reg, _, inst = caller(app, scope)
-        query = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
-        institution = (query.get("institution") or [""])[0]
-        errors: list[dict[str, str]] = []
-        if not institution:
-            errors.append(field_error("institution", "required"))
-        when = _query_date(query, errors)
-        if errors:
-            raise ValidationFailed(errors)
-        if institution != inst:
-            raise Forbidden("This token may query its own institution only.")
-        store = app.store
-        with store.lock:
-            reg = store.registry
-            result = reg.context(inst).judge_code(code, when)[0]
-            MEMO.lookups += 1
-            version = reg.version
-        reason = result.reason
-        answer = Eligibility(code, inst, when, result.ok, reason, version)  # type: ignore[arg-type]
-    except DomainError as err:
-        app.metrics.observe_eligibility(str(err.status), time.perf_counter() - t0)
-        raise
-    await send_bytes(send, 200, msgspec.json.encode(answer))
-    outcome = "eligible" if result.ok else "ineligible"
-    app.metrics.observe_eligibility(outcome, time.perf_counter() - t0)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import repository as agreements_repo
 from app.agreements import service as agreements
 from app.agreements.schemas import AgreementOut
+from app.auth import scope
 from app.auth.principal import Principal
 from app.core.dates import covers
 from app.core.db import get_or_404
@@ -15,7 +16,6 @@ from app.institutions import repository as inst_repo
 from app.ledger import repository as ledger
 from app.models import CodeCancellation, Institution, Physician, Region
 from app.physicians import repository as repo
-from app.physicians import scope
 from app.physicians.schemas import (
     AgreementStanding,
     BanOut,

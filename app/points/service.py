@@ -1,5 +1,6 @@
-"""Reconcile the record with the engine: replay a physician's ledger under a policy and
-make the persisted actions and bans match the firings, exactly once each.
+"""Deductions and what they trigger: :func:`record_deduction` writes a checked violation
+into the physician's ledger, then :func:`reconcile` replays the ledger under its policy
+and makes the persisted actions and bans match the firings, exactly once each.
 
 Called after every event that changes a ledger (a deduction, a reversal on objection, a
 cancellation). Because it compares with what is persisted, it is idempotent: calling it
@@ -25,13 +26,29 @@ from app.ledger.repository import (
     manual_events,
     policy_regions,
 )
-from app.models import Action, Ban, Institution, InstitutionTerm
+from app.models import Action, Ban, Institution, InstitutionTerm, Violation
 from app.models.base import utcnow
 from app.points import effects
 from app.rules import Firing, InstitutionFlag, Policy, Replay, assess_institution, replay
 from app.rules.bans import Ban as RuleBan
 from app.rules.bans import ban_regions
 from app.uow import On, change
+
+
+async def record_deduction(
+    session: AsyncSession, actor: Principal, violation: Violation, policy: Policy
+) -> tuple[Replay, list[Action]]:
+    """Write a violation its service has checked (audited ``violation.create``), then
+    everything it triggers. Under the physician's lock: the next ``sequence``, the row,
+    :func:`reconcile` (so concurrent deductions each see the previous one's actions)."""
+    code = violation.physician_code
+    await ledger_repo.lock_physician(session, code)
+    violation.sequence = await ledger_repo.next_sequence(session, code)
+    async with change(
+        session, actor, "violation.create", On("violation", region=violation.region_code)
+    ) as ch:
+        ch.add(violation)
+    return await reconcile(session, actor, code, policy)
 
 
 async def reconcile(

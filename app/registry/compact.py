@@ -294,7 +294,14 @@ class Registry:
     def context(self, institution: str) -> InstContext:
         ctx = self.contexts.get(institution)
         if ctx is None:
-            ctx = self.contexts[institution] = InstContext(self, self.memo, institution)
+            ctx = self.contexts[institution] = InstContext(
+                self.memo,
+                institution,
+                self.physicians,
+                self.institutions,
+                self.regions,
+                self.nonconforming,
+            )
         return ctx
 
     def physician_count(self) -> int:

@@ -28,19 +28,17 @@ freed by reference counting alone (the heap is frozen out of the cyclic GC).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from app.registry.judge import (
     DEFAULT_REGION,
     Entry,
     InstitutionState,
+    RegionPolicy,
     Verdict,
     judge_entry,
     judge_unknown,
 )
-
-if TYPE_CHECKING:
-    from app.registry.compact import Registry
 
 MEMO_MAX = 500_000  # memoised code verdicts over all tables before a new epoch
 NO_STATE = InstitutionState("", "", (), ())
@@ -80,17 +78,27 @@ class InstContext:
         "verdicts",
     )
 
-    def __init__(self, registry: Registry, memo: Memo, code: str) -> None:
+    def __init__(
+        self,
+        memo: Memo,
+        code: str,
+        physicians: Mapping[str, Entry],
+        institutions: Mapping[str, InstitutionState],
+        regions: Mapping[str, RegionPolicy],
+        nonconforming: Mapping[str, set[str]],
+    ) -> None:
+        """The context of institution ``code`` over one registry's maps (``compact.Registry``
+        passes its own; this module does not import it)."""
         self.code = code
-        self.physicians = registry.physicians
+        self.physicians = physicians
         self.budget = memo.budget  # shared [memoised codes, epoch]
         self.holders = memo.holders
         self.epoch = self.budget[1]
-        self.state = registry.institutions.get(code, NO_STATE)
-        self.region = registry.regions.get(self.state.region, DEFAULT_REGION)
+        self.state = institutions.get(code, NO_STATE)
+        self.region = regions.get(self.state.region, DEFAULT_REGION)
         self.verdicts = self.region.verdicts
         # Registered codes that fail this region's pattern (rule 1 for them): usually none.
-        self.nonconforming = registry.nonconforming.get(self.region.pattern.pattern, set())
+        self.nonconforming = nonconforming.get(self.region.pattern.pattern, set())
         self.tables: dict[dt.date, dict[str, Verdict]] = {}
         self.entry_tables: dict[dt.date, dict[Entry, Verdict]] = {}
 

@@ -45,8 +45,6 @@ import logging
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass, fields
-from typing import Any
 
 from redis.exceptions import ResponseError
 from sqlalchemy import update
@@ -74,6 +72,7 @@ from app.sync.redis_keys import (
     snapshot_version,
     stream_top,
 )
+from app.sync.relay_config import RelayConfig
 from app.sync.relay_snapshots import SnapshotKeeper
 from app.sync.snapshot_store import (
     build_from_database,
@@ -83,26 +82,6 @@ from app.sync.snapshot_store import (
 
 log = logging.getLogger("ybgate.sync.relay")
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
-
-
-@dataclass(frozen=True)
-class RelayConfig:
-    poll_s: float = 0.02  # outbox poll when idle
-    batch: int = 500  # patches per poll / per pipeline
-    snapshot_every: int = 1000  # versions between snapshots...
-    snapshot_interval_s: float = 30.0  # ...or seconds, when anything changed
-    keep_before_snapshot: int = 10_000  # stream entries kept below the snapshot version
-    heartbeat_s: float = 0.25  # head key refresh while idle
-    head_ttl_ms: int = 5000
-    lock_ttl_ms: int = 5000
-    use_lock: bool = True
-    prefix: str = "ybgate"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RelayConfig:
-        """The ``relay_*`` settings (``YBGATE_RELAY_<FIELD>``, e.g. YBGATE_RELAY_POLL_S)."""
-        values: dict[str, Any] = {f.name: getattr(settings, f"relay_{f.name}") for f in fields(cls)}
-        return cls(**values)
 
 
 class RedisAheadError(Exception):

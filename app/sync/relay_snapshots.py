@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
@@ -20,10 +19,8 @@ from app.registry.compact import Registry
 from app.registry.snapshot import DumpCache
 from app.registry.store import RegistryStore
 from app.sync.redis_keys import Keys, entry_id
+from app.sync.relay_config import RelayConfig
 from app.sync.snapshot_store import encode_snapshot_pieces, put_snapshot
-
-if TYPE_CHECKING:
-    from app.sync.relay import RelayConfig
 
 log = logging.getLogger("ybgate.sync.relay")
 

@@ -50,7 +50,7 @@ class ViolationOut(BaseModel):
     decided_on: Day
     reversed_on: Day | None
     objection_deadline: Day
-    # Counted into a year whose holiday schedule is not loaded yet (see README).
+    # Counted into a year whose holiday schedule is not loaded yet (docs/policies.md).
     objection_deadline_provisional: bool = False
     # lanzhou-2014 第十五条: the institution tells the physician within 3 working days.
     notice_deadline: Day | None = None

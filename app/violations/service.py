@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import scope
 from app.auth.principal import Principal
 from app.calendar.service import work_calendar
 from app.core.db import get_or_404
@@ -15,8 +16,7 @@ from app.ledger import repository as ledger
 from app.ledger.schemas import ActionOut
 from app.models import Action, Objection, Physician, Region, Violation
 from app.models.base import utcnow
-from app.physicians import scope
-from app.points.service import reconcile
+from app.points.service import reconcile, record_deduction
 from app.rules import (
     Policy,
     Replay,
@@ -98,27 +98,21 @@ async def check_violation(
 async def record_violation(
     session: AsyncSession, actor: Principal, data: ViolationCreate
 ) -> ViolationCreated:
+    """Checked here, then handed down to the points ledger, which writes the deduction and
+    what it triggers (``points.service.record_deduction``)."""
     region, policy, points, term = await check_violation(session, actor, data)
-    await ledger.lock_physician(session, data.physician_code)
-    sequence = await ledger.next_sequence(session, data.physician_code)
-    async with change(
-        session, actor, "violation.create", On("violation", region=region.code)
-    ) as ch:
-        v = ch.add(
-            Violation(
-                physician_code=data.physician_code,
-                region_code=region.code,
-                policy_id=policy.id,
-                item=data.item,
-                points=points,
-                occurred_on=data.occurred_on,
-                decided_on=data.decided_on,
-                sequence=sequence,
-                anchor=term[0] if term is not None else None,
-                note=data.note,
-            )
-        )
-    result, created = await reconcile(session, actor, v.physician_code, policy)
+    v = Violation(
+        physician_code=data.physician_code,
+        region_code=region.code,
+        policy_id=policy.id,
+        item=data.item,
+        points=points,
+        occurred_on=data.occurred_on,
+        decided_on=data.decided_on,
+        anchor=term[0] if term is not None else None,
+        note=data.note,
+    )
+    result, created = await record_deduction(session, actor, v, policy)
     return ViolationCreated(
         **ViolationOut.from_record(v, policy, await work_calendar(session)).model_dump(),
         standing=period_out(policy, result, v.decided_on, term),

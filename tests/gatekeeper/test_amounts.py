@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.errors import ValidationFailed
-from app.gatekeeper.decide import FLOAT_EXACT_LIMIT, settle
+from app.gatekeeper.plain.decide import FLOAT_EXACT_LIMIT, settle
 from app.registry.judge import ACCEPTED, OVERRIDDEN, REJECTED, LineResult
 
 RESULTS = [ACCEPTED, REJECTED["AGREEMENT_SUSPENDED"], OVERRIDDEN["NOT_AT_INSTITUTION"]]

@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.gatekeeper import GatekeeperApp
-from app.gatekeeper.decision_log import DecisionLog
-from app.gatekeeper.spill import Item
+from app.gatekeeper.decisions.decision_log import DecisionLog
+from app.gatekeeper.decisions.spill import Item
 from app.models.decisions import SettlementDecision
 from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, line, settlement
 

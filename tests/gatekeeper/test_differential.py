@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.gatekeeper import GatekeeperApp
-from app.gatekeeper.edge import latest_day
+from app.gatekeeper.plain.checks import latest_day
 from app.registry.compact import Registry
 from app.registry.facts import AgreementFact, Patch, PhysicianFact, empty_patch
 from app.registry.snapshot import load_snapshot, write_snapshot

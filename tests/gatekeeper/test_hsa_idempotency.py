@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from app.gatekeeper import create_gatekeeper_app
-from app.gatekeeper.idempotency import LocalIdempotency, Record, record_key
+from app.gatekeeper.decisions.idempotency import LocalIdempotency, Record, record_key
 from app.registry.store import RegistryStore
 from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, town
 from tests.gatekeeper.hsa_support import fee, message

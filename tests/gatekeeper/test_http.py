@@ -264,6 +264,6 @@ async def test_a_bug_is_a_problem_500_not_a_crash(
     def broken(*args: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sys.modules["app.gatekeeper.validate"], "judge_lines", broken)
+    monkeypatch.setattr(sys.modules["app.gatekeeper.plain.validate"], "judge_lines", broken)
     r = await client.post(URL, json=settlement("H1", line("1", DR_PLAIN)), headers=his())
     problem(r, 500)

@@ -1,4 +1,4 @@
-"""The gatekeeper's own HTTP protocol (app/gatekeeper/inline.py) over real sockets.
+"""The gatekeeper's own HTTP protocol (app/gatekeeper/server/inline.py) over real sockets.
 
 It decides ``POST /v1/settlements/validate`` inline, without ASGI. What an HIS must not
 notice: every answer is the one the ASGI app gives (differential, random settlements,
@@ -26,7 +26,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.gatekeeper import GatekeeperApp
-from app.gatekeeper.inline import GatekeeperProtocol
+from app.gatekeeper.server.inline import GatekeeperProtocol
 from tests.gatekeeper.conftest import (
     DR_ALIASED,
     DR_CANCELLED,

@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from app.gatekeeper.decide import judge_lines
-from app.gatekeeper.schemas import SettlementLine
+from app.gatekeeper.plain.decide import judge_lines
+from app.gatekeeper.plain.schemas import SettlementLine
 from app.registry.compact import Registry
 from app.registry.facts import InstitutionFact, Patch, empty_patch
 from app.registry.memo import STATS

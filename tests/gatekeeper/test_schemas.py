@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from app.gatekeeper.schemas import (
+from app.gatekeeper.plain.schemas import (
     SCHEMA_DIR,
     SettlementDecision,
     SettlementRequest,
@@ -18,9 +18,9 @@ from app.gatekeeper.schemas import (
 def test_committed_schemas_are_current() -> None:
     for name, schema in his_json_schemas().items():
         path = SCHEMA_DIR / name
-        assert path.exists(), f"{path} is missing: run `python -m app.gatekeeper.schemas`"
+        assert path.exists(), f"{path} is missing: run `python -m app.gatekeeper.plain.schemas`"
         assert path.read_bytes() == render(schema), (
-            f"{path} is stale: run `python -m app.gatekeeper.schemas`"
+            f"{path} is stale: run `python -m app.gatekeeper.plain.schemas`"
         )
 
 

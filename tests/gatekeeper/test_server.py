@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from uvicorn.protocols.http.flow_control import FlowControl
 
-from app.gatekeeper.server import CoalescingCycle, CoalescingHttpToolsProtocol
+from app.gatekeeper.server.coalescing import CoalescingCycle, CoalescingHttpToolsProtocol
 
 
 async def demo(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -32,15 +32,16 @@ def free_port() -> int:
 
 
 class Server:
-    """One ``ybgate serve WHICH`` process; ``base`` is its URL."""
+    """One ``ybgate serve WHICH`` process (``which`` may carry options: ``"gatekeeper
+    --http uvicorn"``); ``base`` is its URL."""
 
     def __init__(self, which: str, env: dict[str, str], workdir: Path) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / f"serve-{which}-{self.port}.log"
+        self.log_path = workdir / f"serve-{which.replace(' ', '')}-{self.port}.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*CLI, "serve", which, "--port", str(self.port)],
+            [*CLI, "serve", *which.split(), "--port", str(self.port)],
             env=env,
             cwd=workdir,
             stdout=subprocess.DEVNULL,

@@ -71,12 +71,12 @@ def his_token(server: Server) -> str:
         return token
 
 
-@pytest.mark.parametrize("which", ["all", "admin", "gatekeeper"])
+@pytest.mark.parametrize("which", ["all", "admin", "gatekeeper", "gatekeeper --http uvicorn"])
 def test_slow_or_missing_headers_and_bodies_get_408_and_close(
     serve: ServeFn, sqlite_url: str, which: str
 ) -> None:
     auth = b"Authorization: " + ADMIN["Authorization"].encode() + b"\r\n"
-    if which == "gatekeeper":  # an HIS token, in the database before the gatekeeper loads
+    if which.startswith("gatekeeper"):  # an HIS token, in the database before it loads
         auth = b"Authorization: Bearer %b\r\n" % his_token(serve("admin", sqlite_url)).encode()
     server = serve(which, sqlite_url, **FAST)
     port = server.port
@@ -84,7 +84,7 @@ def test_slow_or_missing_headers_and_bodies_get_408_and_close(
     raw, closed = talk(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
     assert status(raw) == 408 and closed, raw
     # Headers complete, a body announced that never starts.
-    path = b"/v1/settlements/validate" if which == "gatekeeper" else b"/admin/v1/regions"
+    path = b"/v1/settlements/validate" if which.startswith("gatekeeper") else b"/admin/v1/regions"
     head = b"POST %b HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" % path
     raw, closed = talk(port, head + auth + b"Content-Length: 100\r\n\r\n{")
     assert status(raw) == 408 and closed, raw
@@ -95,6 +95,41 @@ def test_slow_or_missing_headers_and_bodies_get_408_and_close(
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         raw, closed = read(s, 5.0)
         assert status(raw) == 200 and closed, raw
+
+
+def test_the_gatekeeper_answers_alike_with_either_protocol(serve: ServeFn, sqlite_url: str) -> None:
+    """`ybgate serve gatekeeper --http inline|uvicorn`: the same answers (the inline
+    protocol decides the two hot routes itself, uvicorn's goes through the ASGI app)."""
+    token = his_token(serve("admin", sqlite_url))
+    day = time.strftime("%Y-%m-%d")
+    plain = {
+        "settlement_id": "S1",
+        "institution_code": "H33010200001",
+        "lines": [{"line_id": "1", "physician_code": "YB1", "service_date": day}],
+    }
+    fee = {"feedetl_sn": "1", "fee_ocur_time": f"{day} 09:00:00", "bilg_dr_codg": "YB1"}
+    message = {
+        "infno": "2204",
+        "msgid": "M1",
+        "fixmedins_code": "H33010200001",
+        "input": {"feedetail": [{**fee, "det_item_fee_sumamt": "1.00"}]},
+    }
+    answers = []
+    for http in ("inline", "uvicorn"):
+        server = serve(f"gatekeeper --http {http}", sqlite_url, ready_path="/readyz")
+        with httpx.Client(base_url=server.base, timeout=10) as c:
+            auth = {"Authorization": f"Bearer {token}"}
+            a = c.post("/v1/settlements/validate", json=plain, headers=auth)
+            b = c.post("/v1/hsa", json=message, headers=auth)
+            again = c.post("/v1/hsa", json=message, headers=auth)
+        assert a.status_code == b.status_code == 200, (a.text, b.text)
+        assert again.json()["inf_refmsgid"] == b.json()["inf_refmsgid"]  # its msgid record
+        answers.append(
+            (a.json()["lines"], a.json()["outcome"], b.json()["err_msg"], b.json()["infcode"])
+        )
+        server.stop()
+    assert answers[0] == answers[1]
+    assert answers[0][1] == "reject"
 
 
 def test_connections_past_the_bound_get_503_and_idle_ones_make_way(

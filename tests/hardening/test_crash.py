@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from app.core.db import create_engine
-from app.gatekeeper.decision_log import DecisionLog
-from app.gatekeeper.spill import spill_files
+from app.gatekeeper.decisions.decision_log import DecisionLog
+from app.gatekeeper.decisions.spill import spill_files
 from tests.hardening.conftest import ServeFn
 from tests.hardening.test_connections import his_token
 

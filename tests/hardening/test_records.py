@@ -166,3 +166,21 @@ def test_the_sqlite_file_is_owner_only(tmp_path: Path) -> None:
     for p in path.parent.iterdir():
         if p.name.startswith("ybgate.db"):
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+
+
+def test_a_command_beside_the_running_server_leaves_its_sqlite_connections_whole(
+    serve: ServeFn, sqlite_url: str, tmp_path: Path
+) -> None:
+    """`ybgate token …` (or `import roster`, `calendar load`) while `make run` serves: the
+    server's connections keep their locks, so the command does not take itself for the
+    last user and remove the WAL under them ("disk I/O error" on the next write)."""
+    server = serve("all", sqlite_url)
+    env = base_env(sqlite_url, tmp_path)
+    for region in ("330100", "330200", "330300"):
+        with httpx.Client(base_url=server.base, headers=ADMIN, timeout=10) as c:
+            body = {"code": region, "name": f"R{region}", "policy": "zhejiang-2014"}
+            r = c.post("/admin/v1/regions", json=body)
+        assert r.status_code == 201, r.text
+        done = _cli(env, tmp_path, "token", "operator", "--region", region)
+        assert done.returncode == 0, done.stderr
+    assert "disk I/O error" not in server.log_path.read_text()

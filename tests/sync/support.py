@@ -27,7 +27,8 @@ from app.registry.store import RegistryStore
 from app.sync.follower import RedisFollower
 from app.sync.probe import fingerprint
 from app.sync.redis_keys import Keys, cancel_and_wait, id_version
-from app.sync.relay import Relay, RelayConfig
+from app.sync.relay import Relay
+from app.sync.relay_config import RelayConfig
 from app.sync.snapshot_store import build_from_database
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,60 @@
+"""``GET /v1/decisions/{decision_id}``: a decision of the token's institution, explained.
+
+Read side, not the hot path: the decision comes from this process's decision-log queue
+when it has not been written yet (so a client reads back its answer at once), else from
+the decision log table; the basis is computed now, from the record as it stood at the
+decision's registry version (``app.registry.history``). A decision of another
+institution is answered 404, exactly like an unknown id: an HIS learns nothing about
+other institutions' traffic.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.errors import NotFound
+from app.gatekeeper.decisions.spill import Item, lines_json
+from app.models import SettlementDecision
+from app.registry.history import explain_decision, get_decision
+
+DECISIONS_PREFIX = "/v1/decisions/"
+DECISIONS_PATH = "/v1/decisions/{decision_id}"
+_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _pending(items: list[Item], decision_id: str) -> SettlementDecision | None:
+    """A decision still queued (or being written) as the row it will become."""
+    for item in reversed(items):
+        if item[0] == decision_id:
+            did, ms, sid, inst, version, outcome, acc, rej, body, inputs = item
+            return SettlementDecision(
+                decision_id=did,
+                settlement_id=sid,
+                institution_code=inst,
+                registry_version=version,
+                decided_at=datetime.fromtimestamp(ms / 1000, UTC),
+                outcome=outcome,
+                accepted_amount=acc,
+                rejected_amount=rej,
+                lines=msgspec.json.decode(lines_json(body)),
+                inputs=msgspec.json.decode(inputs),
+            )
+    return None
+
+
+async def find(
+    sessions: async_sessionmaker[AsyncSession], queued: list[Item], decision_id: str, inst: str
+) -> bytes:
+    """The explained decision as JSON; NotFound unless it is ``inst``'s."""
+    if not _ID_RE.fullmatch(decision_id):
+        raise NotFound(f"No decision {decision_id} (a decision_id is a UUIDv7).")
+    async with sessions() as session:
+        row = _pending(queued, decision_id) or await get_decision(session, decision_id)
+        if row is None or row.institution_code != inst:
+            raise NotFound(f"No decision {decision_id} of institution {inst}.")
+        explained = await explain_decision(session, row)
+    return msgspec.json.encode(explained)

@@ -1,0 +1,59 @@
+"""What the gatekeeper's lifespan sets up from settings, and what a route sees of the app."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.gatekeeper.decisions.decision_log import DecisionLog
+from app.gatekeeper.decisions.idempotency import IdempotencyStore
+from app.gatekeeper.decisions.journal import Journal
+from app.gatekeeper.edge.metrics import Metrics
+from app.registry.store import RegistryStore
+
+
+class Runtime:
+    """What the lifespan sets up from settings."""
+
+    def __init__(
+        self,
+        max_lines: int,
+        max_body: int,
+        max_age: float,
+        dlog: DecisionLog,
+        idempotency: IdempotencyStore,
+        journal: Journal,
+        body_timeout: float = 30.0,
+        *,
+        hsa_fast: bool = False,
+    ):
+        self.max_lines = max_lines
+        self.max_body = max_body
+        self.max_age = max_age
+        self.log = dlog
+        self.idempotency = idempotency  # msgid records of POST /v1/hsa
+        self.journal = journal
+        self.body_timeout = body_timeout
+        # POST /v1/hsa: the C fast path serves the usual message (national/fast.py).
+        self.hsa_fast = hsa_fast
+        # The database sink queues each decision for its insert; with the spill sink the
+        # journal's segments are the spill (decisions/journal.py) and nothing is queued.
+        self.queue_decisions = dlog.sink == "database"
+
+
+class Host(Protocol):
+    """What a route needs of the gatekeeper app (``app.gatekeeper.app.GatekeeperApp``),
+    so the rooms below the assembly take the app without importing it."""
+
+    store: RegistryStore
+    metrics: Metrics
+    rt: Runtime | None  # None until the lifespan has started
+    # Read side (GET /v1/decisions/{id}): sessions on the decision log's database.
+    reader: async_sessionmaker[AsyncSession] | None
+
+    def new_id(self) -> tuple[str, int]:
+        """A decision id (UUIDv7) and its millisecond timestamp."""
+        ...
+
+    def log_exception(self, message: str) -> None: ...

@@ -1,0 +1,10 @@
+"""The national platform's format (国家医疗保障信息平台): ``POST /v1/hsa``.
+
+Owns the messages (2204/2301 fee uploads, 5102 staff query) as msgspec Structs, exact
+amounts, the reference decision, the optional C fast path (``fast``; ``_feefast`` built
+from ``csrc/``), the answers in the platform's wrapper and the msgid claim. A fee upload
+is stored as the plain format's decision, so this room builds on ``plain``.
+
+May import: ``edge``, ``decisions``, ``host``, ``plain``; ``app.core``, ``app.registry``,
+``app.rules``.
+"""

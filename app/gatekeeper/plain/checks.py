@@ -1,0 +1,61 @@
+"""Checks of the plain format that msgspec's types do not express.
+
+- ``lines[i].service_date`` lies within 1990-01-01 .. today (Asia/Shanghai) + 1 day. The
+  upper bound is cached until the next minute or midnight, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from app.core.errors import ValidationFailed, field_error
+from app.core.types import DATE_MIN
+
+if TYPE_CHECKING:
+    from app.gatekeeper.plain.schemas import SettlementLine
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+__all__ = ["DATE_MIN", "DAYS", "bad_service_date", "latest_day"]
+
+
+class _Days:
+    """The latest service date accepted, and until when it holds (read by the hot path)."""
+
+    __slots__ = ("latest", "until")
+
+    def __init__(self) -> None:
+        self.until = 0.0
+        self.latest = date.min
+
+
+DAYS = _Days()
+
+
+def latest_day() -> date:
+    """Today in Asia/Shanghai plus one day (recomputed each minute and at midnight)."""
+    now = time.time()
+    today = datetime.fromtimestamp(now, SHANGHAI).date()
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    latest = today + timedelta(days=1)
+    DAYS.until, DAYS.latest = min(now + 60.0, midnight.timestamp()), latest
+    return latest
+
+
+def bad_service_date(i: int, day: date) -> ValidationFailed:
+    if day < DATE_MIN:
+        message = f"{day} is before {DATE_MIN}"
+    else:
+        message = f"{day} is more than one day after today (Asia/Shanghai)"
+    return ValidationFailed([field_error(f"lines[{i}].service_date", message)])
+
+
+def check_service_dates(lines: Sequence[SettlementLine]) -> None:
+    latest = DAYS.latest if time.time() < DAYS.until else latest_day()
+    for i, ln in enumerate(lines):
+        day = ln.service_date
+        if day < DATE_MIN or day > latest:
+            raise bad_service_date(i, day)
