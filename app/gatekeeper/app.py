@@ -28,6 +28,7 @@ from app.core.errors import (
     PayloadTooLarge,
 )
 from app.core.lifespan import drive_lifespan
+from app.core.secrets import secret_box
 from app.core.settings import Settings, get_settings
 from app.gatekeeper.decisions.decision_log import DecisionLog
 from app.gatekeeper.decisions.idempotency import (
@@ -47,7 +48,9 @@ from app.gatekeeper.edge.asgi import (
     send_bytes,
     send_problem,
 )
+from app.gatekeeper.edge.gateway import Gateway
 from app.gatekeeper.edge.metrics import Metrics, runtime_gauges
+from app.gatekeeper.edge.nonces import LocalNonces, NonceStore, RedisNonces
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national.hsa import HSA_PATH, handle_hsa
@@ -145,6 +148,7 @@ class GatekeeperApp:
     # -- lifecycle --------------------------------------------------------------------------
     async def startup(self) -> None:
         settings = get_settings()
+        box = secret_box(settings)  # SecretsKeyMissing: the production profile has no key
         if self.owns_store:
             await self._start_feed(settings)
         dlog = DecisionLog(
@@ -163,6 +167,12 @@ class GatekeeperApp:
         else:
             idem = LocalIdempotency(settings.idempotency_dir)
         await idem.start()
+        nonces: NonceStore
+        if settings.redis_url:
+            nonces = RedisNonces(settings.redis_url)
+        else:
+            nonces = LocalNonces(settings.gateway_nonce_memory_bytes)
+        await nonces.start()
         reader = create_engine(settings.database_url)
         self.reader = create_sessionmaker(reader)
         self._closers.append(reader.dispose)
@@ -174,6 +184,7 @@ class GatekeeperApp:
             idem,
             journal,
             settings.http_body_timeout_s,
+            Gateway(box, nonces),
         )
         self.openapi = msgspec.json.encode(
             openapi_document(settings.max_lines, settings.max_body_bytes)
@@ -212,6 +223,8 @@ class GatekeeperApp:
             await rt.log.stop()
             await rt.journal.stop(rt.log.kept)
             await rt.idempotency.stop()
+            if rt.gateway is not None:
+                await rt.gateway.nonces.stop()
 
     def new_id(self) -> tuple[str, int]:
         """A decision id (UUIDv7) and its millisecond timestamp."""

@@ -29,6 +29,7 @@ from app.sync.probe import fingerprint
 from app.sync.redis_keys import Keys, cancel_and_wait, id_version
 from app.sync.relay import Relay, RelayConfig
 from app.sync.snapshot_store import build_from_database
+from tests.conftest import TEST_SECRETS_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 INST = "H33010200001"
@@ -183,6 +184,7 @@ class Procs:
             YBGATE_DATABASE_URL=self.db_url,
             YBGATE_REDIS_URL=self.redis_url,
             YBGATE_DECISION_LOG_DIR=str(self.tmp / "decisions"),
+            YBGATE_SECRETS_KEY=TEST_SECRETS_KEY,
         )
         env.update(extra)
         return env

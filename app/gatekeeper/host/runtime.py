@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.gatekeeper.decisions.decision_log import DecisionLog
 from app.gatekeeper.decisions.idempotency import IdempotencyStore
 from app.gatekeeper.decisions.journal import Journal
+from app.gatekeeper.edge.gateway import Gateway
 
 
 class Runtime:
@@ -19,6 +20,7 @@ class Runtime:
         idempotency: IdempotencyStore,
         journal: Journal,
         body_timeout: float = 30.0,
+        gateway: Gateway | None = None,
     ):
         self.max_lines = max_lines
         self.max_body = max_body
@@ -27,6 +29,7 @@ class Runtime:
         self.idempotency = idempotency  # msgid records of POST /v1/hsa
         self.journal = journal
         self.body_timeout = body_timeout
+        self.gateway = gateway  # gateway signatures of /v1/hsa: secrets key, nonce store
         # The database sink queues each decision for its insert; with the spill sink the
         # journal's segments are the spill (journal.py) and nothing is queued.
         self.queue_decisions = dlog.sink == "database"
