@@ -9,16 +9,23 @@ PAASID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 
 
 class GatewayRegister(BaseModel):
-    """A pair the platform already issued to the institution, kept as it is."""
+    """``{"paasid", "secret"}``: a pair the platform already issued to the institution,
+    kept as it is; neither (``{}`` or ``{"scheme"}``): ybgate generates the pair."""
 
     model_config = ConfigDict(extra="forbid")
-    paasid: str = Field(pattern=PAASID_PATTERN, description="x-tif paasid, or CSB access key")
-    secret: SecretStr = Field(description="the paasToken (x-tif) or secret key (CSB)")
+    paasid: str | None = Field(
+        default=None, pattern=PAASID_PATTERN, description="x-tif paasid, or CSB access key"
+    )
+    secret: SecretStr | None = Field(
+        default=None, description="the paasToken (x-tif) or secret key (CSB)"
+    )
     scheme: Literal["x-tif", "csb"] = "x-tif"
 
     @field_validator("secret")
     @classmethod
-    def _printable(cls, value: SecretStr) -> SecretStr:
+    def _printable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         text = value.get_secret_value()
         if not 8 <= len(text) <= 256:
             raise ValueError("8 to 256 characters")

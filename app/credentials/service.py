@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.core.secrets import secret_box
 from app.core.settings import get_settings
 from app.credentials import repository as repo
@@ -72,9 +72,12 @@ async def issue(
     now = now or utcnow()
     inst = await _institution(session, actor, code)
     reuse: GatewayCredential | None = None
-    if data is None:
-        paasid, secret, scheme = await _new_paasid(session, code), new_secret(), "x-tif"
-        origin = "issued"
+    if data is not None and (data.paasid is None) != (data.secret is None):
+        missing, given = ("secret", "paasid") if data.secret is None else ("paasid", "secret")
+        raise ValidationFailed([field_error(missing, f"required with {given}")])
+    if data is None or data.paasid is None or data.secret is None:
+        scheme = data.scheme if data is not None else "x-tif"
+        paasid, secret, origin = await _new_paasid(session, code), new_secret(), "issued"
     else:
         paasid, secret, scheme = data.paasid, data.secret.get_secret_value(), data.scheme
         origin = "registered"

@@ -74,6 +74,15 @@ async def test_each_call_rotates_and_the_previous_pair_overlaps_for_the_stated_t
     assert when(third["previous_valid_until"]) >= until
 
 
+async def test_an_empty_body_generates_a_pair_and_so_does_a_scheme_alone(
+    client: httpx.AsyncClient, su: dict[str, str], world: None
+) -> None:
+    r = await client.post(PATH, headers=su, json={})
+    assert r.status_code == 201 and len(r.json()["secret"]) == 32
+    r = await client.post(PATH, headers=su, json={"scheme": "csb"})
+    assert r.status_code == 201 and r.json()["scheme"] == "csb" and r.json()["secret"]
+
+
 async def test_registering_a_platform_issued_pair_answers_no_secret(
     client: httpx.AsyncClient, su: dict[str, str], world: None, store: RegistryStore
 ) -> None:
@@ -100,6 +109,7 @@ async def test_bad_registrations_are_refused_naming_the_field(
         ({"paasid": "p1", "secret": "a long enough one", "scheme": "hmac"}, "scheme"),
         ({"paasid": "bad id!", "secret": "a long enough one"}, "paasid"),
         ({"secret": "a long enough one"}, "paasid"),
+        ({"paasid": "p1"}, "secret"),
         ({"paasid": "p1", "secret": "a long enough one", "extra": 1}, "extra"),
     ):
         r = await client.post(PATH, headers=su, json=body)
