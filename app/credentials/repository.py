@@ -33,3 +33,9 @@ def pairs_query(institution: str) -> Select[Any]:
         .where(GatewayCredential.institution_code == institution)
         .order_by(GatewayCredential.created_at.desc(), GatewayCredential.id)
     )
+
+
+async def pairs(
+    session: AsyncSession, institution: str, limit: int = 200
+) -> list[GatewayCredential]:
+    return list((await session.scalars(pairs_query(institution).limit(limit))).all())
