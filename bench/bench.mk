@@ -24,7 +24,7 @@ $(BENCH_EMPTY): $(BENCH_DEPS)
 $(BENCH_DIR)/registry-$(SCALE_N).snap: $(BENCH_DEPS)
 	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@
 
-.PHONY: bench-serve bench bench-scale loadtest
+.PHONY: bench-serve bench bench-scale loadtest bench-signature
 bench-serve: $(BENCH_SNAPSHOT)
 	PY=$(PY) bench/serve.sh $(BENCH_SNAPSHOT) 8000
 
@@ -40,3 +40,8 @@ bench-scale: $(BENCH_DIR)/registry-$(SCALE_N).snap $(BENCH_EMPTY)
 loadtest: $(BENCH_SNAPSHOT)
 	PY=$(PY) SHARED=$(SHARED) LOADTEST_TIME=$(LOADTEST_TIME) LOADTEST_USERS=$(LOADTEST_USERS) \
 		bench/loadtest.sh $(BENCH_SNAPSHOT)
+
+## make bench-signature: µs per gateway signature check, with the nonce store in memory
+## and in Redis (bench/signature_cost.py; BENCH_REDIS_URL, else its own redis-server)
+bench-signature:
+	$(PY) bench/signature_cost.py

@@ -4,8 +4,8 @@
   600`` per replay key (a key per paasid and nonce), shared by every gatekeeper: a
   request replayed on another instance is refused too. If Redis does not answer, the
   request gets a 503 problem (retry): a signed request is never taken on trust.
-* :class:`LocalNonces` (embedded default, one process): a dict in memory, oldest first,
-  bounded in bytes (``YBGATE_GATEWAY_NONCE_MEMORY_BYTES``, 64 MiB ≈ 450,000 nonces);
+* :class:`LocalNonces` (embedded default, one process): a set and a queue in memory,
+  bounded in bytes (``YBGATE_GATEWAY_NONCE_MEMORY_BYTES``, 64 MiB ≈ 300,000 nonces);
   entries leave it as they expire. While it is full a signed request gets a 503: it never
   forgets a nonce early. Forgotten on a restart.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import NamedTuple, Protocol
 
 import redis.asyncio as aioredis
@@ -27,7 +28,7 @@ from app.core.errors import NotReady, Unauthenticated, field_error
 NONCE_TTL_S = 600  # a nonce is remembered this long
 MAX_NONCE = 128  # characters of a nonce
 REDIS_PREFIX = "ybgate:gateway:nonce:"
-_ENTRY = 64  # bytes a remembered key costs besides its string (dict slot, float)
+_ENTRY = 120  # bytes a remembered key costs besides its string (set slot, deque entry)
 
 
 class Claim(NamedTuple):
@@ -56,7 +57,8 @@ class LocalNonces:
     def __init__(self, max_bytes: int, ttl: float = NONCE_TTL_S) -> None:
         self.max_bytes = max_bytes
         self.ttl = ttl
-        self.seen: dict[str, float] = {}  # key -> monotonic expiry, in insertion order
+        self.seen: set[str] = set()
+        self.order: deque[tuple[float, str]] = deque()  # (monotonic expiry, key), oldest first
         self.bytes = 0
 
     async def start(self) -> None:
@@ -64,6 +66,7 @@ class LocalNonces:
 
     async def stop(self) -> None:
         self.seen.clear()
+        self.order.clear()
         self.bytes = 0
 
     async def claim(self, claims: list[Claim]) -> None:
@@ -82,16 +85,15 @@ class LocalNonces:
             raise NotReady("Too many signed requests to remember their nonces; retry shortly.")
         expires = now + self.ttl
         for c in claims:
-            seen[c.key] = expires
+            seen.add(c.key)
+            self.order.append((expires, c.key))
         self.bytes += cost
 
     def _expire(self, now: float) -> None:
-        seen = self.seen
-        while seen:
-            key = next(iter(seen))
-            if seen[key] > now:
-                return
-            del seen[key]
+        order, seen = self.order, self.seen
+        while order and order[0][0] <= now:
+            key = order.popleft()[1]
+            seen.discard(key)
             self.bytes -= sys.getsizeof(key) + _ENTRY
 
 
