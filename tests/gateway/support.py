@@ -6,14 +6,93 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from tests.gatekeeper.hsa_support import fee, message
-from tests.sync.support import INST, wait_until
+from tests.sync.support import INST, Admin, Proc, free_port, wait_until
+
+ADMIN_TOKEN = "embedded-gateway-superuser-token-01"
+
+
+@dataclass
+class Embedded:
+    tmp: Path
+    env: dict[str, str]
+    http: httpx.AsyncClient
+    procs: list[Proc] = field(default_factory=list)
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+    port: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.tmp / "var" / "secrets.key"
+
+    def spawn(self, which: str, port: int) -> Proc:
+        args = [sys.executable, "-m", "app.cli", "serve", which, "--port", str(port)]
+        proc = Proc(args, self.env, self.tmp / f"{which}-{port}.log")
+        self.procs.append(proc)
+        return proc
+
+    async def ready(self, port: int) -> None:
+        async def up() -> bool:
+            try:
+                r = await self.http.get(f"http://127.0.0.1:{port}/readyz")
+            except httpx.TransportError:
+                return False
+            return r.status_code == 200
+
+        await wait_until(up, 60, f"a server on :{port}", 0.1)
+
+    async def start(self) -> Admin:
+        self.port = free_port()
+        self.spawn("all", self.port)
+        await self.ready(self.port)
+        client = httpx.AsyncClient(base_url=self.base, timeout=10)
+        self.clients.append(client)
+        return Admin(client, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+        self.procs.clear()
+
+
+def embedded_env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YBGATE_")}
+    env.update(
+        PYTHONUNBUFFERED="1",
+        YBGATE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'ybgate.db'}",
+        YBGATE_BOOTSTRAP_ADMIN_TOKEN=ADMIN_TOKEN,
+        YBGATE_DECISION_LOG_DIR=str(tmp / "var" / "decisions"),
+        YBGATE_IDEMPOTENCY_DIR=str(tmp / "var" / "idempotency"),
+        YBGATE_SECRETS_KEY_FILE=str(tmp / "var" / "secrets.key"),
+        YBGATE_GATEWAY_ROTATION_OVERLAP_S="4",
+    )
+    env.update(extra)
+    return env
+
+
+async def issue(
+    admin: Admin, body: dict[str, str] | None = None, inst: str = INST
+) -> dict[str, str]:
+    path = f"/admin/v1/institutions/{inst}/gateway-credentials"
+    r = await admin.c.post(path, json=body, headers=admin.su)
+    assert r.status_code == 201, r.text
+    doc: dict[str, str] = r.json()
+    return doc
+
 
 _msgids = itertools.count(1)
 Signer = Callable[[], dict[str, str]]

@@ -5,122 +5,24 @@ inline protocol): real sockets, headers exactly as the cited public clients send
 
 from __future__ import annotations
 
-import asyncio
-import os
 import stat
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import httpx
-import pytest
 
 from tests.gateway.clients import csb_java, xtif_dotnet, xtif_java
 from tests.gateway.support import (
+    Embedded,
     answered,
+    issue,
     post_hsa,
     refused,
     until_accepted,
     until_refused,
     upload,
 )
-from tests.sync.support import INST, REPO, Admin, Proc, free_port, wait_until
+from tests.sync.support import INST, free_port
 
-TOKEN = "embedded-gateway-superuser-token-01"
 OTHER = "H33010200002"
 PLATFORM_TOKEN = "L950GcMXgDfm1BvTH1NoP7Hajk1HVIYv"
-
-
-@dataclass
-class Embedded:
-    tmp: Path
-    env: dict[str, str]
-    http: httpx.AsyncClient
-    procs: list[Proc] = field(default_factory=list)
-    clients: list[httpx.AsyncClient] = field(default_factory=list)
-    port: int = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def key_file(self) -> Path:
-        return self.tmp / "var" / "secrets.key"
-
-    def spawn(self, which: str, port: int) -> Proc:
-        args = [sys.executable, "-m", "app.cli", "serve", which, "--port", str(port)]
-        proc = Proc(args, self.env, self.tmp / f"{which}-{port}.log")
-        self.procs.append(proc)
-        return proc
-
-    async def ready(self, port: int) -> None:
-        async def up() -> bool:
-            try:
-                r = await self.http.get(f"http://127.0.0.1:{port}/readyz")
-            except httpx.TransportError:
-                return False
-            return r.status_code == 200
-
-        await wait_until(up, 60, f"a server on :{port}", 0.1)
-
-    async def start(self) -> Admin:
-        self.port = free_port()
-        self.spawn("all", self.port)
-        await self.ready(self.port)
-        client = httpx.AsyncClient(base_url=self.base, timeout=10)
-        self.clients.append(client)
-        return Admin(client, {"Authorization": f"Bearer {TOKEN}"})
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            proc.stop()
-        self.procs.clear()
-
-
-def embedded_env(tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YBGATE_")}
-    env.update(
-        PYTHONUNBUFFERED="1",
-        YBGATE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'ybgate.db'}",
-        YBGATE_BOOTSTRAP_ADMIN_TOKEN=TOKEN,
-        YBGATE_DECISION_LOG_DIR=str(tmp / "var" / "decisions"),
-        YBGATE_IDEMPOTENCY_DIR=str(tmp / "var" / "idempotency"),
-        YBGATE_SECRETS_KEY_FILE=str(tmp / "var" / "secrets.key"),
-        YBGATE_GATEWAY_ROTATION_OVERLAP_S="4",
-    )
-    env.update(extra)
-    return env
-
-
-@pytest.fixture
-async def embedded(tmp_path: Path) -> AsyncIterator[Embedded]:
-    env = embedded_env(tmp_path)
-    cmd = [sys.executable, "-m", "app.cli", "migrate"]
-    await asyncio.to_thread(
-        subprocess.run, cmd, env=env, cwd=REPO, check=True, capture_output=True, timeout=120
-    )
-    async with httpx.AsyncClient(timeout=10) as http:
-        server = Embedded(tmp_path, env, http)
-        try:
-            yield server
-        finally:
-            server.stop()
-            for client in server.clients:
-                await client.aclose()
-
-
-async def issue(
-    admin: Admin, body: dict[str, str] | None = None, inst: str = INST
-) -> dict[str, str]:
-    path = f"/admin/v1/institutions/{inst}/gateway-credentials"
-    r = await admin.c.post(path, json=body, headers=admin.su)
-    assert r.status_code == 201, r.text
-    doc: dict[str, str] = r.json()
-    return doc
 
 
 async def test_the_embedded_default_keeps_its_key_and_answers_public_clients(
