@@ -102,6 +102,7 @@ def test_each_refusal_names_the_header_at_fault() -> None:
     assert refused_field({**good, "x-tif-signature": "0" * 64}) == "x-tif-signature"
     assert refused_field(xtif_java("hptfyj", "wrong-token", NOW)) == "x-tif-signature"
     assert refused_field({**good, "x-tif-timestamp": "12x"}) == "x-tif-timestamp"
+    assert refused_field({**good, "x-tif-timestamp": "١٧٩٠٠٠٠٠٠٠"}) == "x-tif-timestamp"
     assert refused_field({**good, "x-tif-nonce": "n" * 129}) == "x-tif-nonce"
     for name in ("x-tif-timestamp", "x-tif-nonce", "x-tif-signature"):
         missing = {k: v for k, v in good.items() if k != name}

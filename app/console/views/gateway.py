@@ -34,7 +34,7 @@ router = APIRouter(prefix="/console/institutions/{code}/gateway")
 REVEAL_TTL_S = 600.0
 # What a person sees next to a field the API refused (the API's own message is English).
 FIELD_TEXT = {
-    "paasid": "paasid 须为 1–64 位字母、数字或 _ . : -，且未被其他机构登记",
+    "paasid": "paasid 须为 1–64 位字母、数字或 _ . -，且未被其他机构登记",
     "secret": "密钥须为 8–256 位可打印 ASCII 字符，首尾不能有空格",
     "scheme": "方式须为 x-tif 或 CSB",
     "confirm": "请勾选确认后再吊销",

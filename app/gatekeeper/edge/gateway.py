@@ -103,7 +103,7 @@ def _pair(reg: Registry, paasid: str, scheme: str, field: str, now: float) -> Ga
 
 
 def _clock(value: str, field: str, now: float, per_second: int) -> None:
-    if not value.isdigit() or len(value) > 16:
+    if not (value.isascii() and value.isdigit()) or len(value) > 16:
         unit = "Unix seconds" if per_second == 1 else "Unix milliseconds"
         raise refused(field, f"not {unit}")
     if abs(now - int(value) / per_second) > WINDOW_S:
