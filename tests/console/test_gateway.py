@@ -52,6 +52,10 @@ def test_issue_register_and_revoke_gateway_credentials(product: Product, page: P
     paasid = page.find("#revealed-paasid").text
     secret = page.find("#revealed-secret").text
     assert len(secret) == 32 and "只显示这一次" in page.text()
+    cookie = page.driver.get_cookie("ybgate_console")
+    assert cookie is not None  # the page is not to be cached
+    again = httpx.get(product.base + GATEWAY, cookies={cookie["name"]: cookie["value"]})
+    assert again.status_code == 200 and again.headers["cache-control"] == "no-store"
     checked(page, "61-gateway-issued")
     assert signed_upload(product, code, paasid, secret, "CONSOLE-GW-1") == 200
     page.driver.refresh()  # a reload shows the page again: no secret, no second pair

@@ -110,7 +110,9 @@ async def page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -> Response
 @router.get("")
 async def show(ctx: Ctx, code: str, shown: str | None = None) -> Response:
     revealed = _take(shown, ctx.user.sid_hash, code)
-    return await page(ctx, code, revealed=revealed, reveal_gone=bool(shown) and not revealed)
+    response = await page(ctx, code, revealed=revealed, reveal_gone=bool(shown) and not revealed)
+    response.headers["Cache-Control"] = "no-store"  # a page that may hold a secret
+    return response
 
 
 def _back(code: str, handle: str | None = None) -> Response:
