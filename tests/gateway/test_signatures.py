@@ -100,6 +100,7 @@ def test_each_refusal_names_the_header_at_fault() -> None:
     assert refused_field(xtif_java("old", "old-secret-000", NOW)) == "x-tif-paasid"  # expired
     assert refused_field(xtif_java("csbak", CSB_SECRET, NOW)) == "x-tif-paasid"  # a CSB pair
     assert refused_field({**good, "x-tif-signature": "0" * 64}) == "x-tif-signature"
+    assert refused_field({**good, "x-tif-signature": "签名" * 32}) == "x-tif-signature"
     assert refused_field(xtif_java("hptfyj", "wrong-token", NOW)) == "x-tif-signature"
     assert refused_field({**good, "x-tif-timestamp": "12x"}) == "x-tif-timestamp"
     assert refused_field({**good, "x-tif-timestamp": "١٧٩٠٠٠٠٠٠٠"}) == "x-tif-timestamp"
@@ -154,6 +155,7 @@ def test_the_csb_text_is_sorted_name_value_pairs() -> None:
 def test_csb_refusals_name_their_header() -> None:
     good = csb_java("http://gw/v1/hsa", "api", "1.0", "csbak", CSB_SECRET, now=NOW)
     assert refused_field({**good, "_api_signature": "AAAA"}) == "_api_signature"
+    assert refused_field({**good, "_api_signature": "签名"}) == "_api_signature"
     stale = csb_java("http://gw/v1/hsa", "api", "1.0", "csbak", CSB_SECRET, now=NOW - 301)
     assert refused_field(stale) == "_api_timestamp"
     assert refused_field({**good, "_api_name": "other"}) == "_api_signature"  # signed

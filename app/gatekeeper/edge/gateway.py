@@ -129,7 +129,7 @@ def verify_xtif(reg: Registry, headers: dict[bytes, bytes], now: float, box: Sec
     signature = _text(headers, X_SIGNATURE)
     ts = timestamp.encode()
     expected = hashlib.sha256(ts + _secret(box, pair, paasid) + nonce.encode() + ts).hexdigest()
-    if not hmac.compare_digest(expected, signature.lower()):
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
         raise refused("x-tif-signature", "does not match")
     return Signed(pair.institution, "x-tif-paasid", [Claim("x-tif-nonce", f"{paasid}:{nonce}")])
 
@@ -172,7 +172,7 @@ def verify_csb(
     signature = _text(headers, CSB_SIGNATURE)
     text = csb_text(raw, *where).encode()
     digest = hmac.new(_secret(box, pair, key), text, hashlib.sha1).digest()
-    if not hmac.compare_digest(base64.b64encode(digest).decode(), signature):
+    if not hmac.compare_digest(base64.b64encode(digest), signature.encode()):
         raise refused("_api_signature", "does not match")
     nonce = headers.get(CSB_NONCE, b"").strip().decode("utf-8", "replace")
     if len(nonce) > MAX_NONCE:
