@@ -4,7 +4,9 @@ cites each), and the in-memory nonce store."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 from collections.abc import Callable
 
 import pytest
@@ -133,6 +135,18 @@ def test_csb_as_the_java_sdk_signs_it() -> None:
     with pytest.raises(Unauthenticated) as caught:
         check(headers, where=("/v1/hsa", b"a=1&b=3"))
     assert caught.value.extra["errors"][0]["field"] == "_api_signature"
+
+
+def test_csb_with_hmac_sha256_as_the_java_sdk_sends_it() -> None:
+    """HttpParameters.Builder.signAlgorithm(HmacSHA256): the header `_api_sign_algorithm`
+    goes unsigned, the signature is HMAC-SHA256 (SpasSigner)."""
+    headers = csb_java("http://gw/v1/hsa", "api", "1.0", "csbak", CSB_SECRET, now=NOW)
+    text = "&".join(f"{k}={v}" for k, v in sorted(headers.items()) if k != "_api_signature")
+    mac = hmac.new(CSB_SECRET.encode(), text.encode(), hashlib.sha256).digest()
+    sha256 = {**headers, "_api_signature": base64.b64encode(mac).decode()}
+    assert check({**sha256, "_api_sign_algorithm": "HmacSHA256"}) is not None
+    assert refused_field(sha256) == "_api_signature"  # read as HmacSHA1 without the header
+    assert refused_field({**sha256, "_api_sign_algorithm": "HmacMD5"}) == "_api_sign_algorithm"
 
 
 def test_csb_as_the_dotnet_sdk_signs_it() -> None:

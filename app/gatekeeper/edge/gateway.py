@@ -11,7 +11,8 @@ Two schemes, as the platform's own clients compute them (docs/his-gateway.md cit
   ``_api_signature`` = Base64(HMAC-SHA1(secret, text)) where the text is every signed
   parameter as ``name=value``, sorted by name then value and joined with ``&``: the
   ``_api_*`` headers but ``_api_signature`` (``_api_name``, ``_api_version``,
-  ``_api_timestamp``, ``_api_nonce``, ``_api_access_key``, …), the URL's query
+  ``_api_timestamp``, ``_api_nonce``, ``_api_access_key``, …; not ``_api_sign_algorithm``,
+  which names HmacSHA256 instead when a client chose it), the URL's query
   parameters and, for ``restful_protocol_version: 1.0``, ``csb_restful_path_signature_key``
   = the path. Only verified for a paasid registered as a CSB pair: otherwise the
   ``_api_*`` headers are not a credential here and are left alone.
@@ -52,6 +53,9 @@ CSB_TIMESTAMP = b"_api_timestamp"
 CSB_NONCE = b"_api_nonce"
 CSB_SIGNATURE = b"_api_signature"
 CSB_RESTFUL = b"restful_protocol_version"
+CSB_ALGORITHM = b"_api_sign_algorithm"  # sent unsigned when not HmacSHA1 (HttpParameters)
+_CSB_UNSIGNED = (CSB_SIGNATURE, CSB_ALGORITHM, b"_api_secret_key")
+_CSB_HMAC = {b"HmacSHA1": hashlib.sha1, b"HmacSHA256": hashlib.sha256}
 HEADERS = (X_PAASID, X_TIMESTAMP, X_NONCE, X_SIGNATURE, CSB_KEY, CSB_TIMESTAMP, CSB_NONCE)
 
 
@@ -142,7 +146,7 @@ def csb_text(
     for name, value in raw:
         if name == CSB_RESTFUL:
             restful = value.strip() == b"1.0"
-        elif name.startswith(b"_api_") and name not in (CSB_SIGNATURE, b"_api_secret_key"):
+        elif name.startswith(b"_api_") and name not in _CSB_UNSIGNED:
             try:
                 params.append((name.decode(), value.strip().decode()))
             except UnicodeDecodeError:
@@ -170,8 +174,11 @@ def verify_csb(
     pair = _pair(reg, key, "csb", "_api_access_key", now)
     _clock(_text(headers, CSB_TIMESTAMP), "_api_timestamp", now, 1000)
     signature = _text(headers, CSB_SIGNATURE)
+    algorithm = _CSB_HMAC.get(headers.get(CSB_ALGORITHM, b"HmacSHA1").strip())
+    if algorithm is None:
+        raise refused("_api_sign_algorithm", "HmacSHA1 or HmacSHA256")
     text = csb_text(raw, *where).encode()
-    digest = hmac.new(_secret(box, pair, key), text, hashlib.sha1).digest()
+    digest = hmac.new(_secret(box, pair, key), text, algorithm).digest()
     if not hmac.compare_digest(base64.b64encode(digest), signature.encode()):
         raise refused("_api_signature", "does not match")
     nonce = headers.get(CSB_NONCE, b"").strip().decode("utf-8", "replace")
