@@ -24,6 +24,12 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.core.logs import log_config
+    from app.core.secrets import SecretsKeyMissing, secret_box
+
+    try:  # the production profile refuses to start without YBGATE_SECRETS_KEY
+        secret_box(get_settings())
+    except SecretsKeyMissing as err:
+        raise SystemExit(f"ybgate serve {args.which}: {err}") from None
 
     # The hot path's server as benchmarked (bench/serve.sh): no proxy-header layer (the
     # gatekeeper uses neither client address nor scheme), no server header.

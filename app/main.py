@@ -19,6 +19,7 @@ from app.admin.app import bootstrap, create_admin_app
 from app.admin.metrics import render_metrics
 from app.core.db import create_engine, create_sessionmaker
 from app.core.lifespan import drive_lifespan
+from app.core.secrets import secret_box
 from app.core.settings import get_settings
 from app.gatekeeper import create_gatekeeper_app
 from app.gatekeeper.openapi import openapi_document
@@ -72,6 +73,7 @@ class EmbeddedApp:
     @contextlib.asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
         settings = get_settings()
+        secret_box(settings)  # the secrets key, before anything starts (app/core/secrets.py)
         engine = create_engine(settings.database_url, echo=settings.log_sql)
         sessions = create_sessionmaker(engine)
         await bootstrap(sessions, settings)

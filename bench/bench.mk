@@ -27,7 +27,7 @@ $(BENCH_EMPTY): $(BENCH_DEPS) | venv
 $(BENCH_DIR)/registry-$(SCALE_N).snap: $(BENCH_DEPS) | venv
 	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@
 
-.PHONY: bench-serve bench bench-scale loadtest
+.PHONY: bench-serve bench bench-scale loadtest bench-signature
 bench-serve: venv $(BENCH_SNAPSHOT)
 	PY=$(PY) bench/serve.sh $(BENCH_SNAPSHOT) $(PORT)
 
@@ -44,3 +44,8 @@ bench-scale: venv $(BENCH_DIR)/registry-$(SCALE_N).snap $(BENCH_EMPTY)
 loadtest: venv $(BENCH_SNAPSHOT)
 	PY=$(PY) SHARED=$(SHARED) LOADTEST_TIME=$(LOADTEST_TIME) LOADTEST_USERS=$(LOADTEST_USERS) \
 		LOADTEST_PORT=$(PORT) bench/loadtest.sh $(BENCH_SNAPSHOT)
+
+## make bench-signature: µs per gateway signature check, with the nonce store in memory
+## and in Redis (bench/signature_cost.py; BENCH_REDIS_URL, else its own redis-server)
+bench-signature: venv
+	$(PY) bench/signature_cost.py

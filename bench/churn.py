@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import random
 import secrets
@@ -147,6 +148,8 @@ async def amain(args: argparse.Namespace, work: Path) -> None:
         YBGATE_BOOTSTRAP_ADMIN_TOKEN=token,
         YBGATE_DECISION_LOG_DIR=os.environ.get("BENCH_DECISIONS_DIR", str(work / "decisions")),
         YBGATE_DECISION_LOG_SINK="spill",
+        # the production profile needs a secrets key (app/core/secrets.py): one per run
+        YBGATE_SECRETS_KEY=base64.b64encode(os.urandom(32)).decode(),
     )
     children: list[Child] = []
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import re
 import secrets
@@ -88,6 +89,8 @@ class Scale:
             YBGATE_BOOTSTRAP_ADMIN_TOKEN=self.token,
             YBGATE_DECISION_LOG_DIR=str(work / "decisions"),
             YBGATE_DECISION_LOG_SINK="spill",
+            # the production profile needs a secrets key (app/core/secrets.py): one per run
+            YBGATE_SECRETS_KEY=base64.b64encode(os.urandom(32)).decode(),
         )
 
     def spawn(self, name: str, *cmd: str, **extra: str) -> Child:

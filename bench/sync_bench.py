@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -112,6 +113,8 @@ class Bench:
         )
         self.pg_url, self.redis_url = env["YBGATE_TEST_PG_URL"], env["YBGATE_TEST_REDIS_URL"]
         self.token = secrets.token_urlsafe(24)
+        # the production profile needs a secrets key (app/core/secrets.py): one per run
+        self.secrets_key = base64.b64encode(os.urandom(32)).decode()
 
     def spawn(self, name: str, *args: str, redis_db: int = 0) -> Child:
         env = {k: v for k, v in os.environ.items() if not k.startswith("YBGATE_")}
@@ -121,6 +124,7 @@ class Bench:
             YBGATE_REDIS_URL=self.redis_url.rsplit("/", 1)[0] + f"/{redis_db}",
             YBGATE_BOOTSTRAP_ADMIN_TOKEN=self.token,
             YBGATE_DECISION_LOG_DIR=str(self.work / "decisions"),
+            YBGATE_SECRETS_KEY=self.secrets_key,
         )
         child = Child(self.work, name, list(args), env)
         self.children.append(child)

@@ -37,6 +37,9 @@ trap "exit 143" TERM
 export YBGATE_DATABASE_URL=$YBGATE_TEST_PG_URL
 export YBGATE_REDIS_URL=$YBGATE_TEST_REDIS_URL
 export YBGATE_DECISION_LOG_DIR=$PWD/$dir/decisions
+# Gateway secrets are sealed with this key (app/core/secrets.py): kept with the data.
+[ -s "$dir/secrets.key" ] || (umask 077 && $PY -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())' >"$dir/secrets.key")
+export YBGATE_SECRETS_KEY=${YBGATE_SECRETS_KEY:-$(cat "$dir/secrets.key")}
 export YBGATE_BOOTSTRAP_ADMIN_TOKEN=${YBGATE_BOOTSTRAP_ADMIN_TOKEN:-$($PY -c 'import secrets; print(secrets.token_urlsafe(32))')}
 
 $PY -m app.cli migrate

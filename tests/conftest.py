@@ -7,6 +7,7 @@ is rolled back (the app's own commits become savepoints inside it).
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -33,6 +34,11 @@ from app.registry.store import RegistryStore
 from app.sync.inprocess import InProcessFeed
 from app.tokens import service as tokens
 from app.uow import unit_of_work
+
+# The production profile (PostgreSQL or Redis) refuses to start without a secrets key
+# (app/core/secrets.py): the suite's processes share this one.
+TEST_SECRETS_KEY = base64.b64encode(b"ybgate-test-secrets-key-32-bytes").decode()
+os.environ.setdefault("YBGATE_SECRETS_KEY", TEST_SECRETS_KEY)
 
 
 def _env(name: str) -> str:

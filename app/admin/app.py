@@ -21,7 +21,9 @@ from app.console import install_console
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import NotReady
 from app.core.problems import install_problem_handlers, problem
+from app.core.secrets import secret_box
 from app.core.settings import Settings, get_settings
+from app.credentials.router import router as credentials_router
 from app.decisions.router import router as decisions_router
 from app.docs import install_docs
 from app.imports.router import router as imports_router
@@ -48,6 +50,7 @@ ROUTERS = (
     calendar_router,
     decisions_router,
     imports_router,
+    credentials_router,
 )
 
 
@@ -65,6 +68,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     settings = get_settings()
+    secret_box(settings)  # gateway secrets are sealed with it: refuse to start without
     engine = create_engine(settings.database_url, echo=settings.log_sql)
     app.state.sessions = create_sessionmaker(engine)
     await bootstrap(app.state.sessions, settings)

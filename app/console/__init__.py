@@ -17,6 +17,7 @@ def install_console(app: FastAPI) -> None:
     from app.console.views import (
         auth,
         dashboard,
+        gateway,
         imports,
         institutions,
         physicians,
@@ -29,6 +30,7 @@ def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (auth, dashboard, physicians, violations, work, institutions, records, imports):
         app.include_router(module.router, include_in_schema=False)
+    app.include_router(gateway.router, include_in_schema=False)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:

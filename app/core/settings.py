@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_TOKEN_CHARS = 24
@@ -68,6 +70,17 @@ class Settings(BaseSettings):
     console_idle_minutes: int = Field(default=60, ge=1)
     console_max_hours: int = Field(default=12, ge=1)
 
+    # Secrets at rest (gateway credentials, app/core/secrets.py): base64 of 32 bytes, an
+    # AES-256-GCM key. Required in the production profile; the embedded default keeps a
+    # generated one in secrets_key_file (mode 0600) when it is unset.
+    secrets_key: SecretStr | None = None
+    secrets_key_file: str = "./var/secrets.key"
+    # A rotated gateway credential keeps working this long after its successor is issued.
+    gateway_rotation_overlap_s: float = Field(default=24 * 3600.0, ge=0)
+    # Gateway nonces remembered in memory without Redis (embedded profile): at most this
+    # many bytes (a signed request is refused with 503 while the store is full).
+    gateway_nonce_memory_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
+
     @field_validator("bootstrap_admin_token")
     @classmethod
     def _long_enough(cls, value: str | None) -> str | None:
@@ -79,9 +92,27 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("secrets_key")
+    @classmethod
+    def _a_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError("YBGATE_SECRETS_KEY must be the base64 of 32 bytes")
+        return value
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def production_profile(self) -> bool:
+        """PostgreSQL or Redis configured: the profile that must be given its keys."""
+        return not self.is_sqlite or bool(self.redis_url)
 
 
 def get_settings() -> Settings:

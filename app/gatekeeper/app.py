@@ -28,6 +28,7 @@ from app.core.errors import (
     PayloadTooLarge,
 )
 from app.core.lifespan import drive_lifespan
+from app.core.secrets import secret_box
 from app.core.settings import Settings, get_settings
 from app.gatekeeper.decisions.decision_log import DecisionLog
 from app.gatekeeper.decisions.idempotency import (
@@ -48,7 +49,9 @@ from app.gatekeeper.edge.asgi import (
     send_problem,
 )
 from app.gatekeeper.edge.auth import admit
+from app.gatekeeper.edge.gateway import Gateway
 from app.gatekeeper.edge.metrics import Metrics
+from app.gatekeeper.edge.nonces import LocalNonces, NonceStore, RedisNonces
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.gauges import runtime_gauges
 from app.gatekeeper.host.runtime import Runtime
@@ -148,6 +151,7 @@ class GatekeeperApp:
     # -- lifecycle --------------------------------------------------------------------------
     async def startup(self) -> None:
         settings = get_settings()
+        box = secret_box(settings)  # SecretsKeyMissing: the production profile has no key
         if self.owns_store:
             await self._start_feed(settings)
         dlog = DecisionLog(
@@ -166,6 +170,12 @@ class GatekeeperApp:
         else:
             idem = LocalIdempotency(settings.idempotency_dir)
         await idem.start()
+        nonces: NonceStore
+        if settings.redis_url:
+            nonces = RedisNonces(settings.redis_url)
+        else:
+            nonces = LocalNonces(settings.gateway_nonce_memory_bytes)
+        await nonces.start()
         reader = create_engine(settings.database_url)
         self.reader = create_sessionmaker(reader)
         self._closers.append(reader.dispose)
@@ -178,6 +188,7 @@ class GatekeeperApp:
             journal,
             settings.http_body_timeout_s,
             hsa_fast=fast_path.active(settings.hsa_fast_path),
+            gateway=Gateway(box, nonces),
         )
         log.info("%s", fast_path.describe(settings.hsa_fast_path))
         self.openapi = msgspec.json.encode(
@@ -217,6 +228,8 @@ class GatekeeperApp:
             await rt.log.stop()
             await rt.journal.stop(rt.log.kept)
             await rt.idempotency.stop()
+            if rt.gateway is not None:
+                await rt.gateway.nonces.stop()
 
     def new_id(self) -> tuple[str, int]:
         """A decision id (UUIDv7) and its millisecond timestamp."""

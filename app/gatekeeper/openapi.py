@@ -68,7 +68,7 @@ def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> di
         },
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, **GATEWAY_SCHEMES},
         },
         "paths": {
             **_validate_path(max_lines, max_body_bytes, common, auth),
@@ -258,6 +258,13 @@ def _roster_path(common: dict[str, Any], auth: list[dict[str, list[str]]]) -> di
     }
 
 
+# The platform gateway's signature headers (docs/his-gateway.md), each one apiKey scheme.
+_XTIF = ("x-tif-paasid", "x-tif-timestamp", "x-tif-nonce", "x-tif-signature")
+_CSB = ("_api_access_key", "_api_timestamp", "_api_signature")
+GATEWAY_SCHEMES = {name: {"type": "apiKey", "in": "header", "name": name} for name in _XTIF + _CSB}
+GATEWAY_SECURITY: list[dict[str, list[str]]] = [{n: [] for n in _XTIF}, {n: [] for n in _CSB}]
+
+
 def _hsa_path(
     max_lines: int,
     max_body_bytes: int,
@@ -273,9 +280,11 @@ def _hsa_path(
                 "description": (
                     "The national platform's wrapper in and out. A malformed message is HTTP "
                     "200 with infcode -1 and err_msg naming the field's path. Fee uploads are "
-                    "idempotent on msgid per institution for 24 h."
+                    "idempotent on msgid per institution for 24 h. Signed with the platform "
+                    "gateway's x-tif headers (or a CSB pair's _api_* headers) instead of, or "
+                    "besides, a bearer token: docs/his-gateway.md."
                 ),
-                "security": auth,
+                "security": [*auth, *GATEWAY_SECURITY],
                 "requestBody": {
                     "required": True,
                     "description": (

@@ -5,6 +5,7 @@ from app.models.base import Base
 from app.models.calendar import CalendarYear
 from app.models.console import ConsoleSession
 from app.models.decisions import SettlementDecision
+from app.models.gateway import GatewayCredential
 from app.models.points import Action, Ban, Objection, ResumptionApplication, Violation
 from app.models.registry import (
     Agreement,
@@ -32,6 +33,7 @@ __all__ = [
     "CalendarYear",
     "CodeCancellation",
     "ConsoleSession",
+    "GatewayCredential",
     "Institution",
     "InstitutionSuspension",
     "InstitutionTerm",

@@ -34,6 +34,7 @@ from app.registry.facts import (
     VisitFact,
 )
 from app.registry.facts import Interval as IntervalFact
+from app.registry.gateway import GatewayPair, gateway_pair
 from app.registry.judge import (
     DEFAULT_CODE_PATTERN,
     DEFAULT_REGION,
@@ -169,7 +170,8 @@ def region_policy(f: RegionFact) -> RegionPolicy:
 
 
 class Registry:
-    """One registry version: physicians, institutions, regions and HIS tokens."""
+    """One registry version: physicians, institutions, regions, HIS tokens and gateway
+    credentials."""
 
     def __init__(self, version: int, interner: Interner | None = None) -> None:
         self.version = version
@@ -184,6 +186,8 @@ class Registry:
         self.tokens: dict[str, str] = {}  # SHA-256 hex of an HIS token -> institution
         # Authorization header value -> institution (cleared when tokens change).
         self.bearer_cache: dict[bytes, str] = {}
+        # paasid (x-tif) or access key (CSB) -> its gateway credential, secret sealed.
+        self.gateway: dict[str, GatewayPair] = {}
         # Pattern source -> registered YB codes that do not match it.
         self.nonconforming: dict[str, set[str]] = {}
         self.memo = Memo()
@@ -231,6 +235,10 @@ class Registry:
         tokens = {
             str(k): None if v is None else sys.intern(v) for k, v in patch["his_tokens"].items()
         }
+        gateway = {
+            str(k): None if f is None else gateway_pair(f)
+            for k, f in patch.get("gateway_credentials", {}).items()
+        }
         # Commit: plain dict operations from here on.
         touched = self._commit_physicians(physicians)
         _upsert(self.institutions, institutions)
@@ -241,6 +249,8 @@ class Registry:
         if tokens:
             _upsert(self.tokens, tokens)
             self.bearer_cache = {}
+        if gateway:
+            _upsert(self.gateway, gateway)
         self.version = patch["version"]
         # Invalidation by what changed (app/registry/memo.py).
         if regions:

@@ -11,7 +11,7 @@ A patch upserts whole entities: a ``None`` value deletes the entity.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 Interval = list[str | None]  # [first_day, last_day | None]
 
@@ -58,6 +58,15 @@ class RegionFact(TypedDict):
     emergency_override: list[str]  # reasons an emergency line may escape, from the policy
 
 
+class GatewayCredentialFact(TypedDict):
+    """A platform gateway credential (``app.models.GatewayCredential``), keyed by paasid."""
+
+    institution: str
+    scheme: str  # "x-tif" or "csb"
+    secret: str  # sealed (app/core/secrets.py, context = the paasid); never the secret
+    valid_until: float | None  # Unix seconds the pair stops working; None: until revoked
+
+
 class Patch(TypedDict):
     version: int
     physicians: dict[str, PhysicianFact | None]
@@ -66,7 +75,16 @@ class Patch(TypedDict):
     # SHA-256 hex of a token -> its institution code (HIS tokens), "" (an admin token: valid
     # but not for the HIS API), or None when revoked.
     his_tokens: dict[str, str | None]
+    # paasid -> its credential, or None when revoked. Absent in patches that touch none.
+    gateway_credentials: NotRequired[dict[str, GatewayCredentialFact | None]]
 
 
 def empty_patch(version: int) -> Patch:
-    return Patch(version=version, physicians={}, institutions={}, regions={}, his_tokens={})
+    return Patch(
+        version=version,
+        physicians={},
+        institutions={},
+        regions={},
+        his_tokens={},
+        gateway_credentials={},
+    )

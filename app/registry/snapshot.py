@@ -15,6 +15,8 @@ document: the magic line, the document's length (8 bytes, little-endian), the do
 blob, then the index blob. So a dump is a list of pieces (:func:`dump_pieces`): the
 shards' cached blobs as they are, never joined into one buffer (at ten million codes each
 join was a third of a gigabyte copied while holding the GIL). Version 1 files still load.
+Gateway credentials come last in the document, their secrets sealed (never in plaintext);
+a file written before them loads with none.
 
 Write it with :func:`write_snapshot` (atomic rename); load it with :func:`load_snapshot`.
 """
@@ -32,6 +34,7 @@ from pathlib import Path
 import msgspec
 
 from app.registry.compact import Registry
+from app.registry.gateway import GatewayPair
 from app.registry.judge import Entry, InstitutionState, RegionPolicy
 from app.registry.physmap import PhysicianMap
 
@@ -73,6 +76,14 @@ class SnapRegion(msgspec.Struct, array_like=True, gc=False):
     emergency_override: list[str]
 
 
+class SnapGateway(msgspec.Struct, array_like=True, gc=False):
+    paasid: str
+    institution: str
+    scheme: str
+    sealed: str  # the secret sealed (app/core/secrets.py): never the secret itself
+    valid_until: float  # Unix seconds; inf: until revoked
+
+
 class SnapshotFile(msgspec.Struct, array_like=True, gc=False):
     version: int
     written_at: float
@@ -90,6 +101,7 @@ class SnapshotFile(msgspec.Struct, array_like=True, gc=False):
     # Version 2: the blobs follow the document (codes, then index), these long.
     codes_len: int = 0
     index_len: int = 0
+    gateway: list[SnapGateway] = []
 
 
 _decoder = msgspec.msgpack.Decoder(SnapshotFile)
@@ -194,6 +206,7 @@ def dump_pieces(reg: Registry, cache: DumpCache | None = None) -> list[bytes]:
         shards=[(key, part[2]) for key, part in kept],
         codes_len=sum(map(len, codes)),
         index_len=sum(map(len, index)),
+        gateway=[SnapGateway(k, *pair) for k, pair in reg.gateway.items()],
     )
     document = msgspec.msgpack.encode(snap)
     return [MAGIC2, _LEN.pack(len(document)), document, *codes, *index]
@@ -294,6 +307,10 @@ def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry
     for r in snap.regions:
         reg.regions[r.code] = RegionPolicy(r.code, r.code_pattern, frozenset(r.emergency_override))
     reg.tokens = {k: sys.intern(v) for k, v in snap.his_tokens.items()}
+    reg.gateway = {
+        g.paasid: GatewayPair(sys.intern(g.institution), g.scheme, g.sealed, g.valid_until)
+        for g in snap.gateway
+    }
     reg.nonconforming = {k: set(v) for k, v in snap.nonconforming.items()}
     if any(src not in reg.nonconforming for src in reg.patterns()):
         reg.compute_nonconforming()

@@ -18,6 +18,7 @@ from app.models import (
     AgreementSuspension,
     ApiToken,
     CodeCancellation,
+    GatewayCredential,
     Institution,
     InstitutionSuspension,
     InstitutionTerm,
@@ -28,6 +29,7 @@ from app.models import (
 )
 from app.registry.facts import (
     AgreementFact,
+    GatewayCredentialFact,
     InstitutionFact,
     Interval,
     Patch,
@@ -212,6 +214,32 @@ async def his_token_facts(
     }
 
 
+def gateway_fact(row: GatewayCredential) -> GatewayCredentialFact | None:
+    """A credential's facts (None: revoked). The secret goes as it is stored: sealed."""
+    if row.revoked_at is not None:
+        return None
+    until = row.valid_until.timestamp() if row.valid_until is not None else None
+    return GatewayCredentialFact(
+        institution=row.institution_code,
+        scheme=row.scheme,
+        secret=row.secret_sealed,
+        valid_until=until,
+    )
+
+
+async def gateway_facts(
+    session: AsyncSession, paasids: Collection[str] | None = None
+) -> dict[str, GatewayCredentialFact | None]:
+    """paasid -> its credential (None: revoked); without ``paasids``, every pair not
+    revoked (a rotated pair past its overlap too: the gatekeeper reads ``valid_until``)."""
+    stmt = select(GatewayCredential)
+    if paasids is not None:
+        stmt = stmt.where(GatewayCredential.paasid.in_(list(paasids)))
+    else:
+        stmt = stmt.where(GatewayCredential.revoked_at.is_(None))
+    return {r.paasid: gateway_fact(r) for r in (await session.scalars(stmt)).all()}
+
+
 async def load_snapshot(session: AsyncSession) -> Patch:
     """Every entity's facts at the current registry version (one consistent read)."""
     patch = empty_patch(await current_version(session))
@@ -219,6 +247,9 @@ async def load_snapshot(session: AsyncSession) -> Patch:
     patch["institutions"].update(await institution_facts(session))
     patch["physicians"].update(await physician_facts(session))
     patch["his_tokens"].update(await his_token_facts(session))
+    patch["gateway_credentials"] = {
+        k: f for k, f in (await gateway_facts(session)).items() if f is not None
+    }
     return patch
 
 
@@ -230,6 +261,7 @@ async def load_entities(
     institutions: Collection[str] = (),
     regions: Collection[str] = (),
     his_tokens: Collection[str] = (),
+    gateway_credentials: Collection[str] = (),
 ) -> Patch:
     """The facts of the named entities as a patch (a missing entity becomes ``None``)."""
     patch = empty_patch(version)
@@ -245,4 +277,7 @@ async def load_entities(
     if his_tokens:
         found_t = await his_token_facts(session, his_tokens)
         patch["his_tokens"] = {h: found_t.get(h) for h in his_tokens}
+    if gateway_credentials:
+        found_g = await gateway_facts(session, gateway_credentials)
+        patch["gateway_credentials"] = {k: found_g.get(k) for k in gateway_credentials}
     return patch

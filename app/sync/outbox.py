@@ -30,9 +30,16 @@ class Touched:
     institutions: set[str] = field(default_factory=set)
     regions: set[str] = field(default_factory=set)
     his_tokens: set[str] = field(default_factory=set)
+    gateway_credentials: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.physicians or self.institutions or self.regions or self.his_tokens)
+        return bool(
+            self.physicians
+            or self.institutions
+            or self.regions
+            or self.his_tokens
+            or self.gateway_credentials
+        )
 
 
 async def record(session: AsyncSession, touched: Touched) -> int | None:
@@ -55,6 +62,7 @@ async def record(session: AsyncSession, touched: Touched) -> int | None:
         institutions=sorted(touched.institutions),
         regions=sorted(touched.regions),
         his_tokens=sorted(touched.his_tokens),
+        gateway_credentials=sorted(touched.gateway_credentials),
     )
     session.add(RegistryChange(version=int(version), payload=dict(patch)))
     await session.flush()
@@ -93,4 +101,5 @@ def _as_patch(payload: dict[str, Any]) -> Patch:
         institutions=payload.get("institutions", {}),
         regions=payload.get("regions", {}),
         his_tokens=payload.get("his_tokens", {}),
+        gateway_credentials=payload.get("gateway_credentials", {}),
     )

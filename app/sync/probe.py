@@ -53,6 +53,7 @@ def fingerprint(reg: Registry) -> str:
     for code, r in reg.regions.items():
         lines.append(f"r {code} {r.pattern.pattern} {sorted(r.overridable)}")
     lines.extend(f"t {h} {inst}" for h, inst in reg.tokens.items())
+    lines.extend(f"g {k} {' '.join(map(str, g))}" for k, g in reg.gateway.items())
     lines.extend(f"n {src} {sorted(bad)}" for src, bad in reg.nonconforming.items() if bad)
     return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
 

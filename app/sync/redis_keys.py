@@ -82,6 +82,7 @@ def decode_patch(raw: bytes) -> Patch:
         institutions=doc.get("institutions", {}),
         regions=doc.get("regions", {}),
         his_tokens=doc.get("his_tokens", {}),
+        gateway_credentials=doc.get("gateway_credentials", {}),
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.db import SQLITE_IMMEDIATE
 from app.sync import outbox
 
-TouchKind = Literal["physicians", "institutions", "regions", "his_tokens"]
+TouchKind = Literal["physicians", "institutions", "regions", "his_tokens", "gateway_credentials"]
 _KEY = "ybgate.unit_of_work"
 
 
@@ -38,6 +38,10 @@ class Touch:
     @classmethod
     def his_token(cls, token_hash: str) -> Touch:
         return cls("his_tokens", token_hash)
+
+    @classmethod
+    def gateway_credential(cls, paasid: str) -> Touch:
+        return cls("gateway_credentials", paasid)
 
 
 class CatchUp(Protocol):

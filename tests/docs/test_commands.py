@@ -10,6 +10,8 @@ Each is either
   on an HTTP error, ``127.0.0.1:8000`` is the live server, ``ybgate serve …`` is started,
   awaited until ready and stopped; a block marked ```` ```json file=NAME ```` (any
   language) is written to NAME in the page's working directory first; or
+- run by a test of its own: a block marked ```` ```sh run=tests/….py ```` (a set-up this
+  server does not have, e.g. a signed request); that test file must name the page; or
 - run elsewhere (``ELSEWHERE``): make targets and scripts, each naming the CI step or
   test that runs it; that file must contain the command, and be ``.ci/run``, the
   ``Makefile`` or a script ``.ci/run`` calls.
@@ -73,6 +75,12 @@ class Block:
     @property
     def file(self) -> str | None:
         m = re.search(r"\bfile=(\S+)", self.info)
+        return m.group(1) if m else None
+
+    @property
+    def runner(self) -> str | None:
+        """The test that runs this block itself (``run=tests/….py``), if any."""
+        m = re.search(r"\brun=(\S+)", self.info)
         return m.group(1) if m else None
 
 
@@ -149,9 +157,21 @@ def test_the_docs_have_commands_and_each_is_run_here_or_elsewhere() -> None:
     orphans = [
         f"{_label(b)}: {c}"
         for b, c in ALL
-        if (command_word(c)[:1] or [""])[0] not in RUN_HERE and where(c) is None
+        if b.runner is None
+        and (command_word(c)[:1] or [""])[0] not in RUN_HERE
+        and where(c) is None
     ]
     assert orphans == [], "run these here or list them in ELSEWHERE"
+
+
+def test_a_block_run_by_its_own_test_is_named_there() -> None:
+    for page in PAGES:
+        for b in blocks(page):
+            if b.runner is None:
+                continue
+            runner = REPO / b.runner
+            assert runner.is_file(), f"{_label(b)}: no {b.runner}"
+            assert page.name in runner.read_text(encoding="utf-8"), f"{b.runner}: {page.name}?"
 
 
 def _runs(text: str, key: str) -> bool:
@@ -282,6 +302,8 @@ def test_the_commands_of_a_page_run(live: Live, page: Path, tmp_path: Path) -> N
             (tmp_path / b.file).write_text(b.text + "\n", encoding="utf-8")
     host = live.base.removeprefix("http://")
     for b in page_blocks:
+        if b.runner is not None:
+            continue
         here = [c for c in commands(b) if (command_word(c)[:1] or [""])[0] in RUN_HERE]
         if not here:
             continue

@@ -265,7 +265,7 @@ LAYERS: list[set[str]] = [
     {"app.auth"},
     {"app.ledger", "app.regions", "app.tokens", "app.calendar", "app.audit", "app.decisions"},
     {"app.agreements"},
-    {"app.institutions"},
+    {"app.institutions", "app.credentials"},
     {"app.points"},
     {"app.physicians"},
     {"app.violations", "app.actions", "app.visits", "app.imports"},

@@ -30,6 +30,7 @@ from app.sync.redis_keys import Keys, cancel_and_wait, id_version
 from app.sync.relay import Relay
 from app.sync.relay_config import RelayConfig
 from app.sync.snapshot_store import build_from_database
+from tests.conftest import TEST_SECRETS_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 INST = "H33010200001"
@@ -184,6 +185,7 @@ class Procs:
             YBGATE_DATABASE_URL=self.db_url,
             YBGATE_REDIS_URL=self.redis_url,
             YBGATE_DECISION_LOG_DIR=str(self.tmp / "decisions"),
+            YBGATE_SECRETS_KEY=TEST_SECRETS_KEY,
         )
         env.update(extra)
         return env

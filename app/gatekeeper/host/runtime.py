@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.gatekeeper.decisions.decision_log import DecisionLog
 from app.gatekeeper.decisions.idempotency import IdempotencyStore
 from app.gatekeeper.decisions.journal import Journal
+from app.gatekeeper.edge.gateway import Gateway
 from app.gatekeeper.edge.metrics import Metrics
 from app.registry.store import RegistryStore
 
@@ -27,6 +28,7 @@ class Runtime:
         body_timeout: float = 30.0,
         *,
         hsa_fast: bool = False,
+        gateway: Gateway | None = None,
     ):
         self.max_lines = max_lines
         self.max_body = max_body
@@ -37,6 +39,7 @@ class Runtime:
         self.body_timeout = body_timeout
         # POST /v1/hsa: the C fast path serves the usual message (national/fast.py).
         self.hsa_fast = hsa_fast
+        self.gateway = gateway  # gateway signatures of /v1/hsa: secrets key, nonce store
         # The database sink queues each decision for its insert; with the spill sink the
         # journal's segments are the spill (decisions/journal.py) and nothing is queued.
         self.queue_decisions = dlog.sink == "database"

@@ -2,8 +2,9 @@
 
 Owns the messages (2204/2301 fee uploads, 5102 staff query) as msgspec Structs, exact
 amounts, the reference decision, the optional C fast path (``fast``; ``_feefast`` built
-from ``csrc/``), the answers in the platform's wrapper and the msgid claim. A fee upload
-is stored as the plain format's decision, so this room builds on ``plain``.
+from ``csrc/``), the answers in the platform's wrapper, the msgid claim and who may send
+a message (``signed``: a bearer token and/or the gateway's signature headers). A fee
+upload is stored as the plain format's decision, so this room builds on ``plain``.
 
 May import: ``edge``, ``decisions``, ``host``, ``plain``; ``app.core``, ``app.registry``,
 ``app.rules``.

@@ -1,6 +1,7 @@
 """``POST /v1/hsa``: the national platform's 2204/2301 fee uploads and 5102 staff query.
 
-The same machinery as ``/v1/settlements/validate``: the bearer check of ``edge.auth``,
+The same machinery as ``/v1/settlements/validate``: the bearer check of ``edge.auth``
+(or the gateway's signature headers, ``signed.py``),
 the institution's memo tables of the registry (``InstContext``) under the store's lock,
 ``decide.settle`` for the totals, the decision log (the stored decision is the plain
 format's response with ``settlement_id`` = ``msgid``, so a decision reads back the same
@@ -47,7 +48,6 @@ from app.gatekeeper.edge.asgi import (
     send_bytes,
     send_problem,
 )
-from app.gatekeeper.edge.auth import admit
 from app.gatekeeper.host.runtime import Host, Runtime
 from app.gatekeeper.national.amounts import AmountError, canonical_amounts, totals
 from app.gatekeeper.national.fast import fast_judge, scan
@@ -68,6 +68,7 @@ from app.gatekeeper.national.render import (
     now_text,
 )
 from app.gatekeeper.national.schemas import FeeDetail, HsaMessage, message_decoder
+from app.gatekeeper.national.signed import admit_hsa
 from app.gatekeeper.national.staff import staff_query
 from app.gatekeeper.plain.decide import money, render, render_around
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
@@ -129,7 +130,7 @@ async def handle_hsa(app: Host, scope: Scope, receive: Receive, send: Send) -> N
         rt, reg = app.rt, app.store.current
         if rt is None or reg is None:
             raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-        inst = admit(reg, scope["headers"], rt.max_body)  # one bearer, a Content-Length in bounds
+        inst = await admit_hsa(rt, reg, scope)  # bearer and/or signature, Content-Length
         msg = await receive()
         body = msg.get("body", b"")
         if msg.get("more_body"):

@@ -40,8 +40,10 @@ from app.gatekeeper.decisions.idempotency import LocalIdempotency
 from app.gatekeeper.decisions.spill import Item
 from app.gatekeeper.edge.asgi import JSON_CT, problem_response
 from app.gatekeeper.edge.auth import admit
+from app.gatekeeper.edge.nonces import LocalNonces
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national.hsa import HSA_PATH, begin, claimed
+from app.gatekeeper.national.signed import hsa_caller
 from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
 from app.gatekeeper.server.coalescing import CoalescingHttpToolsProtocol
 from app.registry.compact import Registry
@@ -129,7 +131,15 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         if not any(k == b"content-length" for k, _ in raw):
             return False
         try:
-            inst = admit(gk.store.current, raw, gk.rt.max_body)
+            if hsa:  # a bearer and/or a gateway signature (national/signed.py)
+                inst, claims = hsa_caller(gk.rt, gk.store.current, raw, HSA_PATH, b"")
+                if claims:
+                    nonces = gk.rt.gateway.nonces if gk.rt.gateway else None
+                    if not isinstance(nonces, LocalNonces):
+                        return False  # a claim in Redis is a round trip: ASGI awaits it
+                    nonces.claim_now(claims)
+            else:
+                inst = admit(gk.store.current, raw, gk.rt.max_body)
         except DomainError:
             return False  # uvicorn's path answers it, before reading the body
         self._inline, self._body = (gk, inst, _perf(), hsa), []
