@@ -186,7 +186,13 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         reply.op = op
         item = None
         if fee is not None:
-            out, outcome, item = claimed(fee, idem.claim_now(inst, fee.msgid, fee.rec))
+            prior = idem.claim_now(inst, fee.msgid, fee.rec)
+            try:
+                out, outcome, item = claimed(fee, prior)
+            except BaseException:  # nothing kept: the msgid is free for the resend
+                if prior is None:
+                    idem.release_now(inst, fee.msgid, fee.rec)
+                raise
         if fee is None or item is None:
             reply.write(_OK_HEAD, out)
             gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
@@ -201,7 +207,11 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             gk.metrics.count_lines(fee.results, fee.results.count(ACCEPTED))
             gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
 
-        self._keep(rt, item, answer, reply)
+        try:
+            self._keep(rt, item, answer, reply)
+        except BaseException:
+            idem.release_now(fee.inst, fee.msgid, fee.rec)
+            raise
 
     def _keep(self, rt: Runtime, item: Item, answer: Callable[[bool], None], reply: _Reply) -> None:
         """The decision into the log's queue (the database sink) and the journal; the
