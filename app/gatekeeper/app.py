@@ -51,6 +51,7 @@ from app.gatekeeper.routes import dispatch
 from app.gatekeeper.runtime import Runtime
 from app.gatekeeper.validate import admit, decide
 from app.registry.feed import RegistryFeed
+from app.registry.memo import LIMITS as MEMO_LIMITS
 from app.registry.store import RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper")
@@ -141,6 +142,7 @@ class GatekeeperApp:
     # -- lifecycle --------------------------------------------------------------------------
     async def startup(self) -> None:
         settings = get_settings()
+        MEMO_LIMITS.max_bytes = settings.memo_max_bytes
         if self.owns_store:
             await self._start_feed(settings)
         dlog = DecisionLog(
@@ -157,7 +159,9 @@ class GatekeeperApp:
         if settings.redis_url:
             idem = RedisIdempotency(settings.redis_url)
         else:
-            idem = LocalIdempotency(settings.idempotency_dir)
+            idem = LocalIdempotency(
+                settings.idempotency_dir, max_bytes=settings.idempotency_max_bytes
+            )
         await idem.start()
         reader = create_engine(settings.database_url)
         self.reader = create_sessionmaker(reader)

@@ -3,8 +3,11 @@
 - A repeated header is looked at only when ``dict(headers)`` is shorter than the list
   (cheap): two ``Authorization`` headers get the same 400 problem as from the admin API.
 - JSON nested deeper than msgspec's recursion limit is a 422, not an internal error.
-- ``lines[i].service_date`` lies within 1990-01-01 .. today (Asia/Shanghai) + 1 day. The
-  upper bound is cached until the next minute or midnight, whichever comes first.
+- A service date lies within 1990-01-01 .. today (Asia/Shanghai) + 1 day, in both formats
+  (``lines[i].service_date``; the date of ``input.feedetail[i].fee_ocur_time``), checked
+  on every distinct date of a request before any memo table is read: what a cache holds
+  never decides whether a date is accepted. The upper bound is cached until the next
+  minute or midnight, whichever comes first.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ if TYPE_CHECKING:
     from app.gatekeeper.schemas import SettlementLine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-__all__ = ["DATE_MIN", "DAYS", "bad_service_date", "check_repeated", "latest_day", "too_deep"]
+__all__ = [
+    "DATE_MIN",
+    "DAYS",
+    "bad_service_date",
+    "check_repeated",
+    "latest",
+    "latest_day",
+    "too_deep",
+]
 
 
 class _Days:
@@ -48,6 +59,11 @@ def latest_day() -> date:
     return latest
 
 
+def latest() -> date:
+    """The latest service date accepted now (see :func:`latest_day`)."""
+    return DAYS.latest if time.time() < DAYS.until else latest_day()
+
+
 def bad_service_date(i: int, day: date) -> ValidationFailed:
     if day < DATE_MIN:
         message = f"{day} is before {DATE_MIN}"
@@ -57,10 +73,10 @@ def bad_service_date(i: int, day: date) -> ValidationFailed:
 
 
 def check_service_dates(lines: Sequence[SettlementLine]) -> None:
-    latest = DAYS.latest if time.time() < DAYS.until else latest_day()
+    last = latest()
     for i, ln in enumerate(lines):
         day = ln.service_date
-        if day < DATE_MIN or day > latest:
+        if day < DATE_MIN or day > last:
             raise bad_service_date(i, day)
 
 

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 
 from app.gatekeeper import _feefast
 from app.gatekeeper.decide import money
-from app.gatekeeper.hsa_fee import EMERGENCY_MED_TYPES, FeeDecision, day_of, fingerprint
+from app.gatekeeper.hsa_fee import (
+    EMERGENCY_MED_TYPES,
+    FeeDecision,
+    day_of,
+    days_in_range,
+    fingerprint,
+)
 from app.gatekeeper.hsa_render import FAST_FRAGMENTS, RESULT_CHAR, err_msg_listed, now_text
 from app.gatekeeper.idempotency import Record
 from app.registry.judge import ALL_RESULTS
@@ -68,6 +74,8 @@ def fast_judge(
     try:
         days = list(map(day_of, scanned.days))
     except ValueError:
+        return None
+    if not days_in_range(days):  # the reference names the line, before any memo
         return None
     store = app.store
     with store.lock:

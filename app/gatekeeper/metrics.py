@@ -21,6 +21,7 @@ from prometheus_client.core import (
 )
 
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
+from app.registry.memo import LIMITS
 from app.registry.memo import STATS as MEMO
 
 if TYPE_CHECKING:
@@ -179,8 +180,13 @@ def memo_metrics(store: RegistryStore) -> Callable[[], Iterable[Metric]]:
         ):
             yield CounterMetricFamily(f"ybgate_memo_{name}", doc, value=value)
         reg = store.current
-        used = 0 if reg is None else reg.memo.budget[0]
-        yield GaugeMetricFamily("ybgate_memo_verdicts", "Code verdicts memoised now.", value=used)
+        budget = [0, 0, 0] if reg is None else reg.memo.budget
+        yield GaugeMetricFamily("ybgate_memo_verdicts", "Code verdicts memoised now.", budget[2])
+        yield GaugeMetricFamily(
+            "ybgate_memo_bytes",
+            f"Bytes the memo holds now (counted; bound {LIMITS.max_bytes}: a new epoch past it).",
+            budget[0],
+        )
 
     return collect
 

@@ -57,7 +57,12 @@ ROSTER_PATH = "/v1/roster"
 log = logging.getLogger("ybgate.gatekeeper")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ELIGIBILITY_PREFIX, ELIGIBILITY_SUFFIX = "/v1/physicians/", "/eligibility"
+# The bearer cache: header value -> institution, only for values of a known token of at
+# most BEARER_HEADER_MAX bytes (a token is 43 characters; a longer header, e.g. padded
+# with spaces, is checked every time), cleared past BEARER_CACHE_MAX entries: at most
+# about 10,000 * (256 + 150) bytes, whatever the clients send.
 BEARER_CACHE_MAX = 10_000
+BEARER_HEADER_MAX = 256
 METRICS_CT = b"text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -77,10 +82,11 @@ def authenticate(reg: Registry, header: bytes | None) -> str:
         raise Unauthenticated("Unknown or revoked HIS token.")
     if not inst:
         raise Forbidden("An admin token may not call the HIS API.")
-    cache = reg.bearer_cache
-    if len(cache) >= BEARER_CACHE_MAX:
-        cache.clear()
-    cache[header] = inst
+    if len(header) <= BEARER_HEADER_MAX:
+        cache = reg.bearer_cache
+        if len(cache) >= BEARER_CACHE_MAX:
+            cache.clear()
+        cache[header] = inst
     return inst
 
 
