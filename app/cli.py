@@ -15,6 +15,10 @@ APPS = {"all": "app.main:app", "gatekeeper": "app.gatekeeper:app", "admin": "app
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.core.memory import pin_mmap_threshold
+
+    pin_mmap_threshold()  # large transient buffers go back to the system (memory.py)
+
     # The hot path's server as benchmarked (bench/serve.sh): one write per response, no
     # proxy-header layer (the gatekeeper uses neither client address nor scheme).
     hot = args.which == "gatekeeper"

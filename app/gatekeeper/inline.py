@@ -34,7 +34,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.core.errors import PROBLEM_CT, DomainError, InternalError, NotReady
-from app.core.guard import _APP, _BODY, _HEADERS
+from app.core.guard import _APP, _BODY
 from app.gatekeeper.app import GatekeeperApp
 from app.gatekeeper.hsa import HSA_PATH, begin, claimed
 from app.gatekeeper.http import JSON_CT, problem_response
@@ -95,10 +95,11 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         self.expect_100_continue = False
         self.headers = []
         self._inline = None
-        if self.deadline == math.inf or self.phase != _HEADERS:  # the guard's deadline
-            self.phase, self.deadline = _HEADERS, self.loop.time() + self.limits.header_timeout
+        self.begin_head()  # the guard's counters and deadline
 
     def on_headers_complete(self) -> None:
+        if self.head_done():  # an upgrade: refused, or an h2c offer parsed again without it
+            return
         if (self.url == _HOT or self.url == _HSA) and self._admit():
             self.phase, self.deadline = _BODY, self.loop.time() + self.limits.body_timeout
             return
