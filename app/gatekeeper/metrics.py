@@ -20,6 +20,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from app.gatekeeper import workers
 from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
 from app.registry.memo import LIMITS
 from app.registry.memo import STATS as MEMO
@@ -191,6 +192,21 @@ def memo_metrics(store: RegistryStore) -> Callable[[], Iterable[Metric]]:
     return collect
 
 
+def supervision_metrics() -> Iterable[Metric]:
+    """Workers of a pre-forked gatekeeper replaced after they died (0 in one process)."""
+    sup = workers.SUPERVISION
+    yield CounterMetricFamily(
+        "ybgate_gatekeeper_worker_restarts",
+        "Gatekeeper workers that died and were replaced by the pre-fork parent.",
+        value=0 if sup is None else sup.restarts,
+    )
+    yield GaugeMetricFamily(
+        "ybgate_gatekeeper_workers",
+        "Gatekeeper worker processes serving this port (pre-fork), 1 in one process.",
+        value=1 if sup is None else sup.workers,
+    )
+
+
 def runtime_gauges(
     store: RegistryStore, dlog: DecisionLog, journal: Journal
 ) -> list[Callable[[], Iterable[Metric]]]:
@@ -205,6 +221,7 @@ def runtime_gauges(
     p, j = "ybgate_decision_log_", "ybgate_decision_journal_"
     return [
         memo_metrics(store),
+        supervision_metrics,
         gauge("ybgate_registry_version", "Registry version decisions are made on.", version),
         gauge("ybgate_registry_age_seconds", "Seconds since the last sync.", store.age_seconds),
         gauge("ybgate_registry_physicians", "Physicians in the registry.", physicians),

@@ -23,6 +23,7 @@ from app.core.errors import (
     field_error,
 )
 from app.core.types import parse_day
+from app.gatekeeper import workers
 from app.gatekeeper.edge import check_repeated
 from app.gatekeeper.http import (
     InternalError,
@@ -180,7 +181,15 @@ async def readyz(app: Served, send: Send) -> None:
         raise NotReady(
             f"The registry was last confirmed {age:.0f} s ago (max {app.rt.max_age:g} s)."
         )
-    body = {"status": "ready", "registry_version": reg.version, "registry_age_s": round(age, 3)}
+    body: dict[str, object] = {
+        "status": "ready",
+        "registry_version": reg.version,
+        "registry_age_s": round(age, 3),
+    }
+    supervision = workers.SUPERVISION
+    if supervision is not None:  # pre-forked (prefork.py): the workers replaced so far
+        body["workers"] = supervision.workers
+        body["worker_restarts"] = supervision.restarts
     await send_bytes(send, 200, msgspec.json.encode(body))
 
 
