@@ -45,7 +45,7 @@ from app.gatekeeper.http import (
 from app.gatekeeper.idempotency import IdempotencyStore, LocalIdempotency, RedisIdempotency
 from app.gatekeeper.ids import Uuid7
 from app.gatekeeper.journal import Journal, JournalUnavailable
-from app.gatekeeper.metrics import Metrics, runtime_gauges
+from app.gatekeeper.metrics import Metrics, msgid_metrics, runtime_gauges
 from app.gatekeeper.openapi import VALIDATE_PATH, openapi_document
 from app.gatekeeper.routes import dispatch
 from app.gatekeeper.runtime import Runtime
@@ -179,6 +179,8 @@ class GatekeeperApp:
             openapi_document(settings.max_lines, settings.max_body_bytes)
         )
         self.metrics.gauges = runtime_gauges(self.store, dlog, journal)
+        if isinstance(idem, LocalIdempotency):
+            self.metrics.gauges.append(msgid_metrics(idem))
 
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)

@@ -27,6 +27,7 @@ from app.registry.memo import STATS as MEMO
 
 if TYPE_CHECKING:
     from app.gatekeeper.decision_log import DecisionLog
+    from app.gatekeeper.idempotency import LocalIdempotency
     from app.gatekeeper.journal import Journal
     from app.registry.store import RegistryStore
 
@@ -205,6 +206,26 @@ def supervision_metrics() -> Iterable[Metric]:
         "Gatekeeper worker processes serving this port (pre-fork), 1 in one process.",
         value=1 if sup is None else sup.workers,
     )
+
+
+def msgid_metrics(idem: LocalIdempotency) -> Callable[[], Iterable[Metric]]:
+    """The msgid records of POST /v1/hsa kept without Redis (idempotency.py)."""
+
+    def collect() -> Iterable[Metric]:
+        m = "ybgate_msgid_"
+        yield GaugeMetricFamily(m + "records", "msgid records held.", value=len(idem.records))
+        yield GaugeMetricFamily(
+            m + "bytes", f"Bytes they hold (counted; bound {idem.max_bytes}).", value=idem.bytes
+        )
+        yield GaugeMetricFamily(m + "journal_lines", "Lines in the journal.", value=idem.lines)
+        yield CounterMetricFamily(
+            m + "evicted", "Records dropped before 24 h: the byte bound.", value=idem.evicted
+        )
+        yield CounterMetricFamily(
+            m + "compactions", "Journal rewrites while running.", value=idem.compactions
+        )
+
+    return collect
 
 
 def runtime_gauges(

@@ -34,13 +34,15 @@ def free_port() -> int:
 class Server:
     """One ``ybgate serve WHICH`` process; ``base`` is its URL."""
 
-    def __init__(self, which: str, env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, which: str, env: dict[str, str], workdir: Path, args: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"serve-{which}-{self.port}.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*CLI, "serve", which, "--port", str(self.port)],
+            [*CLI, "serve", which, "--port", str(self.port), *args],
             env=env,
             cwd=workdir,
             stdout=subprocess.DEVNULL,
