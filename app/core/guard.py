@@ -34,8 +34,11 @@ timeout fires up to that much late).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import resource
+import socket
+import struct
 from typing import Any
 
 import httptools
@@ -158,8 +161,19 @@ def _sweep(loop: asyncio.AbstractEventLoop) -> None:
         if conn.deadline <= now:
             conn.expire()
         elif conn.stall <= now:
-            conn.transport.abort()  # its answers unread: close() would wait for them
+            _reset(conn.transport)
     loop.call_later(SWEEP_S, _sweep, loop)
+
+
+def _reset(transport: asyncio.Transport) -> None:
+    """Drop a connection whose client does not read its answers: an RST (linger 0), so
+    neither this process nor the kernel keeps the unsent answers (close() would wait for
+    them, and the kernel would hold them in an orphaned socket)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, AttributeError, TypeError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -355,12 +369,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if not self.pipeline and self.refusal is None:
             self.flow.resume_reading()
 
+    def timeout_keep_alive_handler(self) -> None:
+        """uvicorn's keep-alive timer: a client that has not read its answers is reset."""
+        if self.flow.write_paused and not self.transport.is_closing():
+            _reset(self.transport)
+            return
+        super().timeout_keep_alive_handler()
+
     def expire(self) -> None:
         """A deadline passed: 408 (unless a response has started, or the connection was
         idle), then close."""
         self.deadline = math.inf
         transport = self.transport
         if transport.is_closing():
+            return
+        if self.flow.write_paused:  # it does not read what it was sent: no 408 either
+            _reset(transport)
             return
         if self.phase == _IDLE:
             transport.close()

@@ -5,6 +5,7 @@ repeated keys, upgrade offers, pipelined requests it never reads)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from datetime import datetime, timedelta
@@ -157,3 +158,38 @@ def children(pid: int) -> list[int]:
     except FileNotFoundError:
         return []
     return [int(x) for x in text.split()]
+
+
+def holds(pid: int, port: int, peer_port: int) -> bool:
+    """Whether ``pid`` (or a child of it) has a socket of ``port`` connected to
+    ``peer_port`` (from /proc: a socket the process closed no longer counts, whatever
+    the kernel still keeps of it)."""
+    inodes: set[str] = set()
+    for p in [pid, *children(pid)]:
+        fd_dir = Path(f"/proc/{p}/fd")
+        try:
+            names = list(fd_dir.iterdir())
+        except FileNotFoundError:
+            continue
+        for fd in names:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for row in rows:
+            cols = row.split()
+            local, remote, inode = cols[1], cols[2], cols[9]
+            if (
+                inode in inodes
+                and int(local.rsplit(":", 1)[1], 16) == port
+                and int(remote.rsplit(":", 1)[1], 16) == peer_port
+            ):
+                return True
+    return False
