@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         loop="uvloop",
         # Both protocols time out slow headers and bodies and shed connections past the
-        # bound (app/core/guard.py; values in README "Connections").
+        # bound (app/core/guard.py; values in docs/limits.md).
         http="app.gatekeeper.inline:GatekeeperProtocol"
         if hot
         else "app.core.guard:GuardedHttpToolsProtocol",

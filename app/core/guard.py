@@ -12,6 +12,8 @@ uses it; the gatekeeper's inline protocol builds on it) adds, from settings
   than ``http_max_headers`` header fields or a head (request line and fields) over
   ``http_max_head_bytes`` gets 431; counted as the bytes arrive (a head still incomplete
   is refused once its bytes pass the bound, before the parser holds more), then closed;
+  past the head, a request's raw bytes (chunk framing and trailers included) are bounded
+  far above every body cap (413 and close: only framing abuse reaches it);
 - upgrades: an ``Upgrade: h2c`` offer (Java's HttpClient over ``http://``) is ignored and
   the request read and answered as HTTP/1.1, body included; any other upgrade (WebSocket,
   ``CONNECT``) gets a 400 problem and the connection is closed;
@@ -36,20 +38,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import resource
 import socket
 import struct
 from typing import Any
 
 import httptools
-import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.core.errors import PROBLEM_CT, BadRequest, DomainError, NotReady, RequestTimeout
-from app.core.settings import get_settings
+from app.core.http_limits import limits
 
 SWEEP_S = 0.5
-FD_RESERVE = 64  # descriptors kept for files, the database pool, Redis, logs
 # The phase of a connection: reading a head, reading a body, the app answering, idle.
 _HEADERS, _BODY, _APP, _IDLE = 0, 1, 2, 3
 _H2C_DROPPED = (b"upgrade", b"http2-settings")
@@ -59,100 +57,7 @@ class _Refused(Exception):
     """Raised in a parser callback to stop parsing: the request is refused."""
 
 
-def _raw_problem(status: int, reason: str, err: Any) -> bytes:
-    body = orjson.dumps(err.to_problem())
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: {PROBLEM_CT}\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-class Limits:
-    """The values in force (settings, read once per process)."""
-
-    def __init__(self) -> None:
-        s = get_settings()
-        self.header_timeout = s.http_header_timeout_s
-        self.body_timeout = s.http_body_timeout_s
-        self.keepalive = s.http_keepalive_s
-        self.max_connections = min(s.max_connections, _fd_room())
-        self.shed = _raw_problem(
-            503,
-            "Service Unavailable",
-            NotReady(f"More than {self.max_connections} open connections; retry shortly."),
-        )
-        self.late_headers = _raw_problem(
-            408, "Request Timeout", RequestTimeout("The request headers did not arrive in time.")
-        )
-        self.late_body = _raw_problem(
-            408, "Request Timeout", RequestTimeout("The request body did not arrive in time.")
-        )
-        self.send_timeout = s.http_send_timeout_s
-        self.max_url = s.http_max_url_bytes
-        self.max_headers = s.http_max_headers
-        self.max_head = s.http_max_head_bytes
-        self.url_too_long = _raw_problem(
-            414,
-            "URI Too Long",
-            DomainError(
-                f"The request-target exceeds {self.max_url} bytes.",
-                status=414,
-                slug="uri-too-long",
-                title="Request-target too long",
-                errors=[{"field": "request-target", "message": f"over {self.max_url} bytes"}],
-            ),
-        )
-        self.head_too_large = _raw_problem(
-            431,
-            "Request Header Fields Too Large",
-            DomainError(
-                f"At most {self.max_headers} header fields and {self.max_head} bytes of "
-                "request head are read.",
-                status=431,
-                slug="header-fields-too-large",
-                title="Request header fields too large",
-                errors=[
-                    {
-                        "field": "headers",
-                        "message": f"over {self.max_headers} fields or {self.max_head} bytes",
-                    }
-                ],
-            ),
-        )
-        self.upgrade_refused = _raw_problem(
-            400,
-            "Bad Request",
-            BadRequest(
-                "Protocol upgrades (WebSocket, CONNECT) are not served: send HTTP/1.1.",
-                slug="upgrade-not-supported",
-                errors=[{"field": "Upgrade", "message": "not supported"}],
-            ),
-        )
-
-
-def _fd_room() -> int:
-    """Raise the soft descriptor limit to the hard one; the connections that fit in it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError):
-            pass
-    return max(1, soft - FD_RESERVE)
-
-
-_limits: Limits | None = None
 _sweepers: dict[asyncio.AbstractEventLoop, set[GuardedHttpToolsProtocol]] = {}
-
-
-def limits() -> Limits:
-    global _limits
-    if _limits is None:
-        _limits = Limits()
-    return _limits
 
 
 def _sweep(loop: asyncio.AbstractEventLoop) -> None:
@@ -181,6 +86,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     stall = math.inf  # the client has not read an answer: abort then
     phase = _HEADERS
     head_bytes = 0  # bytes received of the head being read, by whole reads
+    body_bytes = 0  # bytes received after the head, by whole reads
     head_size = 0  # of the head being read: request-target and fields, as parsed
     n_headers = 0
     heads = 0  # heads read on this connection
@@ -232,6 +138,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                     return
             else:
                 self.head_bytes += len(data)  # reset when the head is complete
+        elif self.phase == _BODY:
+            self.body_bytes += len(data)  # chunk framing and trailers too
+            if self.body_bytes > self.limits.max_message:
+                self._refuse(self.limits.message_too_large)
+                return
         self._feed(data)
 
     def _feed(self, data: bytes) -> bool:
@@ -321,7 +232,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """The head is complete: True when the request goes no further here (an upgrade
         refused, or an h2c offer to parse again without it)."""
         self.heads += 1
-        self.head_bytes = 0
+        self.head_bytes = self.body_bytes = 0
         parser = self.parser
         if not parser.should_upgrade():
             return False
