@@ -24,7 +24,8 @@ uses it; the gatekeeper's inline protocol builds on it) adds, from settings
 - idle: closed ``http_keepalive_s`` after the last response, whatever it sends meanwhile
   (blank lines included);
 - a response the client does not read: while the socket's buffer is full no further
-  request is read, and after ``http_send_timeout_s`` the connection is aborted;
+  request is read, and after ``http_send_timeout_s`` the connection is reset; at most
+  ``MAX_PIPELINE`` requests are read ahead of their answers;
 - connections: past ``max_connections`` (held below the file-descriptor limit, which is
   raised to its hard limit) a new connection gets a 503 problem and is closed at once.
 
@@ -43,6 +44,7 @@ import struct
 from typing import Any
 
 import httptools
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.core.http_limits import limits
@@ -51,6 +53,27 @@ SWEEP_S = 0.5
 # The phase of a connection: reading a head, reading a body, the app answering, idle.
 _HEADERS, _BODY, _APP, _IDLE = 0, 1, 2, 3
 _H2C_DROPPED = (b"upgrade", b"http2-settings")
+
+
+MAX_PIPELINE = 16  # requests of one connection read ahead of their answers
+
+
+class _Flow(FlowControl):
+    """uvicorn's flow control, reading on only while the client takes its answers
+    (writing not paused), fewer than MAX_PIPELINE requests wait for theirs, and the
+    connection is not refused. (uvicorn resumes reading after every response and on
+    every ``receive``: a client pipelining faster than it is answered, or never reading,
+    once queued every request it sent.)"""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedHttpToolsProtocol) -> None:
+        super().__init__(transport)
+        self._protocol = protocol
+
+    def resume_reading(self) -> None:
+        p = self._protocol
+        if self.write_paused or len(p.pipeline) >= MAX_PIPELINE or p.refusal is not None:
+            return
+        super().resume_reading()
 
 
 class _Refused(Exception):
@@ -100,6 +123,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.flow = _Flow(transport, self)
         lim = self.limits
         if len(self.connections) > lim.max_connections:
             transport.write(lim.shed)
@@ -262,9 +286,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.refusal is not None and not self.pipeline:
             self._send_refusal()
             return
-        super().on_response_complete()  # (resumes reading)
-        if self.flow.write_paused:
-            self.flow.pause_reading()  # still not reading its answers: no more requests
+        super().on_response_complete()  # (resumes reading, as _Flow allows)
         if self.phase == _APP and not self.pipeline and not self.transport.is_closing():
             self.phase, self.deadline = _IDLE, self.loop.time() + self.limits.keepalive
 
@@ -277,8 +299,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def resume_writing(self) -> None:
         super().resume_writing()
         self.stall = math.inf
-        if not self.pipeline and self.refusal is None:
-            self.flow.resume_reading()
+        self.flow.resume_reading()  # as _Flow allows
 
     def timeout_keep_alive_handler(self) -> None:
         """uvicorn's keep-alive timer: a client that has not read its answers is reset."""

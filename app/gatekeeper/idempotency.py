@@ -248,6 +248,8 @@ class LocalIdempotency:
     async def compact(self) -> bool:
         """Rewrite the journal with the live records only (see the module doc): False
         when another process holds the journal too (nothing done)."""
+        if self._compacting is not None:
+            return False  # one at a time
         self._flush()
         if self._fd is None:
             return False
