@@ -114,6 +114,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     n_headers = 0
     heads = 0  # heads read on this connection
     refusal: bytes | None = None  # the connection is refused: this answer, then close
+    running: Any = None  # the request whose answer the app is writing (uvicorn's path)
     h2c: tuple[bytes, bytes, str, list[tuple[bytes, bytes]]] | None = None
 
     def __init__(self, config: Any, server_state: Any, app_state: Any, _loop: Any = None) -> None:
@@ -141,7 +142,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         watched = _sweepers.get(self.loop)
         if watched is not None:
             watched.discard(self)
+        # uvicorn marks only the last request parsed as disconnected: the one being
+        # answered (a pipelined one) would write to the closed transport.
+        for cycle in (self.running, *(c for c, _ in self.pipeline)):
+            if cycle is not None and not cycle.response_complete:
+                cycle.disconnected = True
+                cycle.message_event.set()
+        self.pipeline.clear()
         super().connection_lost(exc)
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        self.running = cycle
+        super()._start_asgi_task(cycle, app)
 
     # -- reading: the head's bound before the parser holds it -------------------------------
     def data_received(self, data: bytes) -> None:

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # prefix (JSON object, e.g. {"/admin/v1/imports/roster": 33554432}).
     admin_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     admin_body_caps: dict[str, int] = Field(default_factory=dict)
-    # Every server the product runs (README "Connections"): a request's headers must be
+    # Every server the product runs (docs/limits.md): a request's headers must be
     # complete within header_timeout of its first byte (or of the connection, or of the
     # previous response), its body within body_timeout; an idle keep-alive connection is
     # closed after keepalive_s. Past max_connections a new connection gets a 503 and is
