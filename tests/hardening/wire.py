@@ -141,14 +141,15 @@ def plain(sid: str, *lines: tuple[str, str, str]) -> bytes:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children (a pre-forked gatekeeper's workers)."""
+    """Memory of ``pid`` and its children (a pre-forked gatekeeper's workers), in MB: the
+    proportional set size, so that pages the workers share copy-on-write count once."""
     total = 0.0
     for p in [pid, *children(pid)]:
         try:
-            status_text = Path(f"/proc/{p}/status").read_text()
+            text = Path(f"/proc/{p}/smaps_rollup").read_text()
         except FileNotFoundError:
             continue
-        total += int(status_text.split("VmRSS:")[1].split()[0]) / 1024
+        total += int(text.split("\nPss:")[1].split()[0]) / 1024
     return total
 
 
