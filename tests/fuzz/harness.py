@@ -163,7 +163,6 @@ class Stats:
 
 class Fuzzer:
     def __init__(self, seed: int, corpus: Path = CORPUS) -> None:
-        sys.setrecursionlimit(20_000)  # the mutator's trees of nested values
         facts, codes, _ = world(WORLD_SEED, n=300)  # the corpus names its codes
         store = RegistryStore()
         store.replace(facts)
@@ -214,10 +213,21 @@ class Fuzzer:
             seconds and time.monotonic() < deadline
         ):
             parent = self.rnd.choice(st.pool)
-            self._one(self.mutator.mutate(parent), keep=True)
+            self._one(self._mutate(parent), keep=True)
         st.seconds = time.monotonic() - t0
         st.edges = self.cov.edges()
         return st
+
+    def _mutate(self, parent: bytes) -> bytes:
+        """A mutant; the mutator's trees of nested values need a deeper recursion limit
+        than the product runs with, so it is raised here only (the product's decoders
+        must meet the default limit, as in production)."""
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(20_000)
+        try:
+            return self.mutator.mutate(parent)
+        finally:
+            sys.setrecursionlimit(limit)
 
     def _one(self, body: bytes, keep: bool) -> None:
         self.cov.reset()
