@@ -388,21 +388,21 @@ def test_long_physician_codes_hold_no_memory(target: Target) -> None:
     memo kept every code). A first round brings the process's allocator and threads to
     their working size; the next 200 must then leave nothing behind."""
     code = "YB" + "1" * 400_000
-    conn = Conn(target.port)
 
     def send(prefix: str, n: int) -> None:
-        for i in range(n):
-            status_code, answer = conn.ask(
-                request(VALIDATE, plain(f"{prefix}{i}", ("1", code, today())), target.token)
-            )
-            assert status_code == 200 and answer["lines"][0]["reason"] == "CODE_MALFORMED"
+        conn = Conn(target.port)  # (an idle connection is closed after 1 s here)
+        try:
+            for i in range(n):
+                status_code, answer = conn.ask(
+                    request(VALIDATE, plain(f"{prefix}{i}", ("1", code, today())), target.token)
+                )
+                assert status_code == 200 and answer["lines"][0]["reason"] == "CODE_MALFORMED"
+        finally:
+            conn.close()
 
-    try:
-        send("W", 50)
-        before = target.settled_rss()
-        send("L", 200)
-    finally:
-        conn.close()
+    send("W", 50)
+    before = target.settled_rss()
+    send("L", 200)
     after = target.settled_rss()
     assert after - before < 40, (before, after)
     target.alive()
