@@ -8,7 +8,7 @@ SHARED ?= ../shared
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync bench-import bench-scale loadtest venv lock clean schemas
+.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync bench-import bench-scale loadtest venv lock clean schemas fuzz
 
 ## make venv: installs the pinned versions of requirements.lock (then the app itself, no deps).
 ## The C fast path (csrc/) is built when a C compiler and Python's headers are there, and
@@ -56,6 +56,12 @@ test: venv
 
 migrate: venv
 	$(PY) -m app.cli migrate
+
+## make fuzz: the 2204/2301 fast path (csrc/) under ASan + UBSan with edge coverage, fuzzed
+## for FUZZ_SECONDS against the reference decoder (tests/fuzz/, corpus tests/data/fuzz-corpus/)
+FUZZ_SECONDS ?= 90
+fuzz: venv
+	scripts/fuzz-feefast.sh $(FUZZ_SECONDS) $(FUZZ_SEED)
 
 lint: venv
 	$(VENV)/bin/ruff check app tests bench loadtests scripts

@@ -24,12 +24,14 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.core.logs import log_config
+    from app.core.memory import pin_mmap_threshold
     from app.core.secrets import SecretsKeyMissing, secret_box
 
     try:  # the production profile refuses to start without YBGATE_SECRETS_KEY
         secret_box(get_settings())
     except SecretsKeyMissing as err:
         raise SystemExit(f"ybgate serve {args.which}: {err}") from None
+    pin_mmap_threshold()  # large transient buffers go back to the system (memory.py)
 
     # The hot path's server as benchmarked (bench/serve.sh): no proxy-header layer (the
     # gatekeeper uses neither client address nor scheme), no server header.

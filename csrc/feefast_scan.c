@@ -85,10 +85,20 @@ static int literal(Cur *c, const char *word, Py_ssize_t len) {
 
 static int skip_value(Cur *c, int depth);
 
-/* An object's members, each read by ``field`` (which sets the member's flag in *f, 0 for a
- * member it skips): 1 with the flags of the members seen in *seen, else BAIL or -1. A
- * repeated flagged member is refused (the reference would keep the last one). */
-typedef int (*Field)(Cur *c, Span key, unsigned *f, void *ctx);
+/* An object's members, each read by ``field``: it names the member's flag first (CLAIM,
+ * 0 for a member it skips), which refuses a repeated member *before* its value is read
+ * (the reference would keep the last one; reading a second value into what the first
+ * filled is how a repeated ``feedetail`` once wrote past its buffer). 1 with the flags of
+ * the members seen in *seen, else BAIL or -1. */
+typedef int (*Field)(Cur *c, Span key, unsigned seen, unsigned *f, void *ctx);
+
+/* In a Field: this member's flag, or BAIL when the object already had it. */
+#define CLAIM(flag)          \
+    do {                     \
+        if (seen & (flag))   \
+            return BAIL;     \
+        *f = (flag);         \
+    } while (0)
 
 static int members(Cur *c, Field field, void *ctx, unsigned *seen) {
     Span k;
@@ -106,11 +116,11 @@ static int members(Cur *c, Field field, void *ctx, unsigned *seen) {
             return BAIL;
         c->p++;
         ws(c);
-        int r = field(c, k, &f, ctx);
+        int r = field(c, k, *seen, &f, ctx);
         if (r != 1)
             return r;
         if (*seen & f)
-            return BAIL;
+            return BAIL; /* a Field that forgot CLAIM: still refused, after the fact */
         *seen |= f;
         ws(c);
         if (c->p < c->end && *c->p == ',') {
@@ -128,8 +138,9 @@ static int members(Cur *c, Field field, void *ctx, unsigned *seen) {
     return 1;
 }
 
-static int skip_member(Cur *c, Span key, unsigned *f, void *depth) {
+static int skip_member(Cur *c, Span key, unsigned seen, unsigned *f, void *depth) {
     (void)key;
+    (void)seen;
     (void)f;
     return skip_value(c, *(int *)depth + 1);
 }
@@ -290,31 +301,31 @@ typedef struct {
     int prev; /* the previous line's date index, -1 for the first line */
 } LineCtx;
 
-static int line_field(Cur *c, Span k, unsigned *f, void *ctx) {
+static int line_field(Cur *c, Span k, unsigned seen, unsigned *f, void *ctx) {
     LineCtx *x = ctx;
     Line *ln = x->ln;
     Opt o;
     if (KEY(k, "feedetl_sn")) {
-        *f = F_SN;
+        CLAIM(F_SN);
         if (!text(c, &o, 1, 64, 0))
             return BAIL;
         ln->sn.off = o.off;
         ln->sn.len = o.len;
     } else if (KEY(k, "bilg_dr_codg")) {
-        *f = F_CODE;
+        CLAIM(F_CODE);
         if (!text(c, &o, 0, 64, 0))
             return BAIL;
         ln->code.off = o.off;
         ln->code.len = o.len;
     } else if (KEY(k, "fee_ocur_time")) {
-        *f = F_TIME;
+        CLAIM(F_TIME);
         return text(c, &o, 19, 19, 0) && fee_time(c->base + o.off) &&
                service_day(c->base, o.off, x->out, x->prev, ln);
     } else if (KEY(k, "det_item_fee_sumamt")) {
-        *f = F_AMT;
+        CLAIM(F_AMT);
         return amount(c, &ln->cents);
     } else if (KEY(k, "med_type")) {
-        *f = F_MED;
+        CLAIM(F_MED);
         if (!text(c, &o, 0, 8, 1))
             return BAIL;
         ln->emergency = o.len >= 0 && med_emergency(c->base + o.off, o.len);
@@ -334,8 +345,13 @@ static int line(Cur *c, Line *ln, Scanned *out, int prev) {
     return 1;
 }
 
+/* The one feedetail array of the message. Its buffer is made here once: a second array
+ * (a repeated key, which CLAIM refuses before this runs) is refused here too, so the
+ * buffer and its count never part. */
 static int feedetail(Cur *c, Scanned *out, Py_ssize_t max_lines) {
     Py_ssize_t cap = 32;
+    if (out->lines != NULL || out->n != 0)
+        return BAIL;
     if (c->p >= c->end || *c->p != '[')
         return BAIL;
     c->p++;
@@ -377,14 +393,14 @@ typedef struct {
     Py_ssize_t max_lines;
 } InputCtx;
 
-static int input_field(Cur *c, Span k, unsigned *f, void *ctx) {
+static int input_field(Cur *c, Span k, unsigned seen, unsigned *f, void *ctx) {
     InputCtx *x = ctx;
     if (KEY(k, "feedetail")) {
-        *f = 1;
+        CLAIM(1);
         return feedetail(c, x->out, x->max_lines);
     }
     if (KEY(k, "data")) {
-        *f = 2;
+        CLAIM(2);
         return literal(c, "null", 4);
     }
     return skip_value(c, 1);
@@ -412,26 +428,26 @@ typedef struct {
     Py_ssize_t max_lines;
 } WrapperCtx;
 
-static int wrapper_field(Cur *c, Span k, unsigned *f, void *ctx) {
+static int wrapper_field(Cur *c, Span k, unsigned seen, unsigned *f, void *ctx) {
     WrapperCtx *x = ctx;
     if (KEY(k, "infno")) {
-        *f = W_INFNO;
+        CLAIM(W_INFNO);
         return text(c, &x->o[0], 0, 8, 0);
     }
     if (KEY(k, "msgid")) {
-        *f = W_MSGID;
+        CLAIM(W_MSGID);
         return text(c, &x->o[1], 1, 30, 0);
     }
     if (KEY(k, "fixmedins_code")) {
-        *f = W_INST;
+        CLAIM(W_INST);
         return text(c, &x->o[2], 1, 32, 0);
     }
     if (KEY(k, "med_type")) {
-        *f = W_MED;
+        CLAIM(W_MED);
         return text(c, &x->o[3], 0, 8, 1);
     }
     if (KEY(k, "input")) {
-        *f = W_INPUT;
+        CLAIM(W_INPUT);
         return input(c, x->out, x->max_lines);
     }
     return skip_value(c, 1);

@@ -20,6 +20,11 @@ ensure_packages() {
   command -v chromium >/dev/null || need+=(chromium)
   command -v chromedriver >/dev/null || need+=(chromium-driver)
   fc-list 2>/dev/null | grep -qi 'wqy\|noto sans cjk' || need+=(fonts-wqy-microhei)
+  # The commands of docs/ are run by tests (curl), and the C fast path is built with
+  # AddressSanitizer and UBSan (gcc's runtimes: libasan, libubsan).
+  command -v curl >/dev/null || need+=(curl)
+  [ -e "$(gcc -print-file-name=libasan.so 2>/dev/null)" ] || need+=(libasan8)
+  [ -e "$(gcc -print-file-name=libubsan.so 2>/dev/null)" ] || need+=(libubsan1)
   if [ ${#need[@]} -gt 0 ]; then
     echo "testenv: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

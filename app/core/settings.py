@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     http_body_timeout_s: float = Field(default=30.0, gt=0)
     http_keepalive_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=4096, ge=1)
+    # Request heads, checked as they arrive (before any auth; docs/limits.md): the
+    # request-target (414 above), the number of header fields and the bytes of the whole
+    # head, request line included (431 above). Either way the connection is closed.
+    http_max_url_bytes: int = Field(default=8 * 1024, ge=256)
+    http_max_headers: int = Field(default=100, ge=8)
+    http_max_head_bytes: int = Field(default=32 * 1024, ge=1024)
+    # A response the client does not read (its socket's buffer full) for this long: the
+    # connection is closed.
+    http_send_timeout_s: float = Field(default=30.0, gt=0)
+    # Memory bounds, in bytes, of what requests fill: the verdict memo (a new epoch past
+    # it) and the msgid records of POST /v1/hsa without Redis (the oldest go first).
+    memo_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    idempotency_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
     # The decision journal (crash safety): fsynced at least this often (power loss bound).
     journal_fsync_s: float = Field(default=1.0, gt=0)
     # POST /v1/hsa's C fast path (app.gatekeeper.national.fast): "auto" uses it when the

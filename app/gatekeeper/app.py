@@ -53,7 +53,7 @@ from app.gatekeeper.edge.gateway import Gateway
 from app.gatekeeper.edge.metrics import Metrics
 from app.gatekeeper.edge.nonces import LocalNonces, NonceStore, RedisNonces
 from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
-from app.gatekeeper.gauges import runtime_gauges
+from app.gatekeeper.gauges import msgid_metrics, runtime_gauges
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national import fast as fast_path
 from app.gatekeeper.national.hsa import HSA_PATH, handle_hsa
@@ -61,6 +61,7 @@ from app.gatekeeper.openapi import openapi_document
 from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
 from app.gatekeeper.routes import dispatch
 from app.registry.feed import RegistryFeed
+from app.registry.memo import LIMITS as MEMO_LIMITS
 from app.registry.store import RegistryStore
 
 log = logging.getLogger("ybgate.gatekeeper")
@@ -152,6 +153,7 @@ class GatekeeperApp:
     async def startup(self) -> None:
         settings = get_settings()
         box = secret_box(settings)  # SecretsKeyMissing: the production profile has no key
+        MEMO_LIMITS.max_bytes = settings.memo_max_bytes
         if self.owns_store:
             await self._start_feed(settings)
         dlog = DecisionLog(
@@ -168,7 +170,9 @@ class GatekeeperApp:
         if settings.redis_url:
             idem = RedisIdempotency(settings.redis_url)
         else:
-            idem = LocalIdempotency(settings.idempotency_dir)
+            idem = LocalIdempotency(
+                settings.idempotency_dir, max_bytes=settings.idempotency_max_bytes
+            )
         await idem.start()
         nonces: NonceStore
         if settings.redis_url:
@@ -195,6 +199,8 @@ class GatekeeperApp:
             openapi_document(settings.max_lines, settings.max_body_bytes)
         )
         self.metrics.gauges = runtime_gauges(self.store, dlog, journal, self.rt.hsa_fast)
+        if isinstance(idem, LocalIdempotency):
+            self.metrics.gauges.append(msgid_metrics(idem))
 
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)

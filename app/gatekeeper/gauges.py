@@ -7,9 +7,12 @@ from collections.abc import Callable, Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from app.gatekeeper import workers
 from app.gatekeeper.decisions.decision_log import DecisionLog
+from app.gatekeeper.decisions.idempotency import LocalIdempotency
 from app.gatekeeper.decisions.journal import Journal
 from app.gatekeeper.edge.metrics import gauge
+from app.registry.memo import LIMITS
 from app.registry.memo import STATS as MEMO
 from app.registry.store import RegistryStore
 
@@ -27,8 +30,48 @@ def memo_metrics(store: RegistryStore) -> Callable[[], Iterable[Metric]]:
         ):
             yield CounterMetricFamily(f"ybgate_memo_{name}", doc, value=value)
         reg = store.current
-        used = 0 if reg is None else reg.memo.budget[0]
-        yield GaugeMetricFamily("ybgate_memo_verdicts", "Code verdicts memoised now.", value=used)
+        budget = [0, 0, 0] if reg is None else reg.memo.budget
+        yield GaugeMetricFamily("ybgate_memo_verdicts", "Code verdicts memoised now.", budget[2])
+        yield GaugeMetricFamily(
+            "ybgate_memo_bytes",
+            f"Bytes the memo holds now (counted; bound {LIMITS.max_bytes}: a new epoch past it).",
+            budget[0],
+        )
+
+    return collect
+
+
+def supervision_metrics() -> Iterable[Metric]:
+    """Workers of a pre-forked gatekeeper replaced after they died (0 in one process)."""
+    sup = workers.SUPERVISION
+    yield CounterMetricFamily(
+        "ybgate_gatekeeper_worker_restarts",
+        "Gatekeeper workers that died and were replaced by the pre-fork parent.",
+        value=0 if sup is None else sup.restarts,
+    )
+    yield GaugeMetricFamily(
+        "ybgate_gatekeeper_workers",
+        "Gatekeeper worker processes serving this port (pre-fork), 1 in one process.",
+        value=1 if sup is None else sup.workers,
+    )
+
+
+def msgid_metrics(idem: LocalIdempotency) -> Callable[[], Iterable[Metric]]:
+    """The msgid records of POST /v1/hsa kept without Redis (decisions/idempotency.py)."""
+
+    def collect() -> Iterable[Metric]:
+        m = "ybgate_msgid_"
+        yield GaugeMetricFamily(m + "records", "msgid records held.", value=len(idem.records))
+        yield GaugeMetricFamily(
+            m + "bytes", f"Bytes they hold (counted; bound {idem.max_bytes}).", value=idem.bytes
+        )
+        yield GaugeMetricFamily(m + "journal_lines", "Lines in the journal.", value=idem.lines)
+        yield CounterMetricFamily(
+            m + "evicted", "Records dropped before 24 h: the byte bound.", value=idem.evicted
+        )
+        yield CounterMetricFamily(
+            m + "compactions", "Journal rewrites while running.", value=idem.compactions
+        )
 
     return collect
 
@@ -47,6 +90,7 @@ def runtime_gauges(
     p, j = "ybgate_decision_log_", "ybgate_decision_journal_"
     return [
         memo_metrics(store),
+        supervision_metrics,
         gauge(
             "ybgate_hsa_fast_path_active",
             "1: the C fast path serves the usual 2204/2301 message; 0: the reference alone.",

@@ -9,6 +9,7 @@ from typing import Protocol
 import msgspec
 
 from app.core.errors import DomainError, NotFound, NotReady
+from app.gatekeeper import workers
 from app.gatekeeper.decisions.lookup import DECISIONS_PREFIX
 from app.gatekeeper.edge.asgi import (
     InternalError,
@@ -97,5 +98,13 @@ async def readyz(app: Served, send: Send) -> None:
         raise NotReady(
             f"The registry was last confirmed {age:.0f} s ago (max {app.rt.max_age:g} s)."
         )
-    body = {"status": "ready", "registry_version": reg.version, "registry_age_s": round(age, 3)}
+    body: dict[str, object] = {
+        "status": "ready",
+        "registry_version": reg.version,
+        "registry_age_s": round(age, 3),
+    }
+    supervision = workers.SUPERVISION
+    if supervision is not None:  # pre-forked (prefork.py): the workers replaced so far
+        body["workers"] = supervision.workers
+        body["worker_restarts"] = supervision.restarts
     await send_bytes(send, 200, msgspec.json.encode(body))

@@ -8,7 +8,7 @@ National ``D`` aliases are extra keys of the same map, pointing at the same entr
 
 Speed: judging is memoised per institution and date (``app/registry/memo.py``): a code
 is judged once per institution and date and an entry's history once. The memo is
-bounded (MEMO_MAX codes) and a patch invalidates only what it changed: the verdicts of
+bounded (in bytes, see memo.py) and a patch invalidates only what it changed: the verdicts of
 the codes it names, the contexts of the institutions it names, everything on a region
 change (the bearer cache goes when tokens change).
 

@@ -17,8 +17,13 @@ Invalidation by what changed (:meth:`Memo.forget_codes`, :meth:`Memo.forget_inst
 * A region patch (pattern, override scope) is rare: everything goes.
 * An HIS token patch touches no verdict.
 
-Bounded: past MEMO_MAX memoised codes a new epoch starts, ``holders`` is dropped and each
-context drops its tables before its next use (the hot path checks the epoch first).
+Bounded in bytes, whatever the requests send: a code longer than any code the registry
+can hold (``MAX_CODE_CHARS``, the record's column) is CODE_MALFORMED without entering any
+table, and every memoised verdict, table and entry verdict is counted at what it holds
+(``CODE_COST`` + the code's characters, ``TABLE_COST``, ``ENTRY_COST``: measured with
+tracemalloc). Past ``LIMITS.max_bytes`` (``YBGATE_MEMO_MAX_BYTES``, 64 MiB) a new epoch
+starts, ``holders`` is dropped and each context drops its tables before its next use (the
+hot path checks the epoch first).
 
 No reference cycles: a context refers to the registry's physician map, its budget and
 ``holders``, never back to the :class:`Memo` or the registry, so a replaced registry is
@@ -40,8 +45,23 @@ from app.registry.judge import (
     judge_unknown,
 )
 
-MEMO_MAX = 500_000  # memoised code verdicts over all tables before a new epoch
+MAX_CODE_CHARS = 40  # physicians.code is VARCHAR(40): no longer code is ever registered
+CODE_COST = 200  # bytes a memoised (code, date) holds besides the code's own characters
+TABLE_COST = 300  # a new date's tables of one institution
+ENTRY_COST = 100  # an entry's verdict on a date
 NO_STATE = InstitutionState("", "", (), ())
+
+
+class Limits:
+    """The memo's byte bound (the gatekeeper sets it from settings at start-up)."""
+
+    __slots__ = ("max_bytes",)
+
+    def __init__(self) -> None:
+        self.max_bytes = 64 * 1024 * 1024
+
+
+LIMITS = Limits()
 
 
 class MemoStats:
@@ -91,7 +111,7 @@ class InstContext:
         passes its own; this module does not import it)."""
         self.code = code
         self.physicians = physicians
-        self.budget = memo.budget  # shared [memoised codes, epoch]
+        self.budget = memo.budget  # shared [bytes, epoch, codes]
         self.holders = memo.holders
         self.epoch = self.budget[1]
         self.state = institutions.get(code, NO_STATE)
@@ -104,6 +124,9 @@ class InstContext:
 
     def judge_code(self, code: str, d: dt.date) -> Verdict:
         """The verdict for one code on one date, memoised (see the module doc)."""
+        if len(code) > MAX_CODE_CHARS:  # never registered, never memoised
+            STATS.misses += 1
+            return self.verdicts["CODE_MALFORMED"]
         budget = self.budget
         if self.epoch != budget[1]:
             self.tables.clear()
@@ -112,6 +135,7 @@ class InstContext:
         table = self.tables.get(d)
         if table is None:
             table = self.tables[d] = {}
+            budget[0] += TABLE_COST
         v = table.get(code)
         if v is None:
             v = table[code] = self._judge(code, d)
@@ -121,9 +145,10 @@ class InstContext:
                 self.holders[code] = [table]
             else:
                 holders.append(table)
-            budget[0] += 1
-            if budget[0] > MEMO_MAX:
-                budget[0] = 0
+            budget[0] += CODE_COST + len(code)
+            budget[2] += 1
+            if budget[0] > LIMITS.max_bytes:
+                budget[0] = budget[2] = 0
                 budget[1] += 1
                 self.holders.clear()
                 STATS.clears += 1
@@ -142,6 +167,7 @@ class InstContext:
         if v is None:
             reason = judge_entry(entry, self.code, d, self.state.open_on(d))
             v = table[entry] = self.verdicts[reason]
+            self.budget[0] += ENTRY_COST
         return v
 
 
@@ -152,13 +178,14 @@ class Memo:
 
     def __init__(self) -> None:
         self.contexts: dict[str, InstContext] = {}
-        self.budget = [0, 0]  # [codes memoised over all contexts, epoch]
+        # [bytes held over all contexts, epoch, code verdicts memoised]
+        self.budget = [0, 0, 0]
         # Code -> the code tables it is memoised in (this epoch).
         self.holders: dict[str, list[dict[str, Verdict]]] = {}
 
     def forget_codes(self, codes: set[str]) -> None:
         """Drop the code-level verdicts of these codes (YB codes and aliases)."""
-        holders = self.holders
+        holders, budget = self.holders, self.budget
         dropped = 0
         for code in codes:
             tables = holders.pop(code, None)
@@ -166,7 +193,8 @@ class Memo:
                 for table in tables:
                     if table.pop(code, None) is not None:
                         dropped += 1
-        self.budget[0] = max(0, self.budget[0] - dropped)
+                        budget[0] = max(0, budget[0] - CODE_COST - len(code))
+        budget[2] = max(0, budget[2] - dropped)
         STATS.invalidated += dropped
 
     def forget_institutions(self, codes: set[str]) -> None:

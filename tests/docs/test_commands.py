@@ -58,7 +58,8 @@ ELSEWHERE: dict[str, str] = {
     "make lock": "scripts/ci-make-targets.sh",
     "make clean": "scripts/ci-make-targets.sh",
     "scripts/run-tests.sh": "Makefile",
-    "scripts/fuzz-feefast.sh": ".ci/run",
+    "make fuzz": ".ci/run",
+    "scripts/fuzz-feefast.sh": "Makefile",
 }
 FENCE = re.compile(r"^```(\S*)(.*)$")
 ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")

@@ -5,6 +5,7 @@ profile) and across two gatekeepers sharing the real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import sqlite3
@@ -124,3 +125,75 @@ async def test_idempotent_across_two_gatekeepers_on_redis(
         assert got["err_msg"].startswith("报文格式错误: msgid: ")
     async with gatekeeper() as three:  # a restart: the record is in Redis
         assert await send(three, body) == first
+
+
+async def test_the_journal_is_compacted_while_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expired records leave memory and, once dead lines dominate, the journal: the file
+    stays near the live records however long the process runs (it once grew forever)."""
+    import app.gatekeeper.decisions.idempotency as idem
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(idem.time, "time", lambda: clock[0])  # type: ignore[attr-defined]
+    monkeypatch.setattr(idem, "COMPACT_MIN_LINES", 100)
+    journal = LocalIdempotency(tmp_path, interval=0.01)
+    await journal.start()
+    rec = Record("h", "d", 1, 1, "t", "t", "AB")
+    for day in range(5):  # 300 messages a "day", each day's expire the next
+        for k in range(300):
+            assert await journal.claim("H1", f"{day}-{k}", rec) is None
+        clock[0] += idem.WINDOW_S + 1
+        for _ in range(100):  # the journal's own timer expires them and compacts
+            await asyncio.sleep(0.01)
+            if journal.lines < 300:
+                break
+    for k in range(10):  # the live ones of the last day
+        assert await journal.claim("H1", f"live-{k}", rec) is None
+    await asyncio.sleep(0.05)
+    await journal.stop()
+    lines = (tmp_path / "msgids.jsonl").read_bytes().splitlines()
+    assert journal.compactions == 5
+    assert len(lines) == 10, len(lines)
+    again = LocalIdempotency(tmp_path)
+    await again.start()
+    assert set(again.records) == {record_key("H1", f"live-{k}") for k in range(10)}
+    await again.stop()
+
+
+async def test_records_are_bounded_in_bytes_oldest_first(tmp_path: Path) -> None:
+    journal = LocalIdempotency(tmp_path, max_bytes=1024 * 1024)
+    await journal.start()
+    rec = Record("h", "d", 1, 1, "t", "t", "A" * 20)
+    for k in range(5000):
+        assert await journal.claim("H1", f"m-{k}", rec) is None
+        assert journal.bytes <= journal.max_bytes
+    assert journal.evicted > 0
+    assert record_key("H1", "m-4999") in journal.records
+    assert record_key("H1", "m-0") not in journal.records  # the oldest went first
+    await journal.stop()
+
+
+async def test_a_failure_after_the_claim_frees_the_msgid(
+    gk_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any error after a msgid is claimed (here: a fault while answering) releases it:
+    the message sent again is judged, not refused as "msgid already used"."""
+    import app.gatekeeper.national.hsa as hsa
+
+    real = hsa.claimed
+    calls = []
+
+    def broken(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a fault after the claim")
+        return real(*args)
+
+    monkeypatch.setattr(hsa, "claimed", broken)
+    async with gatekeeper() as c:
+        r = await c.post("/v1/hsa", content=json.dumps(BODY).encode(), headers=his())
+        assert r.status_code == 500
+        again = await send(c, BODY)
+        assert again["output"] is not None and again["inf_refmsgid"]
+    assert [row[1] for row in logged(gk_env)] == ["MSG-1"]

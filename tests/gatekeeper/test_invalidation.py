@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from app.gatekeeper.plain.checks import latest_day
 from app.gatekeeper.plain.decide import judge_lines
 from app.gatekeeper.plain.schemas import SettlementLine
 from app.registry.compact import Registry
@@ -80,7 +81,7 @@ def test_memoised_verdicts_equal_fresh_judgement_after_random_patches(
     if memo_max is not None:
         import app.registry.memo as memo
 
-        monkeypatch.setattr(memo, "MEMO_MAX", memo_max)
+        monkeypatch.setattr(memo.LIMITS, "max_bytes", memo_max * (memo.CODE_COST + 30))
     rnd = random.Random(seed)
     facts, codes, days = world(seed, n=300)
     store = RegistryStore()
@@ -107,8 +108,8 @@ def test_memoised_verdicts_equal_fresh_judgement_after_random_patches(
                 for i, (_, c, d) in enumerate(sorted(mine, key=lambda q: q[2]))
             ]
             if lines:
-                got_parts = judge_lines(reg.context(inst), lines)
-                assert got_parts == judge_lines(ref.context(inst), lines)
+                got_parts = judge_lines(reg.context(inst), lines, latest_day())
+                assert got_parts == judge_lines(ref.context(inst), lines, latest_day())
 
 
 def store_facts(store: RegistryStore, facts: Patch) -> Patch:

@@ -186,11 +186,30 @@ def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     import app.registry.memo as memo
 
-    monkeypatch.setattr(memo, "MEMO_MAX", 50)
+    bound = 50 * (memo.CODE_COST + len(yb(1))) + memo.TABLE_COST
+    monkeypatch.setattr(memo.LIMITS, "max_bytes", bound)
     store = RegistryStore()
     store.replace(town())
     ctx = store.registry.context("H1")
     for i in range(120):
         ctx.judge_code(yb(10_000 + i), date(2026, 1, 1))
+        assert store.registry.memo.budget[0] <= bound
     assert sum(len(t) for t in ctx.tables.values()) <= 50
     assert ctx.judge_code(DR_PLAIN, date(2026, 1, 1))[0].reason is None
+
+
+def test_a_code_longer_than_any_registered_code_is_malformed_and_not_memoised() -> None:
+    """A code of attacker-chosen length costs no memory: CODE_MALFORMED, no table entry."""
+    from datetime import date
+
+    import app.registry.memo as memo
+
+    store = RegistryStore()
+    store.replace(town())
+    ctx = store.registry.context("H1")
+    for n in (memo.MAX_CODE_CHARS + 1, 400_000):
+        code = "YB" + "1" * (n - 2)
+        assert ctx.judge_code(code, date(2026, 1, 1))[0].reason == "CODE_MALFORMED"
+        assert all(code not in t for t in ctx.tables.values())
+        assert code not in store.registry.memo.holders
+    assert store.registry.memo.budget[0] == 0

@@ -35,13 +35,15 @@ class Server:
     """One ``ybgate serve WHICH`` process (``which`` may carry options: ``"gatekeeper
     --http uvicorn"``); ``base`` is its URL."""
 
-    def __init__(self, which: str, env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, which: str, env: dict[str, str], workdir: Path, args: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"serve-{which.replace(' ', '')}-{self.port}.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*CLI, "serve", *which.split(), "--port", str(self.port)],
+            [*CLI, "serve", *which.split(), "--port", str(self.port), *args],
             env=env,
             cwd=workdir,
             stdout=subprocess.DEVNULL,

@@ -13,10 +13,18 @@ the (institution, msgid) already has one, and returns the one that won.
   append-only journal ``msgids.jsonl`` under ``YBGATE_IDEMPOTENCY_DIR``, appended at the
   end of each event-loop turn (like the decision journal, before the answers of that
   turn go out, so a killed process loses no record it answered from) and fsynced on a
-  thread every 50 ms (what a power loss can take), reloaded and compacted at start-up.
-  Processes sharing the directory share the journal (``flock``: shared while running,
-  exclusive only to compact); they see each other's records only after a restart, so
-  run one gatekeeper per directory without Redis.
+  thread every 50 ms (what a power loss can take), reloaded and compacted at start-up
+  and compacted while running: once the journal holds at least ``COMPACT_MIN_LINES``
+  lines and more dead ones (expired, released, evicted, superseded) than live ones, the
+  live records are written to a new file on a thread and swapped in on the event loop
+  (lines appended meanwhile follow them), so the file stays under about twice the live
+  records. Memory: about ``RECORD_COST`` bytes plus the key and one byte per line for
+  each record, at most ``max_bytes`` (``YBGATE_IDEMPOTENCY_MAX_BYTES``): past it the
+  oldest records are dropped from memory (``evicted``; the window then covers fewer
+  messages than 24 hours' worth). Processes sharing the directory share the journal
+  (``flock``: shared while running, exclusive only to compact, which is skipped while
+  another process holds it); they see each other's records only after a restart, so run
+  one gatekeeper per directory without Redis.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from app.core.errors import NotReady
 
 log = logging.getLogger("ybgate.gatekeeper")
 WINDOW_S = 24 * 3600
+RECORD_COST = 400  # bytes a record holds besides its key and result letters (tracemalloc)
+COMPACT_MIN_LINES = 4096
 REDIS_PREFIX = "ybgate:hsa:msgid:"
 
 
@@ -91,15 +101,26 @@ class IdempotencyStore(Protocol):
 
 
 class LocalIdempotency:
-    def __init__(self, directory: str | os.PathLike[str], interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        interval: float = 0.05,
+        max_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
         self.path = Path(directory) / "msgids.jsonl"
         self.interval = interval
+        self.max_bytes = max_bytes
         self.records: dict[str, Held] = {}
         self.pending: list[bytes] = []
+        self.bytes = 0  # what self.records holds, counted (see RECORD_COST)
+        self.lines = 0  # lines in the journal file
+        self.evicted = 0
+        self.compactions = 0
         self._fd: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._scheduled = False
         self._dirty = False
+        self._compacting: list[bytes] | None = None  # lines appended while compacting
 
     async def start(self) -> None:
         if self.path.exists():
@@ -111,6 +132,7 @@ class LocalIdempotency:
         latest: dict[str, Stored] = {}
         with open(self.path, "rb") as f:
             for raw in f:
+                self.lines += 1
                 try:
                     s = _stored.decode(raw)
                 except msgspec.DecodeError:
@@ -118,7 +140,7 @@ class LocalIdempotency:
                 latest[record_key(s.institution, s.msgid)] = s  # a later line wins
         live = sorted((s for s in latest.values() if s.expires > now), key=lambda s: s.expires)
         for s in live:
-            self.records[record_key(s.institution, s.msgid)] = Held(s.expires, s.record)
+            self._hold(record_key(s.institution, s.msgid), Held(s.expires, s.record))
         keep = [_encode(s) + b"\n" for s in live]
         fd = os.open(self.path, os.O_RDWR)
         try:
@@ -127,12 +149,9 @@ class LocalIdempotency:
             os.close(fd)
             return  # another process runs on this journal: no compaction
         try:
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "wb") as out:
-                out.writelines(keep)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
+            _write_file(self.path.with_name(self.path.name + ".tmp"), keep)
+            os.replace(self.path.with_name(self.path.name + ".tmp"), self.path)
+            self.lines = len(keep)
         finally:
             os.close(fd)
 
@@ -159,9 +178,13 @@ class LocalIdempotency:
         if held is not None and held.expires > now:
             return held.record
         expires = now + WINDOW_S
-        self.records.pop(key, None)  # re-inserted last: the dict stays in expiry order
-        self.records[key] = Held(expires, record)
+        if held is not None:
+            self._drop(key)  # re-inserted last: the dict stays in expiry order
+        self._hold(key, Held(expires, record))
         self._append(_encode(Stored(institution, msgid, expires, record)) + b"\n")
+        while self.bytes > self.max_bytes and len(self.records) > 1:
+            self._drop(next(iter(self.records)))  # the oldest first
+            self.evicted += 1
         return None
 
     async def release(self, institution: str, msgid: str, record: Record) -> None:
@@ -172,8 +195,16 @@ class LocalIdempotency:
         held = self.records.get(key)
         if held is not None and held.record is record:
             # Expire it in the journal too: a later line for the key wins at load.
-            del self.records[key]
+            self._drop(key)
             self._append(_encode(Stored(institution, msgid, 0.0, record)) + b"\n")
+
+    def _hold(self, key: str, held: Held) -> None:
+        self.records[key] = held
+        self.bytes += RECORD_COST + len(key) + len(held.record.results)
+
+    def _drop(self, key: str) -> None:
+        held = self.records.pop(key)
+        self.bytes -= RECORD_COST + len(key) + len(held.record.results)
 
     def _append(self, line: bytes) -> None:
         """Queue a line for the write at the end of this event-loop turn."""
@@ -200,9 +231,11 @@ class LocalIdempotency:
                 if self._dirty and self._fd is not None:
                     self._dirty = False
                     await asyncio.to_thread(os.fsync, self._fd)
+                if self.lines >= COMPACT_MIN_LINES and self.lines > 2 * len(self.records):
+                    await self.compact()
             except OSError:
                 self._dirty = True
-                log.exception("msgid journal: append failed; retrying")
+                log.exception("msgid journal: append or compaction failed; retrying")
 
     def _expire(self) -> None:
         now, records = time.time(), self.records
@@ -210,7 +243,45 @@ class LocalIdempotency:
             key = next(iter(records))
             if records[key].expires > now:
                 break
-            del records[key]
+            self._drop(key)
+
+    async def compact(self) -> bool:
+        """Rewrite the journal with the live records only (see the module doc): False
+        when another process holds the journal too (nothing done)."""
+        if self._compacting is not None:
+            return False  # one at a time
+        self._flush()
+        if self._fd is None:
+            return False
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.lines = 0  # shared: try again once as many lines were appended
+            return False
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        live = list(self.records.items())  # in expiry order
+        self._compacting = []
+        try:
+            await asyncio.to_thread(lambda: _write_file(tmp, _stored_lines(live)))
+            # on the event loop from here: nothing is appended meanwhile
+            self._flush()
+            tail = self._compacting
+            fd = os.open(tmp, os.O_WRONLY | os.O_APPEND)
+            os.write(fd, b"".join(tail))
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_SH)
+            raise
+        finally:
+            self._compacting = None
+        old, self._fd = self._fd, fd
+        os.close(old)
+        self.lines = len(live) + len(tail)
+        self.compactions += 1
+        self._dirty = True
+        return True
 
     def _flush(self) -> None:
         """Write the pending lines (on the event loop: an append to the page cache)."""
@@ -227,6 +298,24 @@ class LocalIdempotency:
         except OSError:
             self.pending[:0] = batch
             raise
+        self.lines += len(batch)
+        if self._compacting is not None:
+            self._compacting += batch
+
+
+def _stored_lines(live: list[tuple[str, Held]]) -> list[bytes]:
+    out = []
+    for key, held in live:
+        institution, _, msgid = key.partition("\x00")
+        out.append(_encode(Stored(institution, msgid, held.expires, held.record)) + b"\n")
+    return out
+
+
+def _write_file(path: Path, lines: list[bytes]) -> None:
+    with open(path, "wb") as out:
+        out.writelines(lines)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 class RedisIdempotency:

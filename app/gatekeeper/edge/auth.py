@@ -15,7 +15,12 @@ import hashlib
 from app.core.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthenticated
 from app.registry.compact import Registry
 
+# The bearer cache: header value -> institution, only for values of a known token of at
+# most BEARER_HEADER_MAX bytes (a token is 43 characters; a longer header, e.g. padded
+# with spaces, is checked every time), cleared past BEARER_CACHE_MAX entries: at most
+# about 10,000 * (256 + 150) bytes, whatever the clients send.
 BEARER_CACHE_MAX = 10_000
+BEARER_HEADER_MAX = 256
 
 
 def authenticate(reg: Registry, header: bytes | None) -> str:
@@ -32,10 +37,11 @@ def authenticate(reg: Registry, header: bytes | None) -> str:
         raise Unauthenticated("Unknown or revoked HIS token.")
     if not inst:
         raise Forbidden("An admin token may not call the HIS API.")
-    cache = reg.bearer_cache
-    if len(cache) >= BEARER_CACHE_MAX:
-        cache.clear()
-    cache[header] = inst
+    if len(header) <= BEARER_HEADER_MAX:
+        cache = reg.bearer_cache
+        if len(cache) >= BEARER_CACHE_MAX:
+            cache.clear()
+        cache[header] = inst
     return inst
 
 

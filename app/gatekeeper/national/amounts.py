@@ -46,7 +46,9 @@ def canonical_amounts(raws: list[msgspec.Raw]) -> tuple[list[str | None], list[f
     n = len(raws)
     joined = b",".join(raws).replace(b'"', b"")
     shape = joined.translate(_SHAPE) + b","
-    if b"?" not in shape and shape.count(b".") == n and shape.count(b"d.dd,") == n:
+    # n amounts joined by n - 1 commas (a comma inside an amount, "1,2.34", is not one)
+    usual = shape.count(b",") == n and shape.count(b".") == n and shape.count(b"d.dd,") == n
+    if b"?" not in shape and usual:
         lead = b"," + joined
         if lead.count(b",0") == lead.count(b",0.") and _short(shape):
             floats = _floats.decode(b"[%b]" % joined)

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING
 
 from app.gatekeeper.decisions.idempotency import Record
 from app.gatekeeper.host.runtime import Host
-from app.gatekeeper.national.fee import EMERGENCY_MED_TYPES, FeeDecision, day_of, fingerprint
+from app.gatekeeper.national.fee import (
+    EMERGENCY_MED_TYPES,
+    FeeDecision,
+    day_of,
+    days_in_range,
+    fingerprint,
+)
 from app.gatekeeper.national.render import FAST_FRAGMENTS, RESULT_CHAR, err_msg_listed, now_text
 from app.gatekeeper.plain.decide import money
 from app.registry.judge import ALL_RESULTS
@@ -103,6 +109,8 @@ def fast_judge(
     try:
         days = list(map(day_of, scanned.days))
     except ValueError:
+        return None
+    if not days_in_range(days):  # the reference names the line, before any memo
         return None
     store = app.store
     with store.lock:

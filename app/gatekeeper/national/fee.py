@@ -2,8 +2,9 @@
 made by the reference (``hsa.fee_judge``) or the C fast path (``fast``); the
 message's identity for idempotency (:func:`fingerprint`) and its service dates
 (:func:`day_of`), which both read the same way; the reference's reading of its dates
-(:func:`service_days`) and of its inputs as the decision log keeps them
-(:func:`fee_inputs_json`, whose bytes the fast path writes in C)."""
+(:func:`service_days`, each within 1990-01-01 .. tomorrow as in the plain format) and
+of its inputs as the decision log keeps them (:func:`fee_inputs_json`, whose bytes the
+fast path writes in C)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import msgspec
 from app.gatekeeper.decisions.idempotency import Record
 from app.gatekeeper.national.render import Malformed
 from app.gatekeeper.national.schemas import FEE_TIME_PATTERN, FeeDetail
+from app.gatekeeper.plain.checks import DATE_MIN, latest
 from app.registry.judge import LineResult
 
 EMERGENCY_MED_TYPES = frozenset({"13", "24"})
@@ -26,6 +28,8 @@ _DIGITS = bytes.maketrans(b"0123456789", b"dddddddddd")
 _TIME_SHAPE = b"dddd-dd-dd dd:dd:dd"
 _TIME_RE = re.compile(FEE_TIME_PATTERN)
 TIME_MESSAGE = "须为 yyyy-MM-dd HH:mm:ss"
+LATE_MESSAGE = "服务日期晚于明天 (Asia/Shanghai)"
+EARLY_MESSAGE = f"服务日期早于 {DATE_MIN}"
 
 
 def fee_inputs_json(fees: list[FeeDetail], days: dict[str, date], emergency: int | None) -> bytes:
@@ -81,13 +85,28 @@ def service_days(fees: list[FeeDetail]) -> dict[str, date]:
     # cannot straddle two times of this shape.
     prefixes = [first] if joined.count(first.encode()) == len(times) else {t[:10] for t in times}
     out: dict[str, date] = {}
+    last = latest()
     for prefix in prefixes:
         try:
-            out[prefix] = day_of(prefix)
+            out[prefix] = day = day_of(prefix)
         except ValueError:
-            i = next(i for i, t in enumerate(times) if t.startswith(prefix))
-            raise Malformed(f"input.feedetail[{i}].fee_ocur_time", "没有这一天") from None
+            raise _at(times, prefix, "没有这一天") from None
+        if not DATE_MIN <= day <= last:  # the plain format's rule, before any memo table
+            raise _at(times, prefix, LATE_MESSAGE if day > last else EARLY_MESSAGE)
     return out
+
+
+def _at(times: list[str], prefix: str, message: str) -> Malformed:
+    """Malformed naming the first line on the date ``prefix``."""
+    i = next(i for i, t in enumerate(times) if t.startswith(prefix))
+    return Malformed(f"input.feedetail[{i}].fee_ocur_time", message)
+
+
+def days_in_range(days: list[date]) -> bool:
+    """Every date within DATE_MIN .. tomorrow (the fast path declines a message with any
+    other: the reference names its line)."""
+    last = latest()
+    return all(DATE_MIN <= d <= last for d in days)
 
 
 class FeeDecision:

@@ -76,6 +76,7 @@ from app.registry.memo import STATS as MEMO
 from app.registry.memo import InstContext
 
 HSA_PATH = "/v1/hsa"
+DEEP_MESSAGE = "JSON 嵌套过深"
 _perf = time.perf_counter
 _encode = msgspec.json.encode
 
@@ -140,9 +141,8 @@ async def handle_hsa(app: Host, scope: Scope, receive: Receive, send: Send) -> N
         op, out, outcome, fee = begin(app, rt, inst, body)
         if fee is not None:
             prior = await rt.idempotency.claim(inst, fee.msgid, fee.rec)
-            out, outcome, item = claimed(fee, prior)
+            out, outcome, item = await _answer_claimed(rt, fee, prior)
             if item is not None:
-                await _keep(rt, fee, item)
                 app.metrics.count_lines(fee.results, fee.results.count(ACCEPTED))
     except DomainError as err:
         await send_problem(send, err, HSA_PATH)
@@ -180,6 +180,8 @@ def begin(
             message = message_decoder.decode(body)
         except msgspec.MsgspecError as exc:
             raise _malformed_from(exc) from None
+        except RecursionError:  # deeper than msgspec goes, in a field it would skip
+            raise Malformed("body", DEEP_MESSAGE) from None
         if message.fixmedins_code != inst:
             raise Forbidden("This token may send messages of its own institution only.")
         op = f"hsa_{message.infno}"
@@ -264,6 +266,23 @@ def claimed(fee: FeeDecision, prior: Record | None) -> tuple[bytes, str, Item | 
         answer = fee_answer(fee.sns, fee.amounts, fee.results, rec, fee.summed, b"\\" in fee.body)
     item = (did, ms, fee.msgid, fee.inst, version, outcome, acc, rej, plain, inputs)
     return answer, outcome, item
+
+
+async def _answer_claimed(
+    rt: Runtime, fee: FeeDecision, prior: Record | None
+) -> tuple[bytes, str, Item | None]:
+    """:func:`claimed`, then the decision kept (:func:`_keep`). Whatever fails before the
+    decision is kept (a bug included, or the request cancelled) releases the msgid
+    claimed here, so that the message sent again is judged, not refused as a repeat."""
+    try:
+        out, outcome, item = claimed(fee, prior)
+        if item is not None:
+            await _keep(rt, fee, item)
+    except BaseException:
+        if prior is None:
+            await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)
+        raise
+    return out, outcome, item
 
 
 async def _keep(rt: Runtime, fee: FeeDecision, item: Item) -> None:

@@ -1,7 +1,10 @@
 """Checks of the plain format that msgspec's types do not express.
 
-- ``lines[i].service_date`` lies within 1990-01-01 .. today (Asia/Shanghai) + 1 day. The
-  upper bound is cached until the next minute or midnight, whichever comes first.
+- A service date lies within 1990-01-01 .. today (Asia/Shanghai) + 1 day, in both formats
+  (``lines[i].service_date``; the date of ``input.feedetail[i].fee_ocur_time``), checked
+  on every distinct date of a request before any memo table is read: what a cache holds
+  never decides whether a date is accepted. The upper bound is cached until the next
+  minute or midnight, whichever comes first.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
     from app.gatekeeper.plain.schemas import SettlementLine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-__all__ = ["DATE_MIN", "DAYS", "bad_service_date", "latest_day"]
+__all__ = ["DATE_MIN", "DAYS", "bad_service_date", "latest", "latest_day"]
 
 
 class _Days:
@@ -45,6 +48,11 @@ def latest_day() -> date:
     return latest
 
 
+def latest() -> date:
+    """The latest service date accepted now (see :func:`latest_day`)."""
+    return DAYS.latest if time.time() < DAYS.until else latest_day()
+
+
 def bad_service_date(i: int, day: date) -> ValidationFailed:
     if day < DATE_MIN:
         message = f"{day} is before {DATE_MIN}"
@@ -54,8 +62,8 @@ def bad_service_date(i: int, day: date) -> ValidationFailed:
 
 
 def check_service_dates(lines: Sequence[SettlementLine]) -> None:
-    latest = DAYS.latest if time.time() < DAYS.until else latest_day()
+    last = latest()
     for i, ln in enumerate(lines):
         day = ln.service_date
-        if day < DATE_MIN or day > latest:
+        if day < DATE_MIN or day > last:
             raise bad_service_date(i, day)

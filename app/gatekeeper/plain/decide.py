@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from itertools import compress
 
 import msgspec
 
 from app.core.errors import ValidationFailed, field_error
-from app.gatekeeper.plain.checks import check_service_dates
+from app.gatekeeper.plain.checks import DATE_MIN, check_service_dates
 from app.gatekeeper.plain.schemas import SettlementLine
 from app.registry.judge import ALL_RESULTS, LineResult
 from app.registry.memo import InstContext
@@ -39,26 +40,32 @@ _OK = {r: r.ok for r in ALL_RESULTS}
 FLOAT_EXACT_LIMIT = 1e13  # yuan times (lines + 2); see _plain_floats
 
 
-def judge_lines(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[str]:
+def judge_lines(ctx: InstContext, lines: Sequence[SettlementLine], last: date) -> list[str]:
     """The response's line parts in request order: id, result, id, result... (a result
-    is its own JSON fragment, see LineResult). The caller holds the store's lock."""
+    is its own JSON fragment, see LineResult). Every service date is checked against
+    DATE_MIN..``last`` before its memo table is read (422 naming the first line out of
+    range). The caller holds the store's lock."""
     try:
-        return _judge_fast(ctx, lines)
-    except KeyError:  # a memo miss or mixed service dates: the general path fills in
+        return _judge_fast(ctx, lines, last)
+    except KeyError:  # a memo miss, a new run of dates: the general path checks, fills in
         return _judge_general(ctx, lines)
 
 
-def _judge_fast(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[str]:
+def _judge_fast(ctx: InstContext, lines: Sequence[SettlementLine], last: date) -> list[str]:
     if ctx.epoch != ctx.budget[1]:  # the memo started a new epoch: judge_code clears
         raise KeyError(ctx.epoch)
     tables = ctx.tables
     d = lines[0].service_date
+    if not DATE_MIN <= d <= last:
+        raise KeyError(d)
     table = tables[d]
     parts: list[str] = []
     add = parts.append
     for ln in lines:
         if ln.service_date != d:  # bills list their days in runs: switch tables per run
             d = ln.service_date
+            if not DATE_MIN <= d <= last:  # the general path names the line
+                raise KeyError(d)
             table = tables[d]
         add(ln.line_id)
         add(table[ln.physician_code][ln.emergency])
@@ -66,7 +73,7 @@ def _judge_fast(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[str]:
 
 
 def _judge_general(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[str]:
-    check_service_dates(lines)  # the fast path has one date, checked by the caller
+    check_service_dates(lines)  # every line's date, before any memo table is read
     judge = ctx.judge_code
     parts: list[str] = [""] * (2 * len(lines))
     parts[0::2] = [ln.line_id for ln in lines]

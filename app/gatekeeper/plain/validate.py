@@ -51,15 +51,16 @@ def decide(
     n = len(lines)
     if not 0 < n <= rt.max_lines:
         raise ValidationFailed([field_error("lines", f"1 to {rt.max_lines} lines")])
+    last = DAYS.latest if _time() < DAYS.until else latest_day()
     day0 = lines[0].service_date
-    if not DATE_MIN <= day0 <= (DAYS.latest if _time() < DAYS.until else latest_day()):
+    if not DATE_MIN <= day0 <= last:  # (before the 403, as it always was)
         raise bad_service_date(0, day0)
     if req.institution_code != inst:
         raise Forbidden("This token may validate settlements of its own institution only.")
     with store.lock:
         reg = store.current or reg
         ctx = reg.contexts.get(inst) or reg.context(inst)
-        parts = judge_lines(ctx, lines)
+        parts = judge_lines(ctx, lines, last)
         version = reg.version
     MEMO.lookups += n
     if len(set(parts[0::2])) != n:

@@ -34,7 +34,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.core.errors import PROBLEM_CT, DomainError, InternalError, NotReady
-from app.core.guard import _APP, _BODY, _HEADERS
+from app.core.guard import _APP, _BODY
 from app.gatekeeper.app import GatekeeperApp
 from app.gatekeeper.decisions.idempotency import LocalIdempotency
 from app.gatekeeper.decisions.spill import Item
@@ -97,10 +97,11 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         self.expect_100_continue = False
         self.headers = []
         self._inline = None
-        if self.deadline == math.inf or self.phase != _HEADERS:  # the guard's deadline
-            self.phase, self.deadline = _HEADERS, self.loop.time() + self.limits.header_timeout
+        self.begin_head()  # the guard's counters and deadline
 
     def on_headers_complete(self) -> None:
+        if self.head_done():  # an upgrade: refused, or an h2c offer parsed again without it
+            return
         if (self.url == _HOT or self.url == _HSA) and self._admit():
             self.phase, self.deadline = _BODY, self.loop.time() + self.limits.body_timeout
             return
@@ -196,7 +197,13 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         reply.op = op
         item = None
         if fee is not None:
-            out, outcome, item = claimed(fee, idem.claim_now(inst, fee.msgid, fee.rec))
+            prior = idem.claim_now(inst, fee.msgid, fee.rec)
+            try:
+                out, outcome, item = claimed(fee, prior)
+            except BaseException:  # nothing kept: the msgid is free for the resend
+                if prior is None:
+                    idem.release_now(inst, fee.msgid, fee.rec)
+                raise
         if fee is None or item is None:
             reply.write(_OK_HEAD, out)
             gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
@@ -211,7 +218,11 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             gk.metrics.count_lines(fee.results, fee.results.count(ACCEPTED))
             gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
 
-        self._keep(rt, item, answer, reply)
+        try:
+            self._keep(rt, item, answer, reply)
+        except BaseException:
+            idem.release_now(fee.inst, fee.msgid, fee.rec)
+            raise
 
     def _keep(self, rt: Runtime, item: Item, answer: Callable[[bool], None], reply: _Reply) -> None:
         """The decision into the log's queue (the database sink) and the journal; the
