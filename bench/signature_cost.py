@@ -105,7 +105,7 @@ def csb_headers(now: float) -> dict[str, str]:
 
 def local_steps(reg: Registry) -> None:
     log = SimpleNamespace(sink="spill")  # Runtime reads only this of the decision log
-    rt = Runtime(1000, 1 << 20, 300.0, log, None, None)  # type: ignore[arg-type]
+    rt = Runtime(1000, 1 << 20, 300.0, log, None, None, visits=None, lines=None, withdrawals=None)  # type: ignore[arg-type]
     rt.gateway = Gateway(BOX, LocalNonces(1 << 30))
     bearer = [(b"authorization", b"Bearer his-token"), (b"content-length", b"900")]
     now = time.time()

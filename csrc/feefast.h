@@ -21,8 +21,11 @@ typedef struct {
 
 typedef struct {
     Span sn, code;
+    Span mdtrt, chrg;        /* len -1: absent, null or "" (no visit / no batch) */
     int64_t cents;
     unsigned char emergency; /* line med_type 13/24 (2301) */
+    unsigned char has_med;   /* line med_type present and not empty (2301: its own marker) */
+    unsigned char e;         /* the emergency flag the line is judged with (judge.c) */
     unsigned char day;       /* index into Scanned.day_off */
 } Line;
 
@@ -39,8 +42,10 @@ typedef struct {
 /* scan.c */
 int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out);
 
-/* judge.c */
-PyObject *ff_judge(Scanned *s, PyObject *tables, int emergency);
+/* judge.c: emergency >= 0 for every line (2204 with a wrapper med_type), -1 each line's
+ * own med_type else its visit (2301), -2 its visit (2204 without one); visits: the
+ * institution's emergency visits (dict, mdtrt_id -> anything) or None */
+PyObject *ff_judge(Scanned *s, PyObject *tables, int emergency, PyObject *visits);
 PyObject *ff_setup(PyObject *module, PyObject *args);
 void ff_clear(void);
 

@@ -106,12 +106,31 @@ static Py_ssize_t amount_text(int64_t cents, char *out) {
     return n + 3;
 }
 
-/* Each line's result index into F, by the memo table of its date; 0 on a miss, -1 on an
- * error. */
-static int verdicts(Scanned *s, PyObject *tables, int emergency, unsigned char *idx) {
+/* Whether the line's visit is an emergency visit (in ``visits``): 1/0, -1 on an error. */
+static int visit_emergency(const char *base, Line *ln, PyObject *visits) {
+    if (visits == Py_None || ln->mdtrt.len < 0)
+        return 0;
+    PyObject *key = PyUnicode_DecodeASCII(base + ln->mdtrt.off, ln->mdtrt.len, NULL);
+    if (!key)
+        return -1;
+    int found = PyDict_Contains(visits, key);
+    Py_DECREF(key);
+    return found;
+}
+
+/* Each line's emergency flag (ln->e, see feefast.h) and result index into F, by the memo
+ * table of its date; 0 on a miss, -1 on an error. */
+static int verdicts(Scanned *s, PyObject *tables, int emergency, PyObject *visits,
+                    unsigned char *idx) {
     const char *base = PyBytes_AS_STRING(s->body);
     for (Py_ssize_t i = 0; i < s->n; i++) {
         Line *ln = &s->lines[i];
+        int e = emergency;
+        if (e < 0)
+            e = e == -1 && ln->has_med ? ln->emergency : visit_emergency(base, ln, visits);
+        if (e < 0)
+            return -1;
+        ln->e = (unsigned char)e;
         PyObject *table = PyTuple_GET_ITEM(tables, ln->day);
         PyObject *key = PyUnicode_DecodeASCII(base + ln->code.off, ln->code.len, NULL);
         if (!key)
@@ -122,7 +141,7 @@ static int verdicts(Scanned *s, PyObject *tables, int emergency, unsigned char *
             return PyErr_Occurred() ? -1 : 0;
         if (!PyTuple_Check(v) || PyTuple_GET_SIZE(v) != 2)
             return 0;
-        PyObject *r = PyTuple_GET_ITEM(v, emergency < 0 ? ln->emergency : emergency);
+        PyObject *r = PyTuple_GET_ITEM(v, ln->e);
         Py_ssize_t j = 0;
         while (j < F.n && F.results[j] != r)
             j++;
@@ -134,7 +153,7 @@ static int verdicts(Scanned *s, PyObject *tables, int emergency, unsigned char *
 }
 
 typedef struct {
-    Py_ssize_t answer, plain, inputs, listed;
+    Py_ssize_t answer, plain, inputs, listed, memory;
     Py_ssize_t n_bad, n_accepted;
     int64_t acc, rej;
 } Sizes;
@@ -151,6 +170,9 @@ static int measure(Scanned *s, const unsigned char *idx, Sizes *z) {
                      (last ? F.ans_last[r].len : F.ans_next[r].len);
         z->plain += ln->sn.len + (last ? F.plain_last[r].len : F.plain_next[r].len);
         z->inputs += 2 + ln->code.len + 3 + 10 + 2 + 5 + 1; /* ["c","yyyy-mm-dd",false] */
+        /* the line memory's text: mdtrt_id \t sn \t chrg_bchno \t letter \n */
+        z->memory += (ln->mdtrt.len > 0 ? ln->mdtrt.len : 0) + 1 + ln->sn.len + 1 +
+                     (ln->chrg.len > 0 ? ln->chrg.len : 0) + 3;
         if (F.ok[r]) {
             if (__builtin_add_overflow(z->acc, ln->cents, &z->acc))
                 return 0;
@@ -167,8 +189,8 @@ static int measure(Scanned *s, const unsigned char *idx, Sizes *z) {
     return 1;
 }
 
-static void write_all(Scanned *s, const unsigned char *idx, int emergency, char *a, char *p,
-                      char *in, char *li, char *codes) {
+static void write_all(Scanned *s, const unsigned char *idx, char *a, char *p, char *in, char *li,
+                      char *codes, char *mem) {
     const char *base = PyBytes_AS_STRING(s->body);
     Py_ssize_t n = s->n;
     *in++ = '[';
@@ -176,7 +198,7 @@ static void write_all(Scanned *s, const unsigned char *idx, int emergency, char 
         Line *ln = &s->lines[i];
         const char *sn = base + ln->sn.off;
         int r = idx[i], last = i == n - 1;
-        int e = emergency < 0 ? ln->emergency : emergency;
+        int e = ln->e;
         Frag an = last ? F.ans_last[r] : F.ans_next[r];
         Frag pn = last ? F.plain_last[r] : F.plain_next[r];
         a = put(a, sn, ln->sn.len);
@@ -195,8 +217,31 @@ static void write_all(Scanned *s, const unsigned char *idx, int emergency, char 
             li = put(li, F.listed[r].s, F.listed[r].len);
         }
         codes[i] = F.letter[r];
+        if (ln->mdtrt.len > 0)
+            mem = put(mem, base + ln->mdtrt.off, ln->mdtrt.len);
+        *mem++ = '\t';
+        mem = put(mem, sn, ln->sn.len);
+        *mem++ = '\t';
+        if (ln->chrg.len > 0)
+            mem = put(mem, base + ln->chrg.off, ln->chrg.len);
+        *mem++ = '\t';
+        *mem++ = F.letter[r];
+        *mem++ = '\n';
     }
     in[-1] = ']';
+}
+
+/* The one visit every line names ("" when none names one), or None when they differ. */
+static PyObject *one_visit(Scanned *s) {
+    const char *base = PyBytes_AS_STRING(s->body);
+    Span first = s->lines[0].mdtrt;
+    for (Py_ssize_t i = 1; i < s->n; i++) {
+        Span m = s->lines[i].mdtrt;
+        if (m.len != first.len ||
+            (m.len > 0 && memcmp(base + m.off, base + first.off, (size_t)m.len) != 0))
+            Py_RETURN_NONE;
+    }
+    return PyUnicode_DecodeASCII(base + first.off, first.len > 0 ? first.len : 0, NULL);
 }
 
 /* The results list (LineResult objects, in line order). */
@@ -212,10 +257,10 @@ static PyObject *results_list(Scanned *s, const unsigned char *idx) {
     return list;
 }
 
-PyObject *ff_judge(Scanned *s, PyObject *tables, int emergency) {
+PyObject *ff_judge(Scanned *s, PyObject *tables, int emergency, PyObject *visits) {
     unsigned char small[256], *idx = small;
     PyObject *out = NULL, *a = NULL, *p = NULL, *in = NULL, *li = NULL, *codes = NULL,
-             *results = NULL;
+             *results = NULL, *mem = NULL, *visit = NULL;
     Sizes z;
     if (F.n == 0) {
         PyErr_SetString(PyExc_RuntimeError, "_feefast.setup was not called");
@@ -231,9 +276,13 @@ PyObject *ff_judge(Scanned *s, PyObject *tables, int emergency) {
             return NULL;
         }
     }
+    if (visits != Py_None && !PyDict_Check(visits)) {
+        PyErr_SetString(PyExc_TypeError, "visits: a dict or None");
+        return NULL;
+    }
     if (s->n > (Py_ssize_t)sizeof(small) && !(idx = PyMem_Malloc((size_t)s->n)))
         return PyErr_NoMemory();
-    int found = verdicts(s, tables, emergency, idx);
+    int found = verdicts(s, tables, emergency, visits, idx);
     if (found <= 0) {
         if (found == 0)
             out = Py_NewRef(Py_None);
@@ -249,19 +298,20 @@ PyObject *ff_judge(Scanned *s, PyObject *tables, int emergency) {
         !(p = PyBytes_FromStringAndSize(NULL, z.plain)) ||
         !(in = PyBytes_FromStringAndSize(NULL, z.inputs)) ||
         !(li = PyBytes_FromStringAndSize(NULL, z.listed + F.sep.len)) ||
-        !(codes = PyUnicode_New(s->n, 127)) || !(results = results_list(s, idx)))
+        !(codes = PyUnicode_New(s->n, 127)) || !(results = results_list(s, idx)) ||
+        !(mem = PyBytes_FromStringAndSize(NULL, z.memory)) || !(visit = one_visit(s)))
         goto done;
-    write_all(s, idx, emergency, PyBytes_AS_STRING(a), PyBytes_AS_STRING(p),
-              PyBytes_AS_STRING(in), PyBytes_AS_STRING(li), PyUnicode_DATA(codes));
+    write_all(s, idx, PyBytes_AS_STRING(a), PyBytes_AS_STRING(p), PyBytes_AS_STRING(in),
+              PyBytes_AS_STRING(li), PyUnicode_DATA(codes), PyBytes_AS_STRING(mem));
     Py_ssize_t trues = 0;
     for (Py_ssize_t i = 0; i < s->n; i++)
-        trues += emergency < 0 ? s->lines[i].emergency : emergency;
+        trues += s->lines[i].e;
     if ((trues && _PyBytes_Resize(&in, z.inputs - trues) < 0) ||
         _PyBytes_Resize(&li, z.listed) < 0)
         goto done;
-    out = Py_BuildValue("(NNNNNnNnLL)", results, a, p, in, li, z.n_bad, codes, z.n_accepted,
-                        (long long)z.acc, (long long)z.rej);
-    results = a = p = in = li = codes = NULL; /* stolen (N), also on failure */
+    out = Py_BuildValue("(NNNNNnNnLLNN)", results, a, p, in, li, z.n_bad, codes, z.n_accepted,
+                        (long long)z.acc, (long long)z.rej, mem, visit);
+    results = a = p = in = li = codes = mem = visit = NULL; /* stolen (N), also on failure */
 done:
     Py_XDECREF(a);
     Py_XDECREF(p);
@@ -269,6 +319,8 @@ done:
     Py_XDECREF(li);
     Py_XDECREF(codes);
     Py_XDECREF(results);
+    Py_XDECREF(mem);
+    Py_XDECREF(visit);
     if (idx != small)
         PyMem_Free(idx);
     return out;

@@ -16,21 +16,22 @@ static void scanned_dealloc(Scanned *s) {
 }
 
 static PyObject *scanned_judge(Scanned *s, PyObject *args) {
-    PyObject *tables;
+    PyObject *tables, *visits = Py_None;
     int emergency;
-    if (!PyArg_ParseTuple(args, "Oi", &tables, &emergency))
+    if (!PyArg_ParseTuple(args, "Oi|O", &tables, &emergency, &visits))
         return NULL;
-    if (emergency < -1 || emergency > 1) {
-        PyErr_SetString(PyExc_ValueError, "emergency must be -1, 0 or 1");
+    if (emergency < -2 || emergency > 1) {
+        PyErr_SetString(PyExc_ValueError, "emergency must be -2, -1, 0 or 1");
         return NULL;
     }
-    return ff_judge(s, tables, emergency);
+    return ff_judge(s, tables, emergency, visits);
 }
 
 static PyMethodDef scanned_methods[] = {
     {"judge", (PyCFunction)scanned_judge, METH_VARARGS,
-     "judge(tables, emergency) -> (results, answer_lines, plain_lines, inputs, listed, n_bad, "
-     "letters, n_accepted, accepted_cents, rejected_cents) | None on a memo miss"},
+     "judge(tables, emergency, visits=None) -> (results, answer_lines, plain_lines, inputs, "
+     "listed, n_bad, letters, n_accepted, accepted_cents, rejected_cents, memory, visit) | None "
+     "on a memo miss"},
     {NULL, NULL, 0, NULL},
 };
 

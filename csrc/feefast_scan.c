@@ -25,23 +25,33 @@ static inline int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 
 /* A string without escapes (the caller refused bodies with a backslash): its content's
  * span. ascii: refuse bytes >= 0x80 (the judged fields, whose lengths are checked in
- * bytes). A raw control character is not JSON (the reference refuses it too). */
+ * bytes). A raw control character is not JSON (the reference refuses it too). The
+ * closing quote is found by memchr; the bytes before it are checked 8 at a time (a byte
+ * below 0x20 in x: (x - 0x20...20) & ~x & 0x80...80 is not zero, exactly when). */
 static int string(Cur *c, Span *out, int ascii) {
+    const uint64_t ones = 0x2020202020202020ULL, highs = 0x8080808080808080ULL;
     if (c->p >= c->end || *c->p != '"')
         return BAIL;
     const char *s = ++c->p;
-    for (; c->p < c->end; c->p++) {
-        unsigned char ch = (unsigned char)*c->p;
-        if (ch == '"') {
-            out->off = s - c->base;
-            out->len = c->p - s;
-            c->p++;
-            return 1;
-        }
-        if (ch < 0x20 || (ascii && ch >= 0x80))
+    const char *q = memchr(s, '"', (size_t)(c->end - s));
+    if (!q)
+        return BAIL;
+    const unsigned char *u = (const unsigned char *)s;
+    Py_ssize_t n = q - s, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, u + i, 8);
+        if (((x - ones) & ~x & highs) || (ascii && (x & highs)))
             return BAIL;
     }
-    return BAIL;
+    for (; i < n; i++) {
+        if (u[i] < 0x20 || (ascii && u[i] >= 0x80))
+            return BAIL;
+    }
+    out->off = s - c->base;
+    out->len = n;
+    c->p = q + 1;
+    return 1;
 }
 
 /* A JSON number (grammar only). */
@@ -225,8 +235,10 @@ static int digits(const char *p, Py_ssize_t len, Py_ssize_t max, int64_t *out) {
     return 1;
 }
 
-/* The amount: a JSON number 0|[1-9]d{0,15} with 1-2 decimals or none, or a string
- * d{1,16} likewise (national/amounts.canonical_amounts reads both the same); in cents. */
+/* The amount: a JSON number 0|[1-9]d{0,15}, or a string d{1,16}, with decimals or none,
+ * every decimal past the second a zero ("58.0000", a 4-scale database decimal), read by
+ * value as amounts.canonical_amounts reads it; in cents. Negative amounts (refunds) and
+ * exponents are the reference's. */
 static int amount(Cur *c, int64_t *cents) {
     const char *s = c->p, *e;
     int64_t whole, frac = 0;
@@ -250,8 +262,12 @@ static int amount(Cur *c, int64_t *cents) {
         return BAIL;
     if (dot) {
         Py_ssize_t nf = e - dot - 1;
-        if (!digits(dot + 1, nf, 2, &frac))
+        if (nf < 1 || nf > 32 || !digits(dot + 1, nf < 2 ? nf : 2, 2, &frac))
             return BAIL;
+        for (Py_ssize_t i = 2; i < nf; i++) {
+            if (dot[1 + i] != '0')
+                return BAIL;
+        }
         if (nf == 1)
             frac *= 10;
     }
@@ -269,7 +285,82 @@ static int fee_time(const char *t) {
     return 1;
 }
 
-enum { F_SN = 1, F_CODE = 2, F_TIME = 4, F_AMT = 8, F_MED = 16 };
+enum {
+    F_SN = 1, F_CODE = 2, F_TIME = 4, F_AMT = 8, F_MED = 16, F_MDTRT = 32, F_CHRG = 64,
+    F_INIT = 128, F_EXP = 256, F_CNT = 512, F_PRIC = 1024
+};
+
+/* A line id: a string of 1-64 bytes, or a non-negative JSON integer of at most 18
+ * digits (its text, as the reference echoes it; others are the reference's). */
+static int line_id(Cur *c, Span *out) {
+    Opt o;
+    if (c->p < c->end && *c->p != '"') {
+        const char *start = c->p;
+        if (!is_digit(*start) || !number(c))
+            return BAIL;
+        for (const char *q = start; q < c->p; q++) {
+            if (!is_digit(*q))
+                return BAIL; /* a fraction or an exponent: not an integer */
+        }
+        if (c->p - start > 18)
+            return BAIL;
+        out->off = start - c->base;
+        out->len = c->p - start;
+        return 1;
+    }
+    if (!text(c, &o, 1, 64, 0))
+        return BAIL;
+    out->off = o.off;
+    out->len = o.len;
+    return 1;
+}
+
+/* null or "" (the field is absent), nothing else. */
+static int absent(Cur *c) {
+    if (c->p < c->end && *c->p == 'n')
+        return literal(c, "null", 4);
+    return literal(c, "\"\"", 2);
+}
+
+/* cnt, pric: null, or a number or string -?d{1,16}(.d{1,32})? (read, not judged). */
+static int count(Cur *c) {
+    Span str;
+    const char *s, *e;
+    if (c->p < c->end && *c->p == 'n')
+        return literal(c, "null", 4);
+    if (c->p < c->end && *c->p == '"') {
+        if (!string(c, &str, 1))
+            return BAIL;
+        s = c->base + str.off;
+        e = s + str.len;
+    } else {
+        s = c->p;
+        if (!number(c))
+            return BAIL;
+        e = c->p;
+    }
+    if (s < e && *s == '-')
+        s++;
+    const char *dot = memchr(s, '.', (size_t)(e - s));
+    Py_ssize_t whole = (dot ? dot : e) - s, frac = dot ? e - dot - 1 : 0;
+    if (whole < 1 || whole > 16 || (dot && (frac < 1 || frac > 32)))
+        return BAIL;
+    for (const char *q = s; q < e; q++) {
+        if (q != dot && !is_digit(*q))
+            return BAIL;
+    }
+    return 1;
+}
+
+/* An optional ASCII id (mdtrt_id, chrg_bchno): null and "" are absent (len -1). */
+static int optional_id(Cur *c, Span *out) {
+    Opt o;
+    if (!text(c, &o, 0, 64, 1))
+        return BAIL;
+    out->off = o.off;
+    out->len = o.len > 0 ? o.len : -1;
+    return 1;
+}
 
 static int med_emergency(const char *p, Py_ssize_t len) {
     return len == 2 && ((p[0] == '1' && p[1] == '3') || (p[0] == '2' && p[1] == '4'));
@@ -301,45 +392,76 @@ typedef struct {
     int prev; /* the previous line's date index, -1 for the first line */
 } LineCtx;
 
+/* Which line member a key is (0: one the judgement skips), by its length first: most
+ * of a line's members are skipped, each after one or two comparisons. */
+static unsigned line_key(const char *key, Py_ssize_t len) {
+#define IS(lit) (memcmp(key, lit, sizeof(lit) - 1) == 0)
+    switch (len) {
+    case 3: return IS("cnt") ? F_CNT : 0;
+    case 4: return IS("pric") ? F_PRIC : 0;
+    case 8: return IS("mdtrt_id") ? F_MDTRT : IS("med_type") ? F_MED : 0;
+    case 10: return IS("feedetl_sn") ? F_SN : IS("chrg_bchno") ? F_CHRG : 0;
+    case 11: return IS("exp_content") ? F_EXP : 0;
+    case 12: return IS("bilg_dr_codg") ? F_CODE : 0;
+    case 13: return IS("fee_ocur_time") ? F_TIME : 0;
+    case 15: return IS("init_feedetl_sn") ? F_INIT : 0;
+    case 19: return IS("det_item_fee_sumamt") ? F_AMT : 0;
+    default: return 0;
+    }
+#undef IS
+}
+
 static int line_field(Cur *c, Span k, unsigned seen, unsigned *f, void *ctx) {
     LineCtx *x = ctx;
     Line *ln = x->ln;
     Opt o;
-    if (KEY(k, "feedetl_sn")) {
-        CLAIM(F_SN);
-        if (!text(c, &o, 1, 64, 0))
-            return BAIL;
-        ln->sn.off = o.off;
-        ln->sn.len = o.len;
-    } else if (KEY(k, "bilg_dr_codg")) {
-        CLAIM(F_CODE);
+    unsigned flag = line_key(c->base + k.off, k.len);
+    if (flag)
+        CLAIM(flag); /* a repeated member: refused before its value is read */
+    else
+        *f = 0;
+    switch (flag) {
+    case F_SN:
+        return line_id(c, &ln->sn);
+    case F_MDTRT:
+        return optional_id(c, &ln->mdtrt);
+    case F_CHRG:
+        return optional_id(c, &ln->chrg);
+    case F_CNT:
+    case F_PRIC:
+        return count(c);
+    case F_INIT:
+    case F_EXP:
+        return absent(c); /* a refund or a marker: the reference */
+    case F_CODE:
         if (!text(c, &o, 0, 64, 0))
             return BAIL;
         ln->code.off = o.off;
         ln->code.len = o.len;
-    } else if (KEY(k, "fee_ocur_time")) {
-        CLAIM(F_TIME);
+        return 1;
+    case F_TIME:
         return text(c, &o, 19, 19, 0) && fee_time(c->base + o.off) &&
                service_day(c->base, o.off, x->out, x->prev, ln);
-    } else if (KEY(k, "det_item_fee_sumamt")) {
-        CLAIM(F_AMT);
+    case F_AMT:
         return amount(c, &ln->cents);
-    } else if (KEY(k, "med_type")) {
-        CLAIM(F_MED);
+    case F_MED:
         if (!text(c, &o, 0, 8, 1))
             return BAIL;
-        ln->emergency = o.len >= 0 && med_emergency(c->base + o.off, o.len);
-    } else {
+        ln->has_med = o.len > 0;
+        ln->emergency = o.len > 0 && med_emergency(c->base + o.off, o.len);
+        return 1;
+    default:
         return skip_value(c, 2);
     }
-    return 1;
 }
 
 /* One feedetail item: the four judged fields required, med_type optional. */
 static int line(Cur *c, Line *ln, Scanned *out, int prev) {
     LineCtx x = {ln, out, prev};
     unsigned seen, need = F_SN | F_CODE | F_TIME | F_AMT;
-    ln->emergency = 0;
+    ln->emergency = ln->has_med = ln->e = 0;
+    ln->mdtrt.len = ln->chrg.len = -1;
+    ln->mdtrt.off = ln->chrg.off = 0;
     if (members(c, line_field, &x, &seen) != 1 || (seen & need) != need)
         return BAIL;
     return 1;
@@ -495,6 +617,8 @@ int ff_scan(const char *buf, Py_ssize_t size, Py_ssize_t max_lines, Scanned *out
     unsigned seen, need = W_INFNO | W_MSGID | W_INST | W_INPUT;
     if (memchr(buf, '\\', (size_t)size))
         return BAIL; /* escapes: the reference decodes and re-escapes */
+    if (size >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        c->p += 3; /* a UTF-8 byte-order mark before the JSON */
     ws(c);
     int r = members(c, wrapper_field, &x, &seen);
     if (r != 1)

@@ -77,6 +77,17 @@ class Settings(BaseSettings):
     # extension was built at install (a C compiler was there), "off" never does; either
     # way the reference path decides every message it does not.
     hsa_fast_path: Literal["auto", "off"] = "auto"
+    # National format (docs/his-national.md). Visit memory (2201/2203/2401 -> the med_type
+    # of later 2204/2301 lines): kept this long after the visit message, at most this many
+    # bytes per process (the oldest visits go first). 400 days: an inpatient stay is
+    # settled (中途结算) at the latest at the year's end, so no visit is billed for more
+    # than a year; a month more covers lines uploaded late.
+    visit_ttl_days: float = Field(default=400.0, gt=0)
+    visit_memory_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Recent lines (refunds take their original line's verdict; 2205/2302 withdraw lines
+    # by visit): kept this long, at most this many bytes per process.
+    line_memory_days: float = Field(default=30.0, gt=0)
+    line_memory_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 
     # Operator console: a session ends after this long without a request, and at the latest
     # this long after sign-in.

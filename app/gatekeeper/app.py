@@ -38,6 +38,9 @@ from app.gatekeeper.decisions.idempotency import (
 )
 from app.gatekeeper.decisions.ids import Uuid7
 from app.gatekeeper.decisions.journal import Journal, JournalUnavailable
+from app.gatekeeper.decisions.recent import LineMemory, RedisLineMemory
+from app.gatekeeper.decisions.visits import RedisVisitMemory, VisitMemory
+from app.gatekeeper.decisions.withdrawals import WithdrawalLog
 from app.gatekeeper.edge.asgi import (
     ClientGone,
     InternalError,
@@ -56,7 +59,7 @@ from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.gauges import msgid_metrics, runtime_gauges
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national import fast as fast_path
-from app.gatekeeper.national.hsa import HSA_PATH, handle_hsa
+from app.gatekeeper.national.hsa import HSA_PATH, HSA_PREFIX, handle_hsa
 from app.gatekeeper.openapi import openapi_document
 from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
 from app.gatekeeper.routes import dispatch
@@ -86,7 +89,8 @@ class GatekeeperApp:
         kind = scope["type"]
         if kind != "http" or scope["path"] != VALIDATE_PATH or scope["method"] != "POST":
             if kind == "http":
-                if scope["path"] == HSA_PATH:
+                path = scope["path"]
+                if path == HSA_PATH or path.startswith(HSA_PREFIX):
                     await handle_hsa(self, scope, receive, send)
                 else:
                     await dispatch(self, scope, send)
@@ -180,6 +184,13 @@ class GatekeeperApp:
         else:
             nonces = LocalNonces(settings.gateway_nonce_memory_bytes)
         await nonces.start()
+        visits, lines = _memories(settings)
+        await visits.start()
+        await lines.start()
+        withdrawals = WithdrawalLog(
+            settings.database_url, settings.decision_log_dir, settings.journal_fsync_s
+        )
+        await withdrawals.start()
         reader = create_engine(settings.database_url)
         self.reader = create_sessionmaker(reader)
         self._closers.append(reader.dispose)
@@ -193,6 +204,9 @@ class GatekeeperApp:
             settings.http_body_timeout_s,
             hsa_fast=fast_path.active(settings.hsa_fast_path),
             gateway=Gateway(box, nonces),
+            visits=visits,
+            lines=lines,
+            withdrawals=withdrawals,
         )
         log.info("%s", fast_path.describe(settings.hsa_fast_path))
         self.openapi = msgspec.json.encode(
@@ -236,6 +250,9 @@ class GatekeeperApp:
             await rt.idempotency.stop()
             if rt.gateway is not None:
                 await rt.gateway.nonces.stop()
+            await rt.withdrawals.stop()
+            await rt.lines.stop()
+            await rt.visits.stop()
 
     def new_id(self) -> tuple[str, int]:
         """A decision id (UUIDv7) and its millisecond timestamp."""
@@ -243,6 +260,21 @@ class GatekeeperApp:
 
     def log_exception(self, message: str) -> None:
         log.exception(message)
+
+
+def _memories(settings: Settings) -> tuple[VisitMemory, LineMemory]:
+    """The national format's visit and line memories: in Redis when there is one."""
+    day = 86400.0
+    visit_ttl, line_ttl = settings.visit_ttl_days * day, settings.line_memory_days * day
+    if settings.redis_url:
+        return (
+            RedisVisitMemory(settings.redis_url, visit_ttl, settings.visit_memory_bytes),
+            RedisLineMemory(settings.redis_url, line_ttl, settings.line_memory_bytes),
+        )
+    return (
+        VisitMemory(visit_ttl, settings.visit_memory_bytes),
+        LineMemory(line_ttl, settings.line_memory_bytes),
+    )
 
 
 def create_gatekeeper_app(*, store: RegistryStore | None = None) -> GatekeeperApp:

@@ -7,7 +7,14 @@ from typing import Any
 import msgspec
 
 from app.core.errors import PROBLEM_CT
-from app.gatekeeper.national.schemas import HsaRequest, HsaResponse, Roster
+from app.gatekeeper.national.docs import AuditRequestDoc, AuditResult, HsaRequest, HsaResponse
+from app.gatekeeper.national.requests import (
+    InpatientWithdrawal,
+    MdtrtInfo,
+    OutpatientWithdrawal,
+    StaffQuery,
+)
+from app.gatekeeper.national.schemas import Roster
 from app.gatekeeper.plain.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
 from app.gatekeeper.plain.validate import VALIDATE_PATH
 from app.registry.history import ExplainedDecision
@@ -40,6 +47,12 @@ def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> di
             ExplainedDecision,
             HsaRequest,
             HsaResponse,
+            AuditResult,
+            StaffQuery,
+            MdtrtInfo,
+            OutpatientWithdrawal,
+            InpatientWithdrawal,
+            AuditRequestDoc,
             Roster,
         ],
         ref_template="#/components/schemas/{name}",
@@ -271,37 +284,50 @@ def _hsa_path(
     common: dict[str, Any],
     auth: list[dict[str, list[str]]],
 ) -> dict[str, Any]:
-    """POST /v1/hsa."""
-    return {
-        "/v1/hsa": {
-            "post": {
-                "operationId": "nationalPlatformMessage",
-                "summary": "2204/2301 fee upload (every feedetail judged) or 5102 staff query",
-                "description": (
-                    "The national platform's wrapper in and out. A malformed message is HTTP "
-                    "200 with infcode -1 and err_msg naming the field's path. Fee uploads are "
-                    "idempotent on msgid per institution for 24 h. Signed with the platform "
-                    "gateway's x-tif headers (or a CSB pair's _api_* headers) instead of, or "
-                    "besides, a bearer token: docs/his-gateway.md."
-                ),
-                "security": [*auth, *GATEWAY_SECURITY],
-                "requestBody": {
-                    "required": True,
-                    "description": (
-                        f"1-{max_lines} feedetail items; at most {max_body_bytes} bytes."
-                    ),
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/HsaRequest"}}
-                    },
-                },
-                "responses": {
-                    "200": _json("HsaResponse", "The platform's wrapper: infcode 0 or -1."),
-                    "400": common["400"],
-                    "401": common["401"],
-                    "403": _problem("fixmedins_code is not the token's institution."),
-                    "413": _problem("The body is larger than allowed."),
-                    "503": common["503"],
-                },
-            }
+    """POST /v1/hsa and POST /v1/hsa/{infno} (the same operation)."""
+    operation = {
+        "summary": "The national platform's messages: 2204/2301 fee uploads (every feedetail "
+        "judged), 5102 staff query, 3101/3102 audit, 2201/2203/2401 visits, 2205/2302 "
+        "withdrawals",
+        "description": (
+            "The national platform's wrapper in and out (docs/his-national.md). A malformed "
+            "message, or an infno ybgate does not serve, is HTTP 200 with infcode -1 and "
+            "err_msg naming the field's path. Fee uploads are idempotent on msgid per "
+            "institution for 24 h. 3101/3102 answer output.result as a list of AuditResult. "
+            "A UTF-8 byte-order mark before the JSON is ignored. Signed with the platform "
+            "gateway's x-tif headers (or a CSB pair's _api_* headers) instead of, or "
+            "besides, a bearer token: docs/his-gateway.md."
+        ),
+        "security": [*auth, *GATEWAY_SECURITY],
+        "requestBody": {
+            "required": True,
+            "description": f"1-{max_lines} feedetail items; at most {max_body_bytes} bytes.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/HsaRequest"}}
+            },
         },
+        "responses": {
+            "200": _json("HsaResponse", "The platform's wrapper: infcode 0 or -1."),
+            "400": common["400"],
+            "401": common["401"],
+            "403": _problem("fixmedins_code is not the token's institution."),
+            "413": _problem("The body is larger than allowed."),
+            "503": common["503"],
+        },
+    }
+    with_path = {
+        **operation,
+        "parameters": [
+            {
+                "name": "infno",
+                "in": "path",
+                "required": True,
+                "description": "The transaction; the body's infno, when given, must be it.",
+                "schema": {"type": "string", "maxLength": 8},
+            }
+        ],
+    }
+    return {
+        "/v1/hsa": {"post": {"operationId": "nationalPlatformMessage", **operation}},
+        "/v1/hsa/{infno}": {"post": {"operationId": "nationalPlatformMessageByPath", **with_path}},
     }

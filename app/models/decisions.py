@@ -27,3 +27,26 @@ class SettlementDecision(Base):
     inputs: Mapped[list[Any] | None] = mapped_column(Json, nullable=True)
     # Newest first per institution: decision ids are UUIDv7, ordered by time.
     __table_args__ = (Index("ix_settlement_decisions_inst_id", "institution_code", "decision_id"),)
+
+
+class DecisionWithdrawal(Base):
+    """A line of a logged decision withdrawn by a later message of the same institution
+    (2205 门诊费用明细信息撤销, 2302 住院费用明细信息撤销): one row per line found, or
+    one row without ``decision_id`` when the message named lines no decision in memory
+    had. Kept apart from the decision log's rows and joined to them when a decision is
+    read (``app.registry.history``)."""
+
+    __tablename__ = "decision_withdrawals"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    institution_code: Mapped[str] = mapped_column(String(32))
+    decision_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    line_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(64))
+    chrg_bchno: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    msgid: Mapped[str] = mapped_column(String(30))
+    infno: Mapped[str] = mapped_column(String(8))
+    withdrawn_at: Mapped[datetime] = mapped_column(TZDateTime)
+    __table_args__ = (
+        Index("ix_decision_withdrawals_decision_id", "decision_id"),
+        Index("ix_decision_withdrawals_inst_visit", "institution_code", "mdtrt_id"),
+    )

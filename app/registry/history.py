@@ -33,6 +33,7 @@ from app.models import (
     Agreement,
     AgreementSuspension,
     CodeCancellation,
+    DecisionWithdrawal,
     InstitutionSuspension,
     InstitutionTerm,
     Physician,
@@ -42,6 +43,14 @@ from app.models import (
 from app.registry import source
 from app.registry.explain import Cause, Fact, LineBasis, explain_line
 from app.registry.facts import InstitutionFact, PhysicianFact
+
+
+class Withdrawal(TypedDict):
+    """The message that withdrew a line (2205/2302 of the national format)."""
+
+    msgid: str
+    infno: str
+    withdrawn_at: str
 
 
 class ExplainedLine(TypedDict):
@@ -54,6 +63,7 @@ class ExplainedLine(TypedDict):
     overridden: str | None
     basis: LineBasis | None  # None: logged before inputs were kept
     changed_since: int | None  # first later version that changed this physician's record
+    withdrawn: Withdrawal | None  # the first message that withdrew the line, if any
 
 
 class ExplainedDecision(TypedDict):
@@ -73,6 +83,34 @@ class ExplainedDecision(TypedDict):
 # -- the decision log ------------------------------------------------------------------------
 async def get_decision(session: AsyncSession, decision_id: str) -> SettlementDecision | None:
     return await session.get(SettlementDecision, decision_id)
+
+
+WithdrawnLine = tuple[str, str, Withdrawal]  # (decision id, line id, by what)
+
+
+async def withdrawals_of(
+    session: AsyncSession, decision_id: str, pending: Collection[WithdrawnLine] = ()
+) -> dict[str, Withdrawal]:
+    """Line id -> the first withdrawal of that line of the decision: the table's rows
+    and ``pending`` ones (a gatekeeper's not yet written)."""
+    rows = await session.scalars(
+        select(DecisionWithdrawal)
+        .where(DecisionWithdrawal.decision_id == decision_id)
+        .order_by(DecisionWithdrawal.withdrawn_at, DecisionWithdrawal.id)
+    )
+    found: list[tuple[str, str, Withdrawal]] = [
+        (
+            w.withdrawn_at.isoformat(),
+            w.line_id or "",
+            Withdrawal(msgid=w.msgid, infno=w.infno, withdrawn_at=w.withdrawn_at.isoformat()),
+        )
+        for w in rows
+    ]
+    found += [(w["withdrawn_at"], line, w) for did, line, w in pending if did == decision_id]
+    out: dict[str, Withdrawal] = {}
+    for _, line, w in sorted(found, key=lambda f: f[0]):
+        out.setdefault(line, w)
+    return out
 
 
 # -- the outbox as history --------------------------------------------------------------------
@@ -163,8 +201,27 @@ async def _aliases(session: AsyncSession, codes: Iterable[str]) -> dict[str, str
 
 
 # -- explaining a logged decision ---------------------------------------------------------------
-async def explain_decision(session: AsyncSession, row: SettlementDecision) -> ExplainedDecision:
-    """A logged decision with every line's basis on the record as of its version."""
+def _as_answered(stored: dict[str, Any], withdrawn: Withdrawal | None) -> ExplainedLine:
+    """A logged line as it was answered, before its inputs and basis are added."""
+    return ExplainedLine(
+        line_id=stored["line_id"],
+        physician_code=None,
+        service_date=None,
+        emergency=None,
+        decision=stored["decision"],
+        reason=stored.get("reason"),
+        overridden=stored.get("overridden"),
+        basis=None,
+        changed_since=None,
+        withdrawn=withdrawn,
+    )
+
+
+async def explain_decision(
+    session: AsyncSession, row: SettlementDecision, pending: Collection[WithdrawnLine] = ()
+) -> ExplainedDecision:
+    """A logged decision with every line's basis on the record as of its version, and
+    the lines withdrawn since (``pending``: withdrawals not yet in their table)."""
     version = int(row.registry_version)
     inputs: list[Any] = list(row.inputs or [])
     aliases = await _aliases(session, (i[0] for i in inputs))
@@ -177,19 +234,10 @@ async def explain_decision(session: AsyncSession, row: SettlementDecision) -> Ex
     regions = await source.region_facts(session, [inst["region"]]) if inst else {}
     region = regions.get(inst["region"]) if inst else None
     memo: dict[tuple[str, str, bool], LineBasis] = {}
+    withdrawn = await withdrawals_of(session, row.decision_id, pending)
     lines: list[ExplainedLine] = []
     for i, stored in enumerate(row.lines):
-        line = ExplainedLine(
-            line_id=stored["line_id"],
-            physician_code=None,
-            service_date=None,
-            emergency=None,
-            decision=stored["decision"],
-            reason=stored.get("reason"),
-            overridden=stored.get("overridden"),
-            basis=None,
-            changed_since=None,
-        )
+        line = _as_answered(stored, withdrawn.get(stored["line_id"]))
         if i < len(inputs):
             code, day, emergency = inputs[i][0], inputs[i][1], bool(inputs[i][2])
             yb = aliases.get(code, code)

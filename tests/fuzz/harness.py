@@ -27,6 +27,8 @@ from typing import Any, cast
 
 from app.core.errors import DomainError
 from app.gatekeeper import GatekeeperApp
+from app.gatekeeper.decisions.recent import LineMemory
+from app.gatekeeper.decisions.visits import VisitMemory
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national import _feefast
 from app.gatekeeper.national.hsa import begin, claimed
@@ -50,6 +52,8 @@ class _Rt:
     def __init__(self) -> None:
         self.max_lines = 1000
         self.hsa_fast = True  # the fast path is what is fuzzed (the reference: fast=False)
+        self.visits = VisitMemory(86400.0, 1 << 20)  # no visits: nothing is an emergency by it
+        self.lines = LineMemory(86400.0, 1 << 20)  # no earlier lines: a refund is its own
 
 
 class Coverage:
@@ -120,7 +124,7 @@ def answer_of(
     """What the message gets (answer, outcome, logged decision, msgid record), without
     its decision id and times; ("500", exception) when the path raised a bug."""
     try:
-        op, out, outcome, fee = begin(gk, rt, inst, body, fast=fast)
+        op, out, outcome, fee, _ = begin(gk, rt, inst, body, fast=fast)
         if fee is None:
             return (op, _normal(out, ""), outcome)
         answer, outcome, item = claimed(fee, None)

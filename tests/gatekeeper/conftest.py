@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from app.gatekeeper import GatekeeperApp, create_gatekeeper_app
-from app.models.decisions import SettlementDecision
+from app.models.decisions import DecisionWithdrawal, SettlementDecision
 from app.registry.facts import Patch
 from app.registry.store import RegistryStore
 from tests.gatekeeper.world import (
@@ -92,8 +92,10 @@ def gk_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Settings for one app: a SQLite decision sink (with its table) and a spill dir."""
     db = tmp_path / "decisions.db"
     engine = create_engine(f"sqlite:///{db}")
+    tables = SettlementDecision.metadata.tables
     SettlementDecision.metadata.create_all(
-        engine, tables=[SettlementDecision.metadata.tables[SettlementDecision.__tablename__]]
+        engine,
+        tables=[tables[m.__tablename__] for m in (SettlementDecision, DecisionWithdrawal)],
     )
     engine.dispose()
     monkeypatch.setenv("YBGATE_DATABASE_URL", f"sqlite+aiosqlite:///{db}")

@@ -315,3 +315,43 @@ async def test_national_format_inline_is_the_asgi_answer_and_logs_the_same_input
             break
     for n, p in sids:
         assert json.loads(rows[n]) == json.loads(rows[p]), n
+
+
+async def test_visits_fees_and_withdrawals_by_path_are_answered_inline(
+    conn: Conn, gk_env: Path, served: tuple[int, list[int]]
+) -> None:
+    """/v1/hsa/{infno} on the inline path: a 2203 visit, a 2204 judged with it, a 2205
+    withdrawal journaled before its answer; none takes uvicorn's ASGI path, and the
+    withdrawal reaches its table naming the decision's line."""
+    reader, writer = conn
+    visit = {"infno": "2203", "msgid": "IV", "fixmedins_code": "H1",
+             "input": {"mdtrtinfo": {"mdtrt_id": "MZ-I", "med_type": "13"}}}  # fmt: skip
+    writer.write(post(json.dumps(visit).encode(), path="/v1/hsa/2203"))
+    status, _, answer = await read_response(reader)
+    assert status == 200 and json.loads(answer)["infcode"] == 0
+    item = {"feedetl_sn": "1", "mdtrt_id": "MZ-I", "chrg_bchno": "B1",
+            "bilg_dr_codg": DR_TERMINATED, "fee_ocur_time": "2026-07-01 09:00:00",
+            "det_item_fee_sumamt": "10.0000"}  # fmt: skip
+    upload = {"msgid": "IF", "fixmedins_code": "H1", "input": {"feedetail": [item]}}
+    writer.write(post(b"\xef\xbb\xbf" + json.dumps(upload).encode(), path="/v1/hsa/2204"))
+    status, _, answer = await read_response(reader)
+    got = json.loads(answer)
+    assert got["output"]["result"][0]["ybgate_reason"] == "EMERGENCY_OVERRIDE"
+    withdraw = {"infno": "2205", "msgid": "IW", "fixmedins_code": "H1",
+                "input": {"data": {"mdtrt_id": "MZ-I", "chrg_bchno": "B1"}}}  # fmt: skip
+    writer.write(post(json.dumps(withdraw).encode(), path="/v1/hsa/2205"))
+    status, _, answer = await read_response(reader)
+    assert json.loads(answer)["output"]["ybgate"]["lines"] == 1
+    assert not served[1], "a message took uvicorn's ASGI path"
+    rows: list[Any] = []
+    for _ in range(250):
+        await asyncio.sleep(0.02)
+        with (
+            contextlib.suppress(sqlite3.OperationalError),
+            sqlite3.connect(gk_env, timeout=0.01) as db,
+        ):
+            query = "SELECT decision_id, line_id, msgid FROM decision_withdrawals"
+            rows = db.execute(query).fetchall()
+        if rows:
+            break
+    assert rows == [(got["inf_refmsgid"], "1", "IW")]

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import NotFound
 from app.gatekeeper.decisions.spill import Item, lines_json
+from app.gatekeeper.decisions.withdrawals import Withdrawn
 from app.models import SettlementDecision
-from app.registry.history import explain_decision, get_decision
+from app.registry.history import Withdrawal, WithdrawnLine, explain_decision, get_decision
 
 DECISIONS_PREFIX = "/v1/decisions/"
 DECISIONS_PATH = "/v1/decisions/{decision_id}"
@@ -46,15 +47,36 @@ def _pending(items: list[Item], decision_id: str) -> SettlementDecision | None:
     return None
 
 
+def _withdrawn(pending: list[Withdrawn], decision_id: str) -> list[WithdrawnLine]:
+    out: list[WithdrawnLine] = []
+    for w in pending:
+        if w.decision_id == decision_id:
+            at = datetime.fromtimestamp(w.withdrawn_ms / 1000, UTC).isoformat()
+            out.append(
+                (
+                    w.decision_id,
+                    w.line_id or "",
+                    Withdrawal(msgid=w.msgid, infno=w.infno, withdrawn_at=at),
+                )
+            )
+    return out
+
+
 async def find(
-    sessions: async_sessionmaker[AsyncSession], queued: list[Item], decision_id: str, inst: str
+    sessions: async_sessionmaker[AsyncSession],
+    queued: list[Item],
+    decision_id: str,
+    inst: str,
+    withdrawals: list[Withdrawn] | None = None,
 ) -> bytes:
-    """The explained decision as JSON; NotFound unless it is ``inst``'s."""
+    """The explained decision as JSON; NotFound unless it is ``inst``'s. ``queued``:
+    decisions, ``withdrawals``: withdrawn lines, not yet in their tables."""
     if not _ID_RE.fullmatch(decision_id):
         raise NotFound(f"No decision {decision_id} (a decision_id is a UUIDv7).")
     async with sessions() as session:
         row = _pending(queued, decision_id) or await get_decision(session, decision_id)
         if row is None or row.institution_code != inst:
             raise NotFound(f"No decision {decision_id} of institution {inst}.")
-        explained = await explain_decision(session, row)
+        pending = _withdrawn(withdrawals or [], decision_id)
+        explained = await explain_decision(session, row, pending)
     return msgspec.json.encode(explained)

@@ -45,8 +45,8 @@ class Metrics:
         # outcome: accept / reject / partial, or the status of a problem response.
         self.validate: dict[str, Series] = {o: Series() for o in OUTCOMES}
         self.eligibility: dict[str, Series] = {}
-        # (operation, outcome): POST /v1/hsa by infno (hsa_2204, hsa_2301, hsa_5102) and
-        # GET /v1/roster.
+        # (operation, outcome): POST /v1/hsa[/{infno}] by infno (hsa_2204, hsa_2301,
+        # hsa_5102, hsa_3101, ...: the served ones; "hsa" for any other) and GET /v1/roster.
         self.ops: dict[tuple[str, str], Series] = {}
         self.lines: dict[LineResult, int] = dict.fromkeys(ALL_RESULTS, 0)
         self.gauges: list[Callable[[], Iterable[Metric]]] = []
@@ -100,8 +100,8 @@ class Metrics:
         )
         yield from _histogram(
             "ybgate_his_duration_seconds",
-            "Time to answer POST /v1/hsa (operation hsa_2204, hsa_2301, hsa_5102) and GET "
-            "/v1/roster, by operation and outcome.",
+            "Time to answer POST /v1/hsa (operation hsa_<infno> for each infno served, hsa "
+            "for others) and GET /v1/roster, by operation and outcome.",
             dict(self.ops),
             ("operation", "outcome"),
         )

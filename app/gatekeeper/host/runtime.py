@@ -9,6 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.gatekeeper.decisions.decision_log import DecisionLog
 from app.gatekeeper.decisions.idempotency import IdempotencyStore
 from app.gatekeeper.decisions.journal import Journal
+from app.gatekeeper.decisions.recent import LineMemory
+from app.gatekeeper.decisions.visits import VisitMemory
+from app.gatekeeper.decisions.withdrawals import WithdrawalLog
 from app.gatekeeper.edge.gateway import Gateway
 from app.gatekeeper.edge.metrics import Metrics
 from app.registry.store import RegistryStore
@@ -27,6 +30,9 @@ class Runtime:
         journal: Journal,
         body_timeout: float = 30.0,
         *,
+        visits: VisitMemory,
+        lines: LineMemory,
+        withdrawals: WithdrawalLog,
         hsa_fast: bool = False,
         gateway: Gateway | None = None,
     ):
@@ -40,6 +46,9 @@ class Runtime:
         # POST /v1/hsa: the C fast path serves the usual message (national/fast.py).
         self.hsa_fast = hsa_fast
         self.gateway = gateway  # gateway signatures of /v1/hsa: secrets key, nonce store
+        self.visits = visits  # national format: emergency visits (2201/2203/2401)
+        self.lines = lines  # national format: recent lines' verdicts (refunds, withdrawals)
+        self.withdrawals = withdrawals  # 2205/2302, journaled like decisions
         # The database sink queues each decision for its insert; with the spill sink the
         # journal's segments are the spill (decisions/journal.py) and nothing is queued.
         self.queue_decisions = dlog.sink == "database"

@@ -5,8 +5,11 @@ from collections.abc import Mapping
 from app.registry.judge import LineResult, Verdict
 
 # (results, answer lines, plain lines, inputs JSON, err_msg listing, rejected lines,
-#  record letters, accepted lines, accepted cents, rejected cents)
-Judged = tuple[list[LineResult], bytes, bytes, bytes, bytes, int, str, int, int, int]
+#  record letters, accepted lines, accepted cents, rejected cents, the line memory's text,
+#  the one visit of every line ("" none, None several))
+Judged = tuple[
+    list[LineResult], bytes, bytes, bytes, bytes, int, str, int, int, int, bytes, str | None
+]
 
 class Scanned:
     infno: str
@@ -16,7 +19,11 @@ class Scanned:
     days: tuple[str, ...]  # the distinct dates of fee_ocur_time, yyyy-MM-dd
     n: int
     def judge(
-        self, tables: tuple[Mapping[str, Verdict], ...], emergency: int, /
+        self,
+        tables: tuple[Mapping[str, Verdict], ...],
+        emergency: int,
+        visits: Mapping[str, float] | None = None,
+        /,
     ) -> Judged | None: ...
 
 def scan(body: bytes, max_lines: int, /) -> Scanned | None: ...

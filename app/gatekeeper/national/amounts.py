@@ -5,9 +5,15 @@ The decoder keeps each amount's raw JSON text (``msgspec.Raw``). The usual shape
 line carries a plain ``d.dd`` number or string) is recognised over all lines at once: the
 raw texts are joined with commas, quotes dropped, digits mapped to ``d`` by
 ``bytes.translate`` and ``d.dd,`` counted; the joined text split on commas is then the
-canonical amounts. Anything else (one decimal, exponent, trailing zeros, strings with
-escapes) goes through :func:`_one`, which reads the text exactly (``Decimal`` of the JSON
-number's own digits) and names the field it refuses.
+canonical amounts. Anything else goes through :func:`_one`, which reads the text exactly
+(``Decimal`` of the JSON number's own digits, or of the string) and judges the amount by
+its value: ``58``, ``58.0``, ``"58.0000"`` (a 4-scale database decimal through
+``ToString``) and ``5.8e1`` are all 58.00; negative amounts (refund lines, 退费) are
+signed; a value with a non-zero third decimal (``"12.345"``) is refused, naming the
+field. Totals are signed too (:func:`signed_money`).
+
+``cnt`` and ``pric`` are not judged, only read: a JSON number or a decimal string, any
+scale (the platform's 16,4 and 16,6), else the field is named (:func:`check_number`).
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ from itertools import compress
 
 import msgspec
 
-from app.gatekeeper.plain.decide import _OK, _SHAPE, FLOAT_EXACT_LIMIT
+from app.gatekeeper.plain.decide import _OK, _SHAPE, FLOAT_EXACT_LIMIT, money
 from app.registry.judge import LineResult
 
 MAX_INT_DIGITS = 16
-_STRING_RE = re.compile(r"([0-9]{1,16})(?:\.([0-9]{1,2}))?")
+_STRING_RE = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,32})?")
+_NUMBER_RE = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,32})?(?:[eE][-+]?[0-9]{1,3})?")
 _CENT = Decimal("0.01")
 _LIMIT = Decimal(10) ** MAX_INT_DIGITS
 _floats = msgspec.json.Decoder(list[float])
-_MESSAGE = "金额须为非负数值或数字字符串, 至多 16 位整数和 2 位小数"
+_MESSAGE = "金额须为数值或数字字符串, 至多 16 位整数"
+_SCALE = "金额至多 2 位小数 (第 3 位起须为 0)"
+_NUMBER = "须为数值或数字字符串, 至多 16 位整数"
 
 
 class AmountError(ValueError):
@@ -79,7 +88,9 @@ def _short(shape: bytes) -> bool:
     return b"d" * (MAX_INT_DIGITS + 1) + b"." not in shape
 
 
-def _one(index: int, raw: msgspec.Raw) -> str | None:
+def decimal_of(raw: msgspec.Raw) -> Decimal | None:
+    """A JSON number or decimal string read exactly; None when absent or null;
+    ValueError when it is neither (or past 16 integer digits)."""
     text = bytes(raw)
     if not text or text == b"null":
         return None
@@ -87,29 +98,55 @@ def _one(index: int, raw: msgspec.Raw) -> str | None:
         try:
             s = msgspec.json.decode(text, type=str)
         except msgspec.DecodeError:
-            raise AmountError(index) from None
-        m = _STRING_RE.fullmatch(s)
-        if m is None:
-            raise AmountError(index)
-        return f"{int(m.group(1))}.{(m.group(2) or '').ljust(2, '0')}"
-    if text[:1] not in b"0123456789":  # negative, true/false, objects, arrays
-        raise AmountError(index)
+            raise ValueError(text) from None
+        if _STRING_RE.fullmatch(s) is None:
+            raise ValueError(s)
+    else:
+        s = text.decode("ascii", "replace")
+        if _NUMBER_RE.fullmatch(s) is None:  # true/false, objects, arrays, 01
+            raise ValueError(s)
     try:
-        value = Decimal(text.decode())
-    except (InvalidOperation, UnicodeDecodeError):
+        value = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(s) from None
+    if not value.is_finite() or abs(value) >= _LIMIT:
+        raise ValueError(s)
+    return value
+
+
+def _one(index: int, raw: msgspec.Raw) -> str | None:
+    try:
+        value = decimal_of(raw)
+    except ValueError:
         raise AmountError(index) from None
-    if not value.is_finite() or value >= _LIMIT:
-        raise AmountError(index)
+    if value is None:
+        return None
     cents = value.quantize(_CENT)
     if cents != value:
-        raise AmountError(index)
-    return f"{cents:.2f}"
+        raise AmountError(index, _SCALE)
+    return "0.00" if not cents else f"{cents:.2f}"
+
+
+def check_number(raw: msgspec.Raw) -> str | None:
+    """None when ``raw`` (``cnt``, ``pric``) is absent, null, a number or a decimal
+    string; else why not."""
+    try:
+        decimal_of(raw)
+    except ValueError:
+        return _NUMBER
+    return None
 
 
 def to_cents(amount: str) -> int:
-    """A canonical amount (``"12.50"``) in integer cents."""
+    """A canonical amount (``"12.50"``, ``"-3.00"``) in integer cents."""
     whole, _, frac = amount.partition(".")
-    return int(whole) * 100 + int(frac)
+    cents = abs(int(whole)) * 100 + int(frac)
+    return -cents if whole.startswith("-") else cents
+
+
+def signed_money(cents: int) -> str:
+    """Cents as a decimal string with two decimals, signed (``"-12.50"``)."""
+    return "-" + money(-cents) if cents < 0 else money(cents)
 
 
 def exact_totals(amounts: list[str | None], oks: list[bool]) -> tuple[int, int]:

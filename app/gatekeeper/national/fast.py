@@ -8,14 +8,21 @@ same answers, a little later. Start-up logs which path is active, ``/metrics`` s
 (``ybgate_hsa_fast_path_active``).
 
 Same registry, same judgement: the C code reads the institution's memo table for the
-service date (``InstContext.tables``, the table ``hsa.judge_fees`` reads) and writes the
-fragments of ``render``/``LineResult`` given to it here, once. It takes a strict
-subset of messages: at most 128 service dates, ASCII judged fields, no escape anywhere,
-no repeated key, every line carrying a plain amount (``d``, ``d.d`` or ``d.dd``, a number
-or a string), no ``input.data``. Anything else, a memo miss included, returns None and
-the reference (msgspec + ``hsa.fee_judge``) decides, so every malformed message gets
-the reference's answer naming its field. ``tests/gatekeeper/test_hsa_fast.py`` holds
-the two to the same bytes.
+service date (``InstContext.tables``, the table ``upload.judge_fees`` reads), the
+institution's emergency visits (visit memory: ``lines.emergencies`` reads the same dict)
+and writes the fragments of ``render``/``LineResult`` given to it here, once, plus the
+line memory's text of the message. It takes a strict subset of messages: at most 128
+service dates, each within the service-date rule (``day_in_bounds``), ASCII judged
+fields and ids, no escape anywhere, no repeated key, every line carrying a non-negative
+amount whose value has at most two decimals (``58``, ``58.5``, ``58.50``, ``"58.0000"``:
+a number or a string), a string or integer ``feedetl_sn``, a ``bilg_dr_codg`` string,
+``cnt``/``pric`` plain numbers, decimal strings or null, no refund reference
+(``init_feedetl_sn``) and no ``exp_content`` (null or "" aside), no ``input.data``; a
+leading byte-order mark, any indentation and line ends (CRLF), null optional fields and
+shuffled key order are in it. Anything else, a memo miss included, returns None and the
+reference (msgspec + ``upload.fee_judge``) decides, so every malformed message gets the
+reference's answer naming its field. ``tests/gatekeeper/test_hsa_fast.py`` holds the
+two to the same bytes.
 """
 
 from __future__ import annotations
@@ -25,14 +32,10 @@ from typing import TYPE_CHECKING
 
 from app.gatekeeper.decisions.idempotency import Record
 from app.gatekeeper.host.runtime import Host
-from app.gatekeeper.national.fee import (
-    EMERGENCY_MED_TYPES,
-    FeeDecision,
-    day_of,
-    days_in_range,
-    fingerprint,
-)
+from app.gatekeeper.national.fee import FeeDecision, day_of, fingerprint
+from app.gatekeeper.national.lines import EMERGENCY_MED_TYPES
 from app.gatekeeper.national.render import FAST_FRAGMENTS, RESULT_CHAR, err_msg_listed, now_text
+from app.gatekeeper.plain.checks import day_in_bounds
 from app.gatekeeper.plain.decide import money
 from app.registry.judge import ALL_RESULTS
 from app.registry.memo import STATS as MEMO
@@ -40,6 +43,7 @@ from app.registry.memo import STATS as MEMO
 if TYPE_CHECKING:
     from datetime import date
 
+    from app.gatekeeper.host.runtime import Runtime
     from app.gatekeeper.national._feefast import Judged, Scanned
     from app.registry.memo import InstContext
 
@@ -82,13 +86,18 @@ def describe(setting: str) -> str:
 
 
 def emergency_of(scanned: Scanned) -> int:
-    """2204: every line by the wrapper's med_type (0/1); 2301: each line's own (-1)."""
+    """2204 with a wrapper med_type: every line by it (0/1); 2301: each line's own, else
+    its visit's (-1); 2204 without one: each line's visit's (-2). See lines.emergencies."""
     if scanned.infno == "2301":
         return -1
+    if not scanned.med_type:
+        return -2
     return 1 if scanned.med_type in EMERGENCY_MED_TYPES else 0
 
 
-def judge(ctx: InstContext, scanned: Scanned, days: list[date]) -> Judged | None:
+def judge(
+    ctx: InstContext, scanned: Scanned, days: list[date], visits: dict[str, float] | None
+) -> Judged | None:
     """The scanned lines judged on the memo tables of their dates (``days``: the dates of
     ``scanned.days``); None on a miss (the general path fills the memo). The caller holds
     the store's lock."""
@@ -98,30 +107,32 @@ def judge(ctx: InstContext, scanned: Scanned, days: list[date]) -> Judged | None
     tables = tuple(map(get, days))
     if None in tables:
         return None
-    return scanned.judge(tables, emergency_of(scanned))  # type: ignore[arg-type]
+    return scanned.judge(tables, emergency_of(scanned), visits)  # type: ignore[arg-type]
 
 
 def fast_judge(
-    app: Host, inst: str, scanned: Scanned, body: bytes, received: str
+    app: Host, rt: Runtime, inst: str, scanned: Scanned, body: bytes, received: str
 ) -> FeeDecision | None:
     """A message of the fast subset judged in C, its msgid record made; None where the
-    reference must decide (no such day, a memo miss, sums past 64 bits)."""
+    reference must decide (no such day, a day out of bounds, a memo miss, sums past 64
+    bits)."""
     try:
         days = list(map(day_of, scanned.days))
     except ValueError:
         return None
-    if not days_in_range(days):  # the reference names the line, before any memo
+    if not all(map(day_in_bounds, days)):
         return None
+    visits = rt.visits.of(inst)
     store = app.store
     with store.lock:
         reg = store.current
         assert reg is not None
         ctx = reg.contexts.get(inst) or reg.context(inst)
-        judged = judge(ctx, scanned, days)
+        judged = judge(ctx, scanned, days, visits)
         version = reg.version
     if judged is None:
         return None
-    results, lines, plain, inputs, listed, n_bad, codes, _, acc, rej = judged
+    results, lines, plain, inputs, listed, n_bad, codes, _, acc, rej, memory, visit = judged
     MEMO.lookups += scanned.n
     fee = FeeDecision(inst, scanned.msgid, body, [])
     fee.results, fee.version = results, version
@@ -130,4 +141,5 @@ def fast_judge(
     fee.fast = (lines, plain, inputs, err_msg_listed(n_bad, listed))
     did, ms = app.new_id()
     fee.rec = Record(fingerprint(body), did, ms, version, received, now_text(), codes)
+    fee.memory = (memory, visit)
     return fee

@@ -2,9 +2,9 @@
 made by the reference (``hsa.fee_judge``) or the C fast path (``fast``); the
 message's identity for idempotency (:func:`fingerprint`) and its service dates
 (:func:`day_of`), which both read the same way; the reference's reading of its dates
-(:func:`service_days`, each within 1990-01-01 .. tomorrow as in the plain format) and
-of its inputs as the decision log keeps them (:func:`fee_inputs_json`, whose bytes the
-fast path writes in C)."""
+(:func:`service_days`: the one service-date rule of both formats, ``day_in_bounds``, is
+applied to each date before any memo table is read) and of its inputs as the decision
+log keeps them (:func:`fee_inputs_json`, whose bytes the fast path writes in C)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ import msgspec
 from app.gatekeeper.decisions.idempotency import Record
 from app.gatekeeper.national.render import Malformed
 from app.gatekeeper.national.schemas import FEE_TIME_PATTERN, FeeDetail
-from app.gatekeeper.plain.checks import DATE_MIN, latest
+from app.gatekeeper.plain.checks import DATE_MIN, day_in_bounds
 from app.registry.judge import LineResult
 
-EMERGENCY_MED_TYPES = frozenset({"13", "24"})
 _encode = msgspec.json.encode
 _days: dict[str, date] = {}
 _DIGITS = bytes.maketrans(b"0123456789", b"dddddddddd")
@@ -32,24 +31,18 @@ LATE_MESSAGE = "服务日期晚于明天 (Asia/Shanghai)"
 EARLY_MESSAGE = f"服务日期早于 {DATE_MIN}"
 
 
-def fee_inputs_json(fees: list[FeeDetail], days: dict[str, date], emergency: int | None) -> bytes:
+def fee_inputs_json(
+    fees: list[FeeDetail], codes: list[str], days: dict[str, date], emergency: int | list[int]
+) -> bytes:
     """The decided lines' inputs for the decision log, as ``spill.inputs_json`` writes
     them (``[[physician_code, service_date, emergency], ...]``); built in C (``zip``)
     where the message has one service date and one emergency flag."""
-    if emergency is not None and len(days) == 1:
-        codes = [ln.bilg_dr_codg for ln in fees]
+    if isinstance(emergency, int) and len(days) == 1:
         day = next(iter(days.values()))
         return _encode(list(zip(codes, repeat(day), repeat(bool(emergency)))))
-    return _encode(
-        [
-            (
-                ln.bilg_dr_codg,
-                days[ln.fee_ocur_time[:10]],
-                bool(emergency) if emergency is not None else ln.med_type in EMERGENCY_MED_TYPES,
-            )
-            for ln in fees
-        ]
-    )
+    flags = [emergency] * len(fees) if isinstance(emergency, int) else emergency
+    when = [days[ln.fee_ocur_time[:10]] for ln in fees]
+    return _encode(list(zip(codes, when, map(bool, flags), strict=True)))
 
 
 def fingerprint(body: bytes) -> str:
@@ -85,36 +78,30 @@ def service_days(fees: list[FeeDetail]) -> dict[str, date]:
     # cannot straddle two times of this shape.
     prefixes = [first] if joined.count(first.encode()) == len(times) else {t[:10] for t in times}
     out: dict[str, date] = {}
-    last = latest()
     for prefix in prefixes:
         try:
             out[prefix] = day = day_of(prefix)
         except ValueError:
-            raise _at(times, prefix, "没有这一天") from None
-        if not DATE_MIN <= day <= last:  # the plain format's rule, before any memo table
-            raise _at(times, prefix, LATE_MESSAGE if day > last else EARLY_MESSAGE)
+            i = next(i for i, t in enumerate(times) if t.startswith(prefix))
+            raise Malformed(f"input.feedetail[{i}].fee_ocur_time", "没有这一天") from None
+        if not day_in_bounds(day):
+            i = next(i for i, t in enumerate(times) if t.startswith(prefix))
+            raise Malformed(f"input.feedetail[{i}].fee_ocur_time", day_message(day))
     return out
 
 
-def _at(times: list[str], prefix: str, message: str) -> Malformed:
-    """Malformed naming the first line on the date ``prefix``."""
-    i = next(i for i, t in enumerate(times) if t.startswith(prefix))
-    return Malformed(f"input.feedetail[{i}].fee_ocur_time", message)
-
-
-def days_in_range(days: list[date]) -> bool:
-    """Every date within DATE_MIN .. tomorrow (the fast path declines a message with any
-    other: the reference names its line)."""
-    last = latest()
-    return all(DATE_MIN <= d <= last for d in days)
+def day_message(day: date) -> str:
+    if day < DATE_MIN:
+        return f"费用发生日期 {day} 早于 {DATE_MIN}"
+    return f"费用发生日期 {day} 晚于明天 (Asia/Shanghai)"
 
 
 class FeeDecision:
     """A judged fee upload waiting for its msgid claim (``claimed`` finishes it)."""
 
     __slots__ = (
-        *("amounts", "body", "days", "emergency", "fast", "fees", "inst", "msgid", "parts"),
-        *("rec", "results", "summed", "sns", "version"),
+        *("amounts", "body", "days", "emergency", "fast", "fees", "inst", "memory", "msgid"),
+        *("parts", "rec", "results", "summed", "sns", "codes", "version"),
     )
 
     def __init__(self, inst: str, msgid: str, body: bytes, fees: list[FeeDetail]) -> None:
@@ -123,7 +110,10 @@ class FeeDecision:
         self.fast: tuple[bytes, bytes, bytes, bytes] | None = None
         self.amounts: list[str | None] = []
         self.days: dict[str, date] = {}
-        self.emergency: int | None = None
+        self.emergency: int | list[int] = 0
+        self.codes: list[str] = []
+        # The line memory's text of the message and its one visit (recent.py), or None.
+        self.memory: tuple[bytes, str | None] | None = None
         self.parts: list[str] = []
         self.sns: list[str] = []
         self.results: list[LineResult] = []

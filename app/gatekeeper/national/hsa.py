@@ -1,29 +1,37 @@
-"""``POST /v1/hsa``: the national platform's 2204/2301 fee uploads and 5102 staff query.
+"""``POST /v1/hsa`` and ``POST /v1/hsa/{infno}``: the national platform's messages.
+
+Fee uploads (2204/2301) are judged; 5102 (staff query), 3101/3102 (audit), the visit
+messages 2201/2203/2401 and the withdrawals 2205/2302 are answered (``staff.py``,
+``audit.py``, ``acks.py``, ``withdraw.py``). The path's ``infno``, when given, must be
+the body's (or stands for it); an ``infno`` ybgate does not serve is malformed, naming
+``infno``. A UTF-8 byte-order mark before the JSON is ignored. Messages are read the way
+clients write them (``lines.py``, ``amounts.py``).
 
 The same machinery as ``/v1/settlements/validate``: the bearer check of ``edge.auth``
 (or the gateway's signature headers, ``signed.py``),
 the institution's memo tables of the registry (``InstContext``) under the store's lock,
-``decide.settle`` for the totals, the decision log (the stored decision is the plain
-format's response with ``settlement_id`` = ``msgid``, so a decision reads back the same
-whichever format asked for it), and the metrics. What differs is the wrapper: a malformed
-message is HTTP 200 with ``infcode`` -1 and ``err_msg`` naming the field's path; auth,
-a foreign ``fixmedins_code``, an oversized body and a not-ready gatekeeper stay HTTP
-problems.
+the decision log (the stored decision is the plain format's response with
+``settlement_id`` = ``msgid``, so a decision reads back the same whichever format asked
+for it), and the metrics. What differs is the wrapper: a malformed message is HTTP 200
+with ``infcode`` -1 and ``err_msg`` naming the field's path; auth, a foreign
+``fixmedins_code``, an oversized body and a not-ready gatekeeper stay HTTP problems.
 
 Fee uploads are idempotent on ``msgid`` per institution (``decisions.idempotency``): the
 answer is judged, then its record claimed; a message whose record exists is answered
-from that record (same decision id, same results) and not logged again.
+from that record (same decision id, same results) and not logged again. A decided
+upload's lines are remembered (``decisions/recent.py``): a later refund line takes its
+original line's verdict, a withdrawal finds the lines it names.
 
 The usual message (plain amounts, no escapes) is scanned, judged on the same memo tables
-and written in C (``fast.py``, ``csrc/``); everything else, and every malformed
-message, goes through the reference below (msgspec, :func:`fee_judge`). Both give the
-same bytes (``tests/gatekeeper/test_hsa_fast.py``).
+and written in C (``fast.py``, ``csrc/``); everything else, and every malformed message,
+goes through the reference below (msgspec, :func:`fee_judge`). Both give the same bytes
+(``tests/gatekeeper/test_hsa_fast.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from datetime import date
 
 import msgspec
 
@@ -49,36 +57,52 @@ from app.gatekeeper.edge.asgi import (
     send_problem,
 )
 from app.gatekeeper.host.runtime import Host, Runtime
-from app.gatekeeper.national.amounts import AmountError, canonical_amounts, totals
+from app.gatekeeper.national.acks import VISIT_INFNOS, visit_ack
+from app.gatekeeper.national.audit import AUDIT_INFNOS, audit
+from app.gatekeeper.national.effects import After
 from app.gatekeeper.national.fast import fast_judge, scan
 from app.gatekeeper.national.fee import (
-    EMERGENCY_MED_TYPES,
     TIME_MESSAGE,
     FeeDecision,
-    fee_inputs_json,
-    fingerprint,
-    service_days,
 )
+from app.gatekeeper.national.lines import refund_of
 from app.gatekeeper.national.render import (
-    RESULT_CHAR,
     Malformed,
-    answer_bytes,
-    fee_answer,
     malformed_answer,
     now_text,
 )
-from app.gatekeeper.national.schemas import FeeDetail, HsaMessage, message_decoder
+from app.gatekeeper.national.schemas import BOM, HsaMessage, message_decoder
 from app.gatekeeper.national.signed import admit_hsa
 from app.gatekeeper.national.staff import staff_query
-from app.gatekeeper.plain.decide import money, render, render_around
-from app.registry.judge import ACCEPTED, ALL_RESULTS, LineResult
-from app.registry.memo import STATS as MEMO
-from app.registry.memo import InstContext
+from app.gatekeeper.national.upload import claimed, fee_judge
+from app.gatekeeper.national.withdraw import WITHDRAWAL_INFNOS, targets_of, withdraw
+from app.registry.judge import ACCEPTED
+
+__all__ = ["HSA_PATH", "HSA_PREFIX", "begin", "claimed", "handle_hsa", "remember"]
 
 HSA_PATH = "/v1/hsa"
+HSA_PREFIX = "/v1/hsa/"
 DEEP_MESSAGE = "JSON 嵌套过深"
+FEE_INFNOS = frozenset({"2204", "2301"})
+SERVED = FEE_INFNOS | {"5102"} | VISIT_INFNOS | WITHDRAWAL_INFNOS | AUDIT_INFNOS
+SERVED_MESSAGE = "ybgate 不受理该交易; 受理: " + "、".join(sorted(SERVED))
 _perf = time.perf_counter
 _encode = msgspec.json.encode
+
+# (operation, answer, outcome, fee upload to claim, what else to carry out)
+Begun = tuple[str, bytes, str, FeeDecision | None, After | None]
+
+
+class _Head(msgspec.Struct, gc=False):
+    infno: str | None = None
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+
+
+def path_infno(path: str) -> str | None:
+    """The ``infno`` of ``/v1/hsa/{infno}`` (None for ``/v1/hsa``)."""
+    return path[len(HSA_PREFIX) :] if path.startswith(HSA_PREFIX) else None
 
 
 def _malformed_from(exc: msgspec.MsgspecError) -> Malformed:
@@ -89,42 +113,38 @@ def _malformed_from(exc: msgspec.MsgspecError) -> Malformed:
     return Malformed(path, message)
 
 
-def judge_fees(
-    ctx: InstContext, fees: list[FeeDetail], days: dict[str, date], emergency: int | None
-) -> list[str]:
-    """Line parts (sn, result, sn, result...) as ``decide.judge_lines`` gives them.
-    ``emergency``: 0/1 for every line (2204), None: each line's ``med_type`` (2301)."""
-    # The memo's fast path holds only within its epoch (app/registry/memo.py).
-    if len(days) == 1 and emergency is not None and ctx.epoch == ctx.budget[1]:
-        try:
-            table = ctx.tables[next(iter(days.values()))]
-            parts: list[str] = []
-            add = parts.append
-            for ln in fees:
-                add(ln.feedetl_sn)
-                add(table[ln.bilg_dr_codg][emergency])
-            return parts
-        except KeyError:  # a memo miss: the general path fills the memo
-            pass
-    judge = ctx.judge_code
-    parts = []
-    for ln in fees:
-        e = emergency if emergency is not None else ln.med_type in EMERGENCY_MED_TYPES
-        parts.append(ln.feedetl_sn)
-        parts.append(judge(ln.bilg_dr_codg, days[ln.fee_ocur_time[:10]])[e])
-    return parts
+def _infno(body_infno: str | None, from_path: str | None) -> str:
+    """The message's ``infno``; Malformed naming it when missing, unserved or when the
+    body's differs from the path's."""
+    if body_infno and from_path and body_infno != from_path:
+        raise Malformed("infno", f"报文的 infno {body_infno} 与路径的 {from_path} 不一致")
+    infno = body_infno or from_path
+    if not infno:
+        raise Malformed("infno", "field required")
+    if infno not in SERVED:
+        raise Malformed("infno", SERVED_MESSAGE)
+    return infno
 
 
-def _totals(
-    results: list[LineResult], amounts: list[str | None], floats: list[float] | None
-) -> tuple[str, str, str]:
-    outcome, acc, rej = totals(results, amounts, floats)
-    return outcome, money(acc), money(rej)
+def decode_message(body: bytes, from_path: str | None) -> tuple[HsaMessage, str]:
+    """The message (a leading byte-order mark ignored) and its ``infno``; Malformed
+    naming the first bad field, ``infno`` first when that is at fault."""
+    text = body[3:] if body.startswith(BOM) else body
+    try:
+        message = message_decoder.decode(text)
+    except msgspec.MsgspecError as exc:
+        with contextlib.suppress(msgspec.MsgspecError, RecursionError):
+            _infno(_head_decoder.decode(text).infno, from_path)
+        raise _malformed_from(exc) from None
+    except RecursionError:
+        raise Malformed("body", DEEP_MESSAGE) from None  # deeper than msgspec goes
+    return message, _infno(message.infno, from_path)
 
 
 async def handle_hsa(app: Host, scope: Scope, receive: Receive, send: Send) -> None:
     t0 = _perf()
     op = "hsa"
+    path = scope["path"]
     try:
         if scope["method"] != "POST":
             raise MethodNotAllowed("Use POST.", allow="POST")
@@ -138,134 +158,109 @@ async def handle_hsa(app: Host, scope: Scope, receive: Receive, send: Send) -> N
             body = await read_body(scope, msg, receive, rt.max_body)
         elif len(body) > rt.max_body:
             raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
-        op, out, outcome, fee = begin(app, rt, inst, body)
+        if rt.lines.remote:
+            await prefetch(rt, inst, body, path_infno(path))
+        op, out, outcome, fee, after = begin(app, rt, inst, body, from_path=path_infno(path))
         if fee is not None:
             prior = await rt.idempotency.claim(inst, fee.msgid, fee.rec)
             out, outcome, item = await _answer_claimed(rt, fee, prior)
             if item is not None:
+                remember(rt, fee)
                 app.metrics.count_lines(fee.results, fee.results.count(ACCEPTED))
+        if after is not None:
+            await carry_out(rt, after)
     except DomainError as err:
-        await send_problem(send, err, HSA_PATH)
+        await send_problem(send, err, path)
         app.metrics.observe_op(op, str(err.status), _perf() - t0)
         return
     except ClientGone:
         return
     except Exception:  # a bug, not the request
         app.log_exception("hsa failed")
-        await send_problem(send, InternalError("The decision failed."), HSA_PATH)
+        await send_problem(send, InternalError("The decision failed."), path)
         app.metrics.observe_op(op, "500", _perf() - t0)
         return
     await send_bytes(send, 200, out)
     app.metrics.observe_op(op, outcome, _perf() - t0)
 
 
+async def prefetch(rt: Runtime, inst: str, body: bytes, from_path: str | None) -> None:
+    """With the line memory in Redis: the visits a refund line or a withdrawal names,
+    read before the (synchronous) judgement. A message that does not decode is left to
+    :func:`begin` to name."""
+    if b"init_feedetl_sn" not in body and not (
+        b"2205" in body or b"2302" in body or from_path in WITHDRAWAL_INFNOS
+    ):
+        return
+    try:
+        message, infno = decode_message(body, from_path)
+        if infno in WITHDRAWAL_INFNOS:
+            visits = [t[0] for t in targets_of(infno, message)]
+        else:
+            visits = [ln.mdtrt_id or "" for ln in message.input.feedetail or () if refund_of(ln)]
+    except Malformed:
+        return
+    await rt.lines.prefetch(inst, visits)
+
+
+async def carry_out(rt: Runtime, after: After) -> None:
+    """Visits made known (to every instance with Redis), withdrawals journaled; else 503."""
+    for mdtrt_id, emergency in after.visits:
+        await rt.visits.publish(after.inst, mdtrt_id, emergency)
+    if after.withdrawals and not await rt.withdrawals.add(after.withdrawals):
+        raise NotReady("The withdrawal journal cannot be written; retry shortly.")
+
+
+def remember(rt: Runtime, fee: FeeDecision) -> None:
+    """A decided upload's lines, for later refunds and withdrawals."""
+    if fee.memory is not None:
+        text, visit = fee.memory
+        rt.lines.remember(fee.inst, fee.rec.decision_id, text, visit)
+
+
 def begin(
-    app: Host, rt: Runtime, inst: str, body: bytes, *, fast: bool = True
-) -> tuple[str, bytes, str, FeeDecision | None]:
-    """(operation, answer, outcome, fee upload to claim): everything of a message up to
-    its msgid claim, without I/O. A fee upload's answer comes from :func:`claimed`. The
-    ASGI handler and the inline protocol (``server.inline``) both run it. ``fast=False``:
-    the reference alone (what the C fast path is tested against)."""
+    app: Host,
+    rt: Runtime,
+    inst: str,
+    body: bytes,
+    *,
+    fast: bool = True,
+    from_path: str | None = None,
+) -> Begun:
+    """(operation, answer, outcome, fee upload to claim, what else to carry out):
+    everything of a message up to its msgid claim, without I/O. A fee upload's answer
+    comes from :func:`claimed`. The ASGI handler and the inline protocol (``inline.py``)
+    both run it (``server.inline``). ``fast=False``: the reference alone (what the C fast
+    path is tested against). ``from_path``: the ``infno`` of ``/v1/hsa/{infno}``."""
     received = now_text()
     op = "hsa"
     try:
+        if from_path is not None and from_path not in SERVED:
+            raise Malformed("infno", SERVED_MESSAGE)
         scanned = scan(body, rt.max_lines) if fast and rt.hsa_fast else None
-        if scanned is not None:  # the fast subset (fast.py), valid as it stands
+        if scanned is not None and from_path in (None, scanned.infno):
             if scanned.fixmedins_code != inst:
                 raise Forbidden("This token may send messages of its own institution only.")
-            judged = fast_judge(app, inst, scanned, body, received)
+            judged = fast_judge(app, rt, inst, scanned, body, received)
             if judged is not None:
-                return f"hsa_{scanned.infno}", b"", "", judged
-        try:
-            message = message_decoder.decode(body)
-        except msgspec.MsgspecError as exc:
-            raise _malformed_from(exc) from None
-        except RecursionError:  # deeper than msgspec goes, in a field it would skip
-            raise Malformed("body", DEEP_MESSAGE) from None
+                return f"hsa_{scanned.infno}", b"", "", judged, None
+        message, infno = decode_message(body, from_path)
         if message.fixmedins_code != inst:
             raise Forbidden("This token may send messages of its own institution only.")
-        op = f"hsa_{message.infno}"
-        if message.infno in ("2204", "2301"):
-            return op, b"", "", fee_judge(app, rt, inst, message, body, received)
-        if message.infno == "5102":
-            return op, staff_query(app, inst, message, received), "answered", None
-        op = "hsa"
-        raise Malformed("infno", "须为 2204、2301 或 5102")
+        op = f"hsa_{infno}"
+        if infno in FEE_INFNOS:
+            return op, b"", "", fee_judge(app, rt, inst, infno, message, body, received), None
+        if infno == "5102":
+            return op, staff_query(app, inst, message, received), "answered", None, None
+        if infno in VISIT_INFNOS:
+            out, after = visit_ack(infno, message, inst, received)
+            return op, out, "answered", None, after
+        if infno in WITHDRAWAL_INFNOS:
+            out, after = withdraw(infno, message, inst, rt.lines, app.new_id, received)
+            return op, out, "withdrawn", None, after
+        return op, audit(app, inst, message, received), "answered", None, None
     except Malformed as err:
-        return op, malformed_answer(err, received), "malformed", None
-
-
-def fee_judge(
-    app: Host, rt: Runtime, inst: str, message: HsaMessage, body: bytes, received: str
-) -> FeeDecision:
-    """A 2204/2301 message judged, its msgid record made (not claimed yet)."""
-    fees = message.input.feedetail
-    if fees is None:
-        raise Malformed("input.feedetail", "field required")
-    n = len(fees)
-    if not 0 < n <= rt.max_lines:
-        raise Malformed("input.feedetail", f"须为 1 至 {rt.max_lines} 条费用明细")
-    fee = FeeDecision(inst, message.msgid, body, fees)
-    try:
-        fee.amounts, floats = canonical_amounts([ln.det_item_fee_sumamt for ln in fees])
-    except AmountError as err:
-        raise Malformed(f"input.feedetail[{err.index}].det_item_fee_sumamt", err.message) from None
-    fee.days = days = service_days(fees)
-    if message.infno == "2204":
-        fee.emergency = 1 if message.med_type in EMERGENCY_MED_TYPES else 0
-    store = app.store
-    with store.lock:
-        reg = store.current
-        assert reg is not None
-        ctx = reg.contexts.get(inst) or reg.context(inst)
-        fee.parts = parts = judge_fees(ctx, fees, days, fee.emergency)
-        fee.version = reg.version
-    MEMO.lookups += n
-    fee.sns = sns = parts[0::2]
-    if len(set(sns)) != n:
-        seen: set[str] = set()
-        for i, sn in enumerate(sns):
-            if sn in seen:
-                raise Malformed(f"input.feedetail[{i}].feedetl_sn", f"feedetl_sn {sn!r} 重复")
-            seen.add(sn)
-    results: list[LineResult] = parts[1::2]  # type: ignore[assignment]
-    fee.results = results
-    fee.summed = _totals(results, fee.amounts, floats)
-    did, ms = app.new_id()
-    codes = "".join(map(RESULT_CHAR.__getitem__, results))
-    fee.rec = Record(fingerprint(body), did, ms, fee.version, received, now_text(), codes)
-    return fee
-
-
-def claimed(fee: FeeDecision, prior: Record | None) -> tuple[bytes, str, Item | None]:
-    """(answer, outcome, decision to log) once the msgid is claimed: ``prior`` is the
-    record an earlier message left (answered from it, not logged again)."""
-    rec, fast = fee.rec, fee.fast
-    if prior is not None:
-        if prior.body_hash != rec.body_hash:
-            err = Malformed("msgid", "同一 msgid 已用于内容不同的报文 (24 小时内)")
-            return malformed_answer(err, rec.refmsg_time), "malformed", None
-        if fast is not None:  # the ids and amounts, read by the reference
-            fees = message_decoder.decode(fee.body).input.feedetail or []
-            fee.sns = [ln.feedetl_sn for ln in fees]
-            fee.amounts = canonical_amounts([ln.det_item_fee_sumamt for ln in fees])[0]
-        results = [ALL_RESULTS[ord(c) - 65] for c in prior.results]
-        summed = _totals(results, fee.amounts, None)
-        escape = b"\\" in fee.body
-        answer = fee_answer(fee.sns, fee.amounts, results, prior, summed, escape)
-        return answer, "replayed", None
-    outcome, acc, rej = fee.summed
-    did, ms, version = rec.decision_id, rec.decided_ms, fee.version
-    if fast is not None:
-        lines, plain_lines, inputs, err_json = fast
-        plain = render_around(fee.msgid, did, version, outcome, acc, rej, plain_lines)
-        answer = answer_bytes(lines, err_json, rec, fee.summed)
-    else:
-        plain = render(fee.msgid, did, version, outcome, acc, rej, fee.results, fee.parts, fee.body)
-        inputs = fee_inputs_json(fee.fees, fee.days, fee.emergency)
-        answer = fee_answer(fee.sns, fee.amounts, fee.results, rec, fee.summed, b"\\" in fee.body)
-    item = (did, ms, fee.msgid, fee.inst, version, outcome, acc, rej, plain, inputs)
-    return answer, outcome, item
+        return op, malformed_answer(err, received), "malformed", None, None
 
 
 async def _answer_claimed(
@@ -291,7 +286,7 @@ async def _keep(rt: Runtime, fee: FeeDecision, item: Item) -> None:
     if rt.queue_decisions and not rt.log.offer(item) and not await rt.log.offer_or_wait(item):
         await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)
         raise NotReady("The decision log cannot keep up; retry shortly.")
-    try:  # in the journal before the answer (crash safety, see decisions/journal.py)
+    try:  # in the journal before the answer (crash safety, see journal.py)
         await rt.journal.add(item)
     except JournalUnavailable:
         await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)

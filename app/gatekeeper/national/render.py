@@ -9,11 +9,13 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import compress
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from app.gatekeeper.decisions.idempotency import Record
+from app.gatekeeper.edge.asgi import decode_error
 from app.gatekeeper.plain.decide import json_inner
 from app.registry.judge import ALL_RESULTS, LineResult
 
@@ -50,6 +52,39 @@ class Malformed(Exception):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+T = TypeVar("T")
+
+
+def decode_part(decoder: msgspec.json.Decoder[T], raw: msgspec.Raw, path: str) -> T:
+    """``input.data`` or ``input.mdtrtinfo`` (kept raw by the wrapper) decoded; Malformed
+    naming the field by its full path (``path`` is where ``raw`` sits)."""
+    text = bytes(raw)
+    if not text or text == b"null":
+        raise Malformed(path, "field required")
+    try:
+        decoded: T = decoder.decode(text)
+    except msgspec.MsgspecError as exc:
+        err = decode_error(exc).extra["errors"][0]
+        field = err["field"]
+        at = f"{path}.{field}" if field not in ("", "body") else path
+        raise Malformed(at, err["message"]) from None
+    return decoded
+
+
+def ok_answer(received: str, output: dict[str, Any] | None) -> bytes:
+    """An answer with ``infcode`` 0 (acknowledgements, queries, audits, withdrawals)."""
+    body = {
+        "infcode": 0,
+        "inf_refmsgid": None,
+        "refmsg_time": received,
+        "respond_time": now_text(),
+        "err_msg": None,
+        "warn_msg": None,
+        "output": output,
+    }
+    return _json(body)
 
 
 _clock: list[object] = [-1, ""]  # [whole second, its text]: formatted once per second

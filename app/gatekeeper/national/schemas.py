@@ -1,23 +1,21 @@
 """The national platform's message format (国家医疗保障信息平台 接口规范) as msgspec Structs.
 
-``POST /v1/hsa`` decodes the wrapper first (``input`` kept raw), then ``input`` by
-``infno``: ``2204``/``2301`` fee details (费用明细上传) or a ``5102`` staff query
-(医执人员信息查询). Only the fields the judgement needs are declared; every other field
-of the platform's specification is skipped by the decoder (accepted and ignored).
-
-The response Structs describe what ``app.gatekeeper.national.hsa`` writes; they feed the OpenAPI
-document.
+``POST /v1/hsa`` decodes the wrapper and the fee details (``2204``/``2301``,
+费用明细上传) in one pass, keeping ``input.data`` and ``input.mdtrtinfo`` raw; those are
+decoded by ``infno`` afterwards (``requests.py``). Only the fields ybgate reads are
+declared; every other field of the platform's specification is skipped by the decoder
+(accepted and ignored). The documentation of requests and answers is in ``docs.py``;
+the roster's (``GET /v1/roster``) is below.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-from app.gatekeeper.plain.schemas import Id64, LineReason
-from app.rules.model import Reason
+from app.gatekeeper.plain.schemas import Id64
 
 FEE_TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
 MsgId = Annotated[str, Meta(min_length=1, max_length=30)]
@@ -32,116 +30,55 @@ FeeTime = Annotated[
 # decoding (a regex per line in the decoder costs more than the rest of the decode).
 FeeTime19 = Annotated[str, Meta(min_length=19, max_length=19)]
 Code = Annotated[str, Meta(max_length=64)]
+Short = Annotated[str, Meta(max_length=64)]
+# A line id as clients write it: a string, or an integer counter (echoed as its text).
+Sn = Id64 | int
 NO_AMOUNT = msgspec.Raw(b"")
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark some clients write before the JSON
 
 
 class FeeDetail(msgspec.Struct, gc=False):
-    """One fee line (``feedetail`` item)."""
+    """One fee line (``feedetail`` item). ``null`` in an optional field is absent;
+    ``bilg_dr_codg`` null or absent is judged like an empty code. A field judged later
+    (``orders_dr_code``...) is one more optional member here."""
 
-    feedetl_sn: Id64
-    bilg_dr_codg: Code
+    feedetl_sn: Sn
     fee_ocur_time: FeeTime19
-    # The raw JSON value: a number or a string, parsed exactly (see amounts.py).
+    bilg_dr_codg: Code | None = None
+    # The raw JSON values: a number or a string, read exactly (see amounts.py).
     det_item_fee_sumamt: msgspec.Raw = NO_AMOUNT
+    cnt: msgspec.Raw = NO_AMOUNT
+    pric: msgspec.Raw = NO_AMOUNT
     med_type: Annotated[str, Meta(max_length=8)] | None = None
-
-
-class StaffQuery(msgspec.Struct, gc=False):
-    prac_psn_code: Code
+    mdtrt_id: Short | None = None
+    chrg_bchno: Short | None = None
+    # A refund line's original line (退费: 原费用流水号); "" is absent.
+    init_feedetl_sn: Code | int | None = None
+    # An object, a list of objects or a string holding JSON (see fee.er_flags).
+    exp_content: msgspec.Raw = NO_AMOUNT
 
 
 class HsaInput(msgspec.Struct, gc=False):
-    """``input``: ``feedetail`` for 2204/2301, ``data`` for 5102 (required by ``infno``)."""
+    """``input``: ``feedetail`` (2204/2301), ``data`` (5102, 2201, 2205, 2302, 3101,
+    3102: read by ``infno`` once the wrapper is known), ``mdtrtinfo`` (2201/2203/2401)."""
 
     feedetail: list[FeeDetail] | None = None
-    data: StaffQuery | None = None
+    data: msgspec.Raw = NO_AMOUNT
+    mdtrtinfo: msgspec.Raw = NO_AMOUNT
 
 
 class HsaMessage(msgspec.Struct, gc=False):
-    """The wrapper and its input, decoded in one pass."""
+    """The wrapper and its input, decoded in one pass. ``infno`` may be left to the path
+    (``POST /v1/hsa/{infno}``)."""
 
-    infno: Annotated[str, Meta(max_length=8, description='"2204", "2301" or "5102".')]
     msgid: MsgId
     fixmedins_code: Annotated[str, Meta(min_length=1, max_length=32)]
     input: HsaInput
+    infno: Annotated[str, Meta(max_length=8)] | None = None
     med_type: Annotated[str, Meta(max_length=8)] | None = None
 
 
 message_decoder = msgspec.json.Decoder(HsaMessage)
-
-# -- documentation of the request (OpenAPI) and of the response -------------------------
-
-Amount = Annotated[
-    str | float,
-    Meta(description="A JSON number or decimal string, up to 16 integer digits, 2 decimals."),
-]
-
-
-class FeeDetailDoc(msgspec.Struct):
-    feedetl_sn: Id64
-    bilg_dr_codg: Annotated[str, Meta(max_length=64, description="YB code or national D alias.")]
-    fee_ocur_time: FeeTime
-    det_item_fee_sumamt: Amount | None = None
-    med_type: Annotated[str | None, Meta(description="2301 only: 13/24 = emergency.")] = None
-
-
-class HsaInputDoc(msgspec.Struct):
-    feedetail: list[FeeDetailDoc] | None = None
-    data: StaffQuery | None = None
-
-
-class HsaRequest(msgspec.Struct):
-    infno: Literal["2204", "2301", "5102"]
-    msgid: MsgId
-    fixmedins_code: Annotated[
-        str, Meta(min_length=1, max_length=32, description="Must be the token's institution.")
-    ]
-    input: HsaInputDoc
-    med_type: Annotated[str | None, Meta(description="2204 only: 13/24 = emergency.")] = None
-
-
-Money = Annotated[str, Meta(pattern=r"^[0-9]+\.[0-9]{2}$")]
-
-
-class FeeResult(msgspec.Struct):
-    feedetl_sn: Id64
-    det_item_fee_sumamt: Money | None
-    ybgate_decision: Literal["accept", "reject"]
-    ybgate_reason: LineReason | None
-    ybgate_overridden: Reason | None
-
-
-class FeeTotals(msgspec.Struct):
-    decision_id: str
-    registry_version: int
-    outcome: Literal["accept", "reject", "partial"]
-    accepted_amount: Money
-    rejected_amount: Money
-
-
-class StaffStatus(msgspec.Struct):
-    prac_psn_code: str
-    hi_dr_flag: Literal["1", "0"]
-    begntime: str | None
-    endtime: str | None
-    chg_rea: Reason | None
-
-
-class HsaOutput(msgspec.Struct):
-    result: list[FeeResult] | None = None
-    ybgate: FeeTotals | None = None
-    data: list[StaffStatus] | None = None
-
-
-class HsaResponse(msgspec.Struct):
-    infcode: Literal[0, -1]
-    inf_refmsgid: str | None
-    refmsg_time: str
-    respond_time: str
-    err_msg: str | None
-    warn_msg: str | None
-    output: HsaOutput | None
-
 
 # -- GET /v1/roster (documentation of what app.gatekeeper.readside.roster writes) -----------------
 

@@ -1,10 +1,11 @@
 """Checks of the plain format that msgspec's types do not express.
 
-- A service date lies within 1990-01-01 .. today (Asia/Shanghai) + 1 day, in both formats
-  (``lines[i].service_date``; the date of ``input.feedetail[i].fee_ocur_time``), checked
-  on every distinct date of a request before any memo table is read: what a cache holds
-  never decides whether a date is accepted. The upper bound is cached until the next
-  minute or midnight, whichever comes first.
+- A service date lies within 1990-01-01 .. today (Asia/Shanghai) + 1 day: the one rule of
+  both formats (:func:`day_in_bounds`; ``lines[i].service_date``, the date of
+  ``input.feedetail[i].fee_ocur_time``), checked on every distinct date of a request
+  before any memo table is read: what a cache holds never decides whether a date is
+  accepted. The upper bound is cached until the next minute or midnight, whichever comes
+  first.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from app.gatekeeper.plain.schemas import SettlementLine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-__all__ = ["DATE_MIN", "DAYS", "bad_service_date", "latest", "latest_day"]
+__all__ = ["DATE_MIN", "DAYS", "bad_service_date", "day_in_bounds", "latest", "latest_day"]
 
 
 class _Days:
@@ -53,12 +54,20 @@ def latest() -> date:
     return DAYS.latest if time.time() < DAYS.until else latest_day()
 
 
-def bad_service_date(i: int, day: date) -> ValidationFailed:
+def day_in_bounds(day: date) -> bool:
+    """The service-date rule of both formats: 1990-01-01 .. tomorrow (Asia/Shanghai)."""
+    return DATE_MIN <= day <= latest()
+
+
+def day_problem(day: date) -> str:
+    """Why ``day`` is out of bounds (as the plain format's 422 says it)."""
     if day < DATE_MIN:
-        message = f"{day} is before {DATE_MIN}"
-    else:
-        message = f"{day} is more than one day after today (Asia/Shanghai)"
-    return ValidationFailed([field_error(f"lines[{i}].service_date", message)])
+        return f"{day} is before {DATE_MIN}"
+    return f"{day} is more than one day after today (Asia/Shanghai)"
+
+
+def bad_service_date(i: int, day: date) -> ValidationFailed:
+    return ValidationFailed([field_error(f"lines[{i}].service_date", day_problem(day))])
 
 
 def check_service_dates(lines: Sequence[SettlementLine]) -> None:

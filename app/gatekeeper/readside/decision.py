@@ -15,5 +15,6 @@ async def decision(app: Host, scope: Scope, send: Send, decision_id: str) -> Non
     _, rt, inst = caller(app, scope)
     if app.reader is None:
         raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-    body = await find(app.reader, rt.log.unwritten(), decision_id, inst)
+    pending = rt.withdrawals.unwritten()
+    body = await find(app.reader, rt.log.unwritten(), decision_id, inst, pending)
     await send_bytes(send, 200, body)

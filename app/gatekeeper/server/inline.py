@@ -42,8 +42,10 @@ from app.gatekeeper.edge.asgi import JSON_CT, problem_response
 from app.gatekeeper.edge.auth import admit
 from app.gatekeeper.edge.nonces import LocalNonces
 from app.gatekeeper.host.runtime import Runtime
-from app.gatekeeper.national.hsa import HSA_PATH, begin, claimed
+from app.gatekeeper.national.effects import After
+from app.gatekeeper.national.hsa import HSA_PATH, HSA_PREFIX, begin, remember
 from app.gatekeeper.national.signed import hsa_caller
+from app.gatekeeper.national.upload import claimed
 from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
 from app.gatekeeper.server.coalescing import CoalescingHttpToolsProtocol
 from app.registry.compact import Registry
@@ -53,6 +55,7 @@ log = logging.getLogger("ybgate.gatekeeper")
 _perf = time.perf_counter
 _HOT = VALIDATE_PATH.encode()
 _HSA = HSA_PATH.encode()
+_HSA_PREFIX = HSA_PREFIX.encode()
 _OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: " + JSON_CT + b"\r\n"
 _PROBLEM_CT = PROBLEM_CT.encode()
 _apps: dict[int, GatekeeperApp | None] = {}
@@ -86,8 +89,19 @@ def _gatekeeper(app: Any) -> GatekeeperApp | None:
     return _apps[key]
 
 
+def _hsa_infno(url: bytes) -> str | None:
+    """None: not a national-format path; "": ``/v1/hsa``; else ``/v1/hsa/{infno}``'s
+    (the ASGI app answers any other form of the path)."""
+    if url == _HSA:
+        return ""
+    if url.startswith(_HSA_PREFIX) and 0 < len(url) - len(_HSA_PREFIX) <= 8:
+        infno = url[len(_HSA_PREFIX) :]
+        return infno.decode() if infno.isalnum() else None
+    return None
+
+
 class GatekeeperProtocol(CoalescingHttpToolsProtocol):
-    _inline: tuple[GatekeeperApp, str, float, bool] | None = None
+    _inline: tuple[GatekeeperApp, str, float, bool, str | None] | None = None
     _body: list[bytes]
 
     def on_message_begin(self) -> None:
@@ -102,7 +116,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
     def on_headers_complete(self) -> None:
         if self.head_done():  # an upgrade: refused, or an h2c offer parsed again without it
             return
-        if (self.url == _HOT or self.url == _HSA) and self._admit():
+        if (self.url == _HOT or _hsa_infno(self.url) is not None) and self._admit():
             self.phase, self.deadline = _BODY, self.loop.time() + self.limits.body_timeout
             return
         url, headers, expect = self.url, self.headers, self.expect_100_continue
@@ -125,15 +139,18 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         gk = _gatekeeper(self.app)
         if gk is None or gk.rt is None or gk.store.current is None:
             return False
-        hsa = self.url == _HSA
+        infno = _hsa_infno(self.url)
+        hsa = infno is not None
         if hsa and not isinstance(gk.rt.idempotency, LocalIdempotency):
             return False  # a msgid claim in Redis is a round trip: the ASGI handler awaits it
+        if hsa and (gk.rt.lines.remote or gk.rt.visits.remote):
+            return False  # so are the memories in Redis
         raw = self.headers
         if not any(k == b"content-length" for k, _ in raw):
             return False
         try:
             if hsa:  # a bearer and/or a gateway signature (national/signed.py)
-                inst, claims = hsa_caller(gk.rt, gk.store.current, raw, HSA_PATH, b"")
+                inst, claims = hsa_caller(gk.rt, gk.store.current, raw, self.url.decode(), b"")
                 if claims:
                     nonces = gk.rt.gateway.nonces if gk.rt.gateway else None
                     if not isinstance(nonces, LocalNonces):
@@ -143,7 +160,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
                 inst = admit(gk.store.current, raw, gk.rt.max_body)
         except DomainError:
             return False  # uvicorn's path answers it, before reading the body
-        self._inline, self._body = (gk, inst, _perf(), hsa), []
+        self._inline, self._body = (gk, inst, _perf(), hsa, infno or None), []
         return True
 
     def on_body(self, body: bytes) -> None:
@@ -159,7 +176,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             return
         self._inline = None
         self.phase, self.deadline = _APP, math.inf
-        gk, inst, t0, hsa = inline
+        gk, inst, t0, hsa, infno = inline
         reply = _Reply(self, gk, t0, "hsa" if hsa else None)
         self.cycle = reply.pending  # type: ignore[assignment]
         rt, reg = gk.rt, gk.store.current
@@ -167,7 +184,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             if rt is None or reg is None:  # stopped meanwhile
                 raise NotReady("The gatekeeper is stopping.")
             if hsa:
-                self._hsa(reply, rt, inst, b"".join(self._body))
+                self._hsa(reply, rt, inst, b"".join(self._body), infno)
             else:
                 self._validate(reply, rt, reg, inst, b"".join(self._body))
         except DomainError as err:
@@ -189,11 +206,11 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
 
         self._keep(rt, item, answer, reply)
 
-    def _hsa(self, reply: _Reply, rt: Runtime, inst: str, body: bytes) -> None:
+    def _hsa(self, reply: _Reply, rt: Runtime, inst: str, body: bytes, infno: str | None) -> None:
         """hsa.handle_hsa's steps, the msgid claimed in the local store (no round trip)."""
         gk, idem = reply.gk, rt.idempotency
         assert isinstance(idem, LocalIdempotency)
-        op, out, outcome, fee = begin(gk, rt, inst, body)
+        op, out, outcome, fee, after = begin(gk, rt, inst, body, from_path=infno)
         reply.op = op
         item = None
         if fee is not None:
@@ -205,6 +222,9 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
                     idem.release_now(inst, fee.msgid, fee.rec)
                 raise
         if fee is None or item is None:
+            if after is not None:
+                self._after(reply, rt, after, out, outcome)
+                return
             reply.write(_OK_HEAD, out)
             gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
             return
@@ -214,6 +234,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
                 idem.release_now(fee.inst, fee.msgid, fee.rec)
                 reply.problem(NotReady("The decision journal cannot be written; retry shortly."))
                 return
+            remember(rt, fee)
             reply.write(_OK_HEAD, out)
             gk.metrics.count_lines(fee.results, fee.results.count(ACCEPTED))
             gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
@@ -223,6 +244,24 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         except BaseException:
             idem.release_now(fee.inst, fee.msgid, fee.rec)
             raise
+
+    def _after(self, reply: _Reply, rt: Runtime, after: After, out: bytes, outcome: str) -> None:
+        """hsa.carry_out without Redis: visits remembered here, withdrawals journaled
+        (the answer once the journal has them)."""
+        for mdtrt_id, emergency in after.visits:
+            rt.visits.record(after.inst, mdtrt_id, emergency)
+
+        def answer(written: bool) -> None:
+            if not written:
+                reply.problem(NotReady("The withdrawal journal cannot be written; retry shortly."))
+                return
+            reply.write(_OK_HEAD, out)
+            reply.gk.metrics.observe_op(reply.op or "hsa", outcome, _perf() - reply.t0)
+
+        if after.withdrawals:
+            rt.withdrawals.add_then(after.withdrawals, answer)
+        else:
+            answer(True)
 
     def _keep(self, rt: Runtime, item: Item, answer: Callable[[bool], None], reply: _Reply) -> None:
         """The decision into the log's queue (the database sink) and the journal; the

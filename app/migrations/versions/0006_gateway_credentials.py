@@ -1,6 +1,6 @@
 """gateway credentials (x-tif / CSB pairs of an institution, secrets sealed)
 
-Revision ID: 0006_i22a
+Revision ID: 0006_gateway
 Revises: 0005_i13
 Create Date: 2026-12-05
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_i22a"
+revision: str = "0006_gateway"
 down_revision: str | None = "0005_i13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
