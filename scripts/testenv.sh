@@ -47,10 +47,21 @@ start)
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
     chown postgres "$dir"; chmod 755 "$dir"
   fi
+  # PostgreSQL's own files (data, log, socket) where the postgres user can reach them: DIR
+  # itself, or a directory of its own under /tmp when DIR sits below one that user cannot
+  # enter (a checkout under /root, a mktemp -d parent); DIR/pgd names it for `stop`.
+  pgd=$dir
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir"; then
+    pgd=$(mktemp -d /tmp/ybgate-pg.XXXXXX); chown postgres "$pgd"; chmod 755 "$pgd"
+  fi
+  echo "$pgd" >"$dir/pgd"
   pgport=$(free_port); rport=$(free_port)
-  as_pg "$bin/initdb" -D "$dir/pg" -U ybgate --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1
-  as_pg "$bin/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $pgport -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+  as_pg "$bin/initdb" -D "$pgd/pg" -U ybgate --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+    || { echo "testenv: initdb failed:" >&2; tail -20 "$dir/initdb.log" >&2; exit 1; }
+  [ "$pgd" = "$dir" ] || ln -s "$pgd/pg" "$dir/pg"
+  as_pg "$bin/pg_ctl" -D "$pgd/pg" -l "$pgd/pg.log" -w -t 60 \
+    -o "-h 127.0.0.1 -p $pgport -k $pgd -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null \
+    || { echo "testenv: PostgreSQL did not start:" >&2; tail -20 "$pgd/pg.log" >&2; exit 1; }
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$pgport" -U ybgate ybgate
   redis-server --bind 127.0.0.1 --port "$rport" --daemonize yes --dir "$dir" \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null
@@ -66,9 +77,11 @@ ENV
 stop)
   [ -d "$dir" ] || exit 0
   bin=$(pg_bin || true)
-  if [ -n "$bin" ] && [ -f "$dir/pg/postmaster.pid" ]; then
-    as_pg "$bin/pg_ctl" -D "$dir/pg" -m immediate -w stop >/dev/null 2>&1 || true
+  pgd=$(cat "$dir/pgd" 2>/dev/null || echo "$dir")
+  if [ -n "$bin" ] && [ -f "$pgd/pg/postmaster.pid" ]; then
+    as_pg "$bin/pg_ctl" -D "$pgd/pg" -m immediate -w stop >/dev/null 2>&1 || true
   fi
+  [ "$pgd" = "$dir" ] || rm -rf "$pgd"
   if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
   rm -rf "$dir"
   ;;
