@@ -3,7 +3,7 @@
 #   make bench         gatekeeper vs floor at 20 and 200 lines, RSS/physician, ready time
 #   make loadtest      locust, headless, against bench-serve (CSV under var/loadtest)
 # Each depends on `venv` (a fresh clone builds it first). Knobs: BENCH_N (registry size),
-# BENCH_HTTP=inline|uvicorn (the gatekeeper's protocol), YBGATE_HSA_FAST_PATH=off,
+# BENCH_HTTP=inline|uvicorn|granian (the gatekeeper's HTTP server), YBGATE_HSA_FAST_PATH=off,
 # FLOOR_PORT (the floor's port in `make bench`, default 8099), BENCH_CHURN=0.
 # make bench-scale: 10,000,000 codes unless BENCH_N is given.
 SCALE_N := $(if $(filter command line environment,$(origin BENCH_N)),$(BENCH_N),10000000)
@@ -24,8 +24,10 @@ $(BENCH_SNAPSHOT): $(BENCH_DEPS) | venv
 $(BENCH_EMPTY): $(BENCH_DEPS) | venv
 	SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@ --empty
 
+ifneq ($(SCALE_N),$(BENCH_N))  # else the rule above builds it
 $(BENCH_DIR)/registry-$(SCALE_N).snap: $(BENCH_DEPS) | venv
 	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@
+endif
 
 .PHONY: bench-serve bench bench-scale loadtest bench-signature
 bench-serve: venv $(BENCH_SNAPSHOT)
