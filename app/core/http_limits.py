@@ -54,33 +54,8 @@ class Limits:
         self.max_url = s.http_max_url_bytes
         self.max_headers = s.http_max_headers
         self.max_head = s.http_max_head_bytes
-        self.url_too_long = _raw_problem(
-            414,
-            "URI Too Long",
-            DomainError(
-                f"The request-target exceeds {self.max_url} bytes.",
-                status=414,
-                slug="uri-too-long",
-                title="Request-target too long",
-                errors=[{"field": "request-target", "message": f"over {self.max_url} bytes"}],
-            ),
-        )
-        self.head_too_large = _raw_problem(
-            431,
-            "Request Header Fields Too Large",
-            DomainError(
-                f"At most {self.max_headers} header fields and {self.max_head} bytes of "
-                "request head are read.",
-                status=431,
-                slug="header-fields-too-large",
-                title="Request header fields too large",
-                errors=[
-                    {
-                        "field": "headers",
-                        "message": f"over {self.max_headers} fields or {self.max_head} bytes",
-                    }
-                ],
-            ),
+        self.url_too_long, self.head_too_large = _head_problems(
+            self.max_url, self.max_headers, self.max_head
         )
         # The raw bytes of one request past its head (chunk framing and trailers
         # included), far above every body cap: only framing abuse reaches it.
@@ -100,6 +75,35 @@ class Limits:
                 errors=[{"field": "Upgrade", "message": "not supported"}],
             ),
         )
+
+
+def _head_problems(max_url: int, max_headers: int, max_head: int) -> tuple[bytes, bytes]:
+    """The 414 and 431 answers for a request head over the bounds."""
+    url_too_long = _raw_problem(
+        414,
+        "URI Too Long",
+        DomainError(
+            f"The request-target exceeds {max_url} bytes.",
+            status=414,
+            slug="uri-too-long",
+            title="Request-target too long",
+            errors=[{"field": "request-target", "message": f"over {max_url} bytes"}],
+        ),
+    )
+    head_too_large = _raw_problem(
+        431,
+        "Request Header Fields Too Large",
+        DomainError(
+            f"At most {max_headers} header fields and {max_head} bytes of request head are read.",
+            status=431,
+            slug="header-fields-too-large",
+            title="Request header fields too large",
+            errors=[
+                {"field": "headers", "message": f"over {max_headers} fields or {max_head} bytes"}
+            ],
+        ),
+    )
+    return url_too_long, head_too_large
 
 
 def _fd_room() -> int:
