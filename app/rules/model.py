@@ -1,9 +1,10 @@
 """The policy file format: one model for every region's policy (staff, degrees and
-repair in ``app.rules.staff``). A policy file (``app/rules/policies/<id>.toml``) is data: the item catalogue with the
-document's own ids, the thresholds of the points period and their actions, the bans, the
-institution thresholds, the deadlines and the code format. Every rule carries ``clause``
-(where to find it in the document, e.g. ``"lanzhou-2014 第十七条"``) and ``text`` (the
-document's words). ``schemas/policy.schema.json`` is generated from these models.
+repair in ``app.rules.staff``). A policy file (``app/rules/policies/<id>.toml``) is data:
+the item catalogue with the document's own ids, the thresholds of the points period and
+their actions, the bans, the institution thresholds, the deadlines and the code format.
+Every rule carries ``clause`` (where to find it in the document, e.g.
+``"lanzhou-2014 第十七条"``) and ``text`` (the document's words).
+``schemas/policy.schema.json`` is generated from these models.
 
 Points and months are either one number (fixed) or ``[min, max]`` (a range the operator
 chooses from); both are held as a ``(min, max)`` tuple.

@@ -47,7 +47,8 @@ def test_a_code_of_another_family_or_shape_is_refused(category: str, code: str) 
 
 
 def test_nhsa_2024_covers_every_related_staff_category_and_pharmacies() -> None:
-    """nhsa-2024 相关人员范围: 医疗类、药学类、护理类、技术类, 定点零售药店主要负责人; 定点医药机构."""
+    """nhsa-2024 相关人员范围: 医疗类、药学类、护理类、技术类, 定点零售药店主要负责人;
+    定点医药机构 (H and P)."""
     nhsa = get_policy("nhsa-2024")
     assert set(nhsa.staff.categories) == {
         "doctor",
