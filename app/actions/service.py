@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actions.months import choose_months, months_open
 from app.actions.schemas import (
     ActionDecision,
     ResumptionCreate,
@@ -38,6 +39,8 @@ async def decide(
     if action.physician_code:
         await ledger.lock_physician(session, action.physician_code)
         await session.refresh(action)
+    if months_open(action):  # nhsa-2024: applied at once, the months chosen afterwards
+        return await choose_months(session, actor, action, data)
     if action.status != "pending":
         raise InvalidTransition(f"The action is {action.status}, not pending.", slug="not-pending")
     if data.decided_on < action.effective_on:

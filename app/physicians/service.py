@@ -58,6 +58,7 @@ async def create_physician(
                 certificate_no=data.certificate_no,
                 name=data.name,
                 national_code=data.national_code,
+                category=data.category,
             )
         )
     return physician

@@ -61,7 +61,7 @@ REASONS: Final[tuple[str, ...]] = (
 )
 # Used when an institution's region is unknown to the registry.
 DEFAULT_CODE_PATTERN: Final = r"^YB[0-9]{15,30}X?$"
-ALIAS_RE: Final = re.compile(r"D[0-9]{12}")
+ALIAS_RE: Final = re.compile(r"(?:D|N|Y|HY|HJ)[0-9]{12}")
 
 Interval = tuple[date, date | None]
 

@@ -123,3 +123,20 @@ def degree_range(
         return None
     lo, hi = max(low + rule.low_shift, 1), min(high + rule.high_shift, ceiling)
     return (lo, hi) if lo <= hi else None
+
+
+def coverage_problem(
+    staff: StaffRules, policy_id: str, category: str, institution_code: str
+) -> tuple[str, str] | None:
+    """(field, message) when a policy does not cover this person at this institution:
+    the institution's kind (``H``/``P``), the person's category, and a pharmacy's head
+    only at a pharmacy."""
+    kind = institution_code[:1]
+    if kind not in staff.institutions:
+        return "institution_code", f"{policy_id} 不适用于 {kind} 类定点机构"
+    if category not in staff.categories:
+        name = CATEGORY_NAMES.get(category, category)
+        return "physician_code", f"{policy_id} 不适用于{name}人员"
+    if category == "pharmacy_head" and kind != "P":
+        return "institution_code", "定点零售药店主要负责人只在定点零售药店 (P) 登记"
+    return None
