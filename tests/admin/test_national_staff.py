@@ -83,8 +83,8 @@ async def violation(
 async def test_nhsa_2024_相关人员_every_category_with_its_national_code_and_p_coded_pharmacies(
     client: httpx.AsyncClient, su: dict[str, str], store: RegistryStore
 ) -> None:
-    """相关人员范围 (医疗类、护理类、药学类、技术类, 定点零售药店主要负责人) with their 医保信息业务编码
-    (D/N/Y, HY/HJ under 医保办函〔2022〕39号); 定点零售药店 (P + 11 digits)."""
+    """相关人员范围 (医疗类、护理类、药学类、技术类, 定点零售药店主要负责人) with their
+    医保信息业务编码 (D/N/Y, HY/HJ under 医保办函〔2022〕39号); 定点零售药店 (P + 11 digits)."""
     await nhsa_world(client, su)
     nurse = await person(client, su, 1, "nurse", "N110100000001")
     tech = await person(client, su, 2, "technician", "HJ110100000002")
@@ -158,7 +158,8 @@ async def test_nhsa_2024_暂停医保支付资格_9_points_suspend_at_once_month
     assert reason(store, nurse, HOSP, "2026-06-02") is None
     assert (await client.post(decide, json=ok, headers=su)).status_code == 409
     r = await violation(client, su, nurse, "1-3", 3, "2026-07-01")
-    assert [(a["type"], a["status"]) for a in r.json()["actions"]][0] == ("terminate", "applied")
+    first = r.json()["actions"][0]
+    assert (first["type"], first["status"]) == ("terminate", "applied")
     assert reason(store, nurse, HOSP, "2026-07-01") == "AGREEMENT_TERMINATED"
 
 
