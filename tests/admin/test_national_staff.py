@@ -225,11 +225,11 @@ async def test_nhsa_2024_负有责任程度_degrees_move_the_points_and_stay_in_
     assert r.status_code in (403, 422)
 
 
-async def test_记分修复_within_the_provincial_limits_and_not_under_nhsa_2024(
+async def test_记分修复_within_the_provincial_limits(
     client: httpx.AsyncClient, su: dict[str, str]
 ) -> None:
-    """hainan-2025 记分修复: training 2 points a time, 4 a year; 6 a year in all; audited
-    and in the integrity archive. nhsa-2024 itself sets no repair: REPAIR_NOT_ALLOWED."""
+    """hainan-2025 记分修复: training 2 points a time, 4 a year; 5 a year in all; audited
+    and in the integrity archive. zhejiang-2014 has no repair: REPAIR_NOT_ALLOWED."""
     await nhsa_world(client, su)
     await flows.region(client, su, HAINAN, "hainan-2025")
     await flows.institution(client, su, "H46010000001", HAINAN)
@@ -248,10 +248,17 @@ async def test_记分修复_within_the_provincial_limits_and_not_under_nhsa_2024
     assert (await client.post(path, json=body, headers=su)).status_code == 201
     r = await client.post(path, json=body | {"points": 1}, headers=su)  # 4 by training
     assert (r.status_code, r.json()["code"]) == (422, "REPAIR_LIMIT")
-    r = await client.post(path, json=body | {"region": NHSA}, headers=su)
+    r = await client.post(path, json=body | {"means": "outreach", "points": 1}, headers=su)
+    assert r.status_code == 201, r.text
+    r = await client.post(path, json=body | {"means": "management", "points": 1}, headers=su)
+    assert (r.status_code, r.json()["code"]) == (422, "REPAIR_LIMIT")  # 5 a year in all
+    await flows.region(client, su, ZJ, "zhejiang-2014")
+    await flows.institution(client, su, "H33010200001", ZJ)
+    await flows.agreement(client, su, dr, "H33010200001")
+    r = await client.post(path, json=body | {"region": ZJ}, headers=su)
     assert (r.status_code, r.json()["code"]) == (422, "REPAIR_NOT_ALLOWED")
     record = (await client.get(f"/admin/v1/physicians/{dr}/record", headers=su)).json()["events"]
-    assert [e["points"] for e in record if e["event"] == "repair"] == [2, 2]
+    assert [e["points"] for e in record if e["event"] == "repair"] == [2, 2, 1]
 
 
 async def test_policy_versions_judge_by_the_day_it_occurred_and_rewrite_nothing(

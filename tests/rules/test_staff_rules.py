@@ -112,7 +112,9 @@ def test_hainan_2025_a_repair_lowers_the_period_points_and_never_undoes_a_firing
     (suspend,) = fired.firings
     assert suspend.rule_id == "reach-9"
     assert fired.periods[0].deducted == 7
-    assert get_policy("nhsa-2024").repair is None
+    nhsa = get_policy("nhsa-2024").repair
+    assert nhsa is not None and hainan.repair.max_per_period < nhsa.max_per_period
+    assert get_policy("zhejiang-2014").repair is None
 
 
 def test_nhsa_2024_suspension_months_are_chosen_within_a_deadline() -> None:
