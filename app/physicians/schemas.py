@@ -167,6 +167,7 @@ class Standing(BaseModel):
     certificate_no: str
     name: str
     national_code: str | None
+    category: str = "doctor"
     as_of: Day
     status: str
     cancellations: list[CancellationOut]
