@@ -245,6 +245,11 @@ async def test_记分修复_within_the_provincial_limits(
     assert (r.json()["standing"]["deducted"], r.json()["standing"]["remaining"]) == (4, 8)
     r = await client.post(path, json=body | {"points": 3}, headers=su)
     assert (r.status_code, r.json()["code"]) == (422, "REPAIR_LIMIT")
+    # A repair never reaches back before the period's last deduction (nor into another).
+    r = await client.post(path, json=body | {"decided_on": "2026-03-01"}, headers=su)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "decided_on")
+    r = await client.post(path, json=body | {"period": "2025"}, headers=su)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "period")
     assert (await client.post(path, json=body, headers=su)).status_code == 201
     r = await client.post(path, json=body | {"points": 1}, headers=su)  # 4 by training
     assert (r.status_code, r.json()["code"]) == (422, "REPAIR_LIMIT")
