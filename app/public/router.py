@@ -14,6 +14,7 @@ from app.core.settings import get_settings
 from app.public.limits import RateWindow, TTLCache
 from app.public.schemas import PublicStaff
 from app.public.service import public_staff
+from app.rules.staff import CATEGORY_NAMES
 from app.uow.dependencies import Session
 
 router = APIRouter(tags=["public"])
@@ -57,5 +58,8 @@ async def staff_json(code: str, request: Request, session: Session) -> Response:
 async def staff_page(code: str, request: Request, session: Session) -> HTMLResponse:
     staff = await _staff(request, code, session)
     return templates.TemplateResponse(
-        request, "staff.html", {"staff": staff}, headers=_cache_headers()
+        request,
+        "staff.html",
+        {"staff": staff, "names": CATEGORY_NAMES},
+        headers=_cache_headers(),
     )

@@ -11,7 +11,6 @@ class StaffStatus(BaseModel):
     name: str
     code: str
     category: str
-    category_name: str
     may_bill: bool
     suspended_from: Day | None
     suspended_until: Day | None

@@ -14,7 +14,6 @@ from app.public.schemas import PublicStaff, StaffStatus
 from app.registry import source
 from app.registry.explain import explain_line
 from app.registry.facts import PhysicianFact
-from app.rules.staff import CATEGORY_NAMES
 
 # A termination is shown for the year after it (the bar on a new registration).
 TERMINATION_SHOWN = timedelta(days=366)
@@ -56,7 +55,6 @@ def _here(fact: PhysicianFact, institution: str, day: date) -> StaffStatus | Non
         name="",
         code=fact["code"],
         category="",
-        category_name="",
         may_bill=False,
         suspended_from=susp[0],
         suspended_until=susp[1],
@@ -80,7 +78,6 @@ async def public_staff(session: AsyncSession, code: str, day: date) -> PublicSta
             continue
         basis = explain_line(p.code, day, False, code, fact, inst_fact, region)
         row.name, row.category = p.name, p.category
-        row.category_name = CATEGORY_NAMES.get(p.category, p.category)
         row.may_bill = basis["decision"] == "accept"
         staff.append(row)
     return PublicStaff(institution_code=code, institution_name=inst.name, date=day, staff=staff)

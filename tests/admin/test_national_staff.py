@@ -314,7 +314,6 @@ async def test_public_status_lists_staff_today_without_a_token(
         "name",
         "code",
         "category",
-        "category_name",
         "may_bill",
         "suspended_from",
         "suspended_until",
@@ -324,6 +323,7 @@ async def test_public_status_lists_staff_today_without_a_token(
     assert (rows[dr]["may_bill"], rows[dr]["suspended_from"]) == (False, decided)
     page = await client.get(f"/public/institutions/{HOSP}")
     assert page.status_code == 200 and "相关人员" in page.text and "不可结算" in page.text
+    assert "护理类" in page.text
     assert (await client.get("/public/v1/institutions/H99999999999/staff")).status_code == 404
     admin_app.state.public_guards = (RateWindow(1), TTLCache(30.0))
     assert (await client.get(f"/public/v1/institutions/{HOSP}/staff")).status_code == 200
