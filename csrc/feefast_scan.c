@@ -287,7 +287,7 @@ static int fee_time(const char *t) {
 
 enum {
     F_SN = 1, F_CODE = 2, F_TIME = 4, F_AMT = 8, F_MED = 16, F_MDTRT = 32, F_CHRG = 64,
-    F_INIT = 128, F_EXP = 256, F_CNT = 512, F_PRIC = 1024
+    F_INIT = 128, F_EXP = 256, F_CNT = 512, F_PRIC = 1024, F_ORDERS = 2048
 };
 
 /* A line id: a string of 1-64 bytes, or a non-negative JSON integer of at most 18
@@ -404,6 +404,7 @@ static unsigned line_key(const char *key, Py_ssize_t len) {
     case 11: return IS("exp_content") ? F_EXP : 0;
     case 12: return IS("bilg_dr_codg") ? F_CODE : 0;
     case 13: return IS("fee_ocur_time") ? F_TIME : 0;
+    case 14: return IS("orders_dr_code") ? F_ORDERS : 0;
     case 15: return IS("init_feedetl_sn") ? F_INIT : 0;
     case 19: return IS("det_item_fee_sumamt") ? F_AMT : 0;
     default: return 0;
@@ -432,7 +433,8 @@ static int line_field(Cur *c, Span k, unsigned seen, unsigned *f, void *ctx) {
         return count(c);
     case F_INIT:
     case F_EXP:
-        return absent(c); /* a refund or a marker: the reference */
+    case F_ORDERS:
+        return absent(c); /* a refund, a marker or a second staff code: the reference */
     case F_CODE:
         if (!text(c, &o, 0, 64, 0))
             return BAIL;

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.actions.months import choose_months, months_open
 from app.actions.schemas import (
     ActionDecision,
     ResumptionCreate,
@@ -38,11 +39,13 @@ async def decide(
     if action.physician_code:
         await ledger.lock_physician(session, action.physician_code)
         await session.refresh(action)
+    if months_open(action):  # nhsa-2024: applied at once, the months chosen afterwards
+        return await choose_months(session, actor, action, data)
     if action.status != "pending":
         raise InvalidTransition(f"The action is {action.status}, not pending.", slug="not-pending")
     if data.decided_on < action.effective_on:
         raise ValidationFailed([{"field": "decided_on", "message": "before the action arose"}])
-    if data.approve:
+    if data.approve and action.type == "suspend":
         lo, hi = action.months_min or 1, action.months_max or 120
         if data.months is None or not lo <= data.months <= hi:
             raise ValidationFailed(
@@ -52,7 +55,8 @@ async def decide(
         session, actor, "action.decide", On("action", region=action.region_code), subject=action
     ):
         if data.approve:
-            action.months, action.status = data.months, "approved"
+            action.status = "approved"
+            action.months = data.months if action.type == "suspend" else None
         else:
             action.status = "rejected"
         action.decided_on, action.decided_by = data.decided_on, actor.token_id

@@ -30,10 +30,12 @@ from app.imports.router import router as imports_router
 from app.institutions.router import router as institutions_router
 from app.physicians.router import router as physicians_router
 from app.points.service import reconcile
+from app.public.router import router as public_router
 from app.regions.router import router as regions_router
 from app.tokens import service as tokens
 from app.tokens.router import router as tokens_router
 from app.uow import unit_of_work
+from app.violations.router import repairs_router
 from app.violations.router import router as violations_router
 from app.visits.router import router as visits_router
 
@@ -51,6 +53,8 @@ ROUTERS = (
     decisions_router,
     imports_router,
     credentials_router,
+    public_router,
+    repairs_router,
 )
 
 

@@ -28,6 +28,7 @@ from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.ledger import repository as ledger
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
 from app.rules import Policy, WorkCalendar, count_working_days, get_policy
+from app.rules.staff import coverage_problem
 from app.uow import On, Touch, change
 
 
@@ -67,6 +68,9 @@ async def create_agreement(
     actor.require_write(inst.region_code)
     region = await session.get(Region, inst.region_code)
     policy = get_policy(region.policy if region else "")
+    covered = coverage_problem(policy.staff, policy.id, physician.category, inst.code)
+    if covered is not None:
+        raise ValidationFailed([{"field": covered[0], "message": covered[1]}])
     # Serialised with the points writes of the physician.
     await ledger.lock_physician(session, physician.code)
     history = reconcile is not None and await ledger.has_points_history(session, physician.code)

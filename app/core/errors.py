@@ -66,6 +66,12 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class TooManyRequests(DomainError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+
 class Conflict(DomainError):
     """The request is well-formed but conflicts with the record (409)."""
 

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Admin request bodies: the cap of every route, and larger (or smaller) caps by path
     # prefix (JSON object, e.g. {"/admin/v1/imports/roster": 33554432}).
     admin_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Public status (上墙公布): requests per client address per minute, and how long an
+    # institution's answer is served from memory.
+    public_rate_per_minute: int = Field(default=60, ge=1)
+    public_cache_s: float = Field(default=30.0, ge=0)
     admin_body_caps: dict[str, int] = Field(default_factory=dict)
     # Every server the product runs (docs/limits.md): a request's headers must be
     # complete within header_timeout of its first byte (or of the connection, or of the

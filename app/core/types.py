@@ -60,11 +60,12 @@ def parse_instant(value: object) -> object:
 Day = Annotated[date, BeforeValidator(parse_day)]
 Instant = Annotated[datetime, BeforeValidator(parse_instant)]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
-# The national 12-character form: H + 11 digits.
-InstitutionCode = Annotated[str, StringConstraints(pattern=r"^H[0-9]{11}$")]
+# The national 12-character form: H + 11 digits (定点医疗机构) or P + 11 (定点零售药店).
+InstitutionCode = Annotated[str, StringConstraints(pattern=r"^[HP][0-9]{11}$")]
 PhysicianCode = Annotated[str, StringConstraints(pattern=r"^YB[0-9]{15,30}X?$")]
 CertificateNo = Annotated[str, StringConstraints(pattern=r"^[0-9]{15,30}X?$")]
-NationalCode = Annotated[str, StringConstraints(pattern=r"^D[0-9]{12}$")]
+# A national staff code (医保信息业务编码): D 医师, N 护士, Y 药师, HY/HJ (医保办函〔2022〕39号).
+NationalCode = Annotated[str, StringConstraints(pattern=r"^(?:D|N|Y|HY|HJ)[0-9]{12}$")]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_CONTROL),

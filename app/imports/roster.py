@@ -25,7 +25,7 @@ LABELS = {
     "ends_on": "协议结束日期",
 }
 CERTIFICATE_RE = re.compile(r"[0-9]{15,30}X?")
-NATIONAL_RE = re.compile(r"D[0-9]{12}")
+NATIONAL_RE = re.compile(r"(?:D|N|Y|HY|HJ)[0-9]{12}")
 INSTITUTION_RE = re.compile(r"[A-Z][0-9A-Z]{5,31}")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")

@@ -13,10 +13,12 @@ from app.models import (
     AgreementSuspension,
     Ban,
     CodeCancellation,
+    InstitutionSuspension,
     InstitutionTerm,
     Objection,
     Physician,
     Region,
+    Repair,
     ResumptionApplication,
     Violation,
 )
@@ -104,6 +106,29 @@ def as_deduction(v: Violation, spans: list[AgreementSpan] | None = None) -> Dedu
         region=v.region_code,
         anchor=anchor if spans is not None else None,
         agreement_ends_on=ends,
+        degree=v.degree,
+    )
+
+
+async def repairs_of(
+    session: AsyncSession, code: str, policy_id: str | None = None
+) -> list[Repair]:
+    stmt = select(Repair).where(Repair.physician_code == code)
+    if policy_id is not None:
+        stmt = stmt.where(Repair.policy_id == policy_id)
+    return list((await session.scalars(stmt.order_by(Repair.sequence, Repair.id))).all())
+
+
+def repair_as_deduction(r: Repair) -> Deduction:
+    """A 记分修复 in the engine's ledger: ``points`` restored (``means`` set)."""
+    return Deduction(
+        id=r.id,
+        item="repair",
+        points=r.points,
+        decided_on=r.decided_on,
+        sequence=r.sequence,
+        region=r.region_code,
+        means=r.means,
     )
 
 
@@ -112,11 +137,13 @@ async def ledger(session: AsyncSession, code: str, policy_id: str) -> list[Deduc
     spans = None
     if get_policy(policy_id).scoring.period == "agreement_term":
         spans = await agreement_spans(session, code, policy_id)
-    return [
+    deductions = [
         as_deduction(v, spans)
         for v in await violations_of(session, code, policy_id)
         if not v.reversed_at
     ]
+    repairs = await repairs_of(session, code, policy_id)
+    return deductions + [repair_as_deduction(r) for r in repairs if r.reversed_at is None]
 
 
 async def next_sequence(session: AsyncSession, code: str) -> int:
@@ -194,6 +221,14 @@ async def written_by(
         select(InstitutionTerm).where(InstitutionTerm.source_action_id == action_id)
     )
     return list(susps.all()), list(ended.all()), list(terms.all())
+
+
+async def institution_suspensions_by(
+    session: AsyncSession, action_id: str
+) -> list[InstitutionSuspension]:
+    """Settlement suspensions an institution action wrote (暂停定点医药机构医保结算)."""
+    stmt = select(InstitutionSuspension).where(InstitutionSuspension.source_action_id == action_id)
+    return list((await session.scalars(stmt)).all())
 
 
 def actions_query(status: str | None, region: str | None, physician: str | None) -> Select[Any]:

@@ -20,6 +20,7 @@ from app.models.registry import (
     RegistryState,
     Visit,
 )
+from app.models.staff import RegionPolicy, Repair
 from app.models.tokens import ApiToken
 
 __all__ = [
@@ -41,8 +42,10 @@ __all__ = [
     "Objection",
     "Physician",
     "Region",
+    "RegionPolicy",
     "RegistryChange",
     "RegistryState",
+    "Repair",
     "ResumptionApplication",
     "SettlementDecision",
     "Violation",

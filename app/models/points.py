@@ -25,6 +25,7 @@ class Violation(Base):
     # Arrival order among this physician's violations (1, 2, ...), under the physician lock.
     sequence: Mapped[int] = mapped_column(Integer)
     anchor: Mapped[date | None] = mapped_column(Date)  # agreement-term policies
+    degree: Mapped[str | None] = mapped_column(String(16))  # lighter | reduced | heavier
     note: Mapped[str | None] = mapped_column(Text)
     reversed_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     reversed_on: Mapped[date | None] = mapped_column(Date)

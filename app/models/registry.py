@@ -109,6 +109,8 @@ class Physician(Base):
     certificate_no: Mapped[str] = mapped_column(String(38), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     national_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # doctor | nurse | pharmacist | technician | pharmacy_head (app.rules.staff)
+    category: Mapped[str] = mapped_column(String(16), default="doctor", server_default="doctor")
     created_at: Mapped[datetime] = mapped_column(TZDateTime, default=utcnow)
 
     agreements: Mapped[list[Agreement]] = relationship(lazy="raise")

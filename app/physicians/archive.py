@@ -29,12 +29,28 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
             "registered",
             code=p.code,
             national_code=p.national_code,
+            category=p.category,
         )
     ]
     events += await _agreement_events(session, code)
     events += await _code_events(session, code)
     events += await _violation_events(session, code)
     events += await _consequence_events(session, code)
+    events += [
+        _ev(
+            r.decided_on,
+            r.created_at,
+            "repair",
+            repair_id=r.id,
+            region=r.region_code,
+            policy=r.policy_id,
+            period=r.period_key,
+            means=r.means,
+            points=r.points,
+            note=r.note,
+        )
+        for r in await ledger.repairs_of(session, code)
+    ]
     events.sort(key=lambda e: (e["on"], e["recorded_at"]))
     return events
 
@@ -118,6 +134,8 @@ async def _violation_events(session: AsyncSession, code: str) -> list[Event]:
                 region=v.region_code,
                 item=v.item,
                 points=v.points,
+                degree=v.degree,
+                policy=v.policy_id,
                 occurred_on=v.occurred_on.isoformat(),
             )
         )

@@ -2,19 +2,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.agreements.schemas import AgreementOut
 from app.core.types import CertificateNo, Day, Name, NationalCode, Reason
 from app.models import Action, Ban
 from app.rules import PeriodStanding
+from app.rules.staff import Category, national_code_problem
 
 
 class PhysicianCreate(BaseModel):
+    """A 相关人员 (the path keeps the word physician): ``category`` as in
+    ``app.rules.staff``; ``national_code`` a national staff code of that category."""
+
     model_config = ConfigDict(extra="forbid")
     certificate_no: CertificateNo
     name: Name
+    category: Category = "doctor"  # before national_code: its check reads it
     national_code: NationalCode | None = None
+
+    @field_validator("national_code")
+    @classmethod
+    def _code_of_category(cls, code: str | None, info: ValidationInfo) -> str | None:
+        category = info.data.get("category")
+        if code is not None and category is not None:
+            problem = national_code_problem(category, code)
+            if problem is not None:
+                raise PydanticCustomError("national_code", problem)
+        return code
 
 
 class PhysicianOut(BaseModel):
@@ -23,6 +39,7 @@ class PhysicianOut(BaseModel):
     certificate_no: str
     name: str
     national_code: str | None
+    category: str
     created_at: datetime
 
 
@@ -150,6 +167,7 @@ class Standing(BaseModel):
     certificate_no: str
     name: str
     national_code: str | None
+    category: str = "doctor"
     as_of: Day
     status: str
     cancellations: list[CancellationOut]

@@ -58,6 +58,7 @@ async def create_physician(
                 certificate_no=data.certificate_no,
                 name=data.name,
                 national_code=data.national_code,
+                category=data.category,
             )
         )
     return physician
@@ -176,6 +177,7 @@ async def standing(session: AsyncSession, code: str, as_of: date) -> Standing:
         certificate_no=physician.certificate_no,
         name=physician.name,
         national_code=physician.national_code,
+        category=physician.category,
         as_of=as_of,
         status=_overall(cancellations, out_agreements, as_of),
         cancellations=[CancellationOut.model_validate(c) for c in cancellations],

@@ -7,7 +7,9 @@
   the action.
 - ``terminate``: each of those agreements ends on the effective date (kind "violation").
 - ``institution_terminate``: the institution's own term ends (lanzhou-2014 第二十二条).
-- ``interview`` / ``institution_flag``: a record only.
+- ``institution_flag``: a record, and where the threshold says so a suspension of the
+  institution's settlement (nhsa-2024 暂停定点医药机构医保结算).
+- ``interview``: a record only.
 
 Undo (objection upheld) voids what the action wrote: suspensions, terminations, an
 institution's termination. Nothing is deleted; the audit log keeps before and after.
@@ -26,7 +28,7 @@ from app.core.dates import months_span
 from app.institutions import service as institutions
 from app.ledger import repository as ledger
 from app.ledger.repository import policy_regions
-from app.models import Action, Agreement, Institution
+from app.models import Action, Agreement, Institution, InstitutionSuspension
 from app.models.base import utcnow
 from app.rules.model import Policy
 from app.uow import On, Touch, change
@@ -83,6 +85,8 @@ async def apply_action(
                 kind="violation",
                 source_action_id=action.id,
             )
+    elif action.type == "institution_flag" and action.institution_code:
+        await _suspend_settlement(session, actor, action, policy)
     elif action.type == "institution_terminate" and action.institution_code:
         inst = await session.get(Institution, action.institution_code)
         if inst is not None:
@@ -90,6 +94,37 @@ async def apply_action(
                 session, actor, inst, action.effective_on, f"{action.clause} ({action.rule_id})"
             )
             term.source_action_id = action.id
+
+
+async def _suspend_settlement(
+    session: AsyncSession, actor: Principal, action: Action, policy: Policy
+) -> None:
+    """nhsa-2024 暂停定点医药机构医保结算: an institution threshold that suspends settlement
+    acts on the hot path as a dated fact from the day it applies (its approval, when the
+    policy leaves it to the operator): an open suspension of the institution, undone
+    (voided) on review like any action's writes."""
+    rules = policy.institution
+    rule = next((t for t in rules.thresholds if t.id == action.rule_id), None) if rules else None
+    code = action.institution_code
+    if rule is None or not rule.suspends_settlement or code is None:
+        return
+    start = action.decided_on if action.status == "approved" and action.decided_on else None
+    async with change(
+        session,
+        actor,
+        "institution.suspend",
+        On("institution", code, action.region_code),
+        Touch.institution(code),
+    ) as ch:
+        ch.add(
+            InstitutionSuspension(
+                institution_code=code,
+                starts_on=start or action.effective_on,
+                ends_on=None,
+                reason=f"{rule.effect or rule.clause} ({action.clause}; {action.rule_id})",
+                source_action_id=action.id,
+            )
+        )
 
 
 async def enforce_termination(
@@ -146,6 +181,17 @@ async def undo_action(session: AsyncSession, actor: Principal, action: Action) -
             subject=a,
         ):
             a.termination_voided_at = now
+    for held in await ledger.institution_suspensions_by(session, action.id):
+        if held.voided_at is None:
+            async with change(
+                session,
+                actor,
+                "institution.suspension.void",
+                On("institution", held.institution_code),
+                Touch.institution(held.institution_code),
+                subject=held,
+            ):
+                held.voided_at = now
     for t in terms:
         async with change(
             session,

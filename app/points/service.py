@@ -67,10 +67,15 @@ async def reconcile(
         if a.subject == subject
     }
     fired = {f.key: f for f in result.firings}
+    created: list[Action] = []
     for key, existing in persisted.items():
         if existing.status != "voided" and key not in fired:
+            counted = counts_for_institution(policy, existing.type, existing.status)
             await _void(session, actor, existing)
-    created: list[Action] = []
+            if counted:  # its institution thresholds may no longer hold (undone on review)
+                created += await reassess_institutions(
+                    session, actor, code, policy, existing.effective_on
+                )
     for key, firing in fired.items():
         action = persisted.get(key)
         if action is None:

@@ -6,7 +6,15 @@ from app.auth.dependencies import Actor
 from app.core.paging import Page, Paging, fetch_page, make_page
 from app.regions import repository as repo
 from app.regions import service
-from app.regions.schemas import PolicyOut, RegionCreate, RegionOut
+from app.regions import versions as policy_versions
+from app.regions.schemas import (
+    PolicyOut,
+    PolicySwitch,
+    RegionCreate,
+    RegionOut,
+    SwitchPreview,
+    VersionOut,
+)
 from app.rules import list_policies
 from app.uow.dependencies import Session
 
@@ -32,3 +40,25 @@ async def get_region(code: str, session: Session, actor: Actor) -> RegionOut:
 @router.get("/policies", response_model=list[PolicyOut])
 async def policies(actor: Actor) -> list[PolicyOut]:
     return [PolicyOut(id=p.id, title=p.title, source=p.source) for p in list_policies()]
+
+
+@router.post("/regions/{code}/policy", response_model=SwitchPreview)
+async def switch_policy(
+    code: str, data: PolicySwitch, session: Session, actor: Actor
+) -> SwitchPreview:
+    """Switch the region's policy from ``effective_from``; what was decided stays."""
+    return await policy_versions.switch_policy(session, actor, code, data)
+
+
+@router.post("/regions/{code}/policy/preview", response_model=SwitchPreview)
+async def preview_policy(
+    code: str, data: PolicySwitch, session: Session, actor: Actor
+) -> SwitchPreview:
+    """What the switch would change; nothing is written."""
+    actor.require_write(code)
+    return await policy_versions.preview_switch(session, code, data)
+
+
+@router.get("/regions/{code}/policies", response_model=list[VersionOut])
+async def list_versions(code: str, session: Session, actor: Actor) -> list[VersionOut]:
+    return await policy_versions.versions(session, code)

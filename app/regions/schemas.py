@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from app.core.types import Name, RegionCode
+from app.core.types import Day, Name, RegionCode
 
 
 class RegionCreate(BaseModel):
@@ -26,3 +26,32 @@ class PolicyOut(BaseModel):
     id: str
     title: str
     source: str
+
+
+class PolicySwitch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: str
+    effective_from: Day
+
+
+class VersionOut(BaseModel):
+    policy: str
+    effective_from: Day
+
+
+class SwitchPreview(BaseModel):
+    """What a switch changes: violations from ``effective_from`` on that were decided
+    already keep the policy they were decided under (``kept_violations``)."""
+
+    region: str
+    policy: str
+    effective_from: Day
+    replaces: str
+    kept_violations: int
+    initial_points: tuple[int, int]
+    items_added: list[str]
+    items_removed: list[str]
+    thresholds: list[str]
+    repair: bool
+    degrees: list[str]
+    categories_not_covered: list[str]

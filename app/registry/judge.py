@@ -45,6 +45,10 @@ INSTITUTION_SUSPENDED: Final = "INSTITUTION_SUSPENDED"
 AGREEMENT_TERMINATED: Final = "AGREEMENT_TERMINATED"
 AGREEMENT_SUSPENDED: Final = "AGREEMENT_SUSPENDED"
 EMERGENCY_OVERRIDE: Final = "EMERGENCY_OVERRIDE"
+# The fields a line names its staff by (plain format), and their national names.
+FIRST_CODE: Final = "physician_code"
+SECOND_CODE: Final = "performer_code"
+NATIONAL_FIELD: Final = {FIRST_CODE: "bilg_dr_codg", SECOND_CODE: "orders_dr_code"}
 
 REASONS: Final[tuple[str, ...]] = (
     CODE_MALFORMED,
@@ -57,7 +61,7 @@ REASONS: Final[tuple[str, ...]] = (
 )
 # Used when an institution's region is unknown to the registry.
 DEFAULT_CODE_PATTERN: Final = r"^YB[0-9]{15,30}X?$"
-ALIAS_RE: Final = re.compile(r"D[0-9]{12}")
+ALIAS_RE: Final = re.compile(r"(?:D|N|Y|HY|HJ)[0-9]{12}")
 
 Interval = tuple[date, date | None]
 
@@ -177,36 +181,61 @@ class LineResult(str):
     fragment: a response's line array is ``[{"line_id":"`` + id + result + id + result
     ... + id + ``last`` + ``]``, where a result closes its line and opens the next one
     and ``last`` closes the array's last line. So the hot path collects ids and results
-    in one list and joins it; ``ok`` and the rest are plain attributes."""
+    in one list and joins it; ``ok`` and the rest are plain attributes. A rejected line
+    names the field whose code failed (``field``: ``physician_code`` or
+    ``performer_code``; the national format's names are in :data:`NATIONAL_FIELD`)."""
 
     reason: str | None
     overridden: str | None
     ok: bool
     decision: str
     last: str
+    field: str | None
 
-    def __new__(cls, reason: str | None, overridden: str | None = None) -> LineResult:
+    def __new__(
+        cls, reason: str | None, overridden: str | None = None, field: str = FIRST_CODE
+    ) -> LineResult:
         ok = reason is None or overridden is not None
         decision = "accept" if ok else "reject"
         quoted = "null" if reason is None else f'"{reason}"'
         last = f'","decision":"{decision}","reason":{quoted}'
         if overridden is not None:
             last += f',"overridden":"{overridden}"'
+        if not ok:
+            last += f',"field":"{field}"'
         last += "}"
         self = super().__new__(cls, last + ',{"line_id":"')
         self.reason, self.overridden, self.ok, self.decision = reason, overridden, ok, decision
-        self.last = last
+        self.last, self.field = last, None if ok else field
         return self
 
 
 ACCEPTED: Final = LineResult(None)
 REJECTED: Final = {r: LineResult(r) for r in REASONS}
 OVERRIDDEN: Final = {r: LineResult(EMERGENCY_OVERRIDE, r) for r in REASONS}
+# Rejected because of the line's second staff code (performer_code / orders_dr_code).
+REJECTED_SECOND: Final = {r: LineResult(r, None, SECOND_CODE) for r in REASONS}
+# Appended last: a result's index is its letter in msgid records and line memory.
 ALL_RESULTS: Final[tuple[LineResult, ...]] = (
     ACCEPTED,
     *REJECTED.values(),
     *OVERRIDDEN.values(),
+    *REJECTED_SECOND.values(),
 )
+
+
+def combine(first: LineResult, second: LineResult) -> LineResult:
+    """A line naming two staff codes passes only when both pass (nhsa-2024 相关人员:
+    the person who carried out the order is judged like the one who billed it); a
+    rejection names the first failing code's field."""
+    if not first.ok:
+        return first
+    if not second.ok:
+        return REJECTED_SECOND[second.reason or ""]
+    if first.overridden is None and second.overridden is not None:
+        return second
+    return first
+
 
 # A verdict: the result of a line without and with ``emergency: true``.
 Verdict = tuple[LineResult, LineResult]

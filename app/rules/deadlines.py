@@ -24,7 +24,9 @@ from typing import Literal
 from app.rules.model import Deadline, Policy
 from app.rules.workdays import SHIPPED, Counted, WorkCalendar, add_working_days, count_working_days
 
-DeadlineKind = Literal["objection", "resumption_application", "resumption_decision", "notice"]
+DeadlineKind = Literal[
+    "objection", "resumption_application", "resumption_decision", "notice", "suspension_months"
+]
 
 
 def deadline_rule(policy: Policy, kind: DeadlineKind) -> Deadline | None:

@@ -34,6 +34,7 @@ from datetime import date
 
 from app.rules.bans import Ban, BanTrigger, ban_for_event
 from app.rules.errors import (
+    DegreeNotAllowed,
     InvalidLedger,
     PointsMismatch,
     PointsOutOfRange,
@@ -42,6 +43,7 @@ from app.rules.errors import (
 )
 from app.rules.model import ActionType, ConsecutiveRule, Policy, Status, Threshold
 from app.rules.periods import Period, period_of, previous_period
+from app.rules.staff import degree_range
 
 Rule = Threshold | ConsecutiveRule
 # Actions after which nothing else fires in the period: every agreement has ended.
@@ -63,6 +65,8 @@ class Deduction:
     region: str = ""
     anchor: date | None = None
     agreement_ends_on: date | None = None
+    degree: str | None = None  # 从轻/减轻/从重: moves the item's allowed points
+    means: str | None = None  # a 记分修复 (repair): ``points`` restored, not deducted
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,12 @@ class Replay:
 
 
 def resolve_points(
-    policy: Policy, item_id: str, points: int | None, *, field_prefix: str = ""
+    policy: Policy,
+    item_id: str,
+    points: int | None,
+    *,
+    field_prefix: str = "",
+    degree: str | None = None,
 ) -> int:
     """The points a deduction for ``item_id`` carries.
 
@@ -140,6 +149,16 @@ def resolve_points(
         raise UnknownItem(f"{policy.id} has no item {item_id!r}", field=f"{field_prefix}item")
     low, high = item.points
     where = f"{field_prefix}points"
+    if degree is not None:
+        moved = degree_range(policy.degrees, degree, low, high, policy.initial_points)
+        if moved is None:
+            raise DegreeNotAllowed(
+                f"{policy.id} has no degree {degree!r} for item {item_id}",
+                field=f"{field_prefix}degree",
+            )
+        if (low, high) != moved:
+            item = item.model_copy(update={"points": moved})
+        low, high = moved
     if points is None:
         if item.is_range:
             raise PointsRequired(
@@ -200,7 +219,8 @@ def _validated(policy: Policy, ledger: Iterable[Deduction]) -> list[tuple[Deduct
         if d.id in seen:
             raise InvalidLedger(f"deduction {d.id!r} appears twice", field=f"{prefix}id")
         seen.add(d.id)
-        resolve_points(policy, d.item, d.points, field_prefix=prefix)
+        if d.means is None:
+            resolve_points(policy, d.item, d.points, field_prefix=prefix, degree=d.degree)
         period = period_of(
             policy,
             d.decided_on,
@@ -215,13 +235,15 @@ def _validated(policy: Policy, ledger: Iterable[Deduction]) -> list[tuple[Deduct
 
 def _fire(rule: Rule, st: _State, d: Deduction) -> Firing:
     months = rule.months
+    fixed = months is not None and months[0] == months[1]
+    default = rule.months_default if isinstance(rule, Threshold) else None
     return Firing(
         period_key=st.period.key,
         rule_id=rule.id,
         action=rule.action,
         status=rule.status,
-        months=months[0] if months is not None and months[0] == months[1] else None,
-        months_range=months if months is not None and months[0] != months[1] else None,
+        months=months[0] if months is not None and fixed else default,
+        months_range=None if months is None or fixed else months,
         deduction_id=d.id,
         effective_on=d.decided_on,
         region=d.region,
@@ -232,7 +254,12 @@ def _fire(rule: Rule, st: _State, d: Deduction) -> Firing:
 
 
 def _step(policy: Policy, st: _State, d: Deduction, totals: dict[Period, int]) -> Firing | None:
-    """Count ``d`` in its period and apply rules 1-4 of the module docstring."""
+    """Count ``d`` in its period and apply rules 1-4 of the module docstring. A repair
+    (记分修复) lowers the period's points and fires nothing; what fired stays fired."""
+    if d.means is not None:
+        st.deducted = max(st.deducted - d.points, 0)
+        totals[st.period] = st.deducted
+        return None
     st.deducted += d.points
     st.deductions.append(d.id)
     totals[st.period] = st.deducted

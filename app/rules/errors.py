@@ -49,6 +49,12 @@ class UnknownItem(RulesError):
     slug: ClassVar[str] = "unknown-item"
 
 
+class DegreeNotAllowed(RulesError):
+    """A responsibility degree the policy does not know (or that leaves no points)."""
+
+    slug: ClassVar[str] = "degree-not-allowed"
+
+
 class PointsRequired(RulesError):
     slug: ClassVar[str] = "points-required"
 

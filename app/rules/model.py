@@ -1,10 +1,10 @@
-"""The policy file format: one model for every region's policy.
-
-A policy file (``app/rules/policies/<id>.toml``) is data: the item catalogue with the
-document's own ids, the thresholds of the points period and their actions, the bans, the
-institution thresholds, the deadlines and the code format. Every rule carries ``clause``
-(where to find it in the document, e.g. ``"lanzhou-2014 第十七条"``) and ``text`` (the
-document's words). ``schemas/policy.schema.json`` is generated from these models.
+"""The policy file format: one model for every region's policy (staff, degrees and
+repair in ``app.rules.staff``). A policy file (``app/rules/policies/<id>.toml``) is data:
+the item catalogue with the document's own ids, the thresholds of the points period and
+their actions, the bans, the institution thresholds, the deadlines and the code format.
+Every rule carries ``clause`` (where to find it in the document, e.g.
+``"lanzhou-2014 第十七条"``) and ``text`` (the document's words).
+``schemas/policy.schema.json`` is generated from these models.
 
 Points and months are either one number (fixed) or ``[min, max]`` (a range the operator
 chooses from); both are held as a ``(min, max)`` tuple.
@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
+
+from app.rules.staff import DegreeRule, RepairRules, StaffRules
 
 ActionType = Literal[
     "interview", "suspend", "terminate", "cancel_code", "institution_flag", "institution_terminate"
@@ -137,6 +139,12 @@ class Threshold(_Model):
     action: ActionType
     status: Status
     months: FixedOrRange | None = None
+    months_default: int | None = Field(
+        default=None,
+        ge=1,
+        description="an applied suspend with a range: the months it runs until the operator "
+        "chooses within deadlines.suspension_months (nhsa-2024 暂停1-6个月)",
+    )
     clause: Clause
     text: str = ""
 
@@ -197,6 +205,11 @@ class InstitutionThreshold(_Model):
     action: ActionType
     status: Status
     effect: str = ""
+    suspends_settlement: bool = Field(
+        default=False,
+        description="once applied or approved, the institution's settlement is suspended "
+        "from its effective date (暂停定点医药机构医保结算): lines there are rejected",
+    )
     clause: Clause
     text: str = ""
 
@@ -229,6 +242,7 @@ class Deadlines(_Model):
     resumption_application: Deadline | None = None
     resumption_decision: Deadline | None = None
     notice: Deadline | None = None
+    suspension_months: Deadline | None = None
 
 
 class AgreementRules(_Model):
@@ -278,6 +292,9 @@ class Policy(_Model):
     institution: InstitutionRules | None = None
     deadlines: Deadlines
     emergency: Emergency
+    staff: StaffRules = StaffRules()
+    degrees: tuple[DegreeRule, ...] = Field(default=(), strict=False)
+    repair: RepairRules | None = None
 
     @property
     def code_pattern(self) -> str:
@@ -337,7 +354,10 @@ def _problems(p: Policy) -> list[str]:
             out.append(f"{path}.severity: duplicate severity {rule.severity}")
         ids.add(rule.id)
         severities.add(rule.severity)
-        out += _action_problems(path, rule.action, rule.status, rule.months, PHYSICIAN_ACTIONS)
+        default = rule.months_default if isinstance(rule, Threshold) else None
+        out += _action_problems(
+            path, rule.action, rule.status, rule.months, PHYSICIAN_ACTIONS, default
+        )
         if isinstance(rule, Threshold) and rule.reaches > s.initial_points:
             out.append(f"{path}.reaches: {rule.reaches} exceeds initial_points")
     ban_ids = [b.id for b in p.bans]
@@ -365,7 +385,12 @@ def _range_problems(path: str, value: tuple[int, int]) -> list[str]:
 
 
 def _action_problems(
-    path: str, action: str, status: str, months: tuple[int, int] | None, allowed: frozenset[str]
+    path: str,
+    action: str,
+    status: str,
+    months: tuple[int, int] | None,
+    allowed: frozenset[str],
+    default: int | None = None,
 ) -> list[str]:
     if action not in allowed:
         return [f"{path}.action: {action!r} is not one of {sorted(allowed)}"]
@@ -373,6 +398,8 @@ def _action_problems(
         return [f"{path}.months: only a suspend carries months"] if months is not None else []
     if months is None:
         return [f"{path}.months: required for a suspend"]
-    if status == "applied" and months[0] != months[1]:
-        return [f"{path}.months: an applied suspend needs a fixed number of months"]
+    if default is not None and not months[0] <= default <= months[1]:
+        return [f"{path}.months_default: outside months"]
+    if status == "applied" and months[0] != months[1] and default is None:
+        return [f"{path}.months: an applied suspend needs fixed months or months_default"]
     return _range_problems(f"{path}.months", months)

@@ -115,6 +115,7 @@ async def preview_violation(
         region=data.region,
         anchor=term[0] if term is not None else None,
         agreement_ends_on=term[1] if term is not None else None,
+        degree=data.degree,
     )
     outcome = record_deduction(policy, deductions, new, manual_events=events)
     before = outcome.before.period(outcome.standing.key)

@@ -9,17 +9,22 @@ from app.ledger import repository as ledger
 from app.rules import get_policy
 from app.uow.dependencies import Session
 from app.violations import service
+from app.violations.repairs import record_repair
 from app.violations.schemas import (
     ObjectionCreate,
     ObjectionDecided,
     ObjectionDecision,
     ObjectionOut,
+    RepairCreate,
+    RepairCreated,
     ViolationCreate,
     ViolationCreated,
     ViolationOut,
 )
 
 router = APIRouter(prefix="/admin/v1/violations", tags=["violations"])
+# 记分修复 lives with the ledger's writes, under the physician's path.
+repairs_router = APIRouter(prefix="/admin/v1", tags=["repairs"])
 
 
 @router.post("", status_code=201, response_model=ViolationCreated)
@@ -66,3 +71,12 @@ async def decide_objection(
 ) -> ObjectionDecided:
     """Upheld: the deduction and every consequence it alone caused are reversed."""
     return await service.decide_objection(session, actor, violation_id, data)
+
+
+@repairs_router.post("/physicians/{code}/repairs", status_code=201, response_model=RepairCreated)
+async def create_repair(
+    code: str, data: RepairCreate, session: Session, actor: Actor
+) -> RepairCreated:
+    """记分修复 within the region's policy limits (422 REPAIR_LIMIT beyond them, 422
+    REPAIR_NOT_ALLOWED under a policy without repair)."""
+    return await record_repair(session, actor, code, data)

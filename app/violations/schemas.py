@@ -14,6 +14,7 @@ from app.rules import (
     deadline_counted,
     objection_deadline_counted,
 )
+from app.rules.staff import Degree
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,2}|-[0-9]{1,2})$")]
 
@@ -26,6 +27,8 @@ class ViolationCreate(BaseModel):
     occurred_on: Day
     decided_on: Day
     points: int | None = Field(default=None, ge=1, le=12)
+    # 负有责任程度: moves the item's allowed points as the region's policy says.
+    degree: Degree | None = None
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -46,6 +49,7 @@ class ViolationOut(BaseModel):
     policy: str
     item: str
     points: int
+    degree: str | None = None
     occurred_on: Day
     decided_on: Day
     reversed_on: Day | None
@@ -68,6 +72,7 @@ class ViolationOut(BaseModel):
             policy=v.policy_id,
             item=v.item,
             points=v.points,
+            degree=v.degree,
             occurred_on=v.occurred_on,
             decided_on=v.decided_on,
             reversed_on=v.reversed_on,
@@ -113,3 +118,20 @@ class ObjectionOut(BaseModel):
 class ObjectionDecided(ObjectionOut):
     standing: PeriodOut
     voided_actions: list[ActionOut]
+
+
+class RepairCreate(BaseModel):
+    """记分修复: ``period`` is the points period's key (``"2026"`` for a calendar year)."""
+
+    model_config = ConfigDict(extra="forbid")
+    region: RegionCode
+    period: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    points: Annotated[int, Field(ge=1, le=12)]
+    means: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    decided_on: Day
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class RepairCreated(BaseModel):
+    id: str
+    standing: PeriodOut

@@ -17,6 +17,7 @@ from app.ledger.schemas import ActionOut
 from app.models import Action, Objection, Physician, Region, Violation
 from app.models.base import utcnow
 from app.points.service import reconcile, record_deduction
+from app.regions import repository as regions_repo
 from app.rules import (
     Policy,
     Replay,
@@ -89,8 +90,9 @@ async def check_violation(
     await scope.require_linked(session, actor, data.physician_code, region.code, data.occurred_on)
     if data.decided_on < data.occurred_on:
         raise _bad("decided_on", "must be on or after occurred_on")
-    policy = get_policy(region.policy)
-    points = resolve_points(policy, data.item, data.points)
+    # The policy version in force on the day it occurred (a later switch rewrites nothing).
+    policy = get_policy(await regions_repo.policy_on(session, region, data.occurred_on))
+    points = resolve_points(policy, data.item, data.points, degree=data.degree)
     term = await _term(session, data.physician_code, policy, region.code, data.decided_on)
     return region, policy, points, term
 
@@ -107,6 +109,7 @@ async def record_violation(
         policy_id=policy.id,
         item=data.item,
         points=points,
+        degree=data.degree,
         occurred_on=data.occurred_on,
         decided_on=data.decided_on,
         anchor=term[0] if term is not None else None,

@@ -355,13 +355,13 @@ async def test_calendar_file_refused_naming_the_field(
 # ---- found on re-reading: the [institution] fields of a policy file were ignored ------
 
 
-async def test_nhsa_2024_定点医药机构_an_approved_suspension_counts_per_calendar_year(
+async def test_nhsa_2024_定点医药机构_a_suspension_counts_per_calendar_year(
     client: httpx.AsyncClient, su: dict[str, str]
 ) -> None:
     """nhsa-2024 ``[institution] counts = "suspended_or_terminated"``, ``period =
     "calendar_year"``: one physician of five suspended in 2026 is 20% → the published
-    example's flag (pending, for the operator). The file's fields used to be ignored
-    (only revocations within the term were counted, as for lanzhou-2014)."""
+    example's flag (pending, for the operator). 暂停医保支付资格 is mandatory: applied with
+    the deduction, so the flag arises on the same day; the months are chosen afterwards."""
     await flows.region(client, su, "110100", "nhsa-2024")
     body = {
         "code": "H11010000001",
@@ -375,11 +375,12 @@ async def test_nhsa_2024_定点医药机构_an_approved_suspension_counts_per_ca
     code = (await flows.physician(client, su))["code"]
     await flows.agreement(client, su, code, "H11010000001", "2024-01-01")
     out = await violation(client, su, code, "7-9", "2026-03-02", "110100", points=9)
-    (pending,) = out["actions"]
-    assert (pending["type"], pending["status"]) == ("suspend", "pending")
+    suspend, flag = out["actions"]
+    assert (suspend["type"], suspend["status"], suspend["months"]) == ("suspend", "applied", 1)
+    assert (flag["type"], flag["status"]) == ("institution_flag", "pending")
     await flows.post(
         client,
-        f"/admin/v1/actions/{pending['id']}/decide",
+        f"/admin/v1/actions/{suspend['id']}/decide",
         {"approve": True, "months": 2, "decided_on": "2026-03-09"},
         su,
     )

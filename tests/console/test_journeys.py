@@ -90,6 +90,7 @@ def test_operator_day(product: Product, page: Page) -> None:
         "line_id": "1",
         "decision": "reject",
         "reason": "AGREEMENT_SUSPENDED",
+        "field": "physician_code",
     }
 
     # 结算查询: the hospital asks why; the decision log answers line by line.

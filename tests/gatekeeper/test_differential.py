@@ -168,14 +168,15 @@ async def check(
                     day = rand_day(rnd, own if rnd.random() < 0.8 else days)
                 else:
                     code, day = rand_code(rnd, facts, codes), rand_day(rnd, days)
-                lines.append(
-                    {
-                        "line_id": f"{chunk}-{j}",
-                        "physician_code": code,
-                        "service_date": day,
-                        "emergency": rnd.random() < 0.3,
-                    }
-                )
+                line = {
+                    "line_id": f"{chunk}-{j}",
+                    "physician_code": code,
+                    "service_date": day,
+                    "emergency": rnd.random() < 0.3,
+                }
+                if rnd.random() < 0.25:  # nhsa-2024 相关人员: a second person on the line
+                    line["performer_code"] = rand_code(rnd, facts, codes)
+                lines.append(line)
             body = {"settlement_id": f"D{seed}", "institution_code": inst, "lines": lines}
             headers = {"Authorization": f"Bearer tok-{inst}"}
             r = await client.post("/v1/settlements/validate", json=body, headers=headers)

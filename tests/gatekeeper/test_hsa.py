@@ -56,6 +56,7 @@ async def test_a_2204_message_gets_every_line_judged_in_the_platform_wrapper(
             "ybgate_decision": "reject",
             "ybgate_reason": "AGREEMENT_SUSPENDED",
             "ybgate_overridden": None,
+            "ybgate_field": "bilg_dr_codg",
         },
         {
             "feedetl_sn": "2",

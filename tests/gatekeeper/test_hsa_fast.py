@@ -88,6 +88,8 @@ LINE_OPTIONAL = (
     '"init_feedetl_sn":null',
     '"med_type":null',
     '"med_type":""',
+    '"orders_dr_code":""',
+    '"orders_dr_code":null',
 )
 # What sends a line to the reference (a refund, a marker, an odd value) or names it.
 UNUSUAL = [
@@ -101,6 +103,10 @@ UNUSUAL = [
     '"pric":true',
     '"cnt":1e2',
     '"mdtrt_id":"门诊"',
+    # nhsa-2024 相关人员: a second staff code on the line (the fast path declines it)
+    '"orders_dr_code":"D330100000006"',
+    '"orders_dr_code":"YB000000000000000000000002"',
+    '"orders_dr_code":"N330100000001"',
 ]
 
 

@@ -117,7 +117,12 @@ async def test_emergency_override_where_the_policy_allows(client: httpx.AsyncCli
             "reason": "EMERGENCY_OVERRIDE",
             "overridden": "AGREEMENT_SUSPENDED",
         },
-        {"line_id": "2", "decision": "reject", "reason": "AGREEMENT_SUSPENDED"},
+        {
+            "line_id": "2",
+            "decision": "reject",
+            "reason": "AGREEMENT_SUSPENDED",
+            "field": "physician_code",
+        },
         {"line_id": "3", "decision": "accept", "reason": None},
     ]
 

@@ -171,18 +171,33 @@ def reference_reason(facts: Patch, inst_code: str, code: str, d: str) -> str | N
     return None
 
 
-def reference_line(facts: Patch, inst_code: str, line: dict[str, Any]) -> dict[str, Any]:
-    reason = reference_reason(facts, inst_code, line["physician_code"], line["service_date"])
+def _reference_one(
+    facts: Patch, inst_code: str, code: str, line: dict[str, Any]
+) -> tuple[str | None, bool]:
+    """(reason, overridden) for one staff code of a line."""
+    reason = reference_reason(facts, inst_code, code, line["service_date"])
     if reason is None:
-        return {"line_id": line["line_id"], "decision": "accept", "reason": None}
+        return None, False
     inst = facts["institutions"].get(inst_code)
     reg = facts["regions"].get(inst["region"]) if inst else None
     allowed = reg["emergency_override"] if reg else ALL_REASONS
-    if line.get("emergency") and reason in allowed:
-        return {
-            "line_id": line["line_id"],
-            "decision": "accept",
-            "reason": "EMERGENCY_OVERRIDE",
-            "overridden": reason,
-        }
-    return {"line_id": line["line_id"], "decision": "reject", "reason": reason}
+    return reason, bool(line.get("emergency")) and reason in allowed
+
+
+def reference_line(facts: Patch, inst_code: str, line: dict[str, Any]) -> dict[str, Any]:
+    """The contract's line: every staff code on it judged (physician_code, then a
+    non-empty performer_code); a rejection names the failing field."""
+    fields = ["physician_code"] + (["performer_code"] if line.get("performer_code") else [])
+    judged = [(f, *_reference_one(facts, inst_code, line[f], line)) for f in fields]
+    for f, reason, overridden in judged:
+        if reason is not None and not overridden:
+            return {"line_id": line["line_id"], "decision": "reject", "reason": reason, "field": f}
+    for _, reason, overridden in judged:
+        if overridden:
+            return {
+                "line_id": line["line_id"],
+                "decision": "accept",
+                "reason": "EMERGENCY_OVERRIDE",
+                "overridden": reason,
+            }
+    return {"line_id": line["line_id"], "decision": "accept", "reason": None}

@@ -23,7 +23,12 @@ def _shipped_text(policy_id: str) -> str:
 
 
 def test_the_three_policies_are_shipped() -> None:
-    assert [p.id for p in list_policies()] == ["lanzhou-2014", "nhsa-2024", "zhejiang-2014"]
+    assert [p.id for p in list_policies()] == [
+        "hainan-2025",
+        "lanzhou-2014",
+        "nhsa-2024",
+        "zhejiang-2014",
+    ]
     assert get_policy("zhejiang-2014") is get_policy("zhejiang-2014")  # cached
 
 
@@ -34,7 +39,7 @@ def test_unknown_policy() -> None:
     assert "zhejiang-2014" in str(err.value)
 
 
-@pytest.mark.parametrize("policy_id", ["zhejiang-2014", "lanzhou-2014", "nhsa-2024"])
+@pytest.mark.parametrize("policy_id", ["zhejiang-2014", "lanzhou-2014", "nhsa-2024", "hainan-2025"])
 def test_every_rule_names_its_clause_in_the_document(policy_id: str) -> None:
     policy = get_policy(policy_id)
     clauses = [
@@ -105,7 +110,7 @@ def test_unknown_keys_and_bad_toml_are_refused() -> None:
 
 
 def test_bad_regex_and_file_name_mismatch() -> None:
-    text = _shipped_text("nhsa-2024").replace('"^D[0-9]{12}$"', '"^D[0-9"', 1)
+    text = _shipped_text("nhsa-2024").replace('"^(D|N|Y|HY|HJ)[0-9]{12}$"', '"^D[0-9"', 1)
     with pytest.raises(PolicyFileError, match=r"code.alias_pattern: not a valid regex"):
         parse_policy(text, "nhsa-2024.toml")
     with pytest.raises(PolicyFileError) as err:

@@ -38,17 +38,20 @@ def test_nhsa_2024_bands_require_points_within_the_band(
         assert err.value.field == "points"
 
 
-def test_nhsa_2024_reaches_9_pending_suspension_1_to_6_months(
+def test_nhsa_2024_reaches_9_applied_suspension_1_to_6_months(
     nhsa: Policy, ledger: Callable[[Policy], Ledger]
 ) -> None:
-    """暂停医保支付资格: 一个自然年度内记分达到9分的，暂停1-6个月 (provinces set months)."""
+    """暂停医保支付资格: 一个自然年度内记分达到9分的，将暂停1-6个月: mandatory (applied at
+    once, running the documented default of 1 month); the agency chooses the months."""
     book = ledger(nhsa)
     book.add("4-6", "2026-03-02", 6)
     book.add("1-3", "2026-05-11", 3)
     result = replay(nhsa, book.entries)
     (suspend,) = result.firings
-    assert (suspend.rule_id, suspend.action, suspend.status) == ("reach-9", "suspend", "pending")
+    assert (suspend.rule_id, suspend.action, suspend.status) == ("reach-9", "suspend", "applied")
     assert suspend.months_range == (1, 6)
+    assert suspend.months == 1
+    assert suspend.effective_on == D("2026-05-11")
 
 
 def test_nhsa_2024_single_deduction_of_12_bans_3_years(

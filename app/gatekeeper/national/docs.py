@@ -95,6 +95,13 @@ class FeeResult(msgspec.Struct):
     ybgate_decision: Literal["accept", "reject"]
     ybgate_reason: LineReason | None
     ybgate_overridden: Reason | None
+    ybgate_field: (
+        Annotated[
+            Literal["bilg_dr_codg", "orders_dr_code"],
+            Meta(description="On a rejected line: the field whose staff code failed."),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class FeeTotals(msgspec.Struct):

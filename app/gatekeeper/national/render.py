@@ -17,7 +17,7 @@ import msgspec
 from app.gatekeeper.decisions.idempotency import Record
 from app.gatekeeper.edge.asgi import decode_error
 from app.gatekeeper.plain.decide import json_inner
-from app.registry.judge import ALL_RESULTS, LineResult
+from app.registry.judge import ALL_RESULTS, NATIONAL_FIELD, SECOND_CODE, LineResult
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _TIME_FMT = "%Y-%m-%d %H:%M:%S"
@@ -33,7 +33,8 @@ def _q(s: str | None) -> str:
 # Each result's tail of a line in output.result: closes the line object.
 _TAIL = {
     r: f',"ybgate_decision":"{r.decision}","ybgate_reason":{_q(r.reason)},'
-    f'"ybgate_overridden":{_q(r.overridden)}}}'
+    f'"ybgate_overridden":{_q(r.overridden)}'
+    + ("}" if r.field is None else f',"ybgate_field":"{NATIONAL_FIELD[r.field]}"}}')
     for r in ALL_RESULTS
 }
 _SEP = ',{"feedetl_sn":"'
@@ -42,7 +43,10 @@ _QTAIL_NEXT = {r: '"' + t + _SEP for r, t in _TAIL.items()}
 _MID, _MID_Q = '","det_item_fee_sumamt":', '","det_item_fee_sumamt":"'
 _REJECTED = {r: not r.ok for r in ALL_RESULTS}
 _SEP_LISTED = "; feedetl_sn="
-_LISTED = {r: f" {r.reason}{_SEP_LISTED}" for r in ALL_RESULTS}
+_LISTED = {
+    r: f" {r.reason}{'' if r.field != SECOND_CODE else ' (orders_dr_code)'}{_SEP_LISTED}"
+    for r in ALL_RESULTS
+}
 
 
 class Malformed(Exception):

@@ -45,6 +45,8 @@ class FeeDetail(msgspec.Struct, gc=False):
     feedetl_sn: Sn
     fee_ocur_time: FeeTime19
     bilg_dr_codg: Code | None = None
+    # 受单/执行医生: judged like bilg_dr_codg when present and not empty.
+    orders_dr_code: Code | None = None
     # The raw JSON values: a number or a string, read exactly (see amounts.py).
     det_item_fee_sumamt: msgspec.Raw = NO_AMOUNT
     cnt: msgspec.Raw = NO_AMOUNT

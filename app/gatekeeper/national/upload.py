@@ -30,7 +30,7 @@ from app.gatekeeper.national.render import (
 )
 from app.gatekeeper.national.schemas import BOM, FeeDetail, HsaMessage, message_decoder
 from app.gatekeeper.plain.decide import render, render_around
-from app.registry.judge import ALL_RESULTS, LineResult
+from app.registry.judge import ALL_RESULTS, LineResult, combine
 from app.registry.memo import STATS as MEMO
 from app.registry.memo import InstContext
 
@@ -63,6 +63,22 @@ def judge_fees(
         for code, ln, e in zip(codes, fees, flags, strict=True)
     ]
     return parts
+
+
+def judge_orders(
+    ctx: InstContext,
+    fees: list[FeeDetail],
+    days: dict[str, date],
+    emergency: int | list[int],
+    parts: list[str],
+) -> None:
+    """Every line's ``orders_dr_code`` (受单/执行), when present and not empty, judged like
+    ``bilg_dr_codg``: the line passes only when both pass (nhsa-2024 相关人员)."""
+    flags = [emergency] * len(fees) if isinstance(emergency, int) else emergency
+    for i, (ln, e) in enumerate(zip(fees, flags, strict=True)):
+        if ln.orders_dr_code:
+            second = ctx.judge_code(ln.orders_dr_code, days[ln.fee_ocur_time[:10]])[e]
+            parts[2 * i + 1] = combine(parts[2 * i + 1], second)  # type: ignore[arg-type]
 
 
 def _totals(
@@ -115,6 +131,7 @@ def fee_judge(
         assert reg is not None
         ctx = reg.contexts.get(inst) or reg.context(inst)
         fee.parts = parts = judge_fees(ctx, sns, codes, fees, days, fee.emergency)
+        judge_orders(ctx, fees, days, fee.emergency, parts)
         fee.version = reg.version
     MEMO.lookups += n
     _refunds(rt, inst, fees, parts)

@@ -26,7 +26,7 @@ import msgspec
 from app.core.errors import ValidationFailed, field_error
 from app.gatekeeper.plain.checks import DATE_MIN, check_service_dates
 from app.gatekeeper.plain.schemas import SettlementLine
-from app.registry.judge import ALL_RESULTS, LineResult
+from app.registry.judge import ALL_RESULTS, LineResult, combine
 from app.registry.memo import InstContext
 
 AMOUNT_RE = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,2}))?")
@@ -68,7 +68,14 @@ def _judge_fast(ctx: InstContext, lines: Sequence[SettlementLine], last: date) -
                 raise KeyError(d)
             table = tables[d]
         add(ln.line_id)
-        add(table[ln.physician_code][ln.emergency])
+        if ln.performer_code:  # a second person on the line: both judged
+            add(
+                combine(
+                    table[ln.physician_code][ln.emergency], table[ln.performer_code][ln.emergency]
+                )
+            )
+        else:
+            add(table[ln.physician_code][ln.emergency])
     return parts
 
 
@@ -78,6 +85,10 @@ def _judge_general(ctx: InstContext, lines: Sequence[SettlementLine]) -> list[st
     parts: list[str] = [""] * (2 * len(lines))
     parts[0::2] = [ln.line_id for ln in lines]
     parts[1::2] = [judge(ln.physician_code, ln.service_date)[ln.emergency] for ln in lines]
+    for i, ln in enumerate(lines):
+        if ln.performer_code:
+            second = judge(ln.performer_code, ln.service_date)[ln.emergency]
+            parts[2 * i + 1] = combine(parts[2 * i + 1], second)  # type: ignore[arg-type]
     return parts
 
 

@@ -43,6 +43,9 @@ class SettlementLine(msgspec.Struct, gc=False, forbid_unknown_fields=False):
     emergency: bool = False
     item_code: str | None = None
     amount: Amount | None = None
+    # The person who carried out the order (nhsa-2024 相关人员); judged like
+    # physician_code when present and not empty.
+    performer_code: str | None = None
 
 
 class SettlementRequest(msgspec.Struct, gc=False):
@@ -56,6 +59,7 @@ class LineDecision(msgspec.Struct, omit_defaults=True):
     decision: Literal["accept", "reject"]
     reason: LineReason | None
     overridden: Reason | msgspec.UnsetType = msgspec.UNSET
+    field: Literal["physician_code", "performer_code"] | msgspec.UnsetType = msgspec.UNSET
 
 
 class SettlementDecision(msgspec.Struct):

@@ -1,0 +1,83 @@
+"""Public status: each staff member's standing today at the institution, from the same
+facts and the same judgement as the hot path (``app.registry.explain``)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound
+from app.models import Institution
+from app.public import repository as repo
+from app.public.schemas import PublicStaff, StaffStatus
+from app.registry import source
+from app.registry.explain import explain_line
+from app.registry.facts import PhysicianFact
+
+# A termination is shown for the year after it (the bar on a new registration).
+TERMINATION_SHOWN = timedelta(days=366)
+
+
+def _d(iso: str | None) -> date | None:
+    return None if iso is None else date.fromisoformat(iso)
+
+
+def _here(fact: PhysicianFact, institution: str, day: date) -> StaffStatus | None:
+    """The current suspension or termination here, as (from, until, terminated_on); None
+    when the person has nothing here to show today (an agreement long ended)."""
+    shown = False
+    susp: tuple[date | None, date | None] = (None, None)
+    ended: date | None = None
+    for a in fact["agreements"]:
+        if a["institution"] != institution:
+            continue
+        term = _d(a["terminated_on"])
+        last = _d(a["ends_on"])
+        if term is not None and term <= day:
+            if day - term <= TERMINATION_SHOWN:
+                ended, shown = term, True
+            continue
+        if last is not None and last < day:
+            continue
+        shown = True
+        for first, until in a["suspensions"]:
+            f, u = _d(first), _d(until)
+            if f is not None and f <= day and (u is None or day <= u):
+                susp = (f, u)
+    visiting = any(
+        v["institution"] == institution and _d(v["starts_on"]) <= day <= _d(v["ends_on"])  # type: ignore[operator]
+        for v in fact["visits"]
+    )
+    if not shown and not visiting:
+        return None
+    return StaffStatus(
+        name="",
+        code=fact["code"],
+        category="",
+        may_bill=False,
+        suspended_from=susp[0],
+        suspended_until=susp[1],
+        terminated_on=ended,
+    )
+
+
+async def public_staff(session: AsyncSession, code: str, day: date) -> PublicStaff:
+    inst = await session.get(Institution, code)
+    if inst is None:
+        raise NotFound(f"No institution {code}.")
+    people = await repo.staff_at(session, code, day)
+    facts = await source.physician_facts(session, [p.code for p in people])
+    inst_fact = (await source.institution_facts(session, [code])).get(code)
+    region = (await source.region_facts(session, [inst.region_code])).get(inst.region_code)
+    staff: list[StaffStatus] = []
+    for p in people:
+        fact = facts.get(p.code)
+        row = _here(fact, code, day) if fact is not None else None
+        if fact is None or row is None:
+            continue
+        basis = explain_line(p.code, day, False, code, fact, inst_fact, region)
+        row.name, row.category = p.name, p.category
+        row.may_bill = basis["decision"] == "accept"
+        staff.append(row)
+    return PublicStaff(institution_code=code, institution_name=inst.name, date=day, staff=staff)
