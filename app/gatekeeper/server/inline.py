@@ -141,6 +141,8 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             return False
         infno = _hsa_infno(self.url)
         hsa = infno is not None
+        if hsa and gk.rt.relay is not None:
+            return False  # 前置 mode: forwarded by the ASGI handler (national/forward.py)
         if hsa and not isinstance(gk.rt.idempotency, LocalIdempotency):
             return False  # a msgid claim in Redis is a round trip: the ASGI handler awaits it
         if hsa and (gk.rt.lines.remote or gk.rt.visits.remote):
