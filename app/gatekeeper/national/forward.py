@@ -61,7 +61,7 @@ from app.gatekeeper.national.upload import claimed
 from app.gatekeeper.national.withdraw import WITHDRAWAL_INFNOS
 from app.gatekeeper.upstream.client import Answer, UpstreamFailed
 from app.gatekeeper.upstream.relay import PLATFORM_PATH, Relay
-from app.registry.judge import ACCEPTED
+from app.registry.judge import ACCEPTED, ALL_RESULTS
 
 NOT_ANSWERED = {
     "timeout": "医保平台未在时限内应答, 报文未确认受理, 请重发",
@@ -262,7 +262,7 @@ class _Call:
         try:
             out, outcome, item = claimed(fee, None)
             assert item is not None
-            if outcome != "accept" or fee.results.count(ACCEPTED) != len(fee.results):
+            if outcome != "accept":  # a line the fund must not pay: ybgate's answer
                 await _keep(rt, fee, with_upstream(item, None, None))
                 self._done(fee)
                 return self._ours(out, op, outcome)
@@ -287,7 +287,9 @@ class _Call:
 
     async def _repeat(self, op: str, fee: FeeDecision, prior: Record) -> Result:
         """A msgid answered before: the platform's kept answer when it was forwarded."""
-        forwarded = prior.body_hash == fee.rec.body_hash and prior.results.strip("A") == ""
+        forwarded = prior.body_hash == fee.rec.body_hash and all(
+            ALL_RESULTS[ord(c) - 65].decision == "accept" for c in prior.results
+        )
         if forwarded:
             kept = await self.relay.answers.get(fee.inst, fee.msgid)
             if kept is not None:

@@ -117,7 +117,7 @@ class Upstream:
         self.waiting = 0
         self.latency: dict[str, Series] = {}
         self.errors: dict[str, int] = dict.fromkeys(KINDS, 0)
-        self._reach: tuple[float, dict[str, object]] | None = None
+        self._probe: asyncio.Task[dict[str, object]] | None = None
 
     async def start(self) -> None:
         context: ssl.SSLContext | bool = True
@@ -221,11 +221,13 @@ class Upstream:
 
     # -- readiness and metrics ----------------------------------------------------------------
     async def reachability(self) -> dict[str, object]:
-        """Whether a TCP connection to the platform opens now (cached for a second), and
-        the breaker's state: for /readyz's detail, never its status."""
-        now = time.monotonic()
-        if self._reach is not None and now - self._reach[0] < 1.0:
-            return self._reach[1]
+        """Whether a TCP connection to the platform opens now, and the breaker's state:
+        for /readyz's detail, never its status. Concurrent calls share one probe."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._reach())
+        return await asyncio.shield(self._probe)
+
+    async def _reach(self) -> dict[str, object]:
         parts = urlsplit(self.base)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         detail: dict[str, object] = {"url": self.base, "breaker": self.breaker.state}
@@ -237,7 +239,6 @@ class Upstream:
         except (OSError, TimeoutError) as exc:
             detail["reachable"] = False
             detail["error"] = type(exc).__name__
-        self._reach = (now, detail)
         return detail
 
     def collect(self) -> Iterator[Metric]:
