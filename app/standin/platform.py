@@ -48,6 +48,7 @@ class Standin:
     host: str
     port: int
     record: str | None = None
+    keep: int = MAX_RECORDED  # requests kept for GET /received (0: none)
     mode: Mode = field(default_factory=Mode)
     received: list[dict[str, Any]] = field(default_factory=list)
     runner: web.AppRunner | None = None
@@ -55,17 +56,8 @@ class Standin:
 
     async def platform(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        seen = {
-            "path": request.path,
-            "query": request.query_string,
-            "headers": [[k, v] for k, v in _raw_headers_text(request)],
-            "body_b64": base64.b64encode(body).decode(),
-        }
-        if len(self.received) >= MAX_RECORDED:
-            del self.received[: MAX_RECORDED // 10]
-        self.received.append(seen)
-        if self.record:
-            _append(self.record, json.dumps(seen, ensure_ascii=False) + "\n")
+        if self.keep or self.record:
+            self._seen(request, body)
         if self.mode.refuse and request.transport is not None:
             request.transport.close()
             return web.Response(status=503)
@@ -73,6 +65,20 @@ class Standin:
             await asyncio.sleep(self.mode.delay_ms / 1000)
         out = answer(body, self.mode.infcode)
         return web.Response(body=out, content_type="application/json", charset="UTF-8")
+
+    def _seen(self, request: web.Request, body: bytes) -> None:
+        seen = {
+            "path": request.path,
+            "query": request.query_string,
+            "headers": [[k, v] for k, v in _raw_headers_text(request)],
+            "body_b64": base64.b64encode(body).decode(),
+        }
+        if self.keep:
+            if len(self.received) >= self.keep:
+                del self.received[: max(1, self.keep // 10)]
+            self.received.append(seen)
+        if self.record:
+            _append(self.record, json.dumps(seen, ensure_ascii=False) + "\n")
 
     async def listen(self) -> None:
         assert self.runner is not None
