@@ -51,6 +51,7 @@ from app.gatekeeper.national.hsa import (
     begin,
     carry_out,
     path_infno,
+    prefetch,
     remember,
 )
 from app.gatekeeper.national.lines import EMERGENCY_MED_TYPES
@@ -232,8 +233,12 @@ class _Call:
         op = f"hsa_{infno}" if len(infno) <= 8 and infno.isalnum() else "hsa"
         if head.fixmedins_code is not None and head.fixmedins_code != self.inst:
             raise Forbidden("This token may send messages of its own institution only.")
+        if self.rt.lines.remote and (infno in FEE_INFNOS or infno in WITHDRAWAL_INFNOS):
+            await prefetch(self.rt, self.inst, self.body, from_path)  # refunds, withdrawals
         if infno in FEE_INFNOS:
             return await self._fee(op, from_path)
+        if infno in VISIT_INFNOS:  # from the request, whatever the platform answers
+            await self._visits(visits_of(self.body, b""))
         try:
             answer = await self._forward()
         except UpstreamFailed as failed:
@@ -313,10 +318,14 @@ class _Call:
                 done = None
             if done is not None:
                 after = done
-        else:
+        elif not visits_of(self.body, b""):  # the mdtrt_id the platform assigned
             after.visits = visits_of(self.body, answer.body)
         if after.visits or after.withdrawals:
             await carry_out(self.rt, after)
+
+    async def _visits(self, visits: list[tuple[str, bool]]) -> None:
+        if visits:
+            await carry_out(self.rt, After(self.inst, visits))
 
 
 def _first(v: _Visit | list[_Visit] | None) -> _Visit:
@@ -331,7 +340,11 @@ def visits_of(request: bytes, answer: bytes) -> list[tuple[str, bool]]:
     else from the answer's ``output.data`` (2201) or ``output.result`` (2401)."""
     try:
         msg = _visit.decode(request[3:] if request.startswith(BOM) else request)
-        out = _platform.decode(answer[3:] if answer.startswith(BOM) else answer).output
+        out = (
+            _platform.decode(answer[3:] if answer.startswith(BOM) else answer).output
+            if answer
+            else None
+        )
     except (msgspec.MsgspecError, RecursionError):
         return []
     inp = msg.input or _VisitInput()
