@@ -10,13 +10,14 @@ Transitions are counted for the metrics.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 STATES = (CLOSED, OPEN, HALF_OPEN)
 
 
 class Breaker:
-    def __init__(self, failures: int, reset_s: float, clock: object = time.monotonic) -> None:
+    def __init__(self, failures: int, reset_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.threshold = failures
         self.reset_s = reset_s
         self._clock = clock
@@ -27,7 +28,7 @@ class Breaker:
         self.transitions: dict[str, int] = dict.fromkeys(STATES, 0)
 
     def _now(self) -> float:
-        return self._clock()  # type: ignore[operator,no-any-return]
+        return self._clock()
 
     def allow(self) -> bool:
         """Whether a request may go now (half-open: the caller is the probe)."""
