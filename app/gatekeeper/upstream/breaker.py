@@ -17,7 +17,9 @@ STATES = (CLOSED, OPEN, HALF_OPEN)
 
 
 class Breaker:
-    def __init__(self, failures: int, reset_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, failures: int, reset_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.threshold = failures
         self.reset_s = reset_s
         self._clock = clock
