@@ -112,6 +112,9 @@ class Upstream:
         self.max_waiting = max_waiting
         self.breaker = breaker or Breaker(5, 5.0)
         self.session: aiohttp.ClientSession | None = None
+        # The overall deadline is the caller's (asyncio.timeout_at in forward): aiohttp
+        # keeps only the connect one, so a request runs one timer, not two.
+        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s)
         self.slots = asyncio.Semaphore(max_connections)
         self.in_flight = 0
         self.waiting = 0
@@ -171,7 +174,7 @@ class Upstream:
                     waiting = False
                     self.in_flight += 1
                     try:
-                        answer = await self._post(session, url, headers, body, deadline)
+                        answer = await self._post(session, url, headers, body)
                     finally:
                         self.in_flight -= 1
         except TimeoutError:
@@ -193,13 +196,9 @@ class Upstream:
         url: URL,
         headers: list[tuple[bytes, bytes]],
         body: bytes,
-        deadline: float,
     ) -> Answer:
-        timeout = aiohttp.ClientTimeout(
-            total=max(0.001, deadline - time.monotonic()), sock_connect=self.connect_timeout_s
-        )
         send = forwarded_headers(headers)
-        async with session.post(url, data=body, headers=send, timeout=timeout) as r:
+        async with session.post(url, data=body, headers=send, timeout=self.timeout) as r:
             data = await r.read()
             back = [
                 (k, v)
