@@ -11,7 +11,8 @@ signature, its nonce claimed: a forged or replayed message never leaves ybgate).
   malformed message, is answered by ybgate as on ``/v1/hsa``; every line passing, it is
   forwarded and the platform's answer returned unchanged, its ``infcode`` logged with the
   decision (``upstream_infcode``) and the answer kept for the msgid (``upstream.answers``).
-  A resend of that msgid gets the kept answer, not a second forward;
+  A resend of that msgid gets the kept answer, not a second forward (an HTTP 5xx answer is
+  returned but not kept: the resend is forwarded again);
 * everything else is forwarded unchanged; 2201/2203/2401 answered ``infcode`` 0 feed
   visit memory (the request's ``med_type``; the ``mdtrt_id`` of the request or of the
   answer), 2205/2302 are recorded as withdrawals.
@@ -279,7 +280,10 @@ class _Call:
                 self._done(fee)
                 return self._ours(not_answered(failed.error, self.received), op, failed.error)
             await _keep(rt, fee, with_upstream(item, platform_infcode(answer.body), None))
-            await self.relay.answers.put(fee.inst, fee.msgid, answer)
+            if answer.status >= 500:  # the platform's gateway failing: the resend goes again
+                await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)
+            else:
+                await self.relay.answers.put(fee.inst, fee.msgid, answer)
         except BaseException:
             await rt.idempotency.release(fee.inst, fee.msgid, fee.rec)
             raise
