@@ -161,7 +161,8 @@ async def test_a_slow_platform_is_cut_at_the_timeout_and_the_hot_path_stays_free
 
 
 async def test_a_platform_refusing_connections(front: Any) -> None:
-    server, standin, admin = await front()
+    extra = "/fsi/api/fileupload/upload"
+    server, standin, admin = await front(HSA_PATHS=f"{extra}, /fsi/api/other")
     http, base = server.http, server.base
     [(code, _)] = await admin.world(1)
     bearer = {**JSON, "Authorization": f"Bearer {await admin.his_token()}"}
@@ -179,6 +180,11 @@ async def test_a_platform_refusing_connections(front: Any) -> None:
     again = await http.post(f"{base}{PLATFORM_PATH}", content=body, headers=bearer)
     assert again.json()["infcode"] == 0
     assert await standin.bodies(http) == [body]
+    # a path of YBGATE_HSA_PATHS goes to the same path upstream
+    r = await http.post(f"{base}{extra}?a=1", content=other("9101"), headers=bearer)
+    assert r.json()["inf_refmsgid"].startswith("SI")
+    last = (await standin.received(http))[-1]
+    assert (last["path"], last["query"]) == (extra, "a=1")
 
 
 async def test_forged_and_replayed_signatures_never_reach_the_platform(front: Any) -> None:
