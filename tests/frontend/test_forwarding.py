@@ -6,6 +6,7 @@ fee uploads whose every line passes."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from typing import Any
 
@@ -78,7 +79,18 @@ async def test_a_passing_upload_reaches_the_platform_byte_for_byte(front: Any) -
     await server.ready(port)
     r4 = await http.post(f"http://127.0.0.1:{port}/v1/hsa", content=upload(code), headers=bearer)
     assert r4.json()["inf_refmsgid"].startswith("SI")
-    assert len(await standin.received(http)) == 3
+    gk = f"http://127.0.0.1:{port}{PLATFORM_PATH}"
+    signed = {**JSON, **xtif_java(pair["paasid"], pair["secret"])}
+    b5 = upload(code)
+    r5 = await http.post(gk, content=b5, headers=signed)
+    assert r5.json()["inf_refmsgid"].startswith("SI")
+    assert r5.headers["content-type"] == "application/json; charset=UTF-8"
+    last = (await standin.received(http))[-1]
+    assert base64.b64decode(last["body_b64"]) == b5
+    sent = {k.lower(): v for k, v in last["headers"]}
+    assert sent["x-tif-signature"] == signed["x-tif-signature"]
+    assert refused(await http.post(gk, content=b5, headers=signed)) == "x-tif-nonce"
+    assert len(await standin.received(http)) == 4
 
 
 async def test_a_failing_upload_is_answered_by_ybgate_and_never_forwarded(front: Any) -> None:

@@ -177,8 +177,6 @@ async def handle_forward(app: Host, scope: Scope, receive: Receive, send: Send) 
         rt, reg = app.rt, app.store.current
         if rt is None or reg is None or rt.relay is None:
             raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-        relay = rt.relay
-        deadline = arrival + relay.timeout_s
         inst = await admit_hsa(rt, reg, scope)
         msg = await receive()
         body = msg.get("body", b"")
@@ -186,9 +184,7 @@ async def handle_forward(app: Host, scope: Scope, receive: Receive, send: Send) 
             body = await read_body(scope, msg, receive, rt.max_body)
         elif len(body) > rt.max_body:
             raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
-        target = path if path in relay.paths else PLATFORM_PATH
-        call = _Call(app, rt, relay, scope, inst, body, target, deadline)
-        status, headers, out, op, outcome = await call.run(path_infno(path))
+        status, headers, out, op, outcome = await forwarded(app, scope, inst, body, arrival)
     except DomainError as err:
         await send_problem(send, err, path)
         app.metrics.observe_op(op, str(err.status), _perf() - t0)
@@ -206,6 +202,19 @@ async def handle_forward(app: Host, scope: Scope, receive: Receive, send: Send) 
 
 
 Result = tuple[int, list[tuple[bytes, bytes]], bytes, str, str]
+
+
+async def forwarded(app: Host, scope: Scope, inst: str, body: bytes, arrival: float) -> Result:
+    """(status, headers, body, operation, outcome) of a message received at ``arrival``
+    (``time.monotonic``) from an admitted caller: what both servers answer (the inline
+    protocol passes a scope of ``path``, ``headers`` and ``query_string`` only)."""
+    rt = app.rt
+    assert rt is not None and rt.relay is not None
+    path = scope["path"]
+    target = path if path in rt.relay.paths else PLATFORM_PATH
+    deadline = arrival + rt.relay.timeout_s
+    call = _Call(app, rt, rt.relay, scope, inst, body, target, deadline)
+    return await call.run(path_infno(path))
 
 
 class _Call:
