@@ -187,6 +187,11 @@ class Upstream:
         except (aiohttp.ClientError, OSError):
             self._settle(t0, "refused")
             raise self._fail("refused") from None
+        except asyncio.CancelledError:  # the caller went away: no verdict on the platform
+            if waiting:
+                self.waiting -= 1
+            self.breaker.release()
+            raise
         self._settle(t0, str(answer.status))
         return answer
 
