@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -185,6 +186,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(10)
         log.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
