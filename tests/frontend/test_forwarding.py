@@ -245,3 +245,24 @@ async def test_the_breaker_opens_and_closes(front: Any) -> None:
         await metric(http, base, 'ybgate_upstream_breaker_transitions_total{state="half_open"}')
         >= 1
     )
+
+
+async def test_no_queue_past_the_bound(front: Any) -> None:
+    """One connection to the platform and no waiting place: a second message while the
+    first is at the platform is answered at once, not queued."""
+    server, standin, admin = await front(
+        HSA_UPSTREAM_MAX_CONNECTIONS="1", HSA_UPSTREAM_MAX_WAITING="0"
+    )
+    http, base = server.http, server.base
+    await admin.world(1)
+    bearer = {**JSON, "Authorization": f"Bearer {await admin.his_token()}"}
+    url = f"{base}{PLATFORM_PATH}"
+    await standin.mode(http, delay_ms=3000)
+    first = asyncio.create_task(http.post(url, content=other("1101"), headers=bearer))
+    await wait_until(lambda: standin.received(http), 10, "the first at the platform", 0.05)
+    second = (await http.post(url, content=other("1101"), headers=bearer)).json()
+    assert second["infcode"] == -1 and "无法连接" in second["err_msg"]
+    assert not first.done()
+    assert await metric(http, base, 'ybgate_upstream_errors_total{kind="busy"}') == 1
+    assert (await first).json()["infcode"] == 0
+    assert len(await standin.received(http)) == 1
