@@ -132,6 +132,7 @@ def _import(args: argparse.Namespace) -> None:
 
 def _standin(args: argparse.Namespace) -> None:
     import logging
+    import ssl
 
     import uvloop
 
@@ -140,6 +141,9 @@ def _standin(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
     mode = Mode(delay_ms=args.delay_ms, refuse=args.refuse)
     standin = Standin(args.host, args.port, record=args.record, keep=args.keep, mode=mode)
+    if args.cert:
+        standin.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        standin.tls.load_cert_chain(args.cert, args.key)
     uvloop.run(serve(standin, args.control_port))
 
 
@@ -202,6 +206,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--delay-ms", type=float, default=0.0, help="answer after this long")
     p.add_argument("--refuse", action="store_true", help="start refusing connections")
     p.add_argument("--record", metavar="FILE", help="append each request to FILE (JSON lines)")
+    p.add_argument("--cert", help="PEM certificate: serve HTTPS (with --key)")
+    p.add_argument("--key", help="PEM private key of --cert")
     p.add_argument("--keep", type=int, default=100_000, help="requests kept for GET /received")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_standin)

@@ -15,7 +15,8 @@ The control port (``--control-port``) says what it received and changes how it b
   answer, stop listening (connections refused; open ones closed), answer every message
   with this ``infcode`` (with ``err_msg``). Fields left out keep their value.
 
-With ``--record FILE`` each request is also appended to FILE as a JSON line.
+With ``--record FILE`` each request is also appended to FILE as a JSON line; with
+``--cert`` and ``--key`` (PEM files) it serves HTTPS.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import base64
 import contextlib
 import json
 import logging
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +51,7 @@ class Standin:
     port: int
     record: str | None = None
     keep: int = MAX_RECORDED  # requests kept for GET /received (0: none)
+    tls: ssl.SSLContext | None = None  # HTTPS (--cert, --key)
     mode: Mode = field(default_factory=Mode)
     received: list[dict[str, Any]] = field(default_factory=list)
     runner: web.AppRunner | None = None
@@ -82,7 +85,9 @@ class Standin:
 
     async def listen(self) -> None:
         assert self.runner is not None
-        self.site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True)
+        self.site = web.TCPSite(
+            self.runner, self.host, self.port, reuse_address=True, ssl_context=self.tls
+        )
         await self.site.start()
 
     async def stop_listening(self) -> None:

@@ -21,17 +21,20 @@ Front = tuple[Embedded, Standin, Admin]
 
 @pytest.fixture
 async def front(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Front]]]:
-    """``await front(**settings)``: a stand-in, and ``ybgate serve all`` forwarding to it
-    with these extra ``YBGATE_`` settings (e.g. ``HSA_UPSTREAM_TIMEOUT_S="1"``)."""
+    """``await front(*standin_args, **settings)``: a stand-in (``ybgate standin`` with
+    these arguments), and ``ybgate serve all`` forwarding to it with these extra
+    ``YBGATE_`` settings (e.g. ``HSA_UPSTREAM_TIMEOUT_S="1"``)."""
     started: list[Embedded] = []
     standins: list[Standin] = []
     async with httpx.AsyncClient(timeout=30) as http:
 
-        async def make(**settings: str) -> Front:
-            standin = await start_standin(tmp_path, http)
+        async def make(*standin_args: str, **settings: str) -> Front:
+            standin = await start_standin(tmp_path, http, *standin_args)
             standins.append(standin)
-            extra = {f"YBGATE_{k}": v for k, v in settings.items()}
-            env = embedded_env(tmp_path, YBGATE_HSA_UPSTREAM=standin.url, **extra)
+            extra = {"YBGATE_HSA_UPSTREAM": standin.url}
+            port = str(standin.port)  # "{port}" in a setting: the stand-in's
+            extra.update({f"YBGATE_{k}": v.replace("{port}", port) for k, v in settings.items()})
+            env = embedded_env(tmp_path, **extra)
             cmd = [sys.executable, "-m", "app.cli", "migrate"]
             await asyncio.to_thread(
                 subprocess.run, cmd, env=env, cwd=REPO, check=True, capture_output=True
