@@ -126,8 +126,10 @@ class Upstream:
         context: ssl.SSLContext | bool = True
         if self.ca_bundle:
             context = ssl.create_default_context(cafile=self.ca_bundle)
+        # An idle connection is closed here before the platform's side closes it (Tomcat's
+        # default keep-alive is 20 s): a POST is never sent on a connection being closed.
         connector = aiohttp.TCPConnector(
-            limit=self.max_connections, limit_per_host=0, keepalive_timeout=30.0, ssl=context
+            limit=self.max_connections, limit_per_host=0, keepalive_timeout=15.0, ssl=context
         )
         self.session = aiohttp.ClientSession(
             connector=connector,
