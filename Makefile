@@ -32,10 +32,19 @@ lock:
 		--no-emit-trusted-host --allow-unsafe -o requirements.lock pyproject.toml
 
 ## make run: SQLite + no Redis, demo data seeded, tokens printed, serves on :8000
+## make run HSA_STANDIN=1: in 前置 mode too, forwarding to a stand-in platform on
+## :$(STANDIN_PORT) (its control port, GET /received and POST /mode: $(STANDIN_PORT)+1)
+STANDIN_PORT ?= 8100
 run: venv
 	$(PY) -m app.cli migrate
 	$(PY) -m app.cli seed --port $(PORT)
+ifeq ($(HSA_STANDIN),1)
+	$(PY) -m app.cli standin --port $(STANDIN_PORT) --control-port $$(($(STANDIN_PORT) + 1)) & \
+	standin=$$!; trap 'kill $$standin 2>/dev/null' EXIT; \
+	YBGATE_HSA_UPSTREAM=http://127.0.0.1:$(STANDIN_PORT) $(PY) -m app.cli serve all --port $(PORT)
+else
 	$(PY) -m app.cli serve all --port $(PORT)
+endif
 
 ## make run-prod: PostgreSQL + Redis + relay + admin (:8001) + two gatekeepers (:8000, :8002)
 run-prod: venv

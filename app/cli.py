@@ -130,6 +130,23 @@ def _import(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run(get_settings(), data, commit=args.commit)))
 
 
+def _standin(args: argparse.Namespace) -> None:
+    import logging
+    import ssl
+
+    import uvloop
+
+    from app.standin.platform import Mode, Standin, serve
+
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
+    mode = Mode(delay_ms=args.delay_ms, refuse=args.refuse)
+    standin = Standin(args.host, args.port, record=args.record, keep=args.keep, mode=mode)
+    if args.cert:
+        standin.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        standin.tls.load_cert_chain(args.cert, args.key)
+    uvloop.run(serve(standin, args.control_port))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ybgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +198,19 @@ def main(argv: list[str] | None = None) -> None:
     k.add_argument("file")
     k.add_argument("--commit", action="store_true", help="write (default: dry run, a report)")
     k.set_defaults(func=_import)
+
+    p = sub.add_parser("standin", help="a stand-in national platform (tests, demos, 前置 bench)")
+    p.add_argument("--port", type=int, default=8100)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--control-port", type=int, help="GET /received, POST /mode")
+    p.add_argument("--delay-ms", type=float, default=0.0, help="answer after this long")
+    p.add_argument("--refuse", action="store_true", help="start refusing connections")
+    p.add_argument("--record", metavar="FILE", help="append each request to FILE (JSON lines)")
+    p.add_argument("--cert", help="PEM certificate: serve HTTPS (with --key)")
+    p.add_argument("--key", help="PEM private key of --cert")
+    p.add_argument("--keep", type=int, default=100_000, help="requests kept for GET /received")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_standin)
 
     args = parser.parse_args(argv)
     try:

@@ -43,7 +43,11 @@ class EmbeddedApp:
             await self._lifespan(receive, send)
         elif scope["path"] == "/metrics" and scope["type"] == "http":
             await self._metrics(send)
-        elif scope["path"].startswith("/v1/") or scope["path"] == "/readyz":
+        elif (
+            scope["path"].startswith("/v1/")
+            or scope["path"] == "/readyz"
+            or self.gatekeeper.forwards(scope["path"])  # 前置 mode: the platform's paths
+        ):
             # Ready means: the registry is loaded and fresh (the heartbeat reads the DB).
             await self.gatekeeper(scope, receive, send)
         else:

@@ -29,7 +29,7 @@ $(BENCH_DIR)/registry-$(SCALE_N).snap: $(BENCH_DEPS) | venv
 	BENCH_N=$(SCALE_N) SHARED=$(SHARED) $(PY) bench/synth_snapshot.py $@
 endif
 
-.PHONY: bench-serve bench bench-scale loadtest bench-signature
+.PHONY: bench-serve bench bench-scale loadtest bench-signature bench-frontend
 bench-serve: venv $(BENCH_SNAPSHOT)
 	PY=$(PY) bench/serve.sh $(BENCH_SNAPSHOT) $(PORT)
 
@@ -51,3 +51,9 @@ loadtest: venv $(BENCH_SNAPSHOT)
 ## and in Redis (bench/signature_cost.py; BENCH_REDIS_URL, else its own redis-server)
 bench-signature: venv
 	$(PY) bench/signature_cost.py
+
+## make bench-frontend: 前置 mode against the stand-in platform called directly, open-loop
+## at 200 and 2,000 messages/s: p50/p99, throughput, the ratios against the bars
+## (bench/frontend_bench.py; BENCH_ARGS="--rates 200 --seconds 5" for others)
+bench-frontend: venv
+	$(PY) bench/frontend_bench.py $(BENCH_ARGS)

@@ -62,6 +62,7 @@ scripts/smoke-run.sh "$built"  # make run: answers a settlement and a 2204 messa
 starts run-prod "ready $port && ready $((port + 1)) && ready $((port + 2))" PORT="$port"
 completes loadtest PORT="$port" LOADTEST_TIME=5s LOADTEST_USERS=4
 starts bench "said bench '^== 20 lines'" PORT="$port" FLOOR_PORT="$floor"
+completes bench-frontend BENCH_ARGS="--rates 50 --seconds 1"
 completes bench-import BENCH_ARGS="--rows 500 --institutions 5"
 starts bench-sync "said bench-sync 'testenv: PostgreSQL'"
 starts bench-scale "said bench-scale '== make bench-scale'"

@@ -108,6 +108,21 @@ class Settings(BaseSettings):
     # Gateway nonces remembered in memory without Redis (embedded profile): at most this
     # many bytes (a signed request is refused with 503 while the store is full).
     gateway_nonce_memory_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
+    # 前置 mode (docs/his-frontend.md): the platform's base URL; unset, no forwarding.
+    hsa_upstream: str | None = None
+    # The platform's paths served besides /v1/hsa (comma-separated).
+    hsa_paths: str = "/fsi/api/rsfComIfsService/callService"
+    # From a request's arrival to the platform's complete answer; then infcode -1.
+    hsa_upstream_timeout_s: float = Field(default=10.0, gt=0)
+    hsa_upstream_connect_timeout_s: float = Field(default=3.0, gt=0)
+    hsa_upstream_ca_bundle: str | None = None  # PEM file; unset: the system's CAs
+    # Requests to the platform at once (the pool's connections), and waiting for one.
+    hsa_upstream_max_connections: int = Field(default=256, ge=1)
+    hsa_upstream_max_waiting: int = Field(default=1024, ge=0)
+    # Circuit breaker: this many failures in a row open it; a probe after this long.
+    hsa_breaker_failures: int = Field(default=5, ge=1)
+    hsa_breaker_reset_s: float = Field(default=5.0, gt=0)
+    hsa_upstream_answer_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
 
     @field_validator("bootstrap_admin_token")
     @classmethod

@@ -59,10 +59,12 @@ from app.gatekeeper.feed import DatabaseFeed, SnapshotFileFeed
 from app.gatekeeper.gauges import msgid_metrics, runtime_gauges
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national import fast as fast_path
+from app.gatekeeper.national.forward import handle_forward
 from app.gatekeeper.national.hsa import HSA_PATH, HSA_PREFIX, handle_hsa
 from app.gatekeeper.openapi import openapi_document
 from app.gatekeeper.plain.validate import VALIDATE_PATH, decide
 from app.gatekeeper.routes import dispatch
+from app.gatekeeper.upstream.relay import Relay
 from app.registry.feed import RegistryFeed
 from app.registry.memo import LIMITS as MEMO_LIMITS
 from app.registry.store import RegistryStore
@@ -90,7 +92,9 @@ class GatekeeperApp:
         if kind != "http" or scope["path"] != VALIDATE_PATH or scope["method"] != "POST":
             if kind == "http":
                 path = scope["path"]
-                if path == HSA_PATH or path.startswith(HSA_PREFIX):
+                if self.forwards(path):
+                    await handle_forward(self, scope, receive, send)
+                elif path == HSA_PATH or path.startswith(HSA_PREFIX):
                     await handle_hsa(self, scope, receive, send)
                 else:
                     await dispatch(self, scope, send)
@@ -140,6 +144,13 @@ class GatekeeperApp:
             return
         await send_bytes(send, 200, out)
         self.metrics.validated(results, n_accepted, item[5], _perf() - t0)
+
+    def forwards(self, path: str) -> bool:
+        """Whether ``path`` is forwarded to the platform (前置 mode: national/forward.py)."""
+        relay = self.rt.relay if self.rt is not None else None
+        return relay is not None and (
+            path == HSA_PATH or path.startswith(HSA_PREFIX) or path in relay.paths
+        )
 
     async def _lifespan_protocol(self, receive: Receive, send: Send) -> None:
         await drive_lifespan(receive, send, self.lifespan, log)
@@ -191,6 +202,9 @@ class GatekeeperApp:
             settings.database_url, settings.decision_log_dir, settings.journal_fsync_s
         )
         await withdrawals.start()
+        relay = Relay.from_settings(settings)
+        if relay is not None:
+            await relay.start()
         reader = create_engine(settings.database_url)
         self.reader = create_sessionmaker(reader)
         self._closers.append(reader.dispose)
@@ -207,6 +221,7 @@ class GatekeeperApp:
             visits=visits,
             lines=lines,
             withdrawals=withdrawals,
+            relay=relay,
         )
         log.info("%s", fast_path.describe(settings.hsa_fast_path))
         self.openapi = msgspec.json.encode(
@@ -215,6 +230,8 @@ class GatekeeperApp:
         self.metrics.gauges = runtime_gauges(self.store, dlog, journal, self.rt.hsa_fast)
         if isinstance(idem, LocalIdempotency):
             self.metrics.gauges.append(msgid_metrics(idem))
+        if relay is not None:
+            self.metrics.gauges.append(relay.client.collect)
 
     async def _start_feed(self, settings: Settings) -> None:
         interval = min(5.0, settings.registry_max_age_s / 4)
@@ -253,6 +270,8 @@ class GatekeeperApp:
             await rt.withdrawals.stop()
             await rt.lines.stop()
             await rt.visits.stop()
+            if rt.relay is not None:
+                await rt.relay.stop()
 
     def new_id(self) -> tuple[str, int]:
         """A decision id (UUIDv7) and its millisecond timestamp."""

@@ -103,6 +103,8 @@ async def readyz(app: Served, send: Send) -> None:
         "registry_version": reg.version,
         "registry_age_s": round(age, 3),
     }
+    if app.rt.relay is not None:  # 前置 mode: the platform's reachability, not our readiness
+        body["upstream"] = await app.rt.relay.client.reachability()
     supervision = workers.SUPERVISION
     if supervision is not None:  # pre-forked (prefork.py): the workers replaced so far
         body["workers"] = supervision.workers

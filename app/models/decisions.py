@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Json, TZDateTime
@@ -25,6 +25,10 @@ class SettlementDecision(Base):
     # Per line, in order: [physician_code, service_date, emergency] (None: logged before
     # inputs were kept).
     inputs: Mapped[list[Any] | None] = mapped_column(Json, nullable=True)
+    # 前置 mode, a fee upload forwarded to the platform: its answer's infcode, or why
+    # there was none ("timeout", "refused"); both null when it was not forwarded.
+    upstream_infcode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    upstream_error: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Newest first per institution: decision ids are UUIDv7, ordered by time.
     __table_args__ = (Index("ix_settlement_decisions_inst_id", "institution_code", "decision_id"),)
 

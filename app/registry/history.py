@@ -77,6 +77,8 @@ class ExplainedDecision(TypedDict):
     accepted_amount: str
     rejected_amount: str
     institution_changed_since: int | None
+    upstream_infcode: int | None  # 前置 mode: the platform's infcode (None: not forwarded)
+    upstream_error: str | None  # 前置 mode: "timeout" or "refused" when it did not answer
     lines: list[ExplainedLine]
 
 
@@ -269,6 +271,8 @@ async def explain_decision(
         accepted_amount=row.accepted_amount,
         rejected_amount=row.rejected_amount,
         institution_changed_since=inst_later.get(row.institution_code),
+        upstream_infcode=row.upstream_infcode,
+        upstream_error=row.upstream_error,
         lines=lines,
     )
 

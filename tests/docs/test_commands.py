@@ -52,6 +52,7 @@ ELSEWHERE: dict[str, str] = {
     "make bench-sync": "scripts/ci-make-targets.sh",
     "make bench-import": "scripts/ci-make-targets.sh",
     "make bench-scale": "scripts/ci-make-targets.sh",
+    "make bench-frontend": "scripts/ci-make-targets.sh",
     "make schemas": "scripts/ci-make-targets.sh",
     "make migrate": "scripts/ci-make-targets.sh",
     "make format": "scripts/ci-make-targets.sh",

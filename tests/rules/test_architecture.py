@@ -148,12 +148,13 @@ TOP = "(top)"
 GATEKEEPER_ROOMS: dict[str, set[str]] = {
     "edge": set(),
     "decisions": {"edge"},
-    "host": {"edge", "decisions"},
+    "upstream": {"edge"},
+    "host": {"edge", "decisions", "upstream"},
     "plain": {"edge", "decisions", "host"},
-    "national": {"edge", "decisions", "host", "plain"},
+    "national": {"edge", "decisions", "host", "plain", "upstream"},
     "readside": {"edge", "decisions", "host", "plain"},
-    TOP: {"edge", "decisions", "host", "plain", "national", "readside"},
-    "server": {"edge", "decisions", "host", "plain", "national", "readside", TOP},
+    TOP: {"edge", "decisions", "host", "plain", "national", "readside", "upstream"},
+    "server": {"edge", "decisions", "host", "plain", "national", "readside", "upstream", TOP},
 }
 GK = "app.gatekeeper"
 
@@ -277,7 +278,7 @@ LAYERS: list[set[str]] = [
     {"app.points"},
     {"app.physicians"},
     {"app.violations", "app.actions", "app.visits", "app.imports"},
-    {"app.console", "app.docs", "app.seed", "app.schemas_out"},
+    {"app.console", "app.docs", "app.seed", "app.schemas_out", "app.standin"},
     {"app.admin"},  # assembles the routers
     {"app.main", "app.cli"},  # the embedded app, the command line
 ]

@@ -55,6 +55,7 @@ from app.gatekeeper.decisions.spill import (
     lines_json,
     spill_buffers,
     spill_files,
+    upstream_of,
 )
 
 log = logging.getLogger("ybgate.decisions")
@@ -70,6 +71,8 @@ COLUMNS = (
     "rejected_amount",
     "lines",
     "inputs",
+    "upstream_infcode",
+    "upstream_error",
 )
 
 
@@ -289,6 +292,7 @@ class DecisionLog:
             rej,
             lines_json(body).decode(),
             inputs.decode(),
+            *upstream_of(body),
         )
 
     def _spilled_row(self, entry: SpillEntry) -> tuple[Any, ...]:
@@ -304,6 +308,8 @@ class DecisionLog:
             r.rejected_amount,
             bytes(r.lines).decode(),
             None if bytes(entry.inputs) == b"null" else bytes(entry.inputs).decode(),
+            r.upstream_infcode,
+            r.upstream_error,
         )
 
     def _at(self, ms: int) -> Any:

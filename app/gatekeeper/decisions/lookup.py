@@ -17,7 +17,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import NotFound
-from app.gatekeeper.decisions.spill import Item, lines_json
+from app.gatekeeper.decisions.spill import Item, lines_json, upstream_of
 from app.gatekeeper.decisions.withdrawals import Withdrawn
 from app.models import SettlementDecision
 from app.registry.history import Withdrawal, WithdrawnLine, explain_decision, get_decision
@@ -32,6 +32,7 @@ def _pending(items: list[Item], decision_id: str) -> SettlementDecision | None:
     for item in reversed(items):
         if item[0] == decision_id:
             did, ms, sid, inst, version, outcome, acc, rej, body, inputs = item
+            upstream_infcode, upstream_error = upstream_of(body)
             return SettlementDecision(
                 decision_id=did,
                 settlement_id=sid,
@@ -43,6 +44,8 @@ def _pending(items: list[Item], decision_id: str) -> SettlementDecision | None:
                 rejected_amount=rej,
                 lines=msgspec.json.decode(lines_json(body)),
                 inputs=msgspec.json.decode(inputs),
+                upstream_infcode=upstream_infcode,
+                upstream_error=upstream_error,
             )
     return None
 

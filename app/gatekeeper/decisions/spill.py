@@ -52,6 +52,8 @@ class Response(msgspec.Struct, gc=False):
     accepted_amount: str
     rejected_amount: str
     lines: msgspec.Raw
+    upstream_infcode: int | None = None  # 前置 mode (national/forward.py)
+    upstream_error: str | None = None
 
 
 class SpillEntry(msgspec.Struct, gc=False):
@@ -74,6 +76,24 @@ def inputs_json(lines: Sequence[LineInput]) -> bytes:
     """The lines' inputs as ``[[physician_code, service_date, emergency], ...]``: encoded
     once per decision, for the journal and the decision log's row alike."""
     return _encode([(ln.physician_code, ln.service_date, ln.emergency) for ln in lines])
+
+
+class _Upstream(msgspec.Struct, gc=False):
+    upstream_infcode: int | None = None
+    upstream_error: str | None = None
+
+
+_upstream = msgspec.json.Decoder(_Upstream)
+UPSTREAM_KEY = b',"upstream_infcode":'
+
+
+def upstream_of(body: bytes) -> tuple[int | None, str | None]:
+    """(upstream_infcode, upstream_error) of a decision forwarded in 前置 mode (national/
+    forward.py puts them in the stored response), else (None, None)."""
+    if UPSTREAM_KEY not in body:
+        return None, None
+    found = _upstream.decode(body)
+    return found.upstream_infcode, found.upstream_error
 
 
 def lines_json(body: bytes) -> bytes:

@@ -14,6 +14,7 @@ from app.gatekeeper.decisions.visits import VisitMemory
 from app.gatekeeper.decisions.withdrawals import WithdrawalLog
 from app.gatekeeper.edge.gateway import Gateway
 from app.gatekeeper.edge.metrics import Metrics
+from app.gatekeeper.upstream.relay import Relay
 from app.registry.store import RegistryStore
 
 
@@ -35,6 +36,7 @@ class Runtime:
         withdrawals: WithdrawalLog,
         hsa_fast: bool = False,
         gateway: Gateway | None = None,
+        relay: Relay | None = None,
     ):
         self.max_lines = max_lines
         self.max_body = max_body
@@ -49,6 +51,9 @@ class Runtime:
         self.visits = visits  # national format: emergency visits (2201/2203/2401)
         self.lines = lines  # national format: recent lines' verdicts (refunds, withdrawals)
         self.withdrawals = withdrawals  # 2205/2302, journaled like decisions
+        self.relay = (
+            relay  # 前置 mode: the platform messages are forwarded to (national/forward.py)
+        )
         # The database sink queues each decision for its insert; with the spill sink the
         # journal's segments are the spill (decisions/journal.py) and nothing is queued.
         self.queue_decisions = dlog.sink == "database"

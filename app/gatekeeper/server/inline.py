@@ -17,6 +17,10 @@ before its body, takes uvicorn's path to the same app, unchanged. While an inlin
 waits for the journal a placeholder stands for uvicorn's cycle: a pipelined request
 queues behind it, and a graceful shutdown closes the connection after it.
 
+In 前置 mode (``YBGATE_HSA_UPSTREAM``) the national paths and the platform's own ones are
+admitted the same way and answered by a task running ``national.forward.forwarded``, the
+function the ASGI handler runs.
+
 Serve the gatekeeper with it::
 
     uvicorn app.gatekeeper:app --loop uvloop --http app.gatekeeper.server.inline:GatekeeperProtocol
@@ -24,6 +28,7 @@ Serve the gatekeeper with it::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -43,6 +48,7 @@ from app.gatekeeper.edge.auth import admit
 from app.gatekeeper.edge.nonces import LocalNonces
 from app.gatekeeper.host.runtime import Runtime
 from app.gatekeeper.national.effects import After
+from app.gatekeeper.national.forward import forwarded
 from app.gatekeeper.national.hsa import HSA_PATH, HSA_PREFIX, begin, remember
 from app.gatekeeper.national.signed import hsa_caller
 from app.gatekeeper.national.upload import claimed
@@ -59,6 +65,7 @@ _HSA_PREFIX = HSA_PREFIX.encode()
 _OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: " + JSON_CT + b"\r\n"
 _PROBLEM_CT = PROBLEM_CT.encode()
 _apps: dict[int, GatekeeperApp | None] = {}
+_forwarding: set[asyncio.Task[None]] = set()
 
 
 class _NoEvent:
@@ -100,6 +107,13 @@ def _hsa_infno(url: bytes) -> str | None:
     return None
 
 
+def _forwards(app: Any, url: bytes) -> bool:
+    """前置 mode: a platform path (YBGATE_HSA_PATHS), forwarded (national/forward.py)."""
+    gk = _gatekeeper(app)
+    relay = gk.rt.relay if gk is not None and gk.rt is not None else None
+    return relay is not None and url.decode("latin-1") in relay.paths
+
+
 class GatekeeperProtocol(CoalescingHttpToolsProtocol):
     _inline: tuple[GatekeeperApp, str, float, bool, str | None] | None = None
     _body: list[bytes]
@@ -116,7 +130,8 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
     def on_headers_complete(self) -> None:
         if self.head_done():  # an upgrade: refused, or an h2c offer parsed again without it
             return
-        if (self.url == _HOT or _hsa_infno(self.url) is not None) and self._admit():
+        hot = self.url == _HOT or _hsa_infno(self.url) is not None
+        if (hot or _forwards(self.app, self.url)) and self._admit():
             self.phase, self.deadline = _BODY, self.loop.time() + self.limits.body_timeout
             return
         url, headers, expect = self.url, self.headers, self.expect_100_continue
@@ -140,7 +155,7 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         if gk is None or gk.rt is None or gk.store.current is None:
             return False
         infno = _hsa_infno(self.url)
-        hsa = infno is not None
+        hsa = infno is not None or (gk.rt.relay is not None and self.url != _HOT)
         if hsa and not isinstance(gk.rt.idempotency, LocalIdempotency):
             return False  # a msgid claim in Redis is a round trip: the ASGI handler awaits it
         if hsa and (gk.rt.lines.remote or gk.rt.visits.remote):
@@ -183,7 +198,11 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         try:
             if rt is None or reg is None:  # stopped meanwhile
                 raise NotReady("The gatekeeper is stopping.")
-            if hsa:
+            if rt.relay is not None and hsa:  # 前置 mode (national/forward.py)
+                task = self.loop.create_task(self._forward(reply, inst, b"".join(self._body)))
+                _forwarding.add(task)  # a strong reference until it is done
+                task.add_done_callback(_forwarding.discard)
+            elif hsa:
                 self._hsa(reply, rt, inst, b"".join(self._body), infno)
             else:
                 self._validate(reply, rt, reg, inst, b"".join(self._body))
@@ -245,6 +264,25 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             idem.release_now(fee.inst, fee.msgid, fee.rec)
             raise
 
+    async def _forward(self, reply: _Reply, inst: str, body: bytes) -> None:
+        """forward.handle_forward's steps: the message judged and/or forwarded."""
+        gk = reply.gk
+        scope = {"path": self.url.decode("latin-1"), "headers": self.headers, "query_string": b""}
+        try:
+            status, headers, out, op, outcome = await forwarded(gk, scope, inst, body, reply.at)
+        except DomainError as err:
+            reply.problem(err)
+            return
+        except Exception:  # a bug, not the request: answer as a problem, and say so
+            log.exception("inline forwarding failed")
+            reply.problem(InternalError("The message could not be handled."))
+            return
+        reply.op = op
+        head = [b"HTTP/1.1 %d %s\r\n" % (status, _phrase(status))]
+        head += [b"%s: %s\r\n" % kv for kv in headers]
+        reply.write(b"".join(head), out)
+        gk.metrics.observe_op(op, outcome, _perf() - reply.t0)
+
     def _after(self, reply: _Reply, rt: Runtime, after: After, out: bytes, outcome: str) -> None:
         """hsa.carry_out without Redis: visits remembered here, withdrawals journaled
         (the answer once the journal has them)."""
@@ -278,15 +316,23 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
             answer(False)
 
 
+def _phrase(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
 class _Reply:
     """One inline request's answer: written once, then uvicorn's after-response steps."""
 
-    __slots__ = ("gk", "op", "pending", "protocol", "t0")
+    __slots__ = ("at", "gk", "op", "pending", "protocol", "t0")
 
     def __init__(
         self, protocol: GatekeeperProtocol, gk: GatekeeperApp, t0: float, op: str | None
     ) -> None:
         self.protocol, self.gk, self.t0, self.op = protocol, gk, t0, op
+        self.at = time.monotonic() - (_perf() - t0)  # the request's arrival, monotonic
         self.pending = _Pending()
 
     def problem(self, err: DomainError) -> None:

@@ -1,0 +1,101 @@
+"""The platform's answers to forwarded fee uploads, kept for msgid idempotency (24 h).
+
+A fee upload forwarded and answered is claimed on its ``msgid`` like any
+(``decisions.idempotency``); its record cannot hold the platform's answer, so the answer
+is kept here under the same key: a resend of the same body gets it back and is not
+forwarded twice. :class:`LocalAnswers` (no Redis): in memory, at most ``max_bytes`` (the
+oldest go first), lost with the process; :class:`RedisAnswers`: ``SET … EX 86400``,
+shared by every instance.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.core.errors import NotReady
+from app.gatekeeper.upstream.client import Answer
+
+WINDOW_S = 24 * 3600
+PREFIX = "ybgate:hsa:upstream:"
+ENTRY_COST = 300
+_encode = msgspec.json.encode
+_decode = msgspec.json.Decoder(tuple[int, list[tuple[str, str]], str])
+
+
+def _pack(answer: Answer) -> bytes:
+    heads = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]
+    return _encode((answer.status, heads, answer.body.decode("latin-1")))
+
+
+def _unpack(raw: bytes) -> Answer:
+    status, heads, body = _decode.decode(raw)
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in heads]
+    return Answer(status, headers, body.encode("latin-1"))
+
+
+class AnswerStore(Protocol):
+    async def put(self, inst: str, msgid: str, answer: Answer) -> None: ...
+
+    async def get(self, inst: str, msgid: str) -> Answer | None: ...
+
+    async def stop(self) -> None: ...
+
+
+class LocalAnswers:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.held: dict[str, tuple[float, bytes]] = {}
+
+    async def put(self, inst: str, msgid: str, answer: Answer) -> None:
+        key = f"{inst}\x00{msgid}"
+        raw = _pack(answer)
+        old = self.held.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old[1]) + len(key) + ENTRY_COST
+        self.held[key] = (time.time() + WINDOW_S, raw)
+        self.bytes += len(raw) + len(key) + ENTRY_COST
+        now = time.time()
+        while self.held and (
+            self.bytes > self.max_bytes or next(iter(self.held.values()))[0] < now
+        ):
+            k, (_, v) = next(iter(self.held.items()))
+            del self.held[k]
+            self.bytes -= len(v) + len(k) + ENTRY_COST
+
+    async def get(self, inst: str, msgid: str) -> Answer | None:
+        found = self.held.get(f"{inst}\x00{msgid}")
+        if found is None or found[0] < time.time():
+            return None
+        return _unpack(found[1])
+
+    async def stop(self) -> None:
+        self.held.clear()
+
+
+class RedisAnswers:
+    def __init__(self, url: str, timeout: float = 1.0) -> None:
+        self.redis: Redis = Redis.from_url(url, socket_timeout=timeout)
+
+    async def put(self, inst: str, msgid: str, answer: Answer) -> None:
+        try:
+            await self.redis.set(f"{PREFIX}{inst}:{msgid}", _pack(answer), ex=WINDOW_S)
+        except RedisError:
+            raise NotReady("The platform's answer cannot be kept; retry shortly.") from None
+
+    async def get(self, inst: str, msgid: str) -> Answer | None:
+        try:
+            raw = await self.redis.get(f"{PREFIX}{inst}:{msgid}")
+        except RedisError:
+            raise NotReady("Redis does not answer; retry shortly.") from None
+        if raw is None:
+            return None
+        return _unpack(raw if isinstance(raw, bytes) else raw.encode())
+
+    async def stop(self) -> None:
+        await self.redis.aclose()
