@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import Receive, Scope, Send
@@ -63,7 +64,9 @@ class EmbeddedApp:
         """The admin document, with the hot path's operations added."""
         if self.admin.openapi_schema is None:
             doc = get_openapi(title="ybgate", version="1", routes=self.admin.routes)
-            hot = openapi_document()
+            # the gatekeeper's own document once started (前置 mode adds the platform paths)
+            started = self.gatekeeper.openapi
+            hot = msgspec.json.decode(started) if started else openapi_document()
             doc["paths"].update(hot["paths"])
             components = doc.setdefault("components", {})
             for kind, entries in hot.get("components", {}).items():

@@ -225,7 +225,11 @@ class GatekeeperApp:
         )
         log.info("%s", fast_path.describe(settings.hsa_fast_path))
         self.openapi = msgspec.json.encode(
-            openapi_document(settings.max_lines, settings.max_body_bytes)
+            openapi_document(
+                settings.max_lines,
+                settings.max_body_bytes,
+                relay.paths if relay is not None else (),
+            )
         )
         self.metrics.gauges = runtime_gauges(self.store, dlog, journal, self.rt.hsa_fast)
         if isinstance(idem, LocalIdempotency):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -37,7 +38,13 @@ def _json(ref: str, description: str) -> dict[str, Any]:
     }
 
 
-def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> dict[str, Any]:
+def openapi_document(
+    max_lines: int = 1000,
+    max_body_bytes: int = 1 << 20,
+    platform_paths: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The gatekeeper's OpenAPI document; ``platform_paths``: the platform's own paths it
+    serves in 前置 mode (``YBGATE_HSA_PATHS``), when an upstream is set."""
     (_, components) = msgspec.json.schema_components(
         [
             SettlementRequest,
@@ -87,6 +94,7 @@ def openapi_document(max_lines: int = 1000, max_body_bytes: int = 1 << 20) -> di
             **_validate_path(max_lines, max_body_bytes, common, auth),
             **_eligibility_path(common, auth),
             **his_paths(max_lines, max_body_bytes, common, auth),
+            **_platform_paths(sorted(platform_paths), max_lines, max_body_bytes, common, auth),
             **_decision_path(common, auth),
             **_probe_paths(),
         },
@@ -276,6 +284,33 @@ _XTIF = ("x-tif-paasid", "x-tif-timestamp", "x-tif-nonce", "x-tif-signature")
 _CSB = ("_api_access_key", "_api_timestamp", "_api_signature")
 GATEWAY_SCHEMES = {name: {"type": "apiKey", "in": "header", "name": name} for name in _XTIF + _CSB}
 GATEWAY_SECURITY: list[dict[str, list[str]]] = [{n: [] for n in _XTIF}, {n: [] for n in _CSB}]
+
+
+def _platform_paths(
+    paths: list[str],
+    max_lines: int,
+    max_body_bytes: int,
+    common: dict[str, Any],
+    auth: list[dict[str, list[str]]],
+) -> dict[str, Any]:
+    """前置 mode: each platform path, the operation of /v1/hsa, forwarded upstream."""
+    post = _hsa_path(max_lines, max_body_bytes, common, auth)["/v1/hsa"]["post"]
+    forwarded = (
+        " 前置 mode (docs/his-frontend.md): a message that passes (every message other than "
+        "a 2204/2301, and a 2204/2301 whose lines all pass) is forwarded to the platform "
+        "at YBGATE_HSA_UPSTREAM + this path and the platform's answer returned unchanged; "
+        "no answer within YBGATE_HSA_UPSTREAM_TIMEOUT_S, or a refused connection: infcode -1."
+    )
+    return {
+        path: {
+            "post": {
+                **post,
+                "operationId": f"platformPath{i}",
+                "description": post["description"] + forwarded,
+            }
+        }
+        for i, path in enumerate(paths, 1)
+    }
 
 
 def _hsa_path(

@@ -58,6 +58,9 @@ async def test_a_passing_upload_reaches_the_platform_byte_for_byte(front: Any) -
     decision = await decision_of(admin, json.loads(body[3:])["msgid"])
     assert decision["upstream_infcode"] == 0 and decision["upstream_error"] is None
     assert decision["outcome"] == "accept"
+    # the platform's path is in the OpenAPI document, as the operation of /v1/hsa
+    paths = (await http.get(f"{server.base}/openapi.json")).json()["paths"]
+    assert paths[PLATFORM_PATH]["post"]["requestBody"] == paths["/v1/hsa"]["post"]["requestBody"]
 
     # the same message again (freshly signed): the kept answer, not a second forward
     again = {**JSON, **xtif_java(pair["paasid"], pair["secret"])}

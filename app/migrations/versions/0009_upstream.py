@@ -4,7 +4,7 @@
 ``refused`` when it did not answer); both null for a decision not forwarded.
 
 Revision ID: 0009_upstream
-Revises: 0007_withdrawals
+Revises: 0008_staff
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_upstream"
-down_revision: str | None = "0007_withdrawals"
+down_revision: str | None = "0008_staff"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
