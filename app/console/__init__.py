@@ -14,6 +14,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install_console(app: FastAPI) -> None:
     from app.console.deps import LoginRequired
+    from app.console.nocache import NoStore
     from app.console.views import (
         auth,
         dashboard,
@@ -46,3 +47,4 @@ def install_console(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     install_error_pages(app)
+    app.add_middleware(NoStore)

@@ -84,6 +84,16 @@ async def search_physicians(session: AsyncSession, q: str) -> list[Physician]:
     return list((await session.scalars(stmt)).all())
 
 
+async def physician_code(session: AsyncSession, code: str) -> str | None:
+    """The physician's own (``YB``) code for ``code`` or a national (``D``…) alias of it."""
+    key = code.strip().upper()
+    if await session.get(Physician, key) is not None:
+        return key
+    return await session.scalar(
+        select(Physician.code).where(Physician.national_code == key).limit(1)
+    )
+
+
 async def institutions(session: AsyncSession) -> list[Institution]:
     return list((await session.scalars(select(Institution).order_by(Institution.code))).all())
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import scope
 from app.auth.principal import Principal
 from app.calendar.service import work_calendar
+from app.core.clock import today
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
 from app.ledger import repository as ledger
@@ -89,6 +90,10 @@ async def check_violation(
     await scope.require_linked(session, actor, data.physician_code, region.code, data.occurred_on)
     if data.decided_on < data.occurred_on:
         raise _bad("decided_on", "must be on or after occurred_on")
+    now = today()
+    for field in ("occurred_on", "decided_on"):
+        if getattr(data, field) > now:
+            raise _bad(field, f"must not be after today ({now})")
     policy = get_policy(region.policy)
     points = resolve_points(policy, data.item, data.points)
     term = await _term(session, data.physician_code, policy, region.code, data.decided_on)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
@@ -17,6 +18,7 @@ from app.console.labels import AGREEMENT_STATUS, TERMINATION_KIND
 from app.console.templating import render
 from app.console.views.common import REFUSED, parse_day, refused
 from app.core.clock import today
+from app.core.errors import NotFound
 from app.ledger import repository as ledger
 from app.physicians import service as physicians
 from app.physicians.archive import archive
@@ -87,8 +89,25 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
     )
 
 
+async def own_code(ctx: Ctx, code: str) -> str:
+    """The physician's ``YB`` code for a ``YB`` or a national code; a Chinese 404 if none."""
+    found = await repo.physician_code(ctx.db, code)
+    if found is None:
+        raise NotFound(f"No physician {code}.")
+    return found
+
+
+def to_own_code(ctx: Ctx, own: str, tail: str = "") -> Response:
+    query = ctx.request.url.query
+    target = f"/console/physicians/{quote(own)}{tail}" + (f"?{query}" if query else "")
+    return RedirectResponse(target, status_code=307)
+
+
 @router.get("/physicians/{code}")
 async def physician(ctx: Ctx, code: str) -> Response:
+    own = await own_code(ctx, code)
+    if own != code:  # a national code (or lower case): the physician's page by its own code
+        return to_own_code(ctx, own)
     return await physician_page(ctx, code)
 
 
@@ -147,6 +166,7 @@ async def terminate(ctx: Ctx, agreement_id: str) -> Response:
 @router.post("/physicians/{code}/cancel")
 async def cancel(ctx: Ctx, code: str) -> Response:
     fields = await ctx.form()
+    code = await own_code(ctx, code)
     try:
         data = parse(CancelCode, fields)
         await ctx.write(
