@@ -62,14 +62,15 @@ def _due(counted: Counted | None) -> tuple[date | None, bool]:
     return (None, False) if counted is None else (counted.day, counted.provisional)
 
 
-async def board(session: AsyncSession, today: date) -> Board:
+async def board(session: AsyncSession, today: date, region: str | None = None) -> Board:
+    """The board of ``region`` (an operator's), or of every region (None)."""
     cal = await work_calendar(session)
     b = Board(today=today, soon_limit=count_working_days(today, DUE_SOON_WORKING_DAYS, cal).day)
-    pending = await repo.pending_actions(session)
-    objections = await repo.open_objections(session)
-    resumptions = await repo.open_resumptions(session)
-    suspensions = await repo.live_suspensions(session)
-    recent = await repo.recent_violations(session, today - timedelta(days=20))
+    pending = await repo.pending_actions(session, region)
+    objections = await repo.open_objections(session, region)
+    resumptions = await repo.open_resumptions(session, region)
+    suspensions = await repo.live_suspensions(session, region)
+    recent = await repo.recent_violations(session, today - timedelta(days=20), region)
     names = await repo.physician_names(
         session,
         [a.physician_code or "" for a in pending + suspensions]
@@ -108,7 +109,7 @@ async def board(session: AsyncSession, today: date) -> Board:
             )
         )
     await _provisional(b, suspensions, recent, names, session, cal)
-    await _chart(b, session, today)
+    await _chart(b, session, today, region)
     return b
 
 
@@ -200,13 +201,13 @@ def _task(
     return t
 
 
-async def _chart(b: Board, session: AsyncSession, today: date) -> None:
+async def _chart(b: Board, session: AsyncSession, today: date, region: str | None) -> None:
     first = today - timedelta(days=CHART_DAYS - 1)
     b.days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
     since = datetime.combine(first, time(), SHANGHAI)
     counts: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     totals: dict[str, int] = defaultdict(int)
-    for at, lines in await repo.decision_lines_since(session, since):
+    for at, lines in await repo.decision_lines_since(session, since, region):
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)  # SQLite keeps UTC without the offset
         day = at.astimezone(SHANGHAI).date()

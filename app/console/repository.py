@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Text, and_, cast, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
@@ -55,6 +56,18 @@ async def delete_session(session: AsyncSession, id_hash: str) -> None:
 
 async def delete_expired(session: AsyncSession, now: datetime) -> None:
     await session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    physician: str | None = None
+    institution: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    region: str | None = None
+    since: date | None = None
+    until: date | None = None
 
 
 # ---- look-ups ----
@@ -134,12 +147,17 @@ async def his_tokens(session: AsyncSession, institution: str) -> list[ApiToken]:
 # ---- work queues ----
 
 
-async def pending_actions(session: AsyncSession) -> list[Action]:
+async def pending_actions(session: AsyncSession, region: str | None = None) -> list[Action]:
+    """``region``: an operator's queue holds its region's records only (None: every one)."""
     stmt = select(Action).where(Action.status == "pending").order_by(Action.effective_on)
+    if region is not None:
+        stmt = stmt.where(Action.region_code == region)
     return list((await session.scalars(stmt.limit(500))).all())
 
 
-async def open_objections(session: AsyncSession) -> list[tuple[Objection, Violation]]:
+async def open_objections(
+    session: AsyncSession, region: str | None = None
+) -> list[tuple[Objection, Violation]]:
     stmt = (
         select(Objection, Violation)
         .join(Violation, Violation.id == Objection.violation_id)
@@ -147,6 +165,8 @@ async def open_objections(session: AsyncSession) -> list[tuple[Objection, Violat
         .order_by(Objection.filed_on)
         .limit(500)
     )
+    if region is not None:
+        stmt = stmt.where(Violation.region_code == region)
     return [(o, v) for o, v in (await session.execute(stmt)).all()]
 
 
@@ -162,7 +182,7 @@ async def objections_for(session: AsyncSession, ids: Sequence[str]) -> dict[str,
 
 
 async def open_resumptions(
-    session: AsyncSession,
+    session: AsyncSession, region: str | None = None
 ) -> list[tuple[ResumptionApplication, Action]]:
     stmt = (
         select(ResumptionApplication, Action)
@@ -171,10 +191,12 @@ async def open_resumptions(
         .order_by(ResumptionApplication.filed_on)
         .limit(500)
     )
+    if region is not None:
+        stmt = stmt.where(Action.region_code == region)
     return [(r, a) for r, a in (await session.execute(stmt)).all()]
 
 
-async def live_suspensions(session: AsyncSession) -> list[Action]:
+async def live_suspensions(session: AsyncSession, region: str | None = None) -> list[Action]:
     """Suspensions the points engine put in force (applied or approved), not voided."""
     stmt = (
         select(Action)
@@ -186,6 +208,8 @@ async def live_suspensions(session: AsyncSession) -> list[Action]:
         .order_by(Action.ends_on)
         .limit(500)
     )
+    if region is not None:
+        stmt = stmt.where(Action.region_code == region)
     return list((await session.scalars(stmt)).all())
 
 
@@ -202,7 +226,7 @@ async def resumptions_of(session: AsyncSession, action_id: str) -> list[Resumpti
 
 
 async def decision_lines_since(
-    session: AsyncSession, since: datetime
+    session: AsyncSession, since: datetime, region: str | None = None
 ) -> list[tuple[datetime, list[Any]]]:
     """(decided_at, lines) of the decisions with a rejected line since ``since``."""
     stmt = (
@@ -211,44 +235,65 @@ async def decision_lines_since(
         .order_by(SettlementDecision.decided_at.desc())
         .limit(CHART_MAX_DECISIONS)  # bounded: the 工作台 never reads an unbounded log
     )
+    if region is not None:
+        mine = select(Institution.code).where(Institution.region_code == region)
+        stmt = stmt.where(SettlementDecision.institution_code.in_(mine))
     return [(at, lines) for at, lines in (await session.execute(stmt)).all()]
 
 
 async def audit_entries(
     session: AsyncSession,
+    f: AuditFilter,
     *,
-    action: str | None,
-    target_type: str | None,
-    target_id: str | None,
-    region: str | None,
-    since: date | None,
-    until: date | None,
     offset: int,
     limit: int,
 ) -> list[AuditEntry]:
+    """Newest first. A physician (or institution) matches the entries about it and those
+    whose record before or after names it (an agreement, a violation, an action …)."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if action:
-        stmt = stmt.where(AuditEntry.action.startswith(action))
-    if target_type:
-        stmt = stmt.where(AuditEntry.target_type == target_type)
-    if target_id:
-        stmt = stmt.where(AuditEntry.target_id == target_id)
-    if region:
-        stmt = stmt.where(AuditEntry.region_code == region)
-    if since:
-        stmt = stmt.where(AuditEntry.at >= datetime.combine(since, datetime.min.time(), SHANGHAI))
-    if until:
-        stmt = stmt.where(AuditEntry.at < datetime.combine(until, datetime.min.time(), SHANGHAI))
+    for kind, code in (("physician", f.physician), ("institution", f.institution)):
+        if code:
+            quoted = f'"{code}"'
+            stmt = stmt.where(
+                or_(
+                    and_(AuditEntry.target_type == kind, AuditEntry.target_id == code),
+                    cast(AuditEntry.after, Text).contains(quoted),
+                    cast(AuditEntry.before, Text).contains(quoted),
+                )
+            )
+    if f.actor:
+        stmt = stmt.where(AuditEntry.actor_token_id == f.actor)
+    if f.action:
+        stmt = stmt.where(AuditEntry.action == f.action)
+    if f.target_type:
+        stmt = stmt.where(AuditEntry.target_type == f.target_type)
+    if f.region:
+        stmt = stmt.where(AuditEntry.region_code == f.region)
+    if f.since:
+        stmt = stmt.where(AuditEntry.at >= datetime.combine(f.since, time(), SHANGHAI))
+    if f.until:  # inclusive: up to the end of that day in Beijing time
+        end = datetime.combine(f.until + timedelta(days=1), time(), SHANGHAI)
+        stmt = stmt.where(AuditEntry.at < end)
     return list((await session.scalars(stmt.offset(offset).limit(limit + 1))).all())
 
 
-async def recent_violations(session: AsyncSession, since: date) -> list[Violation]:
+async def admin_tokens(session: AsyncSession) -> list[ApiToken]:
+    """Operator, auditor and superuser tokens (the audit log's actors, the 令牌 page)."""
+    stmt = select(ApiToken).where(ApiToken.role != "his").order_by(ApiToken.created_at.desc())
+    return list((await session.scalars(stmt.limit(500))).all())
+
+
+async def recent_violations(
+    session: AsyncSession, since: date, region: str | None = None
+) -> list[Violation]:
     stmt = (
         select(Violation)
         .where(Violation.decided_on >= since, Violation.reversed_at.is_(None))
         .order_by(Violation.decided_on)
         .limit(500)
     )
+    if region is not None:
+        stmt = stmt.where(Violation.region_code == region)
     return list((await session.scalars(stmt)).all())
 
 

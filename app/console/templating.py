@@ -10,7 +10,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from app.console import labels
+from app.console.audit import action_label
 from app.console.deps import Console
+from app.core.catalogue import field_label
 from app.core.clock import SHANGHAI
 
 HERE = Path(__file__).parent
@@ -56,6 +58,8 @@ env.filters["dt"] = _dt
 env.globals["L"] = labels
 env.globals["label"] = labels.label
 env.globals["NAV"] = NAV
+env.globals["action_label"] = action_label
+env.globals["field_label"] = field_label
 
 
 def render(

@@ -57,9 +57,7 @@ def _sample(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(
-            str(v.value) if isinstance(v, ast.Constant) else SAMPLE for v in node.values
-        )
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else SAMPLE for v in node.values)
     return None
 
 

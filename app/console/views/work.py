@@ -31,7 +31,7 @@ def _due(policy_id: str, kind: str, counted_from: Any) -> Any:
 
 
 async def actions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
-    rows = await repo.pending_actions(ctx.db)
+    rows = await repo.pending_actions(ctx.db, ctx.user.scope)
     names = await repo.physician_names(ctx.db, [a.physician_code or "" for a in rows])
     return render(
         ctx,
@@ -79,16 +79,16 @@ async def decide(ctx: Ctx, action_id: str) -> Response:
 
 @router.get("/objections")
 async def objections(ctx: Ctx) -> Response:
-    rows = await repo.open_objections(ctx.db)
+    rows = await repo.open_objections(ctx.db, ctx.user.scope)
     names = await repo.physician_names(ctx.db, [v.physician_code for _, v in rows])
     return render(ctx, "objections.html", active="objections", rows=rows, names=names)
 
 
 async def resumptions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
-    open_apps = await repo.open_resumptions(ctx.db)
+    open_apps = await repo.open_resumptions(ctx.db, ctx.user.scope)
     live = [
         a
-        for a in await repo.live_suspensions(ctx.db)
+        for a in await repo.live_suspensions(ctx.db, ctx.user.scope)
         if get_policy(a.policy_id).suspension.resumes == "on_approved_application"
     ]
     names = await repo.physician_names(
