@@ -23,13 +23,24 @@ def install_console(app: FastAPI) -> None:
         institutions,
         physicians,
         records,
+        tokens,
         violations,
         work,
     )
     from app.console.views.errors import install_error_pages
 
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, dashboard, physicians, violations, work, institutions, records, imports):
+    for module in (
+        auth,
+        dashboard,
+        physicians,
+        violations,
+        work,
+        institutions,
+        records,
+        imports,
+        tokens,
+    ):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(gateway.router, include_in_schema=False)
 

@@ -11,6 +11,7 @@ from sqlalchemy import Text, and_, cast, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
+from app.core.errors import NotFound
 from app.models import (
     Action,
     Agreement,
@@ -133,6 +134,13 @@ async def agreement_counts(session: AsyncSession) -> dict[str, int]:
     for inst, _ in rows.all():
         out[inst] = out.get(inst, 0) + 1
     return out
+
+
+async def token(session: AsyncSession, token_id: str) -> ApiToken:
+    row = await session.get(ApiToken, token_id.strip())
+    if row is None:
+        raise NotFound(f"No token {token_id}.")
+    return row
 
 
 async def his_tokens(session: AsyncSession, institution: str) -> list[ApiToken]:

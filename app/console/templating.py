@@ -28,6 +28,7 @@ NAV = (
     ("settlements", "/console/settlements", "结算查询"),
     ("imports", "/console/imports", "名册导入"),
     ("audit", "/console/audit", "审计日志"),
+    ("tokens", "/console/tokens", "令牌"),
     ("calendar", "/console/calendar", "工作日历"),
 )
 

@@ -18,7 +18,7 @@ from app.console.labels import AGREEMENT_STATUS, TERMINATION_KIND
 from app.console.templating import render
 from app.console.views.common import REFUSED, parse_day, refused
 from app.core.clock import today
-from app.core.errors import NotFound
+from app.core.errors import NotFound, ValidationFailed, field_error
 from app.ledger import repository as ledger
 from app.physicians import service as physicians
 from app.physicians.archive import archive
@@ -89,6 +89,12 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
     )
 
 
+def require_confirmation(fields: dict[str, str]) -> None:
+    """A destructive write needs its box ticked (the form's ``_confirm``)."""
+    if fields.get("_confirm") != "yes":
+        raise ValidationFailed([field_error("_confirm", "请勾选确认后再提交")])
+
+
 async def own_code(ctx: Ctx, code: str) -> str:
     """The physician's ``YB`` code for a ``YB`` or a national code; a Chinese 404 if none."""
     found = await repo.physician_code(ctx.db, code)
@@ -132,6 +138,7 @@ async def _agreement_write(ctx: Ctx, agreement_id: str, op: str) -> Response:
                 ag = await agreements.get_agreement(s, agreement_id)
                 return await agreements.resume(s, ctx.user.principal, ag, rdata.effective_on)
         else:
+            require_confirmation(fields)
             tdata = parse(TerminateAgreement, fields)
             flash = f"已解除协议，自 {tdata.effective_on} 起（协议 {a.institution_code}）"
 
@@ -168,6 +175,7 @@ async def cancel(ctx: Ctx, code: str) -> Response:
     fields = await ctx.form()
     code = await own_code(ctx, code)
     try:
+        require_confirmation(fields)
         data = parse(CancelCode, fields)
         await ctx.write(
             lambda s: physicians.cancel_code(s, ctx.user.principal, code, data),

@@ -43,6 +43,7 @@ FIELDS: dict[str, str] = {
     "approve": "是否批准",
     "upheld": "异议是否成立",
     "confirm": "确认",
+    "_confirm": "确认",
     # files, tokens and requests
     "file": "文件",
     "token": "令牌",

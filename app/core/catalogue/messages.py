@@ -144,7 +144,13 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("Input should be less than or equal to {}", "不得大于 {0}"),
     ("Input should be greater than {}", "须大于 {0}"),
     ("Input should be less than {}", "须小于 {0}"),
+    ("Input should be {} or {}", "须为 {0} 或 {1}"),
     ("Input should be {}", "须为 {0}"),
+    ("an operator token needs a region", "经办人员令牌须指定统筹区"),
+    (
+        "an auditor token reads every region; give no region",
+        "审计人员令牌查看全部统筹区，不指定统筹区",
+    ),
     ("String should match pattern {}", "格式不正确"),
     ("String should have at most {} characters", "不得超过 {0} 个字符"),
     ("String should have at least {} characters", "至少 {0} 个字符"),
