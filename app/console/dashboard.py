@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calendar.service import work_calendar
 from app.console import repository as repo
+from app.console.dates import window_text
 from app.core.clock import SHANGHAI
 from app.models import Action, Violation
 from app.rules import (
@@ -19,6 +20,7 @@ from app.rules import (
     deadline_counted,
     get_policy,
     objection_deadline_counted,
+    resumption_window,
 )
 from app.rules.model import ALL_REASONS
 
@@ -146,8 +148,8 @@ async def _provisional(
         policy = get_policy(a.policy_id)
         if policy.suspension.resumes != "on_approved_application" or a.ends_on is None:
             continue
-        due = _due(deadline_counted(policy, "resumption_application", a.ends_on, cal))
-        if due[0] is None or due[0] < b.today:
+        window = resumption_window(policy, a.ends_on, cal)
+        if window is None or window.closes_on < b.today:
             continue
         b.provisional.append(
             _task(
@@ -155,9 +157,9 @@ async def _provisional(
                 "恢复申请期限",
                 a.physician_code or "",
                 names,
-                f"暂停至 {a.ends_on.isoformat()}，逾期不申请则自动延长",
-                a.effective_on,
-                due,
+                f"暂停 {a.starts_on} 至 {a.ends_on}；{window_text(window)}，逾期不申请则自动延长",
+                a.starts_on,
+                (window.closes_on, window.provisional),
                 "/console/resumptions",
             )
         )

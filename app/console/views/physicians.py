@@ -68,6 +68,7 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
     violations = await ledger.violations_of(ctx.db, code)
     objections = await repo.objections_for(ctx.db, [v.id for v in violations])
     regions = sorted({a.region for a in standing.agreements})
+    actions = await ledger.actions_of(ctx.db, code)
     return render(
         ctx,
         "physician.html",
@@ -80,7 +81,8 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
         events=await archive(ctx.db, code),
         violations=violations,
         objections=objections,
-        actions=await ledger.actions_of(ctx.db, code),
+        actions=actions,
+        by_action={a.id: a for a in actions},
         chart=timeline(_lanes(standing, names), as_of),
         writable_regions=[r for r in regions if ctx.user.can_write(r)],
         can_cancel=standing.status != "cancelled" and any(ctx.user.can_write(r) for r in regions),

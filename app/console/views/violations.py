@@ -39,7 +39,10 @@ async def _form_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -> Re
     values = extra.pop("values", {})
     region = values.get("region") or (mine[0] if mine else "")
     policy = get_policy(regions[region].policy) if region in regions else None
-    partial = ctx.request.headers.get("HX-Request") == "true" and "preview" in extra
+    # An htmx preview (shown or refused) answers the preview pane only, never a whole page.
+    partial = ctx.request.headers.get("HX-Request") == "true" and (
+        "preview" in extra or "problem" in extra
+    )
     return render(
         ctx,
         "preview.html" if partial else "violation_new.html",
