@@ -123,7 +123,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
     f.until_day = _day("until", f.until, errors)
     if f.since_day and f.until_day and f.until_day < f.since_day:
         errors.append(field_error("until", f"截止日不得早于起始日（{f.since_day}）"))
-    if f.action and f.action not in ACTIONS:
+    if f.action and not any(k == f.action or k.startswith(f.action + ".") for k in ACTIONS):
         errors.append(field_error("action", "没有这种操作"))
     if errors:
         raise BadRequest("审计日志的筛选条件有误。", slug="validation-error", errors=errors)

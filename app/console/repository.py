@@ -271,8 +271,10 @@ async def audit_entries(
             )
     if f.actor:
         stmt = stmt.where(AuditEntry.actor_token_id == f.actor)
-    if f.action:
-        stmt = stmt.where(AuditEntry.action == f.action)
+    if f.action:  # an action, or a family of them ("objection" → objection.*)
+        stmt = stmt.where(
+            or_(AuditEntry.action == f.action, AuditEntry.action.startswith(f.action + "."))
+        )
     if f.target_type:
         stmt = stmt.where(AuditEntry.target_type == f.target_type)
     if f.region:
