@@ -88,12 +88,12 @@ async def check_violation(
     if await session.get(Physician, data.physician_code) is None:
         raise _bad("physician_code", f"no physician {data.physician_code}")
     await scope.require_linked(session, actor, data.physician_code, region.code, data.occurred_on)
-    if data.decided_on < data.occurred_on:
-        raise _bad("decided_on", "must be on or after occurred_on")
-    now = today()
+    now = today()  # a violation is recorded once it happened and was decided
     for field in ("occurred_on", "decided_on"):
         if getattr(data, field) > now:
             raise _bad(field, f"must not be after today ({now})")
+    if data.decided_on < data.occurred_on:
+        raise _bad("decided_on", "must be on or after occurred_on")
     policy = get_policy(region.policy)
     points = resolve_points(policy, data.item, data.points)
     term = await _term(session, data.physician_code, policy, region.code, data.decided_on)
