@@ -49,3 +49,10 @@ loadtest: venv $(BENCH_SNAPSHOT)
 ## and in Redis (bench/signature_cost.py; BENCH_REDIS_URL, else its own redis-server)
 bench-signature: venv
 	$(PY) bench/signature_cost.py
+
+## make bench-console: each console page's answer time at 100,000 physicians and
+## 1,000,000 decisions on PostgreSQL (bench/console_bench.py; p95 <= 300 ms);
+## BENCH_ARGS="--physicians 10000 --decisions 100000" for a smaller one
+.PHONY: bench-console
+bench-console: venv
+	$(PY) bench/console_bench.py $(BENCH_ARGS)

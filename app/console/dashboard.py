@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from time import monotonic
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -203,20 +204,38 @@ def _task(
     return t
 
 
+# The days before today are settled: their counts are kept a few minutes (per database
+# and region), so the 工作台 counts only today's decisions on most views.
+PAST_TTL_S = 300.0
+_past: dict[tuple[str, str | None, date], tuple[float, list[tuple[str, str, int]]]] = {}
+
+
+async def _rejections(
+    session: AsyncSession, first: date, today: date, region: str | None
+) -> list[tuple[str, str, int]]:
+    midnight = datetime.combine(today, time(), SHANGHAI)
+    key = (str(session.get_bind().engine.url), region, first)
+    cached = _past.get(key)
+    if cached is None or cached[0] < monotonic():
+        past = await repo.rejections_by_day(
+            session, datetime.combine(first, time(), SHANGHAI), midnight, region
+        )
+        for old in [k for k, v in _past.items() if v[0] < monotonic()]:
+            del _past[old]
+        _past[key] = cached = (monotonic() + PAST_TTL_S, past)
+    live = await repo.rejections_by_day(session, midnight, midnight + timedelta(days=1), region)
+    return cached[1] + live
+
+
 async def _chart(b: Board, session: AsyncSession, today: date, region: str | None) -> None:
+    """Rejected lines per day and reason over CHART_DAYS days, counted in SQL."""
     first = today - timedelta(days=CHART_DAYS - 1)
     b.days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
-    since = datetime.combine(first, time(), SHANGHAI)
     counts: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     totals: dict[str, int] = defaultdict(int)
-    for at, lines in await repo.decision_lines_since(session, since, region):
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)  # SQLite keeps UTC without the offset
-        day = at.astimezone(SHANGHAI).date()
-        for line in lines:
-            reason = line.get("reason") if isinstance(line, dict) else None
-            if line.get("decision") == "reject" and reason in ALL_REASONS:
-                counts[day][reason] += 1
-                totals[reason] += 1
+    for day, reason, n in await _rejections(session, first, today, region):
+        if reason in ALL_REASONS:
+            counts[date.fromisoformat(day)][reason] += n
+            totals[reason] += n
     b.counts = {d: dict(c) for d, c in counts.items()}
     b.totals = dict(totals)

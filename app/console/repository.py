@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, or_, select
+from sqlalchemy import Text, and_, cast, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
@@ -23,12 +23,10 @@ from app.models import (
     Physician,
     Region,
     ResumptionApplication,
-    SettlementDecision,
     Violation,
 )
 
 SEARCH_LIMIT = 50
-CHART_MAX_DECISIONS = 200_000
 
 
 # ---- sessions ----
@@ -108,8 +106,11 @@ async def physician_code(session: AsyncSession, code: str) -> str | None:
     )
 
 
-async def institutions(session: AsyncSession) -> list[Institution]:
-    return list((await session.scalars(select(Institution).order_by(Institution.code))).all())
+async def institutions(session: AsyncSession, region: str | None = None) -> list[Institution]:
+    stmt = select(Institution).order_by(Institution.code)
+    if region is not None:
+        stmt = stmt.where(Institution.region_code == region)
+    return list((await session.scalars(stmt.limit(500))).all())
 
 
 async def institution_names(session: AsyncSession) -> dict[str, str]:
@@ -129,11 +130,9 @@ async def agreements_at(session: AsyncSession, code: str) -> list[tuple[Agreemen
 
 
 async def agreement_counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(Agreement.institution_code, Agreement.id))
-    out: dict[str, int] = {}
-    for inst, _ in rows.all():
-        out[inst] = out.get(inst, 0) + 1
-    return out
+    """Agreements per institution, counted in SQL (never the rows themselves)."""
+    stmt = select(Agreement.institution_code, func.count()).group_by(Agreement.institution_code)
+    return {inst: int(n) for inst, n in (await session.execute(stmt)).all()}
 
 
 async def token(session: AsyncSession, token_id: str) -> ApiToken:
@@ -233,20 +232,42 @@ async def resumptions_of(session: AsyncSession, action_id: str) -> list[Resumpti
 # ---- decision log and audit ----
 
 
-async def decision_lines_since(
-    session: AsyncSession, since: datetime, region: str | None = None
-) -> list[tuple[datetime, list[Any]]]:
-    """(decided_at, lines) of the decisions with a rejected line since ``since``."""
-    stmt = (
-        select(SettlementDecision.decided_at, SettlementDecision.lines)
-        .where(SettlementDecision.decided_at >= since, SettlementDecision.outcome != "accept")
-        .order_by(SettlementDecision.decided_at.desc())
-        .limit(CHART_MAX_DECISIONS)  # bounded: the 工作台 never reads an unbounded log
-    )
+REJECTIONS_PG = """
+SELECT to_char(d.decided_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day,
+       l.value ->> 'reason' AS reason, count(*) AS n
+FROM settlement_decisions d, jsonb_array_elements(d.lines) AS l(value)
+WHERE d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
+  AND l.value ->> 'decision' = 'reject' {region}
+GROUP BY 1, 2
+"""
+REJECTIONS_SQLITE = """
+SELECT date(d.decided_at, '+8 hours') AS day, json_extract(l.value, '$.reason') AS reason,
+       count(*) AS n
+FROM settlement_decisions d, json_each(d.lines) AS l
+WHERE d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
+  AND json_extract(l.value, '$.decision') = 'reject' {region}
+GROUP BY 1, 2
+"""
+REGION_CLAUSE = (
+    "AND d.institution_code IN (SELECT code FROM institutions WHERE region_code = :region)"
+)
+
+
+async def rejections_by_day(
+    session: AsyncSession, since: datetime, until: datetime, region: str | None
+) -> list[tuple[str, str, int]]:
+    """(Beijing day, reason, rejected lines) of the decision log in [since, until), counted
+    in SQL: the 工作台 never reads the log's rows."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    template = REJECTIONS_SQLITE if sqlite else REJECTIONS_PG
+    params: dict[str, Any] = {"since": since, "until": until}
+    if sqlite:  # stored as naive UTC text
+        params = {k: v.astimezone(UTC).replace(tzinfo=None) for k, v in params.items()}
     if region is not None:
-        mine = select(Institution.code).where(Institution.region_code == region)
-        stmt = stmt.where(SettlementDecision.institution_code.in_(mine))
-    return [(at, lines) for at, lines in (await session.execute(stmt)).all()]
+        params["region"] = region
+    query = template.format(region=REGION_CLAUSE if region is not None else "")
+    rows = await session.execute(text(query), params)
+    return [(str(day), str(reason), int(n)) for day, reason, n in rows.all()]
 
 
 async def audit_entries(

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/console")
 
 @router.get("/institutions")
 async def listing(ctx: Ctx) -> Response:
-    rows = await repo.institutions(ctx.db)
+    rows = await repo.institutions(ctx.db, ctx.user.scope)
     on = today()
     statuses = {}
     for inst in rows:
