@@ -3,7 +3,7 @@ that it alone caused (zhejiang-2014 五（一）)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from app.calendar.service import work_calendar
 from app.core.clock import today
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
+from app.core.settings import get_settings
 from app.ledger import repository as ledger
 from app.ledger.schemas import ActionOut
 from app.models import Action, Objection, Physician, Region, Violation
@@ -89,9 +90,12 @@ async def check_violation(
         raise _bad("physician_code", f"no physician {data.physician_code}")
     await scope.require_linked(session, actor, data.physician_code, region.code, data.occurred_on)
     now = today()  # a violation is recorded once it happened and was decided
+    ahead = get_settings().violation_future_days
+    latest = now + timedelta(days=ahead)
     for field in ("occurred_on", "decided_on"):
-        if getattr(data, field) > now:
-            raise _bad(field, f"must not be after today ({now})")
+        if getattr(data, field) > latest:
+            why = f"must not be after today ({now})" if not ahead else f"must not be after {latest}"
+            raise _bad(field, why)
     if data.decided_on < data.occurred_on:
         raise _bad("decided_on", "must be on or after occurred_on")
     policy = get_policy(region.policy)

@@ -85,6 +85,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("must be on or after {} ({})", "不得早于{0}（{1}）"),
     ("must be on or after occurred_on", "不得早于违规发生日期"),
     ("must not be after today ({})", "不得晚于今天（{0}）"),
+    ("must not be after {}", "不得晚于 {0}"),
     ("must be after since", "须晚于起始日"),
     ("must be before {}", "须早于 {0}"),
     ("before {}", "早于 {0}"),
