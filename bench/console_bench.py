@@ -56,8 +56,9 @@ FROM generate_series(1, :n) AS g;
 DECISIONS = """
 INSERT INTO settlement_decisions (decision_id, settlement_id, institution_code,
     registry_version, decided_at, outcome, accepted_amount, rejected_amount, lines, inputs)
-SELECT md5('d' || g)::uuid::text, 'BENCH-' || g, (ARRAY{insts})[1 + g % 5], 1,
-       now() - (g % 2592000) * interval '1 second',
+SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(m, 1, 3) || '-8'
+         || substr(m, 4, 3) || '-' || substr(m, 7, 12),
+       'BENCH-' || g, (ARRAY{insts})[1 + g % 5], 1, at,
        CASE WHEN g % 3 = 0 THEN 'partial' ELSE 'accept' END, '50.00',
        CASE WHEN g % 3 = 0 THEN '25.00' ELSE '0.00' END,
        jsonb_build_array(
@@ -69,7 +70,12 @@ SELECT md5('d' || g)::uuid::text, 'BENCH-' || g, (ARRAY{insts})[1 + g % 5], 1,
        jsonb_build_array(jsonb_build_array('YB9' || lpad((1 + g % :p)::text, 26, '0'),
                                            '2026-12-01', false),
                          jsonb_build_array('YB1', '2026-12-01', false))
-FROM generate_series(1, :n) AS g;
+FROM (
+  SELECT g, at, md5('d' || g) AS m,
+         lpad(to_hex(floor(extract(epoch FROM at) * 1000)::bigint), 12, '0') AS h
+  FROM (SELECT g, date_trunc('milliseconds', now() - (g % 2592000) * interval '1 second')
+               AS at FROM generate_series(1, :n) AS g) AS t
+) AS s;
 ANALYZE;
 """
 

@@ -236,7 +236,8 @@ REJECTIONS_PG = """
 SELECT to_char(d.decided_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day,
        l.value ->> 'reason' AS reason, count(*) AS n
 FROM settlement_decisions d, jsonb_array_elements(d.lines) AS l(value)
-WHERE d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
+WHERE d.decision_id >= :lo AND d.decision_id < :hi
+  AND d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
   AND l.value ->> 'decision' = 'reject' {region}
 GROUP BY 1, 2
 """
@@ -244,13 +245,20 @@ REJECTIONS_SQLITE = """
 SELECT date(d.decided_at, '+8 hours') AS day, json_extract(l.value, '$.reason') AS reason,
        count(*) AS n
 FROM settlement_decisions d, json_each(d.lines) AS l
-WHERE d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
+WHERE d.decision_id >= :lo AND d.decision_id < :hi
+  AND d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
   AND json_extract(l.value, '$.decision') = 'reject' {region}
 GROUP BY 1, 2
 """
 REGION_CLAUSE = (
     "AND d.institution_code IN (SELECT code FROM institutions WHERE region_code = :region)"
 )
+
+
+def _uuid7_floor(at: datetime) -> str:
+    """The smallest UUIDv7 text of the millisecond ``at``: ids sort as their times."""
+    ms = f"{int(at.timestamp() * 1000):012x}"
+    return f"{ms[:8]}-{ms[8:]}-0000-0000-000000000000"
 
 
 async def rejections_by_day(
@@ -263,6 +271,8 @@ async def rejections_by_day(
     params: dict[str, Any] = {"since": since, "until": until}
     if sqlite:  # stored as naive UTC text
         params = {k: v.astimezone(UTC).replace(tzinfo=None) for k, v in params.items()}
+    # Decision ids are UUIDv7 (time first): the range reads the primary key's index only.
+    params["lo"], params["hi"] = _uuid7_floor(since), _uuid7_floor(until)
     if region is not None:
         params["region"] = region
     query = template.format(region=REGION_CLAUSE if region is not None else "")

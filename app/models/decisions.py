@@ -26,7 +26,11 @@ class SettlementDecision(Base):
     # inputs were kept).
     inputs: Mapped[list[Any] | None] = mapped_column(Json, nullable=True)
     # Newest first per institution: decision ids are UUIDv7, ordered by time.
-    __table_args__ = (Index("ix_settlement_decisions_inst_id", "institution_code", "decision_id"),)
+    # 结算查询 finds a settlement by its id (migration 0010_console).
+    __table_args__ = (
+        Index("ix_settlement_decisions_inst_id", "institution_code", "decision_id"),
+        Index("ix_settlement_decisions_settlement_id", "settlement_id"),
+    )
 
 
 class DecisionWithdrawal(Base):
