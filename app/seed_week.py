@@ -76,6 +76,10 @@ STORIES: list[tuple[str, list[Deduction], str]] = [
 Write = Callable[[AsyncSession], Awaitable[Any]]
 
 
+class Unfit(Exception):
+    """A candidate physician whose record does not tell the story (rolled back, next)."""
+
+
 def working_days_back(today: date, n: int) -> date:
     """The ``n``-th working day (Monday to Friday) before ``today`` (0: today)."""
     d = today
@@ -92,7 +96,7 @@ async def _try(sessions: async_sessionmaker[AsyncSession], fn: Write) -> bool:
     try:
         async with unit_of_work(sessions) as uow:
             await fn(uow.session)
-    except (DomainError, RulesError):
+    except (DomainError, RulesError, Unfit):
         return False
     return True
 
@@ -122,7 +126,7 @@ def _story(kind: str, code: str, steps: list[Deduction], grounds: str, today: da
         if kind in ("pending", "approve"):
             pending = [a for a in last.actions if a.status == "pending"]
             if not pending:
-                raise DomainError("story did not reach a pending action")
+                raise Unfit(code)
             if kind == "approve":
                 decision = ActionDecision(
                     approve=True, months=3, decided_on=working_days_back(today, 2)
