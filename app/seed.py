@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, Role
+from app.core.clock import today
 from app.core.db import create_engine, create_sessionmaker
 from app.core.settings import Settings
 from app.models import (
@@ -23,6 +24,7 @@ from app.models import (
     Region,
     Visit,
 )
+from app.seed_week import seed_week, working_days_back
 from app.tokens import service as tokens
 from app.uow import On, Touch, change, unit_of_work
 
@@ -47,15 +49,20 @@ async def seed_demo(settings: Settings, *, port: int = 8000) -> None:
     sessions = create_sessionmaker(engine)
     try:
         async with unit_of_work(sessions) as uow:
+            fresh = await uow.session.get(Region, REGIONS[0][0]) is None
+            if fresh:
+                await _populate(uow.session)
+        if fresh:
+            week = await seed_week(sessions, today(), _candidates(), _roster(), _settlements())
+            print(
+                f"seeded {len(REGIONS)} regions, {len(INSTITUTIONS)} institutions, "
+                f"{PHYSICIANS} physicians; a working week: {week['stories']} cases, "
+                f"{week['settlements']} settlements"
+            )
+        else:
+            print("demo data present; not seeded again")
+        async with unit_of_work(sessions) as uow:
             session = uow.session
-            if await session.get(Region, REGIONS[0][0]) is None:
-                await _populate(session)
-                print(
-                    f"seeded {len(REGIONS)} regions, {len(INSTITUTIONS)} institutions, "
-                    f"{PHYSICIANS} physicians"
-                )
-            else:
-                print("demo data present; not seeded again")
             # One demo token of each role at a time: the previous run's are revoked.
             await tokens.revoke_labelled(session, "demo", Role.SUPERUSER)
             await tokens.revoke_labelled(session, "demo", Role.HIS)
@@ -116,6 +123,54 @@ async def _populate(session: AsyncSession) -> None:
 
 def _physician_code(i: int) -> str:
     return "YB" + _cert(i)
+
+
+def _candidates() -> dict[str, list[str]]:
+    """Physicians of the week's cases (from 200 on: the first ones are the docs' samples)."""
+    out: dict[str, list[str]] = {"330100": [], "620100": []}
+    for i in range(200, 400):
+        slot = i % len(INSTITUTIONS)
+        if slot in (0, 1):
+            out["330100"].append(_physician_code(i))
+        elif slot in (3, 4) and i % 7:
+            out["620100"].append(_physician_code(i))
+    return out
+
+
+def _roster() -> bytes:
+    """一次性集体准入 of five physicians at 兰州市第二人民医院, this week."""
+    first = working_days_back(today(), 3)
+    last = first.replace(year=first.year + 2) - timedelta(days=1)
+    rows = ["certificate_no,name,national_code,institution_code,starts_on,ends_on"]
+    for n in range(5):
+        rows.append(f"6201021990010{n:05d},新医师{n + 1},,H62010000002,{first},{last}")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _settlements() -> list[tuple[str, list[str]]]:
+    """A week of settlements: mostly the institution's own physicians, some another's,
+    some by national code, a few malformed codes."""
+    rnd = random.Random(7)
+    out = []
+    for _ in range(60):
+        slot = rnd.randrange(len(INSTITUTIONS))
+        codes = []
+        for _ in range(rnd.randint(1, 4)):
+            roll = rnd.random()
+            i = rnd.randrange(PHYSICIANS // 5) * 5 + slot
+            if roll < 0.1:
+                i = rnd.randrange(PHYSICIANS)  # someone else's physician, often
+            elif roll < 0.15:
+                codes.append(f"YB{rnd.randrange(10**6)}")  # malformed
+                continue
+            elif roll < 0.25:
+                i = (i // 10) * 10  # one with a national alias, sent by it
+                if i % len(INSTITUTIONS) == slot:
+                    codes.append(f"D330100{i:06d}")
+                    continue
+            codes.append(_physician_code(i))
+        out.append((INSTITUTIONS[slot][0], codes))
+    return out
 
 
 async def _places(session: AsyncSession) -> None:

@@ -57,3 +57,10 @@ bench-signature: venv
 ## (bench/frontend_bench.py; BENCH_ARGS="--rates 200 --seconds 5" for others)
 bench-frontend: venv
 	$(PY) bench/frontend_bench.py $(BENCH_ARGS)
+
+## make bench-console: each console page's answer time at 100,000 physicians and
+## 1,000,000 decisions on PostgreSQL (bench/console_bench.py; p95 <= 300 ms);
+## BENCH_ARGS="--physicians 10000 --decisions 100000" for a smaller one
+.PHONY: bench-console
+bench-console: venv
+	$(PY) bench/console_bench.py $(BENCH_ARGS)

@@ -121,9 +121,14 @@ def _refuse_resumption(window: Window, ends_on: date, filed_on: date) -> None:
             slug="resumption-early",
             errors=[{"field": "filed_on", "message": f"before {window.opens_on}"}],
         )
-    first = f"from {window.opens_on} " if window.opens_on is not None else ""
+    detail = (
+        f"Apply from {window.opens_on} up to {window.closes_on}, "
+        f"before the suspension's planned end ({ends_on})."
+        if window.opens_on is not None
+        else f"Apply up to {window.closes_on}, before the suspension's planned end ({ends_on})."
+    )
     raise RuleViolation(
-        f"Apply {first}up to {window.closes_on}, before the suspension's planned end ({ends_on}).",
+        detail,
         slug="resumption-late",
         errors=[{"field": "filed_on", "message": f"after {window.closes_on}"}],
     )

@@ -14,6 +14,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install_console(app: FastAPI) -> None:
     from app.console.deps import LoginRequired
+    from app.console.nocache import NoStore
     from app.console.views import (
         auth,
         dashboard,
@@ -22,13 +23,24 @@ def install_console(app: FastAPI) -> None:
         institutions,
         physicians,
         records,
+        tokens,
         violations,
         work,
     )
     from app.console.views.errors import install_error_pages
 
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, dashboard, physicians, violations, work, institutions, records, imports):
+    for module in (
+        auth,
+        dashboard,
+        physicians,
+        violations,
+        work,
+        institutions,
+        records,
+        imports,
+        tokens,
+    ):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(gateway.router, include_in_schema=False)
 
@@ -46,3 +58,4 @@ def install_console(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     install_error_pages(app)
+    app.add_middleware(NoStore)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from time import monotonic
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calendar.service import work_calendar
 from app.console import repository as repo
+from app.console.dates import window_text
 from app.core.clock import SHANGHAI
 from app.models import Action, Violation
 from app.rules import (
@@ -19,6 +21,7 @@ from app.rules import (
     deadline_counted,
     get_policy,
     objection_deadline_counted,
+    resumption_window,
 )
 from app.rules.model import ALL_REASONS
 
@@ -62,14 +65,15 @@ def _due(counted: Counted | None) -> tuple[date | None, bool]:
     return (None, False) if counted is None else (counted.day, counted.provisional)
 
 
-async def board(session: AsyncSession, today: date) -> Board:
+async def board(session: AsyncSession, today: date, region: str | None = None) -> Board:
+    """The board of ``region`` (an operator's), or of every region (None)."""
     cal = await work_calendar(session)
     b = Board(today=today, soon_limit=count_working_days(today, DUE_SOON_WORKING_DAYS, cal).day)
-    pending = await repo.pending_actions(session)
-    objections = await repo.open_objections(session)
-    resumptions = await repo.open_resumptions(session)
-    suspensions = await repo.live_suspensions(session)
-    recent = await repo.recent_violations(session, today - timedelta(days=20))
+    pending = await repo.pending_actions(session, region)
+    objections = await repo.open_objections(session, region)
+    resumptions = await repo.open_resumptions(session, region)
+    suspensions = await repo.live_suspensions(session, region)
+    recent = await repo.recent_violations(session, today - timedelta(days=20), region)
     names = await repo.physician_names(
         session,
         [a.physician_code or "" for a in pending + suspensions]
@@ -108,7 +112,7 @@ async def board(session: AsyncSession, today: date) -> Board:
             )
         )
     await _provisional(b, suspensions, recent, names, session, cal)
-    await _chart(b, session, today)
+    await _chart(b, session, today, region)
     return b
 
 
@@ -145,8 +149,8 @@ async def _provisional(
         policy = get_policy(a.policy_id)
         if policy.suspension.resumes != "on_approved_application" or a.ends_on is None:
             continue
-        due = _due(deadline_counted(policy, "resumption_application", a.ends_on, cal))
-        if due[0] is None or due[0] < b.today:
+        window = resumption_window(policy, a.ends_on, cal)
+        if window is None or window.closes_on < b.today:
             continue
         b.provisional.append(
             _task(
@@ -154,9 +158,9 @@ async def _provisional(
                 "恢复申请期限",
                 a.physician_code or "",
                 names,
-                f"暂停至 {a.ends_on.isoformat()}，逾期不申请则自动延长",
-                a.effective_on,
-                due,
+                f"暂停 {a.starts_on} 至 {a.ends_on}；{window_text(window)}，逾期不申请则自动延长",
+                a.starts_on,
+                (window.closes_on, window.provisional),
                 "/console/resumptions",
             )
         )
@@ -200,20 +204,38 @@ def _task(
     return t
 
 
-async def _chart(b: Board, session: AsyncSession, today: date) -> None:
+# The days before today are settled: their counts are kept a few minutes (per database
+# and region), so the 工作台 counts only today's decisions on most views.
+PAST_TTL_S = 300.0
+_past: dict[tuple[str, str | None, date], tuple[float, list[tuple[str, str, int]]]] = {}
+
+
+async def _rejections(
+    session: AsyncSession, first: date, today: date, region: str | None
+) -> list[tuple[str, str, int]]:
+    midnight = datetime.combine(today, time(), SHANGHAI)
+    key = (str(session.get_bind().engine.url), region, first)
+    cached = _past.get(key)
+    if cached is None or cached[0] < monotonic():
+        past = await repo.rejections_by_day(
+            session, datetime.combine(first, time(), SHANGHAI), midnight, region
+        )
+        for old in [k for k, v in _past.items() if v[0] < monotonic()]:
+            del _past[old]
+        _past[key] = cached = (monotonic() + PAST_TTL_S, past)
+    live = await repo.rejections_by_day(session, midnight, midnight + timedelta(days=1), region)
+    return cached[1] + live
+
+
+async def _chart(b: Board, session: AsyncSession, today: date, region: str | None) -> None:
+    """Rejected lines per day and reason over CHART_DAYS days, counted in SQL."""
     first = today - timedelta(days=CHART_DAYS - 1)
     b.days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
-    since = datetime.combine(first, time(), SHANGHAI)
     counts: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     totals: dict[str, int] = defaultdict(int)
-    for at, lines in await repo.decision_lines_since(session, since):
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)  # SQLite keeps UTC without the offset
-        day = at.astimezone(SHANGHAI).date()
-        for line in lines:
-            reason = line.get("reason") if isinstance(line, dict) else None
-            if line.get("decision") == "reject" and reason in ALL_REASONS:
-                counts[day][reason] += 1
-                totals[reason] += 1
+    for day, reason, n in await _rejections(session, first, today, region):
+        if reason in ALL_REASONS:
+            counts[date.fromisoformat(day)][reason] += n
+            totals[reason] += n
     b.counts = {d: dict(c) for d, c in counts.items()}
     b.totals = dict(totals)

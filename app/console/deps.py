@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console import sessions
 from app.console.sessions import ConsoleUser
+from app.core.catalogue import zh_problem
 from app.core.errors import DomainError, Forbidden
 from app.core.settings import Settings, get_settings
 from app.uow import unit_of_work
@@ -93,8 +94,9 @@ Ctx = Annotated[Console, Depends(get_console)]
 
 
 def problem_of(exc: DomainError) -> dict[str, Any]:
-    """The problem details of a refused write, and the message of each field it names."""
-    body = exc.to_problem()
+    """The problem details of a refused write in Chinese (the catalogue's), and the message
+    of each field it names."""
+    body = zh_problem(exc.to_problem())
     fields: dict[str, str] = {}
     for err in body.get("errors") or []:
         name = str(err.get("field", "")).split(".")[0].split("[")[0]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Text, and_, cast, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
+from app.core.errors import NotFound
 from app.models import (
     Action,
     Agreement,
@@ -21,12 +23,10 @@ from app.models import (
     Physician,
     Region,
     ResumptionApplication,
-    SettlementDecision,
     Violation,
 )
 
 SEARCH_LIMIT = 50
-CHART_MAX_DECISIONS = 200_000
 
 
 # ---- sessions ----
@@ -57,6 +57,18 @@ async def delete_expired(session: AsyncSession, now: datetime) -> None:
     await session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
 
 
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    physician: str | None = None
+    institution: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    region: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
 # ---- look-ups ----
 
 
@@ -84,8 +96,21 @@ async def search_physicians(session: AsyncSession, q: str) -> list[Physician]:
     return list((await session.scalars(stmt)).all())
 
 
-async def institutions(session: AsyncSession) -> list[Institution]:
-    return list((await session.scalars(select(Institution).order_by(Institution.code))).all())
+async def physician_code(session: AsyncSession, code: str) -> str | None:
+    """The physician's own (``YB``) code for ``code`` or a national (``D``…) alias of it."""
+    key = code.strip().upper()
+    if await session.get(Physician, key) is not None:
+        return key
+    return await session.scalar(
+        select(Physician.code).where(Physician.national_code == key).limit(1)
+    )
+
+
+async def institutions(session: AsyncSession, region: str | None = None) -> list[Institution]:
+    stmt = select(Institution).order_by(Institution.code)
+    if region is not None:
+        stmt = stmt.where(Institution.region_code == region)
+    return list((await session.scalars(stmt.limit(500))).all())
 
 
 async def institution_names(session: AsyncSession) -> dict[str, str]:
@@ -105,11 +130,16 @@ async def agreements_at(session: AsyncSession, code: str) -> list[tuple[Agreemen
 
 
 async def agreement_counts(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(Agreement.institution_code, Agreement.id))
-    out: dict[str, int] = {}
-    for inst, _ in rows.all():
-        out[inst] = out.get(inst, 0) + 1
-    return out
+    """Agreements per institution, counted in SQL (never the rows themselves)."""
+    stmt = select(Agreement.institution_code, func.count()).group_by(Agreement.institution_code)
+    return {inst: int(n) for inst, n in (await session.execute(stmt)).all()}
+
+
+async def token(session: AsyncSession, token_id: str) -> ApiToken:
+    row = await session.get(ApiToken, token_id.strip())
+    if row is None:
+        raise NotFound(f"No token {token_id}.")
+    return row
 
 
 async def his_tokens(session: AsyncSession, institution: str) -> list[ApiToken]:
@@ -124,12 +154,17 @@ async def his_tokens(session: AsyncSession, institution: str) -> list[ApiToken]:
 # ---- work queues ----
 
 
-async def pending_actions(session: AsyncSession) -> list[Action]:
+async def pending_actions(session: AsyncSession, region: str | None = None) -> list[Action]:
+    """``region``: an operator's queue holds its region's records only (None: every one)."""
     stmt = select(Action).where(Action.status == "pending").order_by(Action.effective_on)
+    if region is not None:
+        stmt = stmt.where(Action.region_code == region)
     return list((await session.scalars(stmt.limit(500))).all())
 
 
-async def open_objections(session: AsyncSession) -> list[tuple[Objection, Violation]]:
+async def open_objections(
+    session: AsyncSession, region: str | None = None
+) -> list[tuple[Objection, Violation]]:
     stmt = (
         select(Objection, Violation)
         .join(Violation, Violation.id == Objection.violation_id)
@@ -137,6 +172,8 @@ async def open_objections(session: AsyncSession) -> list[tuple[Objection, Violat
         .order_by(Objection.filed_on)
         .limit(500)
     )
+    if region is not None:
+        stmt = stmt.where(Violation.region_code == region)
     return [(o, v) for o, v in (await session.execute(stmt)).all()]
 
 
@@ -152,7 +189,7 @@ async def objections_for(session: AsyncSession, ids: Sequence[str]) -> dict[str,
 
 
 async def open_resumptions(
-    session: AsyncSession,
+    session: AsyncSession, region: str | None = None
 ) -> list[tuple[ResumptionApplication, Action]]:
     stmt = (
         select(ResumptionApplication, Action)
@@ -161,10 +198,12 @@ async def open_resumptions(
         .order_by(ResumptionApplication.filed_on)
         .limit(500)
     )
+    if region is not None:
+        stmt = stmt.where(Action.region_code == region)
     return [(r, a) for r, a in (await session.execute(stmt)).all()]
 
 
-async def live_suspensions(session: AsyncSession) -> list[Action]:
+async def live_suspensions(session: AsyncSession, region: str | None = None) -> list[Action]:
     """Suspensions the points engine put in force (applied or approved), not voided."""
     stmt = (
         select(Action)
@@ -176,6 +215,8 @@ async def live_suspensions(session: AsyncSession) -> list[Action]:
         .order_by(Action.ends_on)
         .limit(500)
     )
+    if region is not None:
+        stmt = stmt.where(Action.region_code == region)
     return list((await session.scalars(stmt)).all())
 
 
@@ -191,54 +232,109 @@ async def resumptions_of(session: AsyncSession, action_id: str) -> list[Resumpti
 # ---- decision log and audit ----
 
 
-async def decision_lines_since(
-    session: AsyncSession, since: datetime
-) -> list[tuple[datetime, list[Any]]]:
-    """(decided_at, lines) of the decisions with a rejected line since ``since``."""
-    stmt = (
-        select(SettlementDecision.decided_at, SettlementDecision.lines)
-        .where(SettlementDecision.decided_at >= since, SettlementDecision.outcome != "accept")
-        .order_by(SettlementDecision.decided_at.desc())
-        .limit(CHART_MAX_DECISIONS)  # bounded: the 工作台 never reads an unbounded log
-    )
-    return [(at, lines) for at, lines in (await session.execute(stmt)).all()]
+REJECTIONS_PG = """
+SELECT to_char(d.decided_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day,
+       l.value ->> 'reason' AS reason, count(*) AS n
+FROM settlement_decisions d, jsonb_array_elements(d.lines) AS l(value)
+WHERE d.decision_id >= :lo AND d.decision_id < :hi
+  AND d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
+  AND l.value ->> 'decision' = 'reject' {region}
+GROUP BY 1, 2
+"""
+REJECTIONS_SQLITE = """
+SELECT date(d.decided_at, '+8 hours') AS day, json_extract(l.value, '$.reason') AS reason,
+       count(*) AS n
+FROM settlement_decisions d, json_each(d.lines) AS l
+WHERE d.decision_id >= :lo AND d.decision_id < :hi
+  AND d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
+  AND json_extract(l.value, '$.decision') = 'reject' {region}
+GROUP BY 1, 2
+"""
+REGION_CLAUSE = (
+    "AND d.institution_code IN (SELECT code FROM institutions WHERE region_code = :region)"
+)
+
+
+def _uuid7_floor(at: datetime) -> str:
+    """The smallest UUIDv7 text of the millisecond ``at``: ids sort as their times."""
+    ms = f"{int(at.timestamp() * 1000):012x}"
+    return f"{ms[:8]}-{ms[8:]}-0000-0000-000000000000"
+
+
+async def rejections_by_day(
+    session: AsyncSession, since: datetime, until: datetime, region: str | None
+) -> list[tuple[str, str, int]]:
+    """(Beijing day, reason, rejected lines) of the decision log in [since, until), counted
+    in SQL: the 工作台 never reads the log's rows."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    template = REJECTIONS_SQLITE if sqlite else REJECTIONS_PG
+    params: dict[str, Any] = {"since": since, "until": until}
+    if sqlite:  # stored as naive UTC text
+        params = {k: v.astimezone(UTC).replace(tzinfo=None) for k, v in params.items()}
+    # Decision ids are UUIDv7 (time first): the range reads the primary key's index only.
+    params["lo"], params["hi"] = _uuid7_floor(since), _uuid7_floor(until)
+    if region is not None:
+        params["region"] = region
+    query = template.format(region=REGION_CLAUSE if region is not None else "")
+    rows = await session.execute(text(query), params)
+    return [(str(day), str(reason), int(n)) for day, reason, n in rows.all()]
 
 
 async def audit_entries(
     session: AsyncSession,
+    f: AuditFilter,
     *,
-    action: str | None,
-    target_type: str | None,
-    target_id: str | None,
-    region: str | None,
-    since: date | None,
-    until: date | None,
     offset: int,
     limit: int,
 ) -> list[AuditEntry]:
+    """Newest first. A physician (or institution) matches the entries about it and those
+    whose record before or after names it (an agreement, a violation, an action …)."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if action:
-        stmt = stmt.where(AuditEntry.action.startswith(action))
-    if target_type:
-        stmt = stmt.where(AuditEntry.target_type == target_type)
-    if target_id:
-        stmt = stmt.where(AuditEntry.target_id == target_id)
-    if region:
-        stmt = stmt.where(AuditEntry.region_code == region)
-    if since:
-        stmt = stmt.where(AuditEntry.at >= datetime.combine(since, datetime.min.time(), SHANGHAI))
-    if until:
-        stmt = stmt.where(AuditEntry.at < datetime.combine(until, datetime.min.time(), SHANGHAI))
+    for kind, code in (("physician", f.physician), ("institution", f.institution)):
+        if code:
+            quoted = f'"{code}"'
+            stmt = stmt.where(
+                or_(
+                    and_(AuditEntry.target_type == kind, AuditEntry.target_id == code),
+                    cast(AuditEntry.after, Text).contains(quoted),
+                    cast(AuditEntry.before, Text).contains(quoted),
+                )
+            )
+    if f.actor:
+        stmt = stmt.where(AuditEntry.actor_token_id == f.actor)
+    if f.action:  # an action, or a family of them ("objection" → objection.*)
+        stmt = stmt.where(
+            or_(AuditEntry.action == f.action, AuditEntry.action.startswith(f.action + "."))
+        )
+    if f.target_type:
+        stmt = stmt.where(AuditEntry.target_type == f.target_type)
+    if f.region:
+        stmt = stmt.where(AuditEntry.region_code == f.region)
+    if f.since:
+        stmt = stmt.where(AuditEntry.at >= datetime.combine(f.since, time(), SHANGHAI))
+    if f.until:  # inclusive: up to the end of that day in Beijing time
+        end = datetime.combine(f.until + timedelta(days=1), time(), SHANGHAI)
+        stmt = stmt.where(AuditEntry.at < end)
     return list((await session.scalars(stmt.offset(offset).limit(limit + 1))).all())
 
 
-async def recent_violations(session: AsyncSession, since: date) -> list[Violation]:
+async def admin_tokens(session: AsyncSession) -> list[ApiToken]:
+    """Operator, auditor and superuser tokens (the audit log's actors, the 令牌 page)."""
+    stmt = select(ApiToken).where(ApiToken.role != "his").order_by(ApiToken.created_at.desc())
+    return list((await session.scalars(stmt.limit(500))).all())
+
+
+async def recent_violations(
+    session: AsyncSession, since: date, region: str | None = None
+) -> list[Violation]:
     stmt = (
         select(Violation)
         .where(Violation.decided_on >= since, Violation.reversed_at.is_(None))
         .order_by(Violation.decided_on)
         .limit(500)
     )
+    if region is not None:
+        stmt = stmt.where(Violation.region_code == region)
     return list((await session.scalars(stmt)).all())
 
 

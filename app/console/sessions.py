@@ -49,6 +49,12 @@ class ConsoleUser:
         return self.principal.region_code
 
     @property
+    def scope(self) -> str | None:
+        """The region whose records the queues list: an operator's own; None for the
+        superuser and the auditor (every region)."""
+        return self.region if self.role == "operator" else None
+
+    @property
     def writer(self) -> bool:
         return self.role in ("superuser", "operator")
 

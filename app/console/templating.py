@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from app.console import labels
+from app.console import dates, labels
+from app.console.audit import action_label
 from app.console.deps import Console
-from app.core.clock import SHANGHAI
+from app.core.catalogue import field_label
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -26,36 +26,19 @@ NAV = (
     ("settlements", "/console/settlements", "结算查询"),
     ("imports", "/console/imports", "名册导入"),
     ("audit", "/console/audit", "审计日志"),
+    ("tokens", "/console/tokens", "令牌"),
     ("calendar", "/console/calendar", "工作日历"),
 )
 
 
-def _d(value: date | datetime | str | None) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)[:10]
-
-
-def _dt(value: datetime | str | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.now().astimezone().tzinfo)
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-
-
 env = templates.env
-env.filters["d"] = _d
-env.filters["dt"] = _dt
+env.filters["d"] = dates.day
+env.filters["dt"] = dates.timestamp
 env.globals["L"] = labels
 env.globals["label"] = labels.label
 env.globals["NAV"] = NAV
+env.globals["action_label"] = action_label
+env.globals["field_label"] = field_label
 
 
 def render(

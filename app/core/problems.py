@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.catalogue import zh_problem
 from app.core.errors import (
     PROBLEM_CT,
     DomainError,
@@ -37,6 +38,17 @@ def json_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return out or "body"
 
 
+def wants_chinese(request: Request) -> bool:
+    """``Accept-Language: zh…`` first: the problem's words from the Chinese catalogue."""
+    return request.headers.get("accept-language", "").strip().lower().startswith("zh")
+
+
+def localized(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """The problem in Chinese when asked (title, detail, each field's message and label);
+    its ``type``, codes and JSON paths never change."""
+    return zh_problem(body) if wants_chinese(request) else body
+
+
 def problem(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="ybgate"'}
@@ -58,12 +70,12 @@ def rules_problem(exc: RulesError) -> DomainError:
 def install_problem_handlers(app: FastAPI) -> None:
     async def domain(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
-        return problem(exc.to_problem(request.url.path), exc.status)
+        return problem(localized(request, exc.to_problem(request.url.path)), exc.status)
 
     async def rules(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RulesError)
         err = rules_problem(exc)
-        return problem(err.to_problem(request.url.path), err.status)
+        return problem(localized(request, err.to_problem(request.url.path)), err.status)
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -71,7 +83,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             {"field": json_path(e.get("loc", ())), "message": e.get("msg", "invalid")}
             for e in exc.errors()
         ]
-        return problem(ValidationFailed(errors).to_problem(request.url.path), 422)
+        body = ValidationFailed(errors).to_problem(request.url.path)
+        return problem(localized(request, body), 422)
 
     async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     line_memory_days: float = Field(default=30.0, gt=0)
     line_memory_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
 
+    # How many days after today a violation may be dated (occurred or decided): none by
+    # default, a case is recorded once it happened and was decided.
+    violation_future_days: int = Field(default=0, ge=0, le=36500)
+
     # Operator console: a session ends after this long without a request, and at the latest
     # this long after sign-in.
     console_idle_minutes: int = Field(default=60, ge=1)

@@ -13,6 +13,7 @@ entry; the registry outbox gets every physician touched, in the same transaction
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -101,6 +102,38 @@ async def _plan(
     cancellations = await repo.cancellations(session, existing.keys())
     bans = await repo.bans(session, existing.keys())
     agreements = await repo.agreements(session, existing.keys())
+    facts = _Facts(insts, regions, terms, existing, owners, cancellations, bans, agreements)
+    # The row-by-row check is CPU only: off the event loop, so a large import never stalls
+    # the requests this process serves meanwhile (the hot path in the embedded default).
+    return await asyncio.to_thread(_judge, actor, rows, errors, progress, facts)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    insts: dict[str, Institution]
+    regions: dict[str, Any]
+    terms: dict[str, Any]
+    existing: dict[str, Physician]
+    owners: dict[str, str]
+    cancellations: dict[str, Any]
+    bans: dict[str, Any]
+    agreements: dict[str, Any]
+
+
+def _judge(
+    actor: Principal,
+    rows: list[RosterRow],
+    errors: list[RowError],
+    progress: Progress | None,
+    facts: _Facts,
+) -> _Plan:
+    insts, regions, terms, existing = facts.insts, facts.regions, facts.terms, facts.existing
+    owners, cancellations, bans, agreements = (
+        facts.owners,
+        facts.cancellations,
+        facts.bans,
+        facts.agreements,
+    )
     plan = _Plan()
     for i, row in enumerate(rows):
         if progress is not None and i % 5000 == 0:
@@ -237,7 +270,7 @@ async def import_roster(
     """The report; with ``commit`` every row is written (the caller's transaction), or
     none is and :class:`ImportRejected` (422) carries the report."""
     actor.require_writer()
-    rows, errors, total = parse_roster(data)
+    rows, errors, total = await asyncio.to_thread(parse_roster, data)
     plan = await _plan(session, actor, rows, errors, progress) if rows else _Plan()
     errors.sort(key=lambda e: (e.row, e.column))
     report = RosterReport(

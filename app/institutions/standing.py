@@ -10,7 +10,6 @@ from fractions import Fraction
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agreements import repository as agreements_repo
 from app.core.dates import covers
 from app.institutions import repository as repo
 from app.institutions.schemas import InstitutionStanding, ratio_text
@@ -38,33 +37,16 @@ async def institution_counts(
     counts`` names: physicians revoked (ended for violations), or (nhsa-2024) suspended
     or terminated by a points action. Approved is the institution's 核定医师总数 where
     set, else the physicians with an agreement there in the term."""
-    rows = await repo.agreements_at(session, inst.code)
-    first, last = counting_window(policy, term, upto)
-    counted = {
-        a.physician_code
-        for a in rows
-        if a.termination_kind == "violation"
-        and a.effective_terminated_on is not None
-        and first <= a.effective_terminated_on <= last
-    }
     rules = policy.institution
-    if rules is not None and rules.counts == "suspended_or_terminated":
-        susps = await agreements_repo.suspensions_by_agreement(session, [a.id for a in rows])
-        counted |= {
-            a.physician_code
-            for a in rows
-            if any(
-                s.source_action_id is not None and first <= s.starts_on <= last for s in susps[a.id]
-            )
-        }
-    in_term = {
-        a.physician_code
-        for a in rows
-        if (term.ends_on is None or a.starts_on <= term.ends_on)
-        and (a.ends_on is None or a.ends_on >= term.starts_on)
-    }
-    approved = inst.approved_physicians if inst.approved_physicians is not None else len(in_term)
-    return approved, len(counted)
+    in_term, counted = await repo.physician_counts(
+        session,
+        inst.code,
+        counting_window(policy, term, upto),
+        (term.starts_on, term.ends_on),
+        suspensions=rules is not None and rules.counts == "suspended_or_terminated",
+    )
+    approved = inst.approved_physicians if inst.approved_physicians is not None else in_term
+    return approved, counted
 
 
 async def term_on(session: AsyncSession, code: str, day: date) -> InstitutionTerm | None:

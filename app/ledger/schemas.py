@@ -19,6 +19,9 @@ class ActionOut(BaseModel):
     months_min: int | None
     months_max: int | None
     effective_on: Day
+    # The first day it holds (an approved pending action: its decision day); with ends_on,
+    # the span every console page shows.
+    starts_on: Day | None = None
     ends_on: Day | None
     violation_id: str | None
     clause: str

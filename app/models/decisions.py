@@ -30,7 +30,11 @@ class SettlementDecision(Base):
     upstream_infcode: Mapped[int | None] = mapped_column(Integer, nullable=True)
     upstream_error: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Newest first per institution: decision ids are UUIDv7, ordered by time.
-    __table_args__ = (Index("ix_settlement_decisions_inst_id", "institution_code", "decision_id"),)
+    # 结算查询 finds a settlement by its id (migration 0010_console).
+    __table_args__ = (
+        Index("ix_settlement_decisions_inst_id", "institution_code", "decision_id"),
+        Index("ix_settlement_decisions_settlement_id", "settlement_id"),
+    )
 
 
 class DecisionWithdrawal(Base):

@@ -80,6 +80,15 @@ class Action(Base):
         UniqueConstraint("subject", "policy_id", "period_key", "rule_id", name="uq_actions_key"),
     )
 
+    @property
+    def starts_on(self) -> date:
+        """The first day the action holds, the one date every page and the API show with
+        ``ends_on``: a pending action approved holds from the operator's decision; any
+        other from ``effective_on`` (the deduction's decision)."""
+        if self.status == "approved" and self.decided_on is not None:
+            return self.decided_on
+        return self.effective_on
+
 
 class Ban(Base):
     """No new agreement under ``policy_id`` (in ``region_code`` only, when set) from

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import repository as agreements_repo
+from app.core.clock import local_date
 from app.ledger import repository as ledger
 from app.physicians import repository as repo
 from app.physicians.service import get_physician
@@ -24,7 +25,7 @@ async def archive(session: AsyncSession, code: str) -> list[Event]:
     p = await get_physician(session, code)
     events = [
         _ev(
-            p.created_at.date(),
+            local_date(p.created_at),  # the day in Beijing time, not UTC's
             p.created_at,
             "registered",
             code=p.code,
@@ -161,11 +162,12 @@ async def _consequence_events(session: AsyncSession, code: str) -> list[Event]:
     """Actions and bans."""
     events = [
         _ev(
-            act.effective_on,
+            act.starts_on,
             act.created_at,
             f"action.{act.type}",
             action_id=act.id,
             status=act.status,
+            ends_on=act.ends_on.isoformat() if act.ends_on else None,
             rule_id=act.rule_id,
             months=act.months,
             clause=act.clause,

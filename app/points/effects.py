@@ -53,12 +53,8 @@ async def apply_action(
         return
     if action.type == "suspend" and action.physician_code and action.months:
         # A pending suspension runs from the operator's decision, an applied one from the
-        # deduction's decision.
-        start = (
-            action.decided_on
-            if action.status == "approved" and action.decided_on
-            else (action.effective_on)
-        )
+        # deduction's decision (Action.starts_on, what every page shows).
+        start = action.starts_on
         action.ends_on = months_span(start, action.months)
         open_ended = policy.suspension.resumes == "on_approved_application"
         for a in await target_agreements(session, action.physician_code, action.policy_id, start):

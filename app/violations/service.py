@@ -3,15 +3,17 @@ that it alone caused (zhejiang-2014 五（一）)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import scope
 from app.auth.principal import Principal
 from app.calendar.service import work_calendar
+from app.core.clock import today
 from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
+from app.core.settings import get_settings
 from app.ledger import repository as ledger
 from app.ledger.schemas import ActionOut
 from app.models import Action, Objection, Physician, Region, Violation
@@ -88,6 +90,13 @@ async def check_violation(
     if await session.get(Physician, data.physician_code) is None:
         raise _bad("physician_code", f"no physician {data.physician_code}")
     await scope.require_linked(session, actor, data.physician_code, region.code, data.occurred_on)
+    now = today()  # a violation is recorded once it happened and was decided
+    ahead = get_settings().violation_future_days
+    latest = now + timedelta(days=ahead)
+    for field in ("occurred_on", "decided_on"):
+        if getattr(data, field) > latest:
+            why = f"must not be after today ({now})" if not ahead else f"must not be after {latest}"
+            raise _bad(field, why)
     if data.decided_on < data.occurred_on:
         raise _bad("decided_on", "must be on or after occurred_on")
     # The policy version in force on the day it occurred (a later switch rewrites nothing).

@@ -111,9 +111,10 @@ def test_refused_form_shows_the_problem_next_to_its_field(product: Product, page
     page.fill(prefix + "reason", "日期颠倒")
     submit(page, f"form[action='/console/agreements/{own['id']}/suspend'] button")
     error = page.find(f"{prefix}ends_on-err")
-    assert "starts_on" in error.text
+    # In Chinese, naming the other field by its label (the catalogue's "开始日期").
+    assert error.text == "不得早于开始日期（2027-03-01）"
     assert page.find(f"{prefix}ends_on").get_attribute("aria-invalid") == "true"
-    assert "Request validation failed" in page.find(".flash.err").text
+    assert "填写有误" in page.find(".flash.err").text
     checked(page, "25-form-error", status=422)
     assert _agreement_of(product, code)["suspensions"] == []
 

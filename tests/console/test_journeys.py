@@ -138,7 +138,7 @@ def test_operator_day(product: Product, page: Page) -> None:
         ("/docs", "19-api-docs"),
     ):
         visit(page, path, name, axe=not path.startswith("/docs"))
-    assert "objection.decide" in _text(product, page, "/console/audit?action=objection")
+    assert "决定异议" in _text(product, page, "/console/audit?action=objection")
 
 
 def _text(product: Product, page: Page, path: str) -> str:
@@ -200,7 +200,7 @@ def test_calendar_year_loaded_from_a_file(product: Product, page: Page, tmp_path
     bad.write_text('source = "no year"\n', encoding="utf-8")
     page.find("#file").send_keys(str(bad))
     submit(page, "form[action='/console/calendar'] button")
-    assert "year" in page.find(".field.has-error .error").text
+    assert "年份" in page.find(".field.has-error .error").text
     checked(page, "28-calendar-load-refused", status=422)
     good = tmp_path / "2099.toml"
     good.write_text(SCHEDULE_2099, encoding="utf-8")

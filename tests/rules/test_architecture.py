@@ -278,8 +278,8 @@ LAYERS: list[set[str]] = [
     {"app.points"},
     {"app.physicians"},
     {"app.violations", "app.actions", "app.visits", "app.imports"},
-    {"app.console", "app.docs", "app.seed", "app.schemas_out", "app.standin"},
-    {"app.admin"},  # assembles the routers
+    {"app.console", "app.docs", "app.seed_week", "app.schemas_out", "app.standin"},
+    {"app.admin", "app.seed"},  # assembles the routers; the demo data (its week below)
     {"app.main", "app.cli"},  # the embedded app, the command line
 ]
 LAYER_OF = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}

@@ -75,7 +75,8 @@ async def login(request: Request) -> Response:
         httponly=True,
         samesite="strict",
         path="/console/",
-        max_age=settings.console_max_hours * 3600,
+        # No max_age: the cookie dies with the browser; the server ends the session after
+        # the idle timeout, the maximum age, or sign-out.
         secure=request.url.scheme == "https",
     )
     resp.delete_cookie(LOGIN_COOKIE, path="/console/")

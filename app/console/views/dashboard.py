@@ -16,7 +16,7 @@ router = APIRouter(prefix="/console")
 
 @router.get("/")
 async def home(ctx: Ctx) -> Response:
-    b = await dashboard.board(ctx.db, today())
+    b = await dashboard.board(ctx.db, today(), ctx.user.scope)
     return render(
         ctx,
         "dashboard.html",

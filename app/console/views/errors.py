@@ -1,54 +1,87 @@
-"""Errors under /console/ are pages in Chinese; elsewhere they stay RFC 9457 problems."""
+"""Errors under /console/ are pages in Chinese (the catalogue's words); elsewhere they stay
+RFC 9457 problems."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.console.templating import render
-from app.core.errors import DomainError
+from app.core.catalogue import zh_problem
+from app.core.errors import DomainError, InternalError, ValidationFailed, http_error
+from app.core.problems import json_path, rules_problem
 from app.rules.errors import RulesError
 
-TITLES = {401: "请先登录", 403: "无权进行此操作", 404: "找不到该记录", 409: "与现有记录冲突"}
+log = logging.getLogger("ybgate")
+HEADINGS = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "无权进行此操作",
+    404: "找不到该页面或记录",
+    405: "不支持该请求方式",
+    409: "与现有记录冲突",
+    413: "提交内容过大",
+    422: "填写有误",
+    500: "服务器内部错误",
+}
+
+
+def _console(request: Request) -> bool:
+    return request.url.path == "/console" or request.url.path.startswith("/console/")
 
 
 def install_error_pages(app: FastAPI) -> None:
-    api_domain = app.exception_handlers[DomainError]
-    api_http = app.exception_handlers[StarletteHTTPException]
+    api = dict(app.exception_handlers)
 
-    async def domain(request: Request, exc: Exception) -> Response:
-        if not request.url.path.startswith("/console/"):
-            return await api_domain(request, exc)  # type: ignore[misc,no-any-return]
-        assert isinstance(exc, DomainError)
-        return _page(request, exc.status, exc.detail)
+    def page_or_api(kind: type[Exception] | int) -> None:
+        async def handler(request: Request, exc: Exception) -> Response:
+            if not _console(request):
+                return await api[kind](request, exc)  # type: ignore[no-any-return]
+            return error_page(request, _as_domain(request, exc))
 
-    async def http(request: Request, exc: Exception) -> Response:
-        if not request.url.path.startswith("/console/"):
-            return await api_http(request, exc)  # type: ignore[misc,no-any-return]
-        assert isinstance(exc, StarletteHTTPException)
-        return _page(request, exc.status_code, str(exc.detail))
+        app.add_exception_handler(kind, handler)
 
-    api_rules = app.exception_handlers[RulesError]
-
-    async def rules(request: Request, exc: Exception) -> Response:
-        if not request.url.path.startswith("/console/"):
-            return await api_rules(request, exc)  # type: ignore[misc,no-any-return]
-        assert isinstance(exc, RulesError)
-        return _page(request, 422, str(exc))
-
-    app.add_exception_handler(DomainError, domain)
-    app.add_exception_handler(RulesError, rules)
-    app.add_exception_handler(StarletteHTTPException, http)
+    for kind in (DomainError, RulesError, StarletteHTTPException, RequestValidationError):
+        page_or_api(kind)
+    if Exception in api:
+        page_or_api(Exception)
 
 
-def _page(request: Request, status: int, detail: str) -> Response:
-    return render(
+def _as_domain(request: Request, exc: Exception) -> DomainError:
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, RulesError):
+        return rules_problem(exc)
+    if isinstance(exc, StarletteHTTPException):
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route {request.url.path}."
+        return http_error(exc.status_code, detail)
+    if isinstance(exc, RequestValidationError):
+        errors = [
+            {"field": json_path(e.get("loc", ())), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        return ValidationFailed(errors)
+    log.exception("unhandled error on %s", request.url.path)
+    return InternalError("An unexpected error occurred; it has been logged.")
+
+
+def error_page(request: Request, exc: DomainError) -> Response:
+    """The Chinese page of a refused or failed request (status kept)."""
+    body = zh_problem(exc.to_problem(request.url.path))
+    resp = render(
         None,
         "error.html",
         request=request,
-        status=status,
-        heading=TITLES.get(status, "请求未能完成"),
-        detail=detail,
-        code=status,
+        status=exc.status,
+        heading=HEADINGS.get(exc.status, body["title"]),
+        detail=body["detail"],
+        errors=body.get("errors") or [],
+        code=exc.status,
     )
+    return resp

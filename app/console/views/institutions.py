@@ -8,14 +8,16 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from app.console import repository as repo
+from app.console import reveal
 from app.console.deps import Ctx
 from app.console.templating import render
 from app.console.views.common import REFUSED, refused
 from app.core.clock import today
+from app.core.errors import ValidationFailed, field_error
 from app.institutions import repository as inst_repo
 from app.institutions import service as institutions
 from app.institutions.standing import institution_standing
-from app.models import Institution
+from app.models import ApiToken, Institution
 from app.rules import get_policy
 from app.tokens import service as tokens
 from app.tokens.schemas import TokenCreated
@@ -25,7 +27,7 @@ router = APIRouter(prefix="/console")
 
 @router.get("/institutions")
 async def listing(ctx: Ctx) -> Response:
-    rows = await repo.institutions(ctx.db)
+    rows = await repo.institutions(ctx.db, ctx.user.scope)
     on = today()
     statuses = {}
     for inst in rows:
@@ -44,7 +46,12 @@ async def listing(ctx: Ctx) -> Response:
 
 
 async def institution_page(
-    ctx: Ctx, code: str, status: int = 200, *, minted: TokenCreated | None = None, **extra: Any
+    ctx: Ctx,
+    code: str,
+    status: int = 200,
+    *,
+    minted: TokenCreated | None = None,
+    **extra: Any,
 ) -> Response:
     inst = await institutions.get_institution(ctx.db, code)
     on = today()
@@ -73,12 +80,14 @@ async def institution_page(
 
 
 @router.get("/institutions/{code}")
-async def institution(ctx: Ctx, code: str) -> Response:
-    return await institution_page(ctx, code)
+async def institution(ctx: Ctx, code: str, shown: str | None = None) -> Response:
+    minted = reveal.take(shown, ctx.user.sid_hash, f"his:{code}")
+    return await institution_page(ctx, code, minted=minted, minted_gone=bool(shown) and not minted)
 
 
 @router.post("/institutions/{code}/tokens")
 async def mint(ctx: Ctx, code: str) -> Response:
+    """Post/Redirect/Get: a reload of the page after shows the list, never mints again."""
     await ctx.form()
     try:
         created = await ctx.write(
@@ -87,20 +96,52 @@ async def mint(ctx: Ctx, code: str) -> Response:
     except REFUSED as exc:
         status, err = refused(exc)
         return await institution_page(ctx, code, status, **err)
-    # Shown once, on this response only: never stored, never put in a redirect.
-    return await institution_page(ctx, code, minted=created)
+    handle = reveal.hold(ctx.user.sid_hash, f"his:{code}", created)
+    return RedirectResponse(f"/console/institutions/{code}?shown={handle}", status_code=303)
+
+
+@router.get("/tokens/{token_id}/revoke")
+async def confirm_revoke(ctx: Ctx, token_id: str) -> Response:
+    """吊销 asks first: this page, then the POST with the box ticked."""
+    row = await repo.token(ctx.db, token_id)
+    return render(
+        ctx, "token_revoke.html", active=_active(row), t=row, can=await _can_revoke(ctx, row)
+    )
+
+
+async def _can_revoke(ctx: Ctx, row: ApiToken) -> bool:
+    """What the token service allows: a superuser any token; an operator its region's HIS."""
+    if row.role != "his" or not row.institution_code:
+        return ctx.user.superuser
+    inst = await institutions.get_institution(ctx.db, row.institution_code)
+    return ctx.user.can_write(inst.region_code)
+
+
+def _active(row: ApiToken) -> str:
+    return "institutions" if row.role == "his" else "tokens"
+
+
+def _back(row: ApiToken) -> str:
+    if row.role == "his" and row.institution_code:
+        return f"/console/institutions/{row.institution_code}"
+    return "/console/tokens"
 
 
 @router.post("/tokens/{token_id}/revoke")
 async def revoke(ctx: Ctx, token_id: str) -> Response:
     fields = await ctx.form()
-    back = fields.get("_institution", "")
+    row = await repo.token(ctx.db, token_id)
     try:
+        if fields.get("confirm") != "yes":
+            raise ValidationFailed([field_error("confirm", "请勾选确认后再吊销")])
         await ctx.write(
             lambda s: tokens.revoke(s, ctx.user.principal, token_id),
-            f"已吊销令牌 {token_id[:8]}…，该令牌即刻失效",
+            f"已吊销令牌 {token_id}，该令牌即刻失效",
         )
     except REFUSED as exc:
         status, err = refused(exc)
-        return await institution_page(ctx, back, status, **err)
-    return RedirectResponse(f"/console/institutions/{back}", status_code=303)
+        can = await _can_revoke(ctx, row)
+        return render(
+            ctx, "token_revoke.html", status=status, active=_active(row), t=row, can=can, **err
+        )
+    return RedirectResponse(_back(row), status_code=303)

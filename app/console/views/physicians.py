@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
@@ -17,6 +18,7 @@ from app.console.labels import AGREEMENT_STATUS, TERMINATION_KIND
 from app.console.templating import render
 from app.console.views.common import REFUSED, parse_day, refused
 from app.core.clock import today
+from app.core.errors import NotFound, ValidationFailed, field_error
 from app.ledger import repository as ledger
 from app.physicians import service as physicians
 from app.physicians.archive import archive
@@ -66,6 +68,7 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
     violations = await ledger.violations_of(ctx.db, code)
     objections = await repo.objections_for(ctx.db, [v.id for v in violations])
     regions = sorted({a.region for a in standing.agreements})
+    actions = await ledger.actions_of(ctx.db, code)
     return render(
         ctx,
         "physician.html",
@@ -78,7 +81,8 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
         events=await archive(ctx.db, code),
         violations=violations,
         objections=objections,
-        actions=await ledger.actions_of(ctx.db, code),
+        actions=actions,
+        by_action={a.id: a for a in actions},
         chart=timeline(_lanes(standing, names), as_of),
         writable_regions=[r for r in regions if ctx.user.can_write(r)],
         can_cancel=standing.status != "cancelled" and any(ctx.user.can_write(r) for r in regions),
@@ -87,8 +91,31 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
     )
 
 
+def require_confirmation(fields: dict[str, str]) -> None:
+    """A destructive write needs its box ticked (the form's ``_confirm``)."""
+    if fields.get("_confirm") != "yes":
+        raise ValidationFailed([field_error("_confirm", "请勾选确认后再提交")])
+
+
+async def own_code(ctx: Ctx, code: str) -> str:
+    """The physician's ``YB`` code for a ``YB`` or a national code; a Chinese 404 if none."""
+    found = await repo.physician_code(ctx.db, code)
+    if found is None:
+        raise NotFound(f"No physician {code}.")
+    return found
+
+
+def to_own_code(ctx: Ctx, own: str, tail: str = "") -> Response:
+    query = ctx.request.url.query
+    target = f"/console/physicians/{quote(own)}{tail}" + (f"?{query}" if query else "")
+    return RedirectResponse(target, status_code=307)
+
+
 @router.get("/physicians/{code}")
 async def physician(ctx: Ctx, code: str) -> Response:
+    own = await own_code(ctx, code)
+    if own != code:  # a national code (or lower case): the physician's page by its own code
+        return to_own_code(ctx, own)
     return await physician_page(ctx, code)
 
 
@@ -113,6 +140,7 @@ async def _agreement_write(ctx: Ctx, agreement_id: str, op: str) -> Response:
                 ag = await agreements.get_agreement(s, agreement_id)
                 return await agreements.resume(s, ctx.user.principal, ag, rdata.effective_on)
         else:
+            require_confirmation(fields)
             tdata = parse(TerminateAgreement, fields)
             flash = f"已解除协议，自 {tdata.effective_on} 起（协议 {a.institution_code}）"
 
@@ -147,7 +175,9 @@ async def terminate(ctx: Ctx, agreement_id: str) -> Response:
 @router.post("/physicians/{code}/cancel")
 async def cancel(ctx: Ctx, code: str) -> Response:
     fields = await ctx.form()
+    code = await own_code(ctx, code)
     try:
+        require_confirmation(fields)
         data = parse(CancelCode, fields)
         await ctx.write(
             lambda s: physicians.cancel_code(s, ctx.user.principal, code, data),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar as pycal
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,13 +10,14 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from app.calendar import service as calendars
+from app.console import audit as audit_view
 from app.console import repository as repo
 from app.console import sessions
-from app.console.deps import Ctx
+from app.console.deps import Ctx, problem_of
 from app.console.templating import render
-from app.console.views.common import REFUSED, parse_day, refused
+from app.console.views.common import REFUSED, refused
 from app.core.clock import today
-from app.core.errors import ValidationFailed
+from app.core.errors import DomainError, ValidationFailed
 from app.decisions import service as decisions
 from app.registry import history
 from app.registry.history import ExplainedDecision
@@ -60,45 +60,57 @@ async def _lookup(ctx: Ctx, key: str) -> list[ExplainedDecision]:
 
 
 @router.get("/audit")
-async def audit(
-    ctx: Ctx,
-    action: str = "",
-    target_type: str = "",
-    target_id: str = "",
-    region: str = "",
-    since: str = "",
-    until: str = "",
-    page: int = 0,
-) -> Response:
+async def audit(ctx: Ctx, page: int = 0) -> Response:
     page = max(page, 0)
+    params = {k: v for k, v in ctx.request.query_params.items() if k != "page"}
+    actors = await repo.admin_tokens(ctx.db)
+    try:
+        f = audit_view.parse_filters(params)
+    except DomainError as exc:
+        f = audit_view.raw_filters(params)
+        return render(
+            ctx,
+            "audit.html",
+            status=exc.status,
+            active="audit",
+            rows=[],
+            more=False,
+            page=0,
+            filters=f,
+            actors=actors,
+            actions=audit_view.ACTIONS,
+            **problem_of(exc),
+        )
+    physician = f.physician
+    if physician:  # a national code finds the physician's own code's entries
+        physician = await repo.physician_code(ctx.db, physician) or physician.upper()
     rows = await repo.audit_entries(
         ctx.db,
-        action=action.strip() or None,
-        target_type=target_type or None,
-        target_id=target_id.strip() or None,
-        region=region.strip() or None,
-        since=parse_day(since, date.min) if since else None,
-        until=parse_day(until, date.max) if until else None,
+        repo.AuditFilter(
+            physician=physician or None,
+            institution=f.institution.upper() or None,
+            actor=f.actor or None,
+            action=f.action or None,
+            target_type=f.target_type or None,
+            # An operator reads its own region's entries only.
+            region=ctx.user.scope or f.region or None,
+            since=f.since_day,
+            until=f.until_day,
+        ),
         offset=page * AUDIT_PAGE,
         limit=AUDIT_PAGE,
     )
-    filters = {
-        "action": action,
-        "target_type": target_type,
-        "target_id": target_id,
-        "region": region,
-        "since": since,
-        "until": until,
-    }
     return render(
         ctx,
         "audit.html",
         active="audit",
-        rows=rows[:AUDIT_PAGE],
+        rows=[(e, audit_view.changes(e.before, e.after)) for e in rows[:AUDIT_PAGE]],
         more=len(rows) > AUDIT_PAGE,
         page=page,
-        filters=filters,
-        query="&".join(f"{k}={v}" for k, v in filters.items() if v),
+        filters=f,
+        actors=actors,
+        actions=audit_view.ACTIONS,
+        query=f.query(),
     )
 
 

@@ -14,6 +14,7 @@ from app.console.forms import parse
 from app.console.labels import ACTION_TYPE
 from app.console.templating import render
 from app.console.views.common import REFUSED, refused
+from app.console.views.physicians import own_code, to_own_code
 from app.core.clock import today
 from app.physicians import service as physicians
 from app.rules import get_policy
@@ -38,7 +39,10 @@ async def _form_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -> Re
     values = extra.pop("values", {})
     region = values.get("region") or (mine[0] if mine else "")
     policy = get_policy(regions[region].policy) if region in regions else None
-    partial = ctx.request.headers.get("HX-Request") == "true" and "preview" in extra
+    # An htmx preview (shown or refused) answers the preview pane only, never a whole page.
+    partial = ctx.request.headers.get("HX-Request") == "true" and (
+        "preview" in extra or "problem" in extra
+    )
     return render(
         ctx,
         "preview.html" if partial else "violation_new.html",
@@ -58,6 +62,9 @@ async def _form_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -> Re
 
 @router.get("/physicians/{code}/violations/new")
 async def new_violation(ctx: Ctx, code: str, region: str = "") -> Response:
+    own = await own_code(ctx, code)
+    if own != code:
+        return to_own_code(ctx, own, "/violations/new")
     return await _form_page(ctx, code, values={"region": region} if region else {})
 
 
@@ -78,6 +85,7 @@ def _created_message(created: ViolationCreated) -> str:
 @router.post("/physicians/{code}/violations")
 async def record(ctx: Ctx, code: str) -> Response:
     fields = await ctx.form()
+    code = await own_code(ctx, code)
     intent = fields.get("_intent", "preview")
     if intent == "reload":
         return await _form_page(ctx, code, values=fields)

@@ -9,8 +9,10 @@ from starlette.responses import RedirectResponse, Response
 
 from app.actions import service as actions
 from app.actions.schemas import ActionDecision, ResumptionCreate, ResumptionDecision
+from app.calendar.service import work_calendar
 from app.console import repository as repo
 from app.console import sessions
+from app.console.dates import window_state
 from app.console.deps import Ctx
 from app.console.forms import parse
 from app.console.labels import ACTION_TYPE
@@ -18,20 +20,27 @@ from app.console.templating import render
 from app.console.views.common import REFUSED, refused
 from app.core.clock import today
 from app.models import Action
-from app.rules import CalendarOutOfRange, deadline, get_policy
+from app.rules import Window, WorkCalendar, deadline_counted, get_policy, resumption_window
 
 router = APIRouter(prefix="/console")
 
 
-def _due(policy_id: str, kind: str, counted_from: Any) -> Any:
-    try:
-        return deadline(get_policy(policy_id), kind, counted_from)  # type: ignore[arg-type]
-    except CalendarOutOfRange:
+def _due(policy_id: str, kind: str, counted_from: Any, cal: WorkCalendar) -> Any:
+    """The deadline as the services count it: over the loaded holiday schedules."""
+    counted = deadline_counted(get_policy(policy_id), kind, counted_from, cal)  # type: ignore[arg-type]
+    return counted.day if counted is not None else None
+
+
+def _window(a: Action, cal: WorkCalendar) -> Window | None:
+    """The resumption window the service applies when the application is filed."""
+    if a.ends_on is None:
         return None
+    return resumption_window(get_policy(a.policy_id), a.ends_on, cal)
 
 
 async def actions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
-    rows = await repo.pending_actions(ctx.db)
+    rows = await repo.pending_actions(ctx.db, ctx.user.scope)
+    cal = await work_calendar(ctx.db)
     names = await repo.physician_names(ctx.db, [a.physician_code or "" for a in rows])
     return render(
         ctx,
@@ -40,7 +49,7 @@ async def actions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
         active="actions",
         rows=rows,
         names=names,
-        dues={a.id: _due(a.policy_id, "notice", a.effective_on) for a in rows},
+        dues={a.id: _due(a.policy_id, "notice", a.effective_on, cal) for a in rows},
         today=today(),
         **extra,
     )
@@ -79,22 +88,24 @@ async def decide(ctx: Ctx, action_id: str) -> Response:
 
 @router.get("/objections")
 async def objections(ctx: Ctx) -> Response:
-    rows = await repo.open_objections(ctx.db)
+    rows = await repo.open_objections(ctx.db, ctx.user.scope)
     names = await repo.physician_names(ctx.db, [v.physician_code for _, v in rows])
     return render(ctx, "objections.html", active="objections", rows=rows, names=names)
 
 
 async def resumptions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
-    open_apps = await repo.open_resumptions(ctx.db)
+    open_apps = await repo.open_resumptions(ctx.db, ctx.user.scope)
     live = [
         a
-        for a in await repo.live_suspensions(ctx.db)
+        for a in await repo.live_suspensions(ctx.db, ctx.user.scope)
         if get_policy(a.policy_id).suspension.resumes == "on_approved_application"
     ]
     names = await repo.physician_names(
         ctx.db,
         [a.physician_code or "" for a in live] + [a.physician_code or "" for _, a in open_apps],
     )
+    cal = await work_calendar(ctx.db)
+    windows = {a.id: _window(a, cal) for a in live}
     return render(
         ctx,
         "resumptions.html",
@@ -104,9 +115,10 @@ async def resumptions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Respons
         live=live,
         names=names,
         open_ids={a.id for _, a in open_apps},
-        apply_due={a.id: _due(a.policy_id, "resumption_application", a.ends_on) for a in live},
+        windows=windows,
+        window_state={k: window_state(w, today()) for k, w in windows.items()},
         decide_due={
-            r.id: _due(a.policy_id, "resumption_decision", r.filed_on) for r, a in open_apps
+            r.id: _due(a.policy_id, "resumption_decision", r.filed_on, cal) for r, a in open_apps
         },
         today=today(),
         **extra,
