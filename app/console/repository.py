@@ -24,6 +24,7 @@ from app.models import (
     SettlementDecision,
     Violation,
 )
+from app.registry import decision_codec as codec
 
 SEARCH_LIMIT = 50
 CHART_MAX_DECISIONS = 200_000
@@ -195,13 +196,17 @@ async def decision_lines_since(
     session: AsyncSession, since: datetime
 ) -> list[tuple[datetime, list[Any]]]:
     """(decided_at, lines) of the decisions with a rejected line since ``since``."""
+    d = SettlementDecision
     stmt = (
-        select(SettlementDecision.decided_at, SettlementDecision.lines)
-        .where(SettlementDecision.decided_at >= since, SettlementDecision.outcome != "accept")
-        .order_by(SettlementDecision.decided_at.desc())
+        select(d.decision_id, d.physicians, d.encoded_lines)
+        .where(d.decision_id >= codec.id_floor(since), d.outcome_code != 0)
+        .order_by(d.decision_id.desc())
         .limit(CHART_MAX_DECISIONS)  # bounded: the 工作台 never reads an unbounded log
     )
-    return [(at, lines) for at, lines in (await session.execute(stmt)).all()]
+    out: list[tuple[datetime, list[Any]]] = []
+    for did, codes, blob in (await session.execute(stmt)).all():
+        out.append((codec.decided_at(did), codec.decode_lines(blob, list(codes))[0]))
+    return out
 
 
 async def audit_entries(

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import json
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, Text, cast, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Institution, Physician, SettlementDecision
-
-# A physician filter looks through at most this many of the newest decisions that match
-# the other filters (the inputs are not indexed: nothing is added to the decision log's
-# write path); narrow older searches with since/until or institution_code.
-PHYSICIAN_SCAN_MAX = 100_000
+from app.registry import decision_codec as codec
 
 
-def id_floor(at: datetime) -> str:
+def id_floor(at: datetime) -> uuid.UUID:
     """The smallest UUIDv7 minted at or after ``at`` (ids sort by their millisecond)."""
-    ms = int(at.timestamp() * 1000)
-    return f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-7"
+    return codec.id_floor(at)
 
 
 async def national_alias(session: AsyncSession, code: str) -> str | None:
@@ -60,14 +56,9 @@ def decisions_query(
         stmt = stmt.where(d.decision_id < id_floor(until))
     if not physician_codes:
         return stmt
-    window = stmt.with_only_columns(d.decision_id).limit(PHYSICIAN_SCAN_MAX)
-    stmt = select(d).where(d.decision_id.in_(window)).order_by(d.decision_id.desc())
-    clauses, params = [], {}
-    for i, code in enumerate(physician_codes):
-        if dialect == "postgresql":
-            clauses.append(f"settlement_decisions.inputs @> CAST(:pc{i} AS jsonb)")
-            params[f"pc{i}"] = json.dumps([[code]])
-        else:  # the stored JSON is compact: the code opens its line's array
-            clauses.append(f"CAST(settlement_decisions.inputs AS TEXT) LIKE :pc{i}")
-            params[f"pc{i}"] = f'%["{code}",%'
-    return stmt.where(text("(" + " OR ".join(clauses) + ")").bindparams(**params))
+    if dialect == "postgresql":  # the GIN index on the codes, over all of history
+        codes = literal(physician_codes, ARRAY(Text))
+        return stmt.where(d.physicians.op("&&")(codes))
+    # SQLite keeps the codes as a JSON array of strings
+    text_codes = cast(d.physicians, Text)
+    return stmt.where(or_(*(text_codes.like(f'%"{c}"%') for c in physician_codes)))

@@ -1,32 +1,44 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, SmallInteger, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Json, TZDateTime
+from app.models.base import Base, TZDateTime
+
+# A list of codes: text[] on PostgreSQL (GIN-indexed), JSON elsewhere.
+CodeList = JSON().with_variant(ARRAY(Text), "postgresql")
 
 
 class SettlementDecision(Base):
-    """The decision log: every settlement the gatekeeper answered, line by line."""
+    """The decision log: every settlement the gatekeeper answered, its lines in the compact
+    encoding of ``app.registry.decision_codec`` (about 30 bytes for 20 lines). The time of
+    a decision is its UUIDv7's millisecond; on PostgreSQL the table is partitioned by day
+    on ``decision_id`` ranges (``app.models.partitions``). The explanation is built on
+    read (``app.registry.history``)."""
 
     __tablename__ = "settlement_decisions"
-    decision_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Institution first: the key serves the institution's newest-first pages, the lookup
+    # of one decision by its institution, and idempotent replays.
+    institution_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    decision_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     settlement_id: Mapped[str] = mapped_column(String(64))
-    institution_code: Mapped[str] = mapped_column(String(32))
     registry_version: Mapped[int] = mapped_column(BigInteger)
-    decided_at: Mapped[datetime] = mapped_column(TZDateTime)
-    outcome: Mapped[str] = mapped_column(String(8))
-    accepted_amount: Mapped[str] = mapped_column(String(24))
-    rejected_amount: Mapped[str] = mapped_column(String(24))
-    lines: Mapped[list[Any]] = mapped_column(Json)
-    # Per line, in order: [physician_code, service_date, emergency] (None: logged before
-    # inputs were kept).
-    inputs: Mapped[list[Any] | None] = mapped_column(Json, nullable=True)
-    # Newest first per institution: decision ids are UUIDv7, ordered by time.
-    __table_args__ = (Index("ix_settlement_decisions_inst_id", "institution_code", "decision_id"),)
+    outcome_code: Mapped[int] = mapped_column("outcome", SmallInteger)
+    accepted_cents: Mapped[int] = mapped_column(BigInteger)
+    rejected_cents: Mapped[int] = mapped_column(BigInteger)
+    # The national message a forwarded upload answered (e.g. 2204), when there was one.
+    upstream_infcode: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    # The staff codes the lines name, once each (the lines refer to them by position).
+    physicians: Mapped[list[str]] = mapped_column(CodeList)
+    encoded_lines: Mapped[bytes] = mapped_column("lines", LargeBinary)
+    __table_args__ = (
+        Index("ix_settlement_decisions_settlement", "settlement_id", postgresql_using="hash"),
+        Index("ix_settlement_decisions_physicians", "physicians", postgresql_using="gin"),
+    )
 
 
 class DecisionWithdrawal(Base):

@@ -1,0 +1,374 @@
+"""The decision log's compact encoding, shared by the journal, the spill files, the
+database rows and the archive.
+
+A logged decision keeps what its answer and its explanation need, nothing twice:
+
+* **codes** (the staff codes its lines name) are stored once per decision, in order of
+  first use; a line refers to its code by position (the database keeps them in the
+  ``physicians`` array, which the physician lookup indexes);
+* **lines** are one header byte each: the verdict as a small integer (its position in
+  ``ALL_RESULTS``: decision, reason and override in one), the emergency flag, "same code
+  and day as the line before", and "extension follows" (a second staff code, the field
+  that failed); then, unless the same as before, the code's position and the service
+  date as days after the decision's first service date;
+* **line ids** are ``1..n`` (no bytes), ascending integers (deltas), or strings;
+* **amounts** are signed cents, the decision id its 16 bytes, its time the UUIDv7's
+  millisecond (not stored again).
+
+The explanation (each line's basis on the record at the decision's registry version) is
+not stored: it is built on read (``app.registry.history``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
+
+import msgspec
+
+from app.models.partitions import day_bounds, id_floor
+from app.registry.judge import ALL_RESULTS
+
+__all__ = ["day_bounds", "id_floor"]
+
+FORMAT = 1
+EPOCH = date(2000, 1, 1)
+_EPOCH_ORD = EPOCH.toordinal()
+OUTCOMES = ("accept", "reject", "partial")
+_OUTCOME = {o: i for i, o in enumerate(OUTCOMES)}
+_RESULT = {(r.decision, r.reason, r.overridden): i for i, r in enumerate(ALL_RESULTS)}
+# The field a line failed on (room for a second staff code per line).
+FIELDS = (None, "physician_code", "bilg_dr_codg", "orders_dr_code")
+_FIELD = {f: i for i, f in enumerate(FIELDS)}
+_SAME, _EMERGENCY, _EXT = 0x10, 0x20, 0x40
+_IDS_SEQ, _IDS_INT, _IDS_STR, _NO_INPUTS = 0, 1, 2, 0x80
+_lines_decoder = msgspec.json.Decoder(list[dict[str, Any]])
+_inputs_decoder = msgspec.json.Decoder(list[tuple[str, str, bool]] | None)
+
+
+class CodecError(ValueError):
+    """Bytes that are not a decision record of this format."""
+
+
+class Decision(NamedTuple):
+    """One logged decision, decoded (``lines`` still compact: see :func:`decode_lines`)."""
+
+    decision_id: uuid.UUID
+    settlement_id: str
+    institution_code: str
+    registry_version: int
+    outcome: int
+    accepted_cents: int
+    rejected_cents: int
+    upstream_infcode: int | None
+    physicians: list[str]
+    lines: bytes
+
+    @property
+    def decided_ms(self) -> int:
+        return self.decision_id.int >> 80
+
+
+# -- amounts and times ------------------------------------------------------------------------
+def to_cents(amount: str) -> int:
+    """``"-12.50"`` -> ``-1250`` (amounts carry exactly two decimals)."""
+    neg = amount.startswith("-")
+    whole, _, frac = amount.lstrip("-").partition(".")
+    cents = int(whole or "0") * 100 + int((frac + "00")[:2])
+    return -cents if neg else cents
+
+
+def money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def decided_at(decision_id: uuid.UUID) -> datetime:
+    return datetime.fromtimestamp((decision_id.int >> 80) / 1000, UTC)
+
+
+# -- varints ----------------------------------------------------------------------------------
+def _uv(out: bytearray, n: int) -> None:
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _zz(n: int) -> int:
+    return n * 2 if n >= 0 else -n * 2 - 1
+
+
+def _unzz(n: int) -> int:
+    return n >> 1 if not n & 1 else -((n + 1) >> 1)
+
+
+def _str(out: bytearray, s: str) -> None:
+    b = s.encode()
+    _uv(out, len(b))
+    out += b
+
+
+class _Reader:
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf, self.pos = buf, 0
+
+    def uv(self) -> int:
+        n = shift = 0
+        while True:
+            try:
+                b = self.buf[self.pos]
+            except IndexError:
+                raise CodecError("truncated") from None
+            self.pos += 1
+            n |= (b & 0x7F) << shift
+            if b < 0x80:
+                return n
+            shift += 7
+
+    def _byte(self) -> int:
+        if self.pos >= len(self.buf):
+            raise CodecError("truncated")
+        b = self.buf[self.pos]
+        self.pos += 1
+        return b
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.buf):
+            raise CodecError("truncated")
+        b = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return b
+
+    def str(self) -> str:
+        return self.take(self.uv()).decode()
+
+
+# -- lines ------------------------------------------------------------------------------------
+def _line_ids(out: bytearray, ids: list[str]) -> None:
+    if ids == [str(i + 1) for i in range(len(ids))]:
+        out.append(_IDS_SEQ)
+        return
+    if all(i.isdigit() and i == str(int(i)) for i in ids):
+        nums = [int(i) for i in ids]
+        if all(b > a for a, b in itertools.pairwise(nums)):
+            out.append(_IDS_INT)
+            prev = 0
+            for n in nums:
+                _uv(out, n - prev)
+                prev = n
+            return
+    out.append(_IDS_STR)
+    for i in ids:
+        _str(out, i)
+
+
+def encode_lines(
+    lines: list[dict[str, Any]], inputs: list[tuple[str, str, bool]] | None
+) -> tuple[bytes, list[str]]:
+    """(the compact lines, the codes they name in order of first use)."""
+    out = bytearray()
+    n = len(lines)
+    _uv(out, n)
+    ids = [str(ln["line_id"]) for ln in lines]
+    mode = len(out)
+    _line_ids(out, ids)
+    results = [_RESULT[(ln["decision"], ln.get("reason"), ln.get("overridden"))] for ln in lines]
+    if inputs is None or len(inputs) != n:
+        out[mode] |= _NO_INPUTS
+        out += bytes(results)
+        return bytes(out), []
+    codes: dict[str, int] = {}
+    days = [date.fromisoformat(i[1]).toordinal() for i in inputs]
+    base = min(days) if days else _EPOCH_ORD
+    _uv(out, _zz(base - _EPOCH_ORD))
+    prev: tuple[str, int] | None = None
+    for (code, _, emergency), day, result, ln in zip(inputs, days, results, lines, strict=True):
+        field = _FIELD.get(ln.get("field"), 0)
+        second = ln.get("second_code")
+        head = result | (_EMERGENCY if emergency else 0) | (_EXT if field or second else 0)
+        if prev == (code, day):
+            out.append(head | _SAME)
+        else:
+            out.append(head)
+            _uv(out, codes.setdefault(code, len(codes)))
+            _uv(out, day - base)
+            prev = (code, day)
+        if head & _EXT:
+            out.append(field)
+            _uv(out, 0 if second is None else codes.setdefault(second, len(codes)) + 1)
+    return bytes(out), list(codes)
+
+
+def decode_lines(
+    blob: bytes, codes: list[str]
+) -> tuple[list[dict[str, Any]], list[list[Any]] | None]:
+    """(the lines as answered: ``line_id``, ``decision``, ``reason``[, ``overridden``];
+    their inputs ``[code, service_date, emergency]`` or None when not kept)."""
+    r = _Reader(blob)
+    n = r.uv()
+    mode = r._byte()
+    kind = mode & ~_NO_INPUTS
+    if kind == _IDS_SEQ:
+        ids = [str(i + 1) for i in range(n)]
+    elif kind == _IDS_INT:
+        ids, at = [], 0
+        for _ in range(n):
+            at += r.uv()
+            ids.append(str(at))
+    elif kind == _IDS_STR:
+        ids = [r.str() for _ in range(n)]
+    else:
+        raise CodecError(f"line id mode {kind}")
+    lines: list[dict[str, Any]] = []
+    if mode & _NO_INPUTS:
+        for lid in ids:
+            lines.append(_answered(lid, r._byte()))
+        return lines, None
+    base = _EPOCH_ORD + _unzz(r.uv())
+    inputs: list[list[Any]] = []
+    code, day = "", ""
+    for lid in ids:
+        head = r._byte()
+        if not head & _SAME:
+            code = codes[r.uv()]
+            day = date.fromordinal(base + r.uv()).isoformat()
+        line = _answered(lid, head & 0x0F)
+        if head & _EXT:
+            field, second = FIELDS[r._byte()], r.uv()
+            if field:
+                line["field"] = field
+            if second:
+                line["second_code"] = codes[second - 1]
+        lines.append(line)
+        inputs.append([code, day, bool(head & _EMERGENCY)])
+    return lines, inputs
+
+
+def _answered(line_id: str, result: int) -> dict[str, Any]:
+    try:
+        res = ALL_RESULTS[result]
+    except IndexError:
+        raise CodecError(f"verdict {result}") from None
+    line: dict[str, Any] = {"line_id": line_id, "decision": res.decision, "reason": res.reason}
+    if res.overridden is not None:
+        line["overridden"] = res.overridden
+    return line
+
+
+# -- whole decisions (journal, spill, archive) ------------------------------------------------
+_HEAD = struct.Struct("<B16s")
+
+
+def encode(d: Decision) -> bytes:
+    out = bytearray(_HEAD.pack(FORMAT, d.decision_id.bytes))
+    _uv(out, d.registry_version)
+    out.append(d.outcome)
+    _uv(out, _zz(d.accepted_cents))
+    _uv(out, _zz(d.rejected_cents))
+    _uv(out, 0 if d.upstream_infcode is None else d.upstream_infcode + 1)
+    _str(out, d.settlement_id)
+    _str(out, d.institution_code)
+    _uv(out, len(d.physicians))
+    for code in d.physicians:
+        _str(out, code)
+    out += d.lines
+    return bytes(out)
+
+
+def decode(buf: bytes) -> Decision:
+    if len(buf) < _HEAD.size or buf[0] != FORMAT:
+        raise CodecError("not a decision record of format 1")
+    _, raw = _HEAD.unpack_from(buf)
+    r = _Reader(buf)
+    r.pos = _HEAD.size
+    version = r.uv()
+    outcome = r._byte()
+    acc, rej = _unzz(r.uv()), _unzz(r.uv())
+    infcode = r.uv()
+    sid, inst = r.str(), r.str()
+    codes = [r.str() for _ in range(r.uv())]
+    return Decision(
+        uuid.UUID(bytes=raw),
+        sid,
+        inst,
+        version,
+        outcome,
+        acc,
+        rej,
+        infcode - 1 if infcode else None,
+        codes,
+        buf[r.pos :],
+    )
+
+
+LINES_KEY = b'"lines":['
+
+
+def from_answer(
+    decision_id: str,
+    settlement_id: str,
+    institution_code: str,
+    registry_version: int,
+    outcome: str,
+    accepted: str,
+    rejected: str,
+    body: bytes,
+    inputs: bytes,
+    upstream_infcode: int | None = None,
+) -> Decision:
+    """A decision from what the hot path answered: the response body (its ``lines``
+    array) and the lines' inputs JSON (``[[code, day, emergency], ...]``)."""
+    lines = _lines_decoder.decode(body[body.index(LINES_KEY) + len(LINES_KEY) - 1 : -1])
+    blob, codes = encode_lines(lines, _inputs_decoder.decode(inputs))
+    return Decision(
+        uuid.UUID(decision_id),
+        settlement_id,
+        institution_code,
+        registry_version,
+        _OUTCOME[outcome],
+        to_cents(accepted),
+        to_cents(rejected),
+        upstream_infcode,
+        codes,
+        blob,
+    )
+
+
+def day_of(decision_id: uuid.UUID) -> date:
+    return decided_at(decision_id).date()
+
+
+def row_values(d: Decision) -> tuple[Any, ...]:
+    """The decision as a row of ``settlement_decisions``, in :data:`ROW_COLUMNS` order."""
+    return (
+        d.institution_code,
+        d.decision_id,
+        d.settlement_id,
+        d.registry_version,
+        d.outcome,
+        d.accepted_cents,
+        d.rejected_cents,
+        d.upstream_infcode,
+        d.physicians,
+        d.lines,
+    )
+
+
+ROW_COLUMNS = (
+    "institution_code",
+    "decision_id",
+    "settlement_id",
+    "registry_version",
+    "outcome",
+    "accepted_cents",
+    "rejected_cents",
+    "upstream_infcode",
+    "physicians",
+    "lines",
+)
