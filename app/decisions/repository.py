@@ -27,6 +27,10 @@ def region_institutions(region: str) -> Select[Any]:
     return select(Institution.code).where(Institution.region_code == region)
 
 
+async def institutions_of_region(session: AsyncSession, region: str) -> list[str]:
+    return list((await session.scalars(region_institutions(region))).all())
+
+
 async def institution_region(session: AsyncSession, code: str) -> str | None:
     return await session.scalar(select(Institution.region_code).where(Institution.code == code))
 

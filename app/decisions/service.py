@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.core.errors import Forbidden, ValidationFailed, field_error
+from app.core.settings import get_settings
+from app.decisions import archive
 from app.decisions import repository as repo
 from app.decisions.schemas import DecisionPage
 from app.registry.history import explain_decision
@@ -27,6 +31,22 @@ async def _region_scope(
                 f"{institution_code} is in region {region}."
             )
     return actor.region_code
+
+
+def _archive_dir() -> Path | None:
+    """The archive's directory when it holds archived days."""
+    directory = Path(get_settings().decision_archive_dir)
+    return directory if any(directory.glob("decisions-*.parquet")) else None
+
+
+async def _institutions(
+    session: AsyncSession, institution_code: str | None, region: str | None
+) -> list[str] | None:
+    if institution_code:
+        return [institution_code]
+    if region:
+        return await repo.institutions_of_region(session, region)
+    return None
 
 
 async def list_decisions(
@@ -59,7 +79,23 @@ async def list_decisions(
         since=since,
         until=until,
     )
-    rows = list((await session.scalars(stmt.limit(limit + 1).offset(offset))).all())
+    archived = _archive_dir()
+    if archived is None:
+        rows = list((await session.scalars(stmt.limit(limit + 1).offset(offset))).all())
+    else:  # hot and archived days alike, merged newest first
+        want = offset + limit + 1
+        hot = list((await session.scalars(stmt.limit(want))).all())
+        filters = archive.Filters(
+            settlement_id=settlement_id,
+            institution_codes=await _institutions(session, institution_code, region),
+            physician_codes=codes,
+            since=since,
+            until=until,
+        )
+        old = await asyncio.to_thread(archive.query, archived, filters, want)
+        merged = {r.decision_id: r for r in [*old, *hot]}
+        ordered = sorted(merged.values(), key=lambda r: r.decision_id, reverse=True)
+        rows = ordered[offset:want]
     items = [await explain_decision(session, r) for r in rows[:limit]]
     more = len(rows) > limit
     return DecisionPage(

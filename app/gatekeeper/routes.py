@@ -103,6 +103,13 @@ async def readyz(app: Served, send: Send) -> None:
         "registry_version": reg.version,
         "registry_age_s": round(age, 3),
     }
+    dlog = app.rt.log
+    body["decision_log"] = {
+        "backlog": dlog.backlog(),
+        "lag_s": round(dlog.lag_seconds(), 3),
+        "database": "down" if dlog.database_down else "up",
+        "sink": dlog.sink,
+    }
     supervision = workers.SUPERVISION
     if supervision is not None:  # pre-forked (prefork.py): the workers replaced so far
         body["workers"] = supervision.workers

@@ -325,15 +325,40 @@ def from_answer(
     """A decision from what the hot path answered: the response body (its ``lines``
     array) and the lines' inputs JSON (``[[code, day, emergency], ...]``)."""
     lines = _lines_decoder.decode(body[body.index(LINES_KEY) + len(LINES_KEY) - 1 : -1])
-    blob, codes = encode_lines(lines, _inputs_decoder.decode(inputs))
+    return from_lines(
+        decision_id,
+        settlement_id,
+        institution_code,
+        registry_version,
+        outcome,
+        (accepted, rejected),
+        lines,
+        _inputs_decoder.decode(inputs),
+        upstream_infcode,
+    )
+
+
+def from_lines(
+    decision_id: str,
+    settlement_id: str,
+    institution_code: str,
+    registry_version: int,
+    outcome: str,
+    amounts: tuple[str, str],
+    lines: list[dict[str, Any]],
+    inputs: list[tuple[str, str, bool]] | None,
+    upstream_infcode: int | None = None,
+) -> Decision:
+    """A decision from its answered lines and their inputs."""
+    blob, codes = encode_lines(lines, inputs)
     return Decision(
         uuid.UUID(decision_id),
         settlement_id,
         institution_code,
         registry_version,
         _OUTCOME[outcome],
-        to_cents(accepted),
-        to_cents(rejected),
+        to_cents(amounts[0]),
+        to_cents(amounts[1]),
         upstream_infcode,
         codes,
         blob,

@@ -44,6 +44,7 @@ import contextlib
 import logging
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -80,6 +81,7 @@ class DecisionLog:
         probe_max: float = 2.0,
         probe_timeout: float = 1.0,
         replay_batch: int = 10_000,
+        partitions_ahead: int = 7,
     ) -> None:
         self.database_url = database_url
         self.spill_dir = Path(spill_dir)
@@ -97,6 +99,8 @@ class DecisionLog:
         self.probe_max = probe_max
         self.probe_timeout = probe_timeout
         self.replay_batch = replay_batch
+        self.partitions_ahead = partitions_ahead
+        self._partitions_at = 0.0  # when the day partitions ahead were last ensured
         self.queue: list[Item] = []
         self._writing: list[Item] = []  # the batch being written (not in the table yet)
         self.written = 0  # rows inserted (live and replayed)
@@ -206,6 +210,8 @@ class DecisionLog:
                 await asyncio.sleep(1.0)
 
     async def _tick(self) -> bool:
+        if self._sink is not None and time.monotonic() >= self._partitions_at:
+            await self._ensure_partitions()
         if self._db_down_until and time.monotonic() >= self._db_down_until:
             await self._probe()
         batch = self.queue[: self.batch_size]
@@ -287,6 +293,18 @@ class DecisionLog:
         log.info("decision log: database answers again; replaying the backlog")
         self._db_down_until = 0.0
         self._backoff = 0.0
+
+    async def _ensure_partitions(self) -> None:
+        """PostgreSQL: the day partitions ahead, at start and then hourly (rows of a day
+        without one would land in the default partition)."""
+        assert self._sink is not None
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await self._sink.ensure_partitions(datetime.now(UTC).date(), self.partitions_ahead)
+            self._partitions_at = time.monotonic() + 3600
+        except Exception as exc:  # the database may be down: again in a minute
+            log.warning("decision log: partitions ahead not ensured (%r)", exc)
+            self._partitions_at = time.monotonic() + 60
 
     async def _insert(self, rows: list[codec.Decision], *, replay: bool = False) -> None:
         if self._sink is None:

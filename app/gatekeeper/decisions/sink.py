@@ -11,13 +11,14 @@ trip for the rows.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.models import SettlementDecision
+from app.models import SettlementDecision, partitions
 from app.registry import decision_codec as codec
 
 COLUMNS = codec.ROW_COLUMNS
@@ -33,6 +34,19 @@ class Sink:
     async def probe(self) -> None:
         async with self.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
+
+    async def ensure_partitions(self, today: date, ahead: int) -> int:
+        """PostgreSQL, partitioned table: create the day partitions from yesterday to
+        ``ahead`` days on (idempotent); how many days are ensured."""
+        if not self.postgres:
+            return 0
+        async with self.engine.begin() as conn:
+            if (await conn.exec_driver_sql(partitions.IS_PARTITIONED_SQL)).first() is None:
+                return 0
+            days = partitions.days_ahead(today, 1, ahead)
+            for day in days:
+                await conn.exec_driver_sql(partitions.create_sql(day))
+        return len(days)
 
     async def write(self, rows: list[codec.Decision], *, replay: bool = False) -> None:
         if not rows:

@@ -136,17 +136,15 @@ def _convert(bind: sa.engine.Connection) -> None:
         for r in rows:
             lines = r.lines if isinstance(r.lines, list) else json.loads(r.lines)
             inputs = r.inputs if not isinstance(r.inputs, str) else json.loads(r.inputs)
-            body = json.dumps({"lines": lines}).encode()
-            d = codec.from_answer(
+            d = codec.from_lines(
                 r.decision_id,
                 r.settlement_id,
                 r.institution_code,
                 r.registry_version,
                 r.outcome,
-                r.accepted_amount,
-                r.rejected_amount,
-                body,
-                json.dumps(inputs).encode(),
+                (r.accepted_amount, r.rejected_amount),
+                lines,
+                inputs,
             )
             values.append(dict(zip(codec.ROW_COLUMNS, codec.row_values(d), strict=True)))
         bind.execute(sa.insert(new), values)
