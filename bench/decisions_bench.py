@@ -131,10 +131,15 @@ async def amain(url: str, rows: int, days: int, work: Path) -> None:
                 )
             ).one()
             heap, idx = heap + h, idx + t_
-        per_index = (await conn.execute(text(
-            "SELECT i.relname, sum(pg_relation_size(i.oid)) FROM pg_index x "
-            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-            "WHERE t.relname LIKE 'settlement_decisions_%' GROUP BY 1"))).all()
+        per_index = (
+            await conn.execute(
+                text(
+                    "SELECT i.relname, sum(pg_relation_size(i.oid)) FROM pg_index x "
+                    "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                    "WHERE t.relname LIKE 'settlement_decisions_%' GROUP BY 1"
+                )
+            )
+        ).all()
     by_kind: dict[str, int] = {}
     for name, size in per_index:
         kind = "key" if name.endswith("pkey") else name.split("_")[-2]

@@ -205,7 +205,7 @@ async def decision_lines_since(
     )
     out: list[tuple[datetime, list[Any]]] = []
     for did, codes, blob in (await session.execute(stmt)).all():
-        out.append((codec.decided_at(did), codec.decode_lines(blob, list(codes))[0]))
+        out.append((codec.decided_at(did), codec.decode_lines(blob, codes)[0]))
     return out
 
 

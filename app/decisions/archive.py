@@ -28,20 +28,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.models import SettlementDecision, partitions
 from app.registry import decision_codec as codec
 
-SCHEMA = pa.schema(
-    [
-        ("institution_code", pa.string()),
-        ("decision_id", pa.binary(16)),
-        ("settlement_id", pa.string()),
-        ("registry_version", pa.int64()),
-        ("outcome", pa.int8()),
-        ("accepted_cents", pa.int64()),
-        ("rejected_cents", pa.int64()),
-        ("upstream_infcode", pa.int16()),
-        ("physicians", pa.list_(pa.string())),
-        ("lines", pa.binary()),
-    ]
-)
+_TYPES = {
+    "registry_version": pa.int64(),
+    "accepted_cents": pa.int64(),
+    "rejected_cents": pa.int64(),
+    "decision_id": pa.binary(16),
+    "outcome": pa.int8(),
+    "upstream_infcode": pa.int16(),
+    "institution_code": pa.string(),
+    "settlement_id": pa.string(),
+    "physicians": pa.string(),
+    "lines": pa.binary(),
+}
+SCHEMA = pa.schema([(c, _TYPES[c]) for c in codec.ROW_COLUMNS])
 SELECT_COLUMNS = ", ".join(codec.ROW_COLUMNS)
 
 
@@ -54,7 +53,7 @@ def _table(rows: Sequence[Any]) -> pa.Table:
     for row in rows:
         for name, value in zip(codec.ROW_COLUMNS, row, strict=True):
             data[name].append(value)
-    data["decision_id"] = [u.bytes for u in data["decision_id"]]
+    data["decision_id"] = [u.bytes for u in data["decision_id"]]  # uuid -> its 16 bytes
     return pa.Table.from_pydict(data, schema=SCHEMA)
 
 
@@ -68,7 +67,7 @@ def write_day(directory: Path, day: date, rows: Sequence[Any]) -> Path:
         tmp,
         compression="zstd",
         compression_level=9,
-        use_dictionary=["institution_code", "physicians"],
+        use_dictionary=["institution_code", "physicians", "registry_version"],
         row_group_size=1 << 20,
     )
     fd = os.open(tmp, os.O_RDONLY)
@@ -90,7 +89,7 @@ class Archived:
 async def _rows(conn: AsyncConnection, table: str) -> list[Any]:
     result = await conn.execute(
         text(f"SELECT {SELECT_COLUMNS} FROM {table} ORDER BY institution_code, decision_id")
-    )
+    )  # institution runs and ordered ids compress best
     return list(result.all())
 
 
@@ -136,18 +135,7 @@ async def restore(engine: AsyncEngine, directory: Path, day: date) -> int:
     """Copy an archived day back into its partition (created if need be)."""
     table = pq.read_table(file_of(directory, day))
     records = [
-        (
-            r["institution_code"],
-            uuid.UUID(bytes=r["decision_id"]),
-            r["settlement_id"],
-            r["registry_version"],
-            r["outcome"],
-            r["accepted_cents"],
-            r["rejected_cents"],
-            r["upstream_infcode"],
-            r["physicians"],
-            r["lines"],
-        )
+        tuple(uuid.UUID(bytes=r[c]) if c == "decision_id" else r[c] for c in codec.ROW_COLUMNS)
         for r in table.to_pylist()
     ]
     async with engine.connect() as conn:
@@ -186,7 +174,7 @@ def query(directory: Path, f: Filters, limit: int) -> list[SettlementDecision]:
         where.append("list_contains(?, institution_code)")
         params.append(list(f.institution_codes))
     if f.physician_codes:
-        where.append("list_has_any(physicians, ?)")
+        where.append("list_has_any(string_split(physicians, chr(31)), ?)")
         params.append(list(f.physician_codes))
     if f.since is not None:
         where.append("decision_id >= ?")
@@ -204,15 +192,16 @@ def query(directory: Path, f: Filters, limit: int) -> list[SettlementDecision]:
 
 
 def _row(r: Sequence[Any]) -> SettlementDecision:
+    v = dict(zip(codec.ROW_COLUMNS, r, strict=True))
     return SettlementDecision(
-        institution_code=r[0],
-        decision_id=uuid.UUID(bytes=bytes(r[1])),
-        settlement_id=r[2],
-        registry_version=r[3],
-        outcome_code=r[4],
-        accepted_cents=r[5],
-        rejected_cents=r[6],
-        upstream_infcode=r[7],
-        physicians=list(r[8]),
-        encoded_lines=bytes(r[9]),
+        registry_version=v["registry_version"],
+        accepted_cents=v["accepted_cents"],
+        rejected_cents=v["rejected_cents"],
+        decision_id=uuid.UUID(bytes=bytes(v["decision_id"])),
+        outcome_code=v["outcome"],
+        upstream_infcode=v["upstream_infcode"],
+        institution_code=v["institution_code"],
+        settlement_id=v["settlement_id"],
+        physicians=v["physicians"],
+        encoded_lines=bytes(v["lines"]),
     )

@@ -51,7 +51,7 @@ def run_query(settings: Settings, filters: archive.Filters, limit: int) -> int:
     """Archived decisions as JSON lines (as answered; the explanation is the admin API's)."""
     rows = archive.query(Path(settings.decision_archive_dir), filters, limit)
     for r in rows:
-        lines, inputs = codec.decode_lines(r.encoded_lines, list(r.physicians))
+        lines, inputs = codec.decode_lines(r.encoded_lines, r.physicians)
         out = {
             "decision_id": str(r.decision_id),
             "settlement_id": r.settlement_id,

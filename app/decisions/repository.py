@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, literal, or_, select
+from sqlalchemy import Select, Text, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Institution, Physician, SettlementDecision
+from app.models.decisions import PHYSICIANS_SEP_SQL
 from app.registry import decision_codec as codec
 
 
@@ -61,8 +62,8 @@ def decisions_query(
     if not physician_codes:
         return stmt
     if dialect == "postgresql":  # the GIN index on the codes, over all of history
-        codes = literal(physician_codes, ARRAY(Text))
-        return stmt.where(d.physicians.op("&&")(codes))
-    # SQLite keeps the codes as a JSON array of strings
-    text_codes = cast(d.physicians, Text)
-    return stmt.where(or_(*(text_codes.like(f'%"{c}"%') for c in physician_codes)))
+        as_array = func.string_to_array(d.physicians, literal_column(PHYSICIANS_SEP_SQL))
+        return stmt.where(as_array.op("&&")(literal(physician_codes, ARRAY(Text))))
+    sep = codec.SEP
+    padded = literal(sep) + d.physicians + literal(sep)
+    return stmt.where(or_(*(padded.like(f"%{sep}{c}{sep}%") for c in physician_codes)))

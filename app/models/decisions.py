@@ -3,14 +3,24 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, LargeBinary, SmallInteger, String, Text, Uuid
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    func,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TZDateTime
 
-# A list of codes: text[] on PostgreSQL (GIN-indexed), JSON elsewhere.
-CodeList = JSON().with_variant(ARRAY(Text), "postgresql")
+# The separator of the ``physicians`` column as SQL (the GIN index's expression).
+PHYSICIANS_SEP_SQL = "E'\\x1f'"
 
 
 class SettlementDecision(Base):
@@ -21,23 +31,31 @@ class SettlementDecision(Base):
     read (``app.registry.history``)."""
 
     __tablename__ = "settlement_decisions"
-    # Institution first: the key serves the institution's newest-first pages, the lookup
-    # of one decision by its institution, and idempotent replays.
-    institution_code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    decision_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    settlement_id: Mapped[str] = mapped_column(String(64))
+    # Fixed-width columns first (no alignment padding), no nullable column (no null
+    # bitmap: a 24-byte tuple header).
     registry_version: Mapped[int] = mapped_column(BigInteger)
-    outcome_code: Mapped[int] = mapped_column("outcome", SmallInteger)
     accepted_cents: Mapped[int] = mapped_column(BigInteger)
     rejected_cents: Mapped[int] = mapped_column(BigInteger)
-    # The national message a forwarded upload answered (e.g. 2204), when there was one.
-    upstream_infcode: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
-    # The staff codes the lines name, once each (the lines refer to them by position).
-    physicians: Mapped[list[str]] = mapped_column(CodeList)
+    decision_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    outcome_code: Mapped[int] = mapped_column("outcome", SmallInteger)
+    # The national message a forwarded upload answered (e.g. 2204); 0: none.
+    upstream_infcode: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    institution_code: Mapped[str] = mapped_column(String(32))
+    settlement_id: Mapped[str] = mapped_column(String(64))
+    # The staff codes the lines name, once each, joined by U+001F (the lines refer to
+    # them by position; ``decision_codec.codes_text``).
+    physicians: Mapped[str] = mapped_column(Text)
     encoded_lines: Mapped[bytes] = mapped_column("lines", LargeBinary)
+    # Institution first: the key serves the institution's newest-first pages, the lookup
+    # of one decision by its institution, and idempotent replays.
     __table_args__ = (
+        PrimaryKeyConstraint("institution_code", "decision_id", name="pk_settlement_decisions"),
         Index("ix_settlement_decisions_settlement", "settlement_id", postgresql_using="hash"),
-        Index("ix_settlement_decisions_physicians", "physicians", postgresql_using="gin"),
+        Index(
+            "ix_settlement_decisions_physicians",
+            func.string_to_array(physicians, literal_column(PHYSICIANS_SEP_SQL)),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
 

@@ -5,7 +5,8 @@ A logged decision keeps what its answer and its explanation need, nothing twice:
 
 * **codes** (the staff codes its lines name) are stored once per decision, in order of
   first use; a line refers to its code by position (the database keeps them in the
-  ``physicians`` array, which the physician lookup indexes);
+  ``physicians`` column, joined by U+001F, which the physician lookup indexes as an
+  array);
 * **lines** are one header byte each: the verdict as a small integer (its position in
   ``ALL_RESULTS``: decision, reason and override in one), the emergency flag, "same code
   and day as the line before", and "extension follows" (a second staff code, the field
@@ -24,6 +25,7 @@ from __future__ import annotations
 import itertools
 import struct
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -205,11 +207,23 @@ def encode_lines(
     return bytes(out), list(codes)
 
 
+SEP = "\x1f"
+
+
+def codes_text(codes: Sequence[str]) -> str:
+    """The codes as the ``physicians`` column keeps them (a code cannot hold U+001F: a
+    code that did, malformed anyway, keeps ``?`` in its place)."""
+    return SEP.join(c.replace(SEP, "?") for c in codes)
+
+
 def decode_lines(
-    blob: bytes, codes: list[str]
+    blob: bytes, codes: str | Sequence[str]
 ) -> tuple[list[dict[str, Any]], list[list[Any]] | None]:
     """(the lines as answered: ``line_id``, ``decision``, ``reason``[, ``overridden``];
-    their inputs ``[code, service_date, emergency]`` or None when not kept)."""
+    their inputs ``[code, service_date, emergency]`` or None when not kept). ``codes``:
+    the list, or the ``physicians`` column's text."""
+    if isinstance(codes, str):
+        codes = codes.split(SEP) if codes else []
     r = _Reader(blob)
     n = r.uv()
     mode = r._byte()
@@ -372,28 +386,29 @@ def day_of(decision_id: uuid.UUID) -> date:
 def row_values(d: Decision) -> tuple[Any, ...]:
     """The decision as a row of ``settlement_decisions``, in :data:`ROW_COLUMNS` order."""
     return (
-        d.institution_code,
-        d.decision_id,
-        d.settlement_id,
         d.registry_version,
-        d.outcome,
         d.accepted_cents,
         d.rejected_cents,
-        d.upstream_infcode,
-        d.physicians,
+        d.decision_id,
+        d.outcome,
+        0 if d.upstream_infcode is None else d.upstream_infcode,
+        d.institution_code,
+        d.settlement_id,
+        codes_text(d.physicians),
         d.lines,
     )
 
 
+# The table's columns, in the order that wastes no alignment padding.
 ROW_COLUMNS = (
-    "institution_code",
-    "decision_id",
-    "settlement_id",
     "registry_version",
-    "outcome",
     "accepted_cents",
     "rejected_cents",
+    "decision_id",
+    "outcome",
     "upstream_infcode",
+    "institution_code",
+    "settlement_id",
     "physicians",
     "lines",
 )

@@ -238,7 +238,7 @@ async def explain_decision(
     """A logged decision with every line's basis on the record as of its version, and
     the lines withdrawn since (``pending``: withdrawals not yet in their table)."""
     version = int(row.registry_version)
-    stored_lines, stored_inputs = codec.decode_lines(row.encoded_lines, list(row.physicians))
+    stored_lines, stored_inputs = codec.decode_lines(row.encoded_lines, row.physicians)
     inputs: list[Any] = stored_inputs or []
     decision_id = str(row.decision_id)
     aliases = await _aliases(session, (i[0] for i in inputs))

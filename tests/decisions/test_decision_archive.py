@@ -81,7 +81,7 @@ async def test_migration_converts_logged_rows(fresh_db: str) -> None:
         row = await get_decision(session, did, "H1")
         assert row is not None
         assert (row.settlement_id, codec.money(row.accepted_cents)) == ("S-OLD", "-1.50")
-        got, inputs = codec.decode_lines(row.encoded_lines, list(row.physicians))
+        got, inputs = codec.decode_lines(row.encoded_lines, row.physicians)
         assert got == lines
         assert inputs == [[DOC_A, "2025-11-30", False], [DOC_B, "2025-11-30", True]]
         assert await get_decision(session, did) is not None  # without the institution

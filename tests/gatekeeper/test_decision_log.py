@@ -5,7 +5,6 @@ the queue is bounded and requests get a 503 instead of a silently lost decision.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import sqlite3
 import uuid
@@ -66,7 +65,7 @@ async def test_rows_match_the_answers(
         )
         assert codec.OUTCOMES[row[4]] == "partial"
         assert (codec.money(row[5]), codec.money(row[6])) == ("12.50", "3.00")
-        lines, inputs = codec.decode_lines(row[8], json.loads(row[7]))
+        lines, inputs = codec.decode_lines(row[8], row[7])
         assert lines == a["lines"]
         assert inputs is not None and inputs[0] == [DR_PLAIN, "2026-11-20", False]
 

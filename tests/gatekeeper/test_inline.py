@@ -313,7 +313,7 @@ async def test_national_format_inline_is_the_asgi_answer_and_logs_the_same_input
             sqlite3.connect(gk_env, timeout=0.01) as db,
         ):
             rows = {
-                sid: json.dumps(codec.decode_lines(blob, json.loads(codes))[1])
+                sid: json.dumps(codec.decode_lines(blob, codes)[1])
                 for sid, codes, blob in db.execute(
                     "SELECT settlement_id, physicians, lines FROM settlement_decisions"
                 )

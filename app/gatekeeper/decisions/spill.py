@@ -104,8 +104,8 @@ def as_row(d: codec.Decision) -> SettlementDecision:
         outcome_code=d.outcome,
         accepted_cents=d.accepted_cents,
         rejected_cents=d.rejected_cents,
-        upstream_infcode=d.upstream_infcode,
-        physicians=d.physicians,
+        upstream_infcode=d.upstream_infcode or 0,
+        physicians=codec.codes_text(d.physicians),
         encoded_lines=d.lines,
     )
 

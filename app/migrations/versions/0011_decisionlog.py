@@ -2,7 +2,7 @@
 
 Rows in the compact encoding of ``app.registry.decision_codec``: ids as ``uuid``, amounts
 as integer cents, outcome as a small integer, the staff codes once per decision
-(``physicians``: ``text[]`` with a GIN index, JSON on SQLite), the lines as bytes. The
+(``physicians``: joined by U+001F, GIN-indexed as an array on PostgreSQL), the lines as bytes. The
 key ``(institution_code, decision_id)``; a hash index on ``settlement_id``. On
 PostgreSQL the table is ``PARTITION BY RANGE (decision_id)``, one partition per UTC day
 (``app.models.partitions``) and a default one. Existing rows are converted.
@@ -32,18 +32,17 @@ depends_on: str | Sequence[str] | None = None
 
 OLD = "settlement_decisions_v0"
 BATCH = 5_000
-CODES = sa.JSON().with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
 PG_TABLE = """
 CREATE TABLE settlement_decisions (
-    institution_code varchar(32) NOT NULL,
-    decision_id uuid NOT NULL,
-    settlement_id varchar(64) NOT NULL,
     registry_version bigint NOT NULL,
-    outcome smallint NOT NULL,
     accepted_cents bigint NOT NULL,
     rejected_cents bigint NOT NULL,
-    upstream_infcode smallint,
-    physicians text[] NOT NULL,
+    decision_id uuid NOT NULL,
+    outcome smallint NOT NULL,
+    upstream_infcode smallint NOT NULL DEFAULT 0,
+    institution_code varchar(32) NOT NULL,
+    settlement_id varchar(64) NOT NULL,
+    physicians text NOT NULL,
     lines bytea NOT NULL,
     CONSTRAINT pk_settlement_decisions PRIMARY KEY (institution_code, decision_id)
 ) PARTITION BY RANGE (decision_id)
@@ -53,15 +52,15 @@ CREATE TABLE settlement_decisions (
 def _new_table_sqlite() -> None:
     op.create_table(
         "settlement_decisions",
-        sa.Column("institution_code", sa.String(32), nullable=False),
-        sa.Column("decision_id", sa.Uuid(), nullable=False),
-        sa.Column("settlement_id", sa.String(64), nullable=False),
         sa.Column("registry_version", sa.BigInteger(), nullable=False),
-        sa.Column("outcome", sa.SmallInteger(), nullable=False),
         sa.Column("accepted_cents", sa.BigInteger(), nullable=False),
         sa.Column("rejected_cents", sa.BigInteger(), nullable=False),
-        sa.Column("upstream_infcode", sa.SmallInteger(), nullable=True),
-        sa.Column("physicians", CODES, nullable=False),
+        sa.Column("decision_id", sa.Uuid(), nullable=False),
+        sa.Column("outcome", sa.SmallInteger(), nullable=False),
+        sa.Column("upstream_infcode", sa.SmallInteger(), nullable=False, server_default="0"),
+        sa.Column("institution_code", sa.String(32), nullable=False),
+        sa.Column("settlement_id", sa.String(64), nullable=False),
+        sa.Column("physicians", sa.Text(), nullable=False),
         sa.Column("lines", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint(
             "institution_code", "decision_id", name="pk_settlement_decisions"
@@ -89,7 +88,7 @@ def upgrade() -> None:
         )
         op.execute(
             "CREATE INDEX ix_settlement_decisions_physicians ON settlement_decisions "
-            "USING gin (physicians)"
+            "USING gin (string_to_array(physicians, E'\\x1f'))"
         )
     else:
         _new_table_sqlite()
@@ -113,7 +112,7 @@ def _days(bind: sa.engine.Connection) -> list[date]:
 
 
 def _compact(name: str) -> sa.TableClause:
-    types: dict[str, Any] = {"decision_id": sa.Uuid(), "physicians": CODES, "lines": sa.LargeBinary()}
+    types: dict[str, Any] = {"decision_id": sa.Uuid(), "lines": sa.LargeBinary()}
     return sa.table(name, *(sa.column(c, types.get(c)) for c in codec.ROW_COLUMNS))
 
 
@@ -187,7 +186,7 @@ def downgrade() -> None:
     values = []
     for r in bind.execute(sa.select(src)).all():
         did = r.decision_id if isinstance(r.decision_id, uuid.UUID) else uuid.UUID(r.decision_id)
-        lines, inputs = codec.decode_lines(r.lines, list(r.physicians))
+        lines, inputs = codec.decode_lines(r.lines, r.physicians)
         values.append(
             {
                 "decision_id": str(did),
