@@ -47,7 +47,6 @@ FIELDS = (None, "physician_code", "bilg_dr_codg", "orders_dr_code")
 _FIELD = {f: i for i, f in enumerate(FIELDS)}
 _SAME, _EMERGENCY, _EXT = 0x10, 0x20, 0x40
 _IDS_SEQ, _IDS_INT, _IDS_STR, _NO_INPUTS = 0, 1, 2, 0x80
-_lines_decoder = msgspec.json.Decoder(list[dict[str, Any]])
 _inputs_decoder = msgspec.json.Decoder(list[tuple[str, str, bool]] | None)
 
 
@@ -152,8 +151,22 @@ class _Reader:
 
 
 # -- lines ------------------------------------------------------------------------------------
+_SEQ_IDS = [str(i + 1) for i in range(1000)]
+_ORD: dict[str, int] = {}
+
+
+def _ordinal(day: str) -> int:
+    o = _ORD.get(day)
+    if o is None:
+        if len(_ORD) > 4096:
+            _ORD.clear()
+        o = _ORD[day] = date.fromisoformat(day).toordinal()
+    return o
+
+
 def _line_ids(out: bytearray, ids: list[str]) -> None:
-    if ids == [str(i + 1) for i in range(len(ids))]:
+    n = len(ids)
+    if n <= len(_SEQ_IDS) and ids == _SEQ_IDS[:n]:
         out.append(_IDS_SEQ)
         return
     if all(i.isdigit() and i == str(int(i)) for i in ids):
@@ -161,48 +174,68 @@ def _line_ids(out: bytearray, ids: list[str]) -> None:
         if all(b > a for a, b in itertools.pairwise(nums)):
             out.append(_IDS_INT)
             prev = 0
-            for n in nums:
-                _uv(out, n - prev)
-                prev = n
+            for num in nums:
+                _uv(out, num - prev)
+                prev = num
             return
     out.append(_IDS_STR)
     for i in ids:
         _str(out, i)
 
 
+class _Line(msgspec.Struct, gc=False):
+    """A line of a response, as the decision log reads it."""
+
+    line_id: str
+    decision: str
+    reason: str | None = None
+    overridden: str | None = None
+    field: str | None = None
+    second_code: str | None = None
+
+
+_line_list = msgspec.json.Decoder(list[_Line])
+
+
 def encode_lines(
-    lines: list[dict[str, Any]], inputs: list[tuple[str, str, bool]] | None
+    lines: Sequence[_Line | dict[str, Any]], inputs: Sequence[Sequence[Any]] | None
 ) -> tuple[bytes, list[str]]:
     """(the compact lines, the codes they name in order of first use)."""
+    rows: Sequence[_Line] = (
+        lines  # type: ignore[assignment]  # decoded as _Line (from_answer)
+        if not lines or isinstance(lines[0], _Line)
+        else [msgspec.convert(ln, _Line) for ln in lines]
+    )
     out = bytearray()
-    n = len(lines)
+    n = len(rows)
     _uv(out, n)
-    ids = [str(ln["line_id"]) for ln in lines]
     mode = len(out)
-    _line_ids(out, ids)
-    results = [_RESULT[(ln["decision"], ln.get("reason"), ln.get("overridden"))] for ln in lines]
+    _line_ids(out, [ln.line_id for ln in rows])
+    results = [_RESULT[(ln.decision, ln.reason, ln.overridden)] for ln in rows]
     if inputs is None or len(inputs) != n:
         out[mode] |= _NO_INPUTS
         out += bytes(results)
         return bytes(out), []
     codes: dict[str, int] = {}
-    days = [date.fromisoformat(i[1]).toordinal() for i in inputs]
-    base = min(days) if days else _EPOCH_ORD
+    base = min(_ordinal(d) for d in {i[1] for i in inputs}) if n else _EPOCH_ORD
     _uv(out, _zz(base - _EPOCH_ORD))
-    prev: tuple[str, int] | None = None
-    for (code, _, emergency), day, result, ln in zip(inputs, days, results, lines, strict=True):
-        field = _FIELD.get(ln.get("field"), 0)
-        second = ln.get("second_code")
-        head = result | (_EMERGENCY if emergency else 0) | (_EXT if field or second else 0)
-        if prev == (code, day):
+    prev: Any = None
+    ext = any(ln.field is not None or ln.second_code is not None for ln in rows)
+    for inp, result, ln in zip(inputs, results, rows, strict=True):
+        code, day, emergency = inp[0], inp[1], inp[2]
+        head = result | _EMERGENCY if emergency else result
+        if ext and (ln.field or ln.second_code):
+            head |= _EXT
+        if prev is not None and prev[0] == code and prev[1] == day:
             out.append(head | _SAME)
         else:
             out.append(head)
             _uv(out, codes.setdefault(code, len(codes)))
-            _uv(out, day - base)
-            prev = (code, day)
+            _uv(out, _ordinal(day) - base)
+            prev = inp
         if head & _EXT:
-            out.append(field)
+            out.append(_FIELD.get(ln.field, 0))
+            second = ln.second_code
             _uv(out, 0 if second is None else codes.setdefault(second, len(codes)) + 1)
     return bytes(out), list(codes)
 
@@ -338,7 +371,7 @@ def from_answer(
 ) -> Decision:
     """A decision from what the hot path answered: the response body (its ``lines``
     array) and the lines' inputs JSON (``[[code, day, emergency], ...]``)."""
-    lines = _lines_decoder.decode(body[body.index(LINES_KEY) + len(LINES_KEY) - 1 : -1])
+    lines = _line_list.decode(body[body.index(LINES_KEY) + len(LINES_KEY) - 1 : -1])
     return from_lines(
         decision_id,
         settlement_id,
@@ -359,8 +392,8 @@ def from_lines(
     registry_version: int,
     outcome: str,
     amounts: tuple[str, str],
-    lines: list[dict[str, Any]],
-    inputs: list[tuple[str, str, bool]] | None,
+    lines: Sequence[_Line | dict[str, Any]],
+    inputs: Sequence[Sequence[Any]] | None,
     upstream_infcode: int | None = None,
 ) -> Decision:
     """A decision from its answered lines and their inputs."""

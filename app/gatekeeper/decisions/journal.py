@@ -152,7 +152,7 @@ class Journal:
     # -- hot path ---------------------------------------------------------------------------
     def add(self, item: Item) -> asyncio.Future[None]:
         """Queue ``item`` for this turn's write; the future resolves once it is written."""
-        self._pending += spill_buffers([item])
+        self._pending += spill_buffers([item], keep=True)
         self._count += 1
         batch = self._batch
         if batch is None:
@@ -164,7 +164,7 @@ class Journal:
     def add_then(self, item: Item, done: Callable[[bool], None]) -> None:
         """Queue ``item`` for this turn's write, then call ``done(True)`` once it is
         written, ``done(False)`` if it could not be (the inline protocol: no future)."""
-        self._pending += spill_buffers([item])
+        self._pending += spill_buffers([item], keep=True)
         self._count += 1
         self._then.append(done)
         if not self._scheduled:

@@ -89,10 +89,23 @@ def lines_json(body: bytes) -> bytes:
     return body[body.index(LINES_KEY) + len(LINES_KEY) - 1 : -1]
 
 
-def decode_item(item: Item) -> codec.Decision:
-    """A queued decision in the compact encoding."""
-    did, _, sid, inst, version, outcome, acc, rej, body, inputs = item
-    return codec.from_answer(did, sid, inst, version, outcome, acc, rej, body, inputs)
+# Decisions the journal encoded on the hot path, kept for the decision log's worker
+# (encoded once per decision; bounded: cleared past MEMO_MAX).
+_memo: dict[str, codec.Decision] = {}
+MEMO_MAX = 50_000
+
+
+def decode_item(item: Item, *, keep: bool = False) -> codec.Decision:
+    """A queued decision in the compact encoding; ``keep``: for a later call too."""
+    d = _memo.get(item[0]) if keep else _memo.pop(item[0], None)
+    if d is None:
+        did, _, sid, inst, version, outcome, acc, rej, body, inputs = item
+        d = codec.from_answer(did, sid, inst, version, outcome, acc, rej, body, inputs)
+        if keep:
+            if len(_memo) >= MEMO_MAX:
+                _memo.clear()
+            _memo[did] = d
+    return d
 
 
 def as_row(d: codec.Decision) -> SettlementDecision:
@@ -114,9 +127,10 @@ def frame(record: bytes) -> bytes:
     return _FRAME.pack(len(record), zlib.crc32(record)) + record
 
 
-def spill_buffers(batch: list[Item]) -> list[bytes]:
-    """The batch as frames, as buffers for ``os.writev``."""
-    return [frame(codec.encode(decode_item(item))) for item in batch]
+def spill_buffers(batch: list[Item], *, keep: bool = False) -> list[bytes]:
+    """The batch as frames, as buffers for ``os.writev`` (``keep``: the journal's, the
+    decision log's worker will want the same decisions)."""
+    return [frame(codec.encode(decode_item(item, keep=keep))) for item in batch]
 
 
 def spill_files(directory: Path) -> list[Path]:
