@@ -55,7 +55,7 @@ def _serve(args: argparse.Namespace) -> None:
             server_header=False,
             access_log=False,
             log_level="info",
-            log_config=log_config(),
+            log_config=log_config(get_settings().log_format),
         )
         return
     uvicorn.run(
@@ -72,7 +72,7 @@ def _serve(args: argparse.Namespace) -> None:
         access_log=False,
         workers=1,
         log_level="info",
-        log_config=log_config(),
+        log_config=log_config(get_settings().log_format),
     )
 
 

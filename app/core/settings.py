@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # POST /admin/v1/imports/roster: its own body cap (100,000 rows are about 10 MB).
     roster_import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     log_sql: bool = False
+    # "json": one JSON object a line with request/decision/msgid ids (app.core.logs).
+    log_format: Literal["text", "json"] = "text"
     # The relay (YBGATE_RELAY_<FIELD>; see app.sync.relay.RelayConfig).
     relay_poll_s: float = Field(default=0.02, gt=0)  # outbox poll when idle
     relay_batch: int = Field(default=500, ge=1)  # patches per poll / per pipeline

@@ -84,7 +84,7 @@ async def dispatch(app: Served, scope: Scope, send: Send) -> None:
             app.metrics.observe_op("roster", str(err.status), 0.0)
         await send_problem(send, err, path)
     except Exception:  # a bug, not the request
-        log.exception("%s %s failed", method, path)
+        log.exception("%s %s failed", method, path, extra={"path": path})
         await send_problem(send, InternalError("The request failed."), path)
 
 

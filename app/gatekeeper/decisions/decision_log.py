@@ -101,6 +101,7 @@ class DecisionLog:
         self.replay_batch = replay_batch
         self.partitions_ahead = partitions_ahead
         self._partitions_at = 0.0  # when the day partitions ahead were last ensured
+        self._spilling = False
         self.queue: list[Item] = []
         self._writing: list[Item] = []  # the batch being written (not in the table yet)
         self.written = 0  # rows inserted (live and replayed)
@@ -252,16 +253,28 @@ class DecisionLog:
                 self.written += len(batch)
                 self.kept += len(batch)
                 self._backoff = 0.0
+                self._spilling = False
                 return
             except Exception as exc:  # any sink failure: keep the batch on disk
                 self._db_failed(exc)
         try:
             await asyncio.to_thread(self._spill.append, spill_buffers(batch))
+            if not self._spilling:  # the first batch of a spell (not one line per batch)
+                self._spilling = True
+                log.info(
+                    "decision log: spilling from decision %s",
+                    batch[0][0],
+                    extra={"decision_id": batch[0][0], "settlement_id": batch[0][2]},
+                )
             self.spilled += len(batch)
             self.kept += len(batch)
         except Exception:
             self.spill_failures += 1
-            log.exception("decision log: spill failed; %d decisions stay queued", len(batch))
+            log.exception(
+                "decision log: spill failed; %d decisions stay queued",
+                len(batch),
+                extra={"decision_id": batch[0][0]},
+            )
             self.queue[:0] = batch
             self.limit = self.max_queue
             if self._stopping:
