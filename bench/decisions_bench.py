@@ -92,6 +92,12 @@ async def timed(engine: Any, stmt: Any, n: int) -> tuple[float, float]:
     return statistics.median(ms), pct(ms, 0.99)
 
 
+async def lsn(engine: Any) -> int:
+    async with engine.connect() as conn:
+        q = "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"
+        return int((await conn.execute(text(q))).scalar())
+
+
 async def amain(url: str, rows: int, days: int, work: Path) -> None:
     engine = create_async_engine(url, pool_size=2)
     async with engine.connect() as conn:
@@ -108,15 +114,18 @@ async def amain(url: str, rows: int, days: int, work: Path) -> None:
     per_day = rows // days
     sample: list[codec.Decision] = []
     copy_s = 0.0
+    wal = 0
     for i in range(days):
         day = first + timedelta(days=i)
         start = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
         batch = decisions(day, per_day, start)
         sample += batch[:: max(1, per_day // 2000)]
+        lsn0 = await lsn(engine)
         t = time.perf_counter()
         for j in range(0, len(batch), 10_000):
             await sink.write(batch[j : j + 10_000])
         copy_s += time.perf_counter() - t
+        wal += await lsn(engine) - lsn0
         print(f"  day {day}: {len(batch)} rows", flush=True)
     total = per_day * days
     async with engine.connect() as conn:  # as autovacuum would: GIN pending list merged
@@ -205,6 +214,7 @@ async def amain(url: str, rows: int, days: int, work: Path) -> None:
         f"(heap {heap / total:.0f} + indexes {idx / total:.0f})"
     )
     print("  indexes: " + ", ".join(f"{k} {v / total:.0f} B" for k, v in sorted(by_kind.items())))
+    print(f"WAL written by the COPY: {wal / total:.0f} B/decision")
     print(f"journal: {journal:.0f} B/decision (framed record)")
     print(f"archive: {arch:.1f} B/decision (Parquet zstd, {len(day_rows)} rows of one day)")
     print(f"lookup by settlement_id: p50 {sid[0]:.2f} ms, p99 {sid[1]:.2f} ms")

@@ -63,6 +63,7 @@ starts run-prod "ready $port && ready $((port + 1)) && ready $((port + 2))" PORT
 completes loadtest PORT="$port" LOADTEST_TIME=5s LOADTEST_USERS=4
 starts bench "said bench '^== 20 lines'" PORT="$port" FLOOR_PORT="$floor"
 completes bench-import BENCH_ARGS="--rows 500 --institutions 5"
+completes bench-decisions BENCH_ARGS="--rows 4000 --days 2"
 starts bench-sync "said bench-sync 'testenv: PostgreSQL'"
 starts bench-scale "said bench-scale '== make bench-scale'"
 completes format

@@ -1,12 +1,16 @@
 """The decision log over time, on PostgreSQL: rows logged before the compact encoding are
 converted by the migration and read back the same; days past the hot window leave the
 table for a Parquet file (detached, exported, dropped), are still found by settlement,
-institution and physician (DuckDB over the files), and can be restored."""
+institution and physician (DuckDB over the files), and can be restored — also through
+``ybgate decisions archive|query|restore`` as docs/capacity.md shows them."""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -125,6 +129,41 @@ async def test_old_days_are_archived_found_and_restored(fresh_db: str, tmp_path:
         count = (await conn.execute(text("SELECT count(*) FROM settlement_decisions"))).scalar()
     await engine.dispose()
     assert count == 60
+
+
+async def test_the_documented_commands(fresh_db: str, tmp_path: Path) -> None:
+    await _to_thread(upgrade, fresh_db, "head")
+    engine = create_async_engine(fresh_db)
+    old = TODAY - timedelta(days=200)
+    async with engine.begin() as conn:
+        await conn.execute(text(partitions.create_sql(old)))
+    await Sink(engine).write([decision(old, n, "H1", DOC_A) for n in range(12)])
+    await engine.dispose()
+    env = {
+        **os.environ,
+        "YBGATE_DATABASE_URL": fresh_db,
+        "YBGATE_DECISION_ARCHIVE_DIR": str(tmp_path / "archive"),
+        "YBGATE_DECISION_HOT_DAYS": "180",
+    }
+
+    def ybgate(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "decisions", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    assert f"{old} 12 decisions" in ybgate("archive")
+    found = [
+        json.loads(x)
+        for x in ybgate("query", "--physician-code", DOC_A, "--limit", "5").splitlines()
+    ]
+    assert len(found) == 5 and {d["institution_code"] for d in found} == {"H1"}
+    assert found[0]["lines"][0]["inputs"] == [DOC_A, old.isoformat(), False]
+    assert "12 decisions restored" in ybgate("restore", old.isoformat())
 
 
 async def _to_thread(fn: object, *args: str) -> None:

@@ -51,6 +51,7 @@ ELSEWHERE: dict[str, str] = {
     "make loadtest": "scripts/ci-make-targets.sh",
     "make bench-sync": "scripts/ci-make-targets.sh",
     "make bench-import": "scripts/ci-make-targets.sh",
+    "make bench-decisions": "scripts/ci-make-targets.sh",
     "make bench-scale": "scripts/ci-make-targets.sh",
     "make schemas": "scripts/ci-make-targets.sh",
     "make migrate": "scripts/ci-make-targets.sh",
