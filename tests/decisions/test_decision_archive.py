@@ -15,14 +15,17 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from app.auth.principal import Principal, Role
 from app.core.migrate import upgrade
-from app.decisions import archive
+from app.decisions import archive, service
+from app.decisions.schemas import DecisionPage
 from app.gatekeeper.decisions.sink import Sink
 from app.models import partitions
 from app.registry import decision_codec as codec
@@ -164,6 +167,45 @@ async def test_the_documented_commands(fresh_db: str, tmp_path: Path) -> None:
     assert len(found) == 5 and {d["institution_code"] for d in found} == {"H1"}
     assert found[0]["lines"][0]["inputs"] == [DOC_A, old.isoformat(), False]
     assert "12 decisions restored" in ybgate("restore", old.isoformat())
+
+
+async def test_admin_search_reads_hot_and_archived_days(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _to_thread(upgrade, fresh_db, "head")
+    engine = create_async_engine(fresh_db)
+    old = TODAY - timedelta(days=200)
+    async with engine.begin() as conn:
+        await conn.execute(text(partitions.create_sql(old)))
+    sink = Sink(engine)
+    await sink.write([decision(old, n, "H1", DOC_A) for n in range(3)])
+    await sink.write([decision(TODAY, n, "H1", DOC_A) for n in range(2)])
+    await archive.archive(engine, tmp_path, 180, TODAY)
+    monkeypatch.setenv("YBGATE_DECISION_ARCHIVE_DIR", str(tmp_path))
+    su = Principal(token_id="t", role=Role.SUPERUSER)
+    async with async_sessionmaker(engine)() as session:
+
+        async def page(offset: int, **kw: Any) -> DecisionPage:
+            args: dict[str, Any] = dict(
+                settlement_id=None,
+                institution_code=None,
+                physician_code=None,
+                since=None,
+                until=None,
+            )
+            args.update(kw)
+            return await service.list_decisions(session, su, limit=2, offset=offset, **args)
+
+        first, second, third = await page(0), await page(2), await page(4)
+        by_sid = await page(0, settlement_id=f"S-{old}-1")
+        by_doc = await page(2, physician_code=DOC_A)
+    await engine.dispose()
+    days = [d["decided_at"][:10] for p in (first, second, third) for d in p.items]
+    assert days == [TODAY.isoformat()] * 2 + [old.isoformat()] * 3  # newest first
+    assert (first.next_offset, third.next_offset) == (2, None)
+    assert [d["settlement_id"] for d in by_sid.items] == [f"S-{old}-1"]
+    assert by_sid.items[0]["lines"][0]["physician_code"] == DOC_A  # explained on read
+    assert [d["decided_at"][:10] for d in by_doc.items] == [old.isoformat()] * 2
 
 
 async def _to_thread(fn: object, *args: str) -> None:
