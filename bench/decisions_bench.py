@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -77,6 +78,42 @@ def decisions(day: date, n: int, start_ms: int) -> list[codec.Decision]:
     return out
 
 
+async def drain(url: str, n: int, work: Path) -> tuple[float, float]:
+    """An outage of ``n`` decisions: the decision log spills them with the database down
+    (port 1), then the database returns; (seconds to spill, seconds until every spilled
+    decision is in the table)."""
+    from sqlalchemy.engine import make_url
+
+    from app.gatekeeper.decisions.decision_log import DecisionLog
+
+    down = make_url(url).set(port=1).render_as_string(hide_password=False)
+    dlog = DecisionLog(down, work / "spill", write_timeout=2.0)
+    await dlog.start()
+    templates = []
+    for _ in range(50):
+        lines, inputs = template(date.today())
+        body = json.dumps({"lines": lines}, separators=(",", ":")).encode()
+        templates.append((body, json.dumps(inputs).encode()))
+    t0 = time.perf_counter()
+    ms = int(time.time() * 1000)
+    for i in range(n):
+        did = str(uuid.UUID(int=(ms << 80) | (0x7 << 76) | (0x8 << 60) | i))
+        body, inputs = templates[i % 50]
+        item = (did, ms, f"OUT-{i}", "H62010000001", 9, "accept", "250.00", "0.00", body, inputs)
+        if not dlog.offer(item):
+            await dlog.offer_or_wait(item)
+    while dlog.spilled < n:  # noqa: ASYNC110  (polling the sink's counters)
+        await asyncio.sleep(0.05)
+    spilled = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    dlog.use_database(url)
+    while dlog.replayed < n or dlog.pending_spill_files:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    drained = time.perf_counter() - t1
+    await dlog.stop()
+    return spilled, drained
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * p))]
@@ -98,7 +135,7 @@ async def lsn(engine: Any) -> int:
         return int((await conn.execute(text(q))).scalar())
 
 
-async def amain(url: str, rows: int, days: int, work: Path) -> None:
+async def amain(url: str, rows: int, days: int, work: Path, outage: int) -> None:
     engine = create_async_engine(url, pool_size=2)
     async with engine.connect() as conn:
         ac = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -207,6 +244,7 @@ async def amain(url: str, rows: int, days: int, work: Path) -> None:
     inst = await timed(engine, by_inst, 300)
     doc = await timed(engine, by_doc, 300)
     await engine.dispose()
+    spill_s, drain_s = await drain(url, outage, work)
     print(f"decisions: {total} of 20 lines over {days} daily partitions")
     print(f"COPY ingest (fsync on): {total / copy_s:,.0f} decisions/s")
     print(
@@ -219,6 +257,10 @@ async def amain(url: str, rows: int, days: int, work: Path) -> None:
     print(f"archive: {arch:.1f} B/decision (Parquet zstd, {len(day_rows)} rows of one day)")
     print(f"lookup by settlement_id: p50 {sid[0]:.2f} ms, p99 {sid[1]:.2f} ms")
     print(f"institution page (20 newest): p50 {inst[0]:.2f} ms, p99 {inst[1]:.2f} ms")
+    print(
+        f"outage of {outage} decisions: spilled in {spill_s:.1f} s; "
+        f"all in the table {drain_s:.1f} s after the database returned"
+    )
     print(f"physician page (20 newest, all history): p50 {doc[0]:.2f} ms, p99 {doc[1]:.2f} ms")
 
 
@@ -226,6 +268,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=int(os.environ.get("DECISION_ROWS", 1_000_000)))
     parser.add_argument("--days", type=int, default=10)
+    parser.add_argument(
+        "--outage", type=int, default=150_000, help="decisions spilled during an outage"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ybgate-bench-decisions-"))
     os.chmod(work, 0o755)
@@ -239,7 +284,7 @@ def main() -> None:
             if line.startswith("export YBGATE_TEST_PG_URL=")
         )
         upgrade(url)
-        asyncio.run(amain(url, args.rows, args.days, work))
+        asyncio.run(amain(url, args.rows, args.days, work, args.outage))
     finally:
         subprocess.run([testenv, "stop", str(work / "env")], check=False)
         shutil.rmtree(work, ignore_errors=True)
