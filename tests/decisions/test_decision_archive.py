@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.auth.principal import Principal, Role
-from app.core.migrate import upgrade
+from app.core.migrate import downgrade, upgrade
 from app.decisions import archive, service
 from app.decisions.schemas import DecisionPage
 from app.gatekeeper.decisions.sink import Sink
@@ -97,6 +97,18 @@ async def test_migration_converts_logged_rows(fresh_db: str) -> None:
     await engine.dispose()
     assert partitions.name_of(date(2025, 12, 1)) in parts
     assert partitions.name_of(TODAY + timedelta(days=7)) in parts
+    await _to_thread(downgrade, fresh_db, "0007_withdrawals")  # and back, as it was
+    engine = create_async_engine(fresh_db)
+    async with engine.connect() as conn:
+        back = (
+            await conn.execute(
+                text(
+                    "SELECT decision_id, outcome, accepted_amount, lines FROM settlement_decisions"
+                )
+            )
+        ).one()
+    await engine.dispose()
+    assert tuple(back) == (did, "partial", "-1.50", lines)
 
 
 async def test_old_days_are_archived_found_and_restored(fresh_db: str, tmp_path: Path) -> None:

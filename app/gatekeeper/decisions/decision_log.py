@@ -6,7 +6,7 @@ already built for the client) to an in-memory list, O(1). A background task take
 (``app.registry.decision_codec``) and writes them with one ``COPY`` (PostgreSQL, binary,
 through asyncpg); a replay (or a batch whose first write may have landed) goes through a
 staging table and ``INSERT … ON CONFLICT DO NOTHING``, so nothing is doubled. SQLite
-gets a plain ``INSERT OR IGNORE``.
+gets ``INSERT … ON CONFLICT DO NOTHING`` (``sink.py``).
 
 When the sink is slow or down, nothing is dropped silently:
 
