@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.core.migrate import upgrade  # noqa: E402
 from app.decisions import archive  # noqa: E402
-from app.decisions.repository import decisions_query  # noqa: E402
+from app.decisions.repository import decisions_query, newest  # noqa: E402
 from app.gatekeeper.decisions.sink import Sink  # noqa: E402
 from app.gatekeeper.decisions.spill import frame  # noqa: E402
 from app.models import partitions  # noqa: E402
@@ -226,23 +226,35 @@ async def amain(url: str, rows: int, days: int, work: Path, outage: int) -> None
                 until=None,
             ).limit(21)
 
-    def by_doc(n: int) -> Any:
-        for _ in range(n):
-            yield decisions_query(
-                dialect="postgresql",
-                settlement_id=None,
-                institution_code=None,
-                region=None,
-                physician_codes=[rng.choice(PHYSICIANS)],
-                since=None,
-                until=None,
-            ).limit(21)
+    def by_doc_query(floor: datetime | None) -> Any:
+        return decisions_query(
+            dialect="postgresql",
+            settlement_id=None,
+            institution_code=None,
+            region=None,
+            physician_codes=[doc_code[0]],
+            since=floor,
+            until=None,
+        )
 
-    for warm in (by_sid, by_inst, by_doc):  # the first queries of each shape plan and warm
+    doc_code = [PHYSICIANS[0]]
+
+    async def by_doc_pages(n: int) -> tuple[float, float]:
+        ms: list[float] = []
+        async with AsyncSession(engine) as session:
+            for _ in range(n):
+                doc_code[0] = rng.choice(PHYSICIANS)
+                t = time.perf_counter()
+                await newest(session, by_doc_query, 21, None)
+                ms.append((time.perf_counter() - t) * 1000)
+        return statistics.median(ms), pct(ms, 0.99)
+
+    for warm in (by_sid, by_inst):  # the first queries of each shape plan and warm
         await timed(engine, warm, 20)
+    await by_doc_pages(20)
     sid = await timed(engine, by_sid, 1000)
     inst = await timed(engine, by_inst, 300)
-    doc = await timed(engine, by_doc, 300)
+    doc = await by_doc_pages(300)
     await engine.dispose()
     spill_s, drain_s = await drain(url, outage, work)
     print(f"decisions: {total} of 20 lines over {days} daily partitions")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, Text, func, literal, literal_column, or_, select
@@ -18,6 +19,30 @@ from app.registry import decision_codec as codec
 def id_floor(at: datetime) -> uuid.UUID:
     """The smallest UUIDv7 minted at or after ``at`` (ids sort by their millisecond)."""
     return codec.id_floor(at)
+
+
+# A physician's page looks at the newest days first: a window holding the rows wanted
+# holds the newest of all history (older days are older), and reads few partitions.
+WINDOW_DAYS = (7,)
+
+
+async def newest(
+    session: AsyncSession,
+    query: Callable[[datetime | None], Select[Any]],
+    want: int,
+    since: datetime | None,
+) -> list[SettlementDecision]:
+    """The ``want`` newest rows of ``query(floor)``, widening the floor by ``WINDOW_DAYS``
+    (then all of history) until it holds them; ``since``: no widening below it."""
+    now = datetime.now(UTC)
+    windows = [now - timedelta(days=d) for d in WINDOW_DAYS]
+    floors: list[datetime | None] = [f for f in windows if since is None or f > since]
+    floors.append(since)
+    for floor in floors:
+        rows = list((await session.scalars(query(floor).limit(want))).all())
+        if len(rows) >= want or floor == since:
+            return rows
+    return []
 
 
 async def national_alias(session: AsyncSession, code: str) -> str | None:

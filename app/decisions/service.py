@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -70,21 +72,26 @@ async def list_decisions(
         alias = await repo.national_alias(session, physician_code)
         if alias:
             codes.append(alias)
-    stmt = repo.decisions_query(
-        dialect=session.get_bind().dialect.name,
-        settlement_id=settlement_id,
-        institution_code=institution_code,
-        region=region,
-        physician_codes=codes,
-        since=since,
-        until=until,
-    )
+
+    def query(floor: datetime | None) -> Select[Any]:
+        return repo.decisions_query(
+            dialect=session.get_bind().dialect.name,
+            settlement_id=settlement_id,
+            institution_code=institution_code,
+            region=region,
+            physician_codes=codes,
+            since=floor,
+            until=until,
+        )
+
     archived = _archive_dir()
-    if archived is None:
-        rows = list((await session.scalars(stmt.limit(limit + 1).offset(offset))).all())
+    want = offset + limit + 1
+    if archived is None and not codes:
+        rows = list((await session.scalars(query(since).limit(limit + 1).offset(offset))).all())
+    elif archived is None:  # a physician's: the newest days first (few partitions)
+        rows = (await repo.newest(session, query, want, since))[offset:]
     else:  # hot and archived days alike, merged newest first
-        want = offset + limit + 1
-        hot = list((await session.scalars(stmt.limit(want))).all())
+        hot = await repo.newest(session, query, want, since)
         filters = archive.Filters(
             settlement_id=settlement_id,
             institution_codes=await _institutions(session, institution_code, region),
