@@ -48,7 +48,6 @@ class LineInput(Protocol):
 # (decision_id, decided_ms, settlement_id, institution, version, outcome, accepted,
 #  rejected, response body, the lines' inputs as JSON (``inputs_json``, encoded once))
 Item = tuple[str, int, str, str, int, str, str, str, bytes, bytes]
-LINES_KEY = b'"lines":['
 SUFFIX = ".ybd"
 _FRAME = struct.Struct("<II")
 _IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX"))
@@ -82,11 +81,6 @@ def inputs_json(lines: Sequence[LineInput]) -> bytes:
     """The lines' inputs as ``[[physician_code, service_date, emergency], ...]``: encoded
     once per decision, for the journal and the decision log's row alike."""
     return _encode([(ln.physician_code, ln.service_date, ln.emergency) for ln in lines])
-
-
-def lines_json(body: bytes) -> bytes:
-    """The response's ``lines`` array (the last member of the object)."""
-    return body[body.index(LINES_KEY) + len(LINES_KEY) - 1 : -1]
 
 
 # Decisions the journal encoded on the hot path, kept for the decision log's worker
