@@ -8,7 +8,7 @@ SHARED ?= ../shared
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync bench-import bench-scale loadtest venv lock clean schemas fuzz
+.PHONY: run run-prod test lint format migrate bench bench-serve bench-sync bench-import bench-decisions bench-scale loadtest venv lock clean schemas fuzz
 
 ## make venv: installs the pinned versions of requirements.lock (then the app itself, no deps).
 ## The C fast path (csrc/) is built when a C compiler and Python's headers are there, and
@@ -58,6 +58,11 @@ bench-import: venv
 ## make bench-sync: propagation latency admin commit -> every gatekeeper; cold start at 1M
 bench-sync: venv
 	$(PY) bench/sync_bench.py $(BENCH_ARGS)
+
+## make bench-decisions: decision log bytes per decision (PostgreSQL incl. indexes, journal,
+## archive), COPY rate with fsync on, lookup p50/p99; BENCH_ARGS="--rows 2000000 --days 4"
+bench-decisions: venv
+	$(PY) bench/decisions_bench.py $(BENCH_ARGS)
 
 ## make test: real PostgreSQL and Redis on loopback, the whole suite, servers stopped after
 test: venv

@@ -1,4 +1,4 @@
-"""``ybgate``: serve, migrate, relay, seed, tokens, schemas."""
+"""``ybgate``: serve, migrate, relay, seed, tokens, schemas, decisions."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _serve(args: argparse.Namespace) -> None:
             server_header=False,
             access_log=False,
             log_level="info",
-            log_config=log_config(),
+            log_config=log_config(get_settings().log_format),
         )
         return
     uvicorn.run(
@@ -72,7 +72,7 @@ def _serve(args: argparse.Namespace) -> None:
         access_log=False,
         workers=1,
         log_level="info",
-        log_config=log_config(),
+        log_config=log_config(get_settings().log_format),
     )
 
 
@@ -147,6 +147,39 @@ def _standin(args: argparse.Namespace) -> None:
     uvloop.run(serve(standin, args.control_port))
 
 
+def _decisions(args: argparse.Namespace) -> None:
+    from app.decisions.commands import main as run
+
+    kw = {k: getattr(args, k, None) for k in _DECISION_ARGS}
+    sys.exit(run(get_settings(), args.action, **kw))
+
+
+_DECISION_ARGS = (
+    "today",
+    "day",
+    "settlement_id",
+    "institution_code",
+    "physician_code",
+    "since",
+    "until",
+    "limit",
+)
+
+
+def _decision_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("decisions", help="decision log retention: archive, restore, query")
+    acts = p.add_subparsers(dest="action", required=True)
+    a = acts.add_parser("archive", help="days past decision_hot_days -> Parquet, dropped")
+    a.add_argument("--today", help="YYYY-MM-DD (default: today, UTC)")
+    a = acts.add_parser("restore", help="copy an archived day back into its partition")
+    a.add_argument("day", help="YYYY-MM-DD")
+    a = acts.add_parser("query", help="archived decisions as JSON lines (DuckDB)")
+    for name in ("settlement_id", "institution_code", "physician_code", "since", "until"):
+        a.add_argument(f"--{name.replace('_', '-')}", dest=name)
+    a.add_argument("--limit", default="20")
+    p.set_defaults(func=_decisions)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ybgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -211,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--keep", type=int, default=100_000, help="requests kept for GET /received")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_standin)
+
+    _decision_parsers(sub)
 
     args = parser.parse_args(argv)
     try:

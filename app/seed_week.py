@@ -27,7 +27,7 @@ from app.auth.principal import Principal, Role
 from app.core.clock import SHANGHAI
 from app.core.errors import DomainError
 from app.imports import service as imports
-from app.models import SettlementDecision
+from app.registry import decision_codec as codec
 from app.registry import history, source
 from app.rules.errors import RulesError
 from app.uow import unit_of_work
@@ -182,31 +182,36 @@ async def _settlements(
             day = working_days_back(today, n % 5)
             at = datetime.combine(day, time(8 + n % 9, rnd.randrange(60)), SHANGHAI)
             amounts = [Decimal(rnd.randrange(500, 80000)) / 100 for _ in codes]
-            row = SettlementDecision(
-                decision_id=_uuid7_at(at),
-                settlement_id=f"DEMO-{day:%Y%m%d}-{n:04d}",
-                institution_code=institution,
-                registry_version=version,
-                decided_at=at,
-                outcome="accept",
-                accepted_amount="0",
-                rejected_amount="0",
-                lines=[
-                    {"line_id": str(i + 1), "decision": "accept", "reason": None}
-                    for i in range(len(codes))
-                ],
-                inputs=[[code, day.isoformat(), False] for code in codes],
+            did, sid = _uuid7_at(at), f"DEMO-{day:%Y%m%d}-{n:04d}"
+            inputs = [[code, day.isoformat(), False] for code in codes]
+            asked = [
+                {"line_id": str(i + 1), "decision": "accept", "reason": None}
+                for i in range(len(codes))
+            ]
+            draft = codec.from_lines(
+                did, sid, institution, version, "accept", ("0", "0"), asked, inputs
             )
-            judged = await history.explain_decision(session, row)
+            judged = await history.explain_decision(session, codec.as_row(draft))
             verdicts = [line["basis"] for line in judged["lines"] if line["basis"]]
-            row.lines = [
+            lines = [
                 {"line_id": str(i + 1), "decision": b["decision"], "reason": b["reason"]}
                 for i, b in enumerate(verdicts)
             ]
             ok = [a for a, b in zip(amounts, verdicts, strict=True) if b["decision"] == "accept"]
-            row.accepted_amount = f"{sum(ok, Decimal(0)):.2f}"
-            row.rejected_amount = f"{sum(amounts, Decimal(0)) - sum(ok, Decimal(0)):.2f}"
-            row.outcome = "accept" if len(ok) == len(codes) else "reject" if not ok else "partial"
+            accepted = sum(ok, Decimal(0))
+            rejected = sum(amounts, Decimal(0)) - accepted
+            outcome = "accept" if len(ok) == len(codes) else "reject" if not ok else "partial"
+            decision = codec.from_lines(
+                did,
+                sid,
+                institution,
+                version,
+                outcome,
+                (f"{accepted:.2f}", f"{rejected:.2f}"),
+                lines,
+                inputs,
+            )
+            row = codec.as_row(decision)
             session.add(row)
         await session.flush()
     return len(settlements)

@@ -65,6 +65,7 @@ starts bench "said bench '^== 20 lines'" PORT="$port" FLOOR_PORT="$floor"
 completes bench-frontend BENCH_ARGS="--rates 50 --seconds 1"
 completes bench-import BENCH_ARGS="--rows 500 --institutions 5"
 completes bench-console BENCH_ARGS="--physicians 2000 --decisions 20000 --rounds 2"
+completes bench-decisions BENCH_ARGS="--rows 4000 --days 2"
 starts bench-sync "said bench-sync 'testenv: PostgreSQL'"
 starts bench-scale "said bench-scale '== make bench-scale'"
 completes format

@@ -3,6 +3,8 @@
 #   PostgreSQL + Redis (scripts/testenv.sh, in var/prod), migrate, demo seed, then
 #   the relay, the admin API on :8001 and two gatekeepers on :8000 and :8002 (PORT=N:
 #   gatekeepers on N and N+2, the admin API on N+1).
+#   Redis has a replica and a Sentinel (SENTINEL=0: plain Redis); every process reaches
+#   it through the Sentinel (redis+sentinel://…), so it follows a failover.
 # Ctrl-C stops everything (and throws the throwaway servers and their data away).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,23 @@ trap "exit 143" TERM
 
 export YBGATE_DATABASE_URL=$YBGATE_TEST_PG_URL
 export YBGATE_REDIS_URL=$YBGATE_TEST_REDIS_URL
+if [ "${SENTINEL:-1}" = 1 ]; then
+  free() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  rport=$(sed -n 's#.*:\([0-9]*\)/.*#\1#p' <<<"$YBGATE_TEST_REDIS_URL")
+  replica=$(free); sentinel=$(free)
+  mkdir -p "$dir/replica" "$dir/sentinel"
+  redis-server --port "$replica" --bind 127.0.0.1 --dir "$PWD/$dir/replica" --save "" \
+    --replicaof 127.0.0.1 "$rport" >"$dir/replica.log" 2>&1 & pids+=($!)
+  printf 'port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor ybgate 127.0.0.1 %s 1\nsentinel down-after-milliseconds ybgate 2000\nsentinel failover-timeout ybgate 10000\n' \
+    "$sentinel" "$PWD/$dir/sentinel" "$rport" >"$dir/sentinel/sentinel.conf"
+  redis-server "$dir/sentinel/sentinel.conf" --sentinel >"$dir/sentinel.log" 2>&1 & pids+=($!)
+  for _ in $(seq 100); do
+    redis-cli -p "$sentinel" sentinel get-master-addr-by-name ybgate >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  export YBGATE_REDIS_URL=redis+sentinel://127.0.0.1:$sentinel/ybgate/${YBGATE_TEST_REDIS_URL##*/}
+  echo "run-prod: Redis :$rport, replica :$replica, Sentinel :$sentinel ($YBGATE_REDIS_URL)" >&2
+fi
 export YBGATE_DECISION_LOG_DIR=$PWD/$dir/decisions
 # Gateway secrets are sealed with this key (app/core/secrets.py): kept with the data.
 [ -s "$dir/secrets.key" ] || (umask 077 && $PY -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())' >"$dir/secrets.key")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Text, and_, cast, delete, func, or_, select, text
+from sqlalchemy import Text, and_, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
@@ -23,8 +22,10 @@ from app.models import (
     Physician,
     Region,
     ResumptionApplication,
+    SettlementDecision,
     Violation,
 )
+from app.registry import decision_codec as codec
 
 SEARCH_LIMIT = 50
 
@@ -232,52 +233,33 @@ async def resumptions_of(session: AsyncSession, action_id: str) -> list[Resumpti
 # ---- decision log and audit ----
 
 
-REJECTIONS_PG = """
-SELECT to_char(d.decided_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day,
-       l.value ->> 'reason' AS reason, count(*) AS n
-FROM settlement_decisions d, jsonb_array_elements(d.lines) AS l(value)
-WHERE d.decision_id >= :lo AND d.decision_id < :hi
-  AND d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
-  AND l.value ->> 'decision' = 'reject' {region}
-GROUP BY 1, 2
-"""
-REJECTIONS_SQLITE = """
-SELECT date(d.decided_at, '+8 hours') AS day, json_extract(l.value, '$.reason') AS reason,
-       count(*) AS n
-FROM settlement_decisions d, json_each(d.lines) AS l
-WHERE d.decision_id >= :lo AND d.decision_id < :hi
-  AND d.decided_at >= :since AND d.decided_at < :until AND d.outcome <> 'accept'
-  AND json_extract(l.value, '$.decision') = 'reject' {region}
-GROUP BY 1, 2
-"""
-REGION_CLAUSE = (
-    "AND d.institution_code IN (SELECT code FROM institutions WHERE region_code = :region)"
-)
-
-
-def _uuid7_floor(at: datetime) -> str:
-    """The smallest UUIDv7 text of the millisecond ``at``: ids sort as their times."""
-    ms = f"{int(at.timestamp() * 1000):012x}"
-    return f"{ms[:8]}-{ms[8:]}-0000-0000-000000000000"
+CHART_MAX_DECISIONS = 200_000  # the decisions one count reads, newest first (bounded)
 
 
 async def rejections_by_day(
     session: AsyncSession, since: datetime, until: datetime, region: str | None
 ) -> list[tuple[str, str, int]]:
-    """(Beijing day, reason, rejected lines) of the decision log in [since, until), counted
-    in SQL: the 工作台 never reads the log's rows."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    template = REJECTIONS_SQLITE if sqlite else REJECTIONS_PG
-    params: dict[str, Any] = {"since": since, "until": until}
-    if sqlite:  # stored as naive UTC text
-        params = {k: v.astimezone(UTC).replace(tzinfo=None) for k, v in params.items()}
-    # Decision ids are UUIDv7 (time first): the range reads the primary key's index only.
-    params["lo"], params["hi"] = _uuid7_floor(since), _uuid7_floor(until)
+    """(Beijing day, reason, rejected lines) of the decision log in [since, until): the
+    decisions with a rejected line, by their ids' time range (the key's order), their
+    compact lines decoded here; at most CHART_MAX_DECISIONS of them, newest first."""
+    d = SettlementDecision
+    stmt = select(d.decision_id, d.physicians, d.encoded_lines).where(
+        d.decision_id >= codec.id_floor(since),
+        d.decision_id < codec.id_floor(until),
+        d.outcome_code != 0,
+    )
     if region is not None:
-        params["region"] = region
-    query = template.format(region=REGION_CLAUSE if region is not None else "")
-    rows = await session.execute(text(query), params)
-    return [(str(day), str(reason), int(n)) for day, reason, n in rows.all()]
+        here = select(Institution.code).where(Institution.region_code == region)
+        stmt = stmt.where(d.institution_code.in_(here))
+    stmt = stmt.order_by(d.decision_id.desc()).limit(CHART_MAX_DECISIONS)
+    counts: dict[tuple[str, str], int] = {}
+    for did, codes, blob in (await session.execute(stmt)).all():
+        day = codec.decided_at(did).astimezone(SHANGHAI).date().isoformat()
+        for line in codec.decode_lines(blob, codes)[0]:
+            if line["decision"] == "reject":
+                key = (day, str(line["reason"]))
+                counts[key] = counts.get(key, 0) + 1
+    return [(day, reason, n) for (day, reason), n in counts.items()]
 
 
 async def audit_entries(

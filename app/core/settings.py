@@ -29,11 +29,19 @@ class Settings(BaseSettings):
     # "database": decisions go to PostgreSQL (spilling to files while it is down);
     # "spill": files only (the bench), replayed by a later process with the database sink.
     decision_log_sink: Literal["database", "spill"] = "database"
+    # PostgreSQL: days of decisions kept in the table (daily partitions); older days are
+    # exported to Parquet under decision_archive_dir and dropped (`ybgate decisions
+    # archive`). Partitions are created this many days ahead.
+    decision_hot_days: int = Field(default=180, ge=1)
+    decision_partitions_ahead: int = Field(default=7, ge=1, le=60)
+    decision_archive_dir: str = "./var/decision-archive"
     # A registry snapshot file the gatekeeper loads and polls instead of the database.
     snapshot_file: str | None = None
     # POST /admin/v1/imports/roster: its own body cap (100,000 rows are about 10 MB).
     roster_import_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     log_sql: bool = False
+    # "json": one JSON object a line with request/decision/msgid ids (app.core.logs).
+    log_format: Literal["text", "json"] = "text"
     # The relay (YBGATE_RELAY_<FIELD>; see app.sync.relay.RelayConfig).
     relay_poll_s: float = Field(default=0.02, gt=0)  # outbox poll when idle
     relay_batch: int = Field(default=500, ge=1)  # patches per poll / per pipeline

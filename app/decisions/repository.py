@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, Text, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Institution, Physician, SettlementDecision
-
-# A physician filter looks through at most this many of the newest decisions that match
-# the other filters (the inputs are not indexed: nothing is added to the decision log's
-# write path); narrow older searches with since/until or institution_code.
-PHYSICIAN_SCAN_MAX = 100_000
+from app.models.decisions import PHYSICIANS_SEP_SQL
+from app.registry import decision_codec as codec
 
 
-def id_floor(at: datetime) -> str:
+def id_floor(at: datetime) -> uuid.UUID:
     """The smallest UUIDv7 minted at or after ``at`` (ids sort by their millisecond)."""
-    ms = int(at.timestamp() * 1000)
-    return f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-7"
+    return codec.id_floor(at)
+
+
+# A physician's page looks at the newest days first: a window holding the rows wanted
+# holds the newest of all history (older days are older), and reads few partitions.
+WINDOW_DAYS = (7,)
+
+
+async def newest(
+    session: AsyncSession,
+    query: Callable[[datetime | None], Select[Any]],
+    want: int,
+    since: datetime | None,
+) -> list[SettlementDecision]:
+    """The ``want`` newest rows of ``query(floor)``, widening the floor by ``WINDOW_DAYS``
+    (then all of history) until it holds them; ``since``: no widening below it."""
+    now = datetime.now(UTC)
+    windows = [now - timedelta(days=d) for d in WINDOW_DAYS]
+    floors: list[datetime | None] = [f for f in windows if since is None or f > since]
+    floors.append(since)
+    for floor in floors:
+        rows = list((await session.scalars(query(floor).limit(want))).all())
+        if len(rows) >= want or floor == since:
+            return rows
+    return []
 
 
 async def national_alias(session: AsyncSession, code: str) -> str | None:
@@ -29,6 +51,10 @@ async def national_alias(session: AsyncSession, code: str) -> str | None:
 
 def region_institutions(region: str) -> Select[Any]:
     return select(Institution.code).where(Institution.region_code == region)
+
+
+async def institutions_of_region(session: AsyncSession, region: str) -> list[str]:
+    return list((await session.scalars(region_institutions(region))).all())
 
 
 async def institution_region(session: AsyncSession, code: str) -> str | None:
@@ -60,14 +86,9 @@ def decisions_query(
         stmt = stmt.where(d.decision_id < id_floor(until))
     if not physician_codes:
         return stmt
-    window = stmt.with_only_columns(d.decision_id).limit(PHYSICIAN_SCAN_MAX)
-    stmt = select(d).where(d.decision_id.in_(window)).order_by(d.decision_id.desc())
-    clauses, params = [], {}
-    for i, code in enumerate(physician_codes):
-        if dialect == "postgresql":
-            clauses.append(f"settlement_decisions.inputs @> CAST(:pc{i} AS jsonb)")
-            params[f"pc{i}"] = json.dumps([[code]])
-        else:  # the stored JSON is compact: the code opens its line's array
-            clauses.append(f"CAST(settlement_decisions.inputs AS TEXT) LIKE :pc{i}")
-            params[f"pc{i}"] = f'%["{code}",%'
-    return stmt.where(text("(" + " OR ".join(clauses) + ")").bindparams(**params))
+    if dialect == "postgresql":  # the GIN index on the codes, over all of history
+        as_array = func.string_to_array(d.physicians, literal_column(PHYSICIANS_SEP_SQL))
+        return stmt.where(as_array.op("&&")(literal(physician_codes, ARRAY(Text))))
+    sep = codec.SEP
+    padded = literal(sep) + d.physicians + literal(sep)
+    return stmt.where(or_(*(padded.like(f"%{sep}{c}{sep}%") for c in physician_codes)))

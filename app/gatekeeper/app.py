@@ -172,7 +172,10 @@ class GatekeeperApp:
         if self.owns_store:
             await self._start_feed(settings)
         dlog = DecisionLog(
-            settings.database_url, settings.decision_log_dir, sink=settings.decision_log_sink
+            settings.database_url,
+            settings.decision_log_dir,
+            sink=settings.decision_log_sink,
+            partitions_ahead=settings.decision_partitions_ahead,
         )
         await dlog.start()
         journal = Journal(

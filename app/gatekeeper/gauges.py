@@ -106,6 +106,21 @@ def runtime_gauges(
         gauge(p + "failures", "Failed database writes.", lambda: dlog.failures),
         gauge(p + "spill_failures", "Failed spill writes.", lambda: dlog.spill_failures),
         gauge(p + "spill_files", "Spill files awaiting replay.", lambda: dlog.pending_spill_files),
+        gauge(
+            p + "backlog",
+            "Decisions answered but not in the database yet (queue and unreplayed spill).",
+            dlog.backlog,
+        ),
+        gauge(
+            p + "lag_seconds",
+            "Age of the oldest decision answered but not in the database yet.",
+            dlog.lag_seconds,
+        ),
+        gauge(
+            p + "database_down",
+            "1 while the sink spills and probes the database after a failed write.",
+            lambda: 1 if dlog.database_down else 0,
+        ),
         gauge(j + "appended", "Decisions written to the journal.", lambda: journal.appended),
         gauge(j + "writes", "Journal writes (one per event-loop turn).", lambda: journal.writes),
         gauge(j + "fsyncs", "Journal fsyncs.", lambda: journal.fsyncs),

@@ -84,7 +84,7 @@ async def dispatch(app: Served, scope: Scope, send: Send) -> None:
             app.metrics.observe_op("roster", str(err.status), 0.0)
         await send_problem(send, err, path)
     except Exception:  # a bug, not the request
-        log.exception("%s %s failed", method, path)
+        log.exception("%s %s failed", method, path, extra={"path": path})
         await send_problem(send, InternalError("The request failed."), path)
 
 
@@ -102,6 +102,13 @@ async def readyz(app: Served, send: Send) -> None:
         "status": "ready",
         "registry_version": reg.version,
         "registry_age_s": round(age, 3),
+    }
+    dlog = app.rt.log
+    body["decision_log"] = {
+        "backlog": dlog.backlog(),
+        "lag_s": round(dlog.lag_seconds(), 3),
+        "database": "down" if dlog.database_down else "up",
+        "sink": dlog.sink,
     }
     if app.rt.relay is not None:  # 前置 mode: the platform's reachability, not our readiness
         body["upstream"] = await app.rt.relay.client.reachability()

@@ -20,6 +20,7 @@ Shared by the admin side (``GET /admin/v1/decisions``) and the gatekeeper (``GET
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Any
@@ -40,6 +41,7 @@ from app.models import (
     SettlementDecision,
     Visit,
 )
+from app.registry import decision_codec as codec
 from app.registry import source
 from app.registry.explain import Cause, Fact, LineBasis, explain_line
 from app.registry.facts import InstitutionFact, PhysicianFact
@@ -83,8 +85,21 @@ class ExplainedDecision(TypedDict):
 
 
 # -- the decision log ------------------------------------------------------------------------
-async def get_decision(session: AsyncSession, decision_id: str) -> SettlementDecision | None:
-    return await session.get(SettlementDecision, decision_id)
+async def get_decision(
+    session: AsyncSession, decision_id: str, institution_code: str | None = None
+) -> SettlementDecision | None:
+    """A logged decision by its id (None: no such id, or not a UUID); with the institution
+    known, by the table's key (otherwise the id alone prunes to the day's partition)."""
+    try:
+        did = uuid.UUID(decision_id)
+    except ValueError:
+        return None
+    if institution_code is not None:
+        return await session.get(SettlementDecision, (institution_code, did))
+    found = await session.scalars(
+        select(SettlementDecision).where(SettlementDecision.decision_id == did).limit(1)
+    )
+    return found.first()
 
 
 WithdrawnLine = tuple[str, str, Withdrawal]  # (decision id, line id, by what)
@@ -225,7 +240,9 @@ async def explain_decision(
     """A logged decision with every line's basis on the record as of its version, and
     the lines withdrawn since (``pending``: withdrawals not yet in their table)."""
     version = int(row.registry_version)
-    inputs: list[Any] = list(row.inputs or [])
+    stored_lines, stored_inputs = codec.decode_lines(row.encoded_lines, row.physicians)
+    inputs: list[Any] = stored_inputs or []
+    decision_id = str(row.decision_id)
     aliases = await _aliases(session, (i[0] for i in inputs))
     codes = {aliases.get(i[0], i[0]) for i in inputs}
     physicians, phys_later = await _facts(session, "physicians", codes, version)
@@ -236,9 +253,9 @@ async def explain_decision(
     regions = await source.region_facts(session, [inst["region"]]) if inst else {}
     region = regions.get(inst["region"]) if inst else None
     memo: dict[tuple[str, str, bool], LineBasis] = {}
-    withdrawn = await withdrawals_of(session, row.decision_id, pending)
+    withdrawn = await withdrawals_of(session, decision_id, pending)
     lines: list[ExplainedLine] = []
-    for i, stored in enumerate(row.lines):
+    for i, stored in enumerate(stored_lines):
         line = _as_answered(stored, withdrawn.get(stored["line_id"]))
         if i < len(inputs):
             code, day, emergency = inputs[i][0], inputs[i][1], bool(inputs[i][2])
@@ -261,15 +278,15 @@ async def explain_decision(
         lines.append(line)
     await annotate(session, row.institution_code, lines)
     return ExplainedDecision(
-        decision_id=row.decision_id,
+        decision_id=decision_id,
         settlement_id=row.settlement_id,
         institution_code=row.institution_code,
-        decided_at=row.decided_at.isoformat(),
+        decided_at=codec.decided_at(row.decision_id).isoformat(),
         registry_version=version,
         current_version=await source.current_version(session),
-        outcome=row.outcome,
-        accepted_amount=row.accepted_amount,
-        rejected_amount=row.rejected_amount,
+        outcome=codec.OUTCOMES[row.outcome_code],
+        accepted_amount=codec.money(row.accepted_cents),
+        rejected_amount=codec.money(row.rejected_cents),
         institution_changed_since=inst_later.get(row.institution_code),
         upstream_infcode=row.upstream_infcode,
         upstream_error=row.upstream_error,

@@ -27,10 +27,12 @@ import asyncio
 import random
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from app.registry.facts import Patch
@@ -97,15 +99,71 @@ def header_version(header: bytes | None) -> int | None:
     return int(header[len(SNAP_MAGIC) : SNAP_HEADER_LEN - 1])
 
 
+SENTINEL_SCHEME = "redis+sentinel://"
+
+
+@dataclass(frozen=True)
+class SentinelUrl:
+    """``redis+sentinel://[:password@]host:port[,host:port...]/master[/db]``: the master
+    named ``master`` as the Sentinels at those addresses know it now."""
+
+    sentinels: list[tuple[str, int]]
+    master: str
+    db: int
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> SentinelUrl:
+        rest = url[len(SENTINEL_SCHEME) :]
+        auth, _, rest = rest.rpartition("@")
+        hosts, _, path = rest.partition("/")
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            raise ValueError(f"{url!r}: the master's name is missing (…/mymaster)")
+        sentinels = []
+        for h in hosts.split(","):
+            host, colon, port = h.rpartition(":")
+            if not colon:
+                host, port = h, ""
+            sentinels.append((host or "127.0.0.1", int(port or 26379)))
+        password = unquote(auth.partition(":")[2]) if auth else None
+        return cls(sentinels, parts[0], int(parts[1]) if len(parts) > 1 else 0, password or None)
+
+
+class _SentinelRedis(aioredis.Redis):
+    """A client of the master the Sentinels name; closing it closes its Sentinel clients."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        pool: Any = self.connection_pool  # a SentinelConnectionPool
+        for s in pool.sentinel_manager.sentinels:
+            await s.aclose()
+
+
 def connect(url: str, *, timeout: float = 5.0) -> aioredis.Redis:
-    """A client whose every command fails fast (no hidden retries: callers back off)."""
-    return aioredis.Redis.from_url(
-        url,
-        protocol=2,
+    """The one Redis client factory (change feed, relay, msgid and nonce stores, visit
+    memory): a client whose every command fails fast (no hidden retries: callers back
+    off). A ``redis+sentinel://`` URL gives a client of the current master: after a
+    failover its next connection asks the Sentinels again, so callers that back off
+    and retry reach the new master."""
+    options: dict[str, Any] = {
+        "protocol": 2,
+        "socket_timeout": timeout,
+        "socket_connect_timeout": min(timeout, 2.0),
+        "retry": Retry(NoBackoff(), 0),
+    }
+    if not url.startswith(SENTINEL_SCHEME):
+        return aioredis.Redis.from_url(url, **options)
+    s = SentinelUrl.parse(url)
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        s.sentinels,
+        sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
         socket_timeout=timeout,
-        socket_connect_timeout=min(timeout, 2.0),
-        retry=Retry(NoBackoff(), 0),
     )
+    client: aioredis.Redis = sentinel.master_for(
+        s.master, redis_class=_SentinelRedis, db=s.db, password=s.password, **options
+    )
+    return client
 
 
 async def stream_top(r: aioredis.Redis, keys: Keys) -> int | None:

@@ -52,6 +52,7 @@ ELSEWHERE: dict[str, str] = {
     "make bench-sync": "scripts/ci-make-targets.sh",
     "make bench-import": "scripts/ci-make-targets.sh",
     "make bench-console": "scripts/ci-make-targets.sh",
+    "make bench-decisions": "scripts/ci-make-targets.sh",
     "make bench-scale": "scripts/ci-make-targets.sh",
     "make bench-frontend": "scripts/ci-make-targets.sh",
     "make schemas": "scripts/ci-make-targets.sh",

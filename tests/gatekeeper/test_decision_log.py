@@ -1,13 +1,13 @@
-"""The decision log: rows match the answers; a failing sink spills (fsynced JSON lines)
+"""The decision log: rows match the answers; a failing sink spills (fsynced frames)
 and the spill is replayed into the database when it recovers; when even the spill fails
 the queue is bounded and requests get a 503 instead of a silently lost decision."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.gatekeeper import GatekeeperApp
 from app.gatekeeper.decisions.decision_log import DecisionLog
-from app.gatekeeper.decisions.spill import Item
+from app.gatekeeper.decisions.spill import Item, read_frames
 from app.models.decisions import SettlementDecision
+from app.registry import decision_codec as codec
 from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, line, settlement
 
 URL = "/v1/settlements/validate"
@@ -44,35 +45,44 @@ async def test_rows_match_the_answers(
     client: httpx.AsyncClient, gk: GatekeeperApp, gk_env: Path
 ) -> None:
     answers = [await answer(client, f"S-{i}") for i in range(5)]
+    assert gk.rt is not None
+    dlog = gk.rt.log
     await gk.shutdown()  # drains the queue
+    assert (dlog.written, dlog.spilled, dlog.failures) == (5, 0, 0)
     with sqlite3.connect(gk_env) as db:
         rows = db.execute(
             "SELECT decision_id, settlement_id, institution_code, registry_version, outcome,"
-            " accepted_amount, rejected_amount, lines, decided_at FROM settlement_decisions"
+            " accepted_cents, rejected_cents, physicians, lines FROM settlement_decisions"
             " ORDER BY decision_id"
         ).fetchall()
     assert len(rows) == 5
     for a, row in zip(answers, rows, strict=True):
-        assert row[:7] == (
+        assert (str(uuid.UUID(row[0])), *row[1:4]) == (
             a["decision_id"],
             a["settlement_id"],
             "H1",
             a["registry_version"],
-            "partial",
-            "12.50",
-            "3.00",
         )
-        assert json.loads(row[7]) == a["lines"]
-        assert row[8].startswith("20")
+        assert codec.OUTCOMES[row[4]] == "partial"
+        assert (codec.money(row[5]), codec.money(row[6])) == ("12.50", "3.00")
+        lines, inputs = codec.decode_lines(row[8], row[7])
+        assert lines == a["lines"]
+        assert inputs is not None and inputs[0] == [DR_PLAIN, "2026-11-20", False]
+
+
+def did(i: int) -> str:
+    """A UUIDv7 of a fixed day, the ``i``-th of its millisecond."""
+    return str(uuid.UUID(int=(1795562280123 << 80) | (0x7 << 76) | (i << 64) | (0x8 << 60)))
 
 
 def item(i: int, body: bytes | None = None) -> Item:
     body = body or (
-        b'{"settlement_id":"S","decision_id":"d-%d","registry_version":3,"outcome":"accept",'
+        b'{"settlement_id":"S","decision_id":"%b","registry_version":3,"outcome":"accept",'
         b'"accepted_amount":"1.00","rejected_amount":"0.00","lines":[{"line_id":"1",'
-        b'"decision":"accept","reason":null}]}' % i
+        b'"decision":"accept","reason":null}]}' % did(i).encode()
     )
-    return (f"d-{i}", 1795562280123 + i, "S", "H1", 3, "accept", "1.00", "0.00", body, b"[]")
+    inputs = b'[["YB110101199001011234X","2026-11-30",false]]'
+    return (did(i), 1795562280123, "S", "H1", 3, "accept", "1.00", "0.00", body, inputs)
 
 
 async def wait_until(cond: Any, seconds: float = 10.0) -> None:
@@ -106,7 +116,7 @@ async def test_spill_failure_is_back_pressure_not_loss(tmp_path: Path) -> None:
         blocker.mkdir()  # the disk is back: the stop drains the queue into the spill
         await dlog.stop()
     assert dlog.spilled == 5
-    assert len(list(blocker.glob("spill-*.jsonl"))) == 1
+    assert len(list(blocker.glob("spill-*.ybd"))) == 1
 
 
 async def test_full_queue_answers_503(
@@ -148,7 +158,7 @@ async def pg_rows(url: str) -> list[Any]:
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
-                text("SELECT decision_id, lines, decided_at FROM settlement_decisions ORDER BY 1")
+                text("SELECT decision_id, lines, physicians FROM settlement_decisions ORDER BY 2")
             )
         ).all()
     await engine.dispose()
@@ -164,9 +174,10 @@ async def test_pg_down_spills_then_replays(pg_decisions: str, tmp_path: Path) ->
         for i in range(30):
             assert dlog.offer(item(i))
         await wait_until(lambda: dlog.spilled == 30)
-        files = list((tmp_path / "spill").glob("spill-*.jsonl"))
+        files = list((tmp_path / "spill").glob("spill-*.ybd"))
         assert len(files) == 1
-        assert files[0].read_bytes().count(b"\n") == 30
+        records, torn = read_frames(files[0].read_bytes())
+        assert (len(records), torn) == (30, b"")
         assert dlog.failures >= 1
         dlog.use_database(pg_decisions)  # the database is back
         for i in range(30, 40):
@@ -175,9 +186,10 @@ async def test_pg_down_spills_then_replays(pg_decisions: str, tmp_path: Path) ->
     finally:
         await dlog.stop()
     rows = await pg_rows(pg_decisions)
-    assert [r[0] for r in rows] == sorted(f"d-{i}" for i in range(40))
-    assert rows[0][1] == [{"line_id": "1", "decision": "accept", "reason": None}]
-    assert rows[0][2].tzinfo is not None
+    assert sorted(str(r[0]) for r in rows) == sorted(did(i) for i in range(40))
+    lines, inputs = codec.decode_lines(rows[0][1], rows[0][2])
+    assert lines == [{"line_id": "1", "decision": "accept", "reason": None}]
+    assert inputs == [["YB110101199001011234X", "2026-11-30", False]]
 
 
 @pytest.mark.pg
@@ -235,10 +247,10 @@ async def test_slow_database_spills_the_backlog_instead_of_refusing(
     real_insert = dlog._insert
     slow = True
 
-    async def slow_insert(rows: list[Any]) -> None:
+    async def slow_insert(rows: list[Any], *, replay: bool = False) -> None:
         if slow:
             await asyncio.sleep(0.3)  # far slower than the traffic
-        await real_insert(rows)
+        await real_insert(rows, replay=replay)
 
     monkeypatch.setattr(dlog, "_insert", slow_insert)
     await dlog.start()

@@ -5,6 +5,7 @@ format")."""
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -272,10 +273,12 @@ async def test_the_decision_is_logged_with_the_msgid_as_settlement_id(
             got = await hsa(c, body)
     with sqlite3.connect(gk_env) as db:
         rows = db.execute(
-            "SELECT decision_id, settlement_id, institution_code, outcome, rejected_amount"
+            "SELECT decision_id, settlement_id, institution_code, outcome, rejected_cents"
             " FROM settlement_decisions"
         ).fetchall()
-    assert rows == [(got["inf_refmsgid"], "H1-0001", "H1", "reject", "10.00")]
+    assert [(str(uuid.UUID(r[0])), *r[1:]) for r in rows] == [
+        (got["inf_refmsgid"], "H1-0001", "H1", 1, 1000)  # outcome 1: reject; cents
+    ]
 
 
 def _today() -> date:

@@ -9,6 +9,7 @@ import asyncio
 import json
 import secrets
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -48,7 +49,7 @@ async def send(c: httpx.AsyncClient, body: Any, token: str = "tok-h1") -> Any:
 def logged(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT decision_id, settlement_id FROM settlement_decisions")
-        return sorted(rows.fetchall())
+        return sorted((str(uuid.UUID(d)), s) for d, s in rows.fetchall())
 
 
 async def test_same_msgid_same_body_is_the_same_answer_judged_once(gk_env: Path) -> None:

@@ -16,6 +16,7 @@ import random
 import re
 import socket
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.gatekeeper import GatekeeperApp
 from app.gatekeeper.server.inline import GatekeeperProtocol
+from app.registry import decision_codec as codec
 from tests.gatekeeper.conftest import (
     DR_ALIASED,
     DR_CANCELLED,
@@ -176,7 +178,7 @@ async def test_every_answer_is_journaled_first_then_logged_once(
             rows = db.execute("SELECT decision_id FROM settlement_decisions").fetchall()
         if len(rows) >= 5:
             break
-    assert sorted(r[0] for r in rows) == sorted(ids)
+    assert sorted(str(uuid.UUID(r[0])) for r in rows) == sorted(ids)
 
 
 async def test_pipelined_requests_are_answered_in_order(
@@ -310,7 +312,12 @@ async def test_national_format_inline_is_the_asgi_answer_and_logs_the_same_input
             contextlib.suppress(sqlite3.OperationalError),  # the log is writing
             sqlite3.connect(gk_env, timeout=0.01) as db,
         ):
-            rows = dict(db.execute("SELECT settlement_id, inputs FROM settlement_decisions"))
+            rows = {
+                sid: json.dumps(codec.decode_lines(blob, codes)[1])
+                for sid, codes, blob in db.execute(
+                    "SELECT settlement_id, physicians, lines FROM settlement_decisions"
+                )
+            }
         if all(n in rows and p in rows for n, p in sids):
             break
     for n, p in sids:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.core.migrate import upgrade
 from app.gatekeeper import create_gatekeeper_app
+from app.gatekeeper.decisions.spill import read_frames
 from app.models import (
     Agreement,
     ApiToken,
@@ -145,7 +146,7 @@ async def test_standalone_gatekeeper_on_postgresql(
             )
         ).all()
     await engine.dispose()
-    assert [r[0] for r in rows] == ["partial", "accept"]
+    assert [r[0] for r in rows] == [2, 0]  # partial, accept (decision_codec.OUTCOMES)
 
 
 async def test_snapshot_file_lifespan(
@@ -172,6 +173,7 @@ async def test_snapshot_file_lifespan(
                 "/v1/settlements/validate", json=body, headers={"Authorization": "Bearer tok-h1"}
             )
             assert r.json()["registry_version"] == 4
-    spilled = list((tmp_path / "spill").glob("spill-*.jsonl"))
+    spilled = list((tmp_path / "spill").glob("spill-*.ybd"))
     assert len(spilled) == 1
-    assert b'"institution_code":"H1"' in spilled[0].read_bytes()
+    records, _ = read_frames(spilled[0].read_bytes())
+    assert [r.institution_code for r in records] == ["H1"]

@@ -2,23 +2,27 @@
 
 Hot path: :meth:`DecisionLog.offer` appends one tuple (ids, totals and the response body
 already built for the client) to an in-memory list, O(1). A background task takes up to
-``batch_size`` decisions every ``interval`` seconds, turns them into rows (the ``lines``
-JSON is a slice of the response body: nothing is re-serialised) and bulk-inserts them
-into ``settlement_decisions`` with ``ON CONFLICT (decision_id) DO NOTHING``.
+``batch_size`` decisions every ``interval`` seconds, turns them into compact rows
+(``app.registry.decision_codec``) and writes them with one ``COPY`` (PostgreSQL, binary,
+through asyncpg); a replay (or a batch whose first write may have landed) goes through a
+staging table and ``INSERT … ON CONFLICT DO NOTHING``, so nothing is doubled. SQLite
+gets ``INSERT … ON CONFLICT DO NOTHING`` (``sink.py``).
 
 When the sink is slow or down, nothing is dropped silently:
 
 * A failed or timed-out insert (``write_timeout``) sends the batch to a spill file under
   ``decision_log_dir`` (JSON lines, fsynced before the batch counts as kept). While the
   database is failing, batches go straight to the spill, and the worker probes the
-  database again with growing pauses (1 s doubling to 30 s).
+  database (``SELECT 1``, ``probe_timeout``) with pauses doubling from 0.25 s to at most
+  ``probe_max`` (2 s): after an outage of any length the sink is back within about 2 s
+  of the database, and the backlog drains in chunks of ``replay_batch`` rows.
 * A slow database: when the queue passes half of ``max_queue`` while inserts are slower
   than the traffic, the backlog is spilled at once (appending to a file is far cheaper
   than inserting) instead of letting requests wait.
 * When the queue is short and the database answers, spilled files (also those left by
-  an earlier process; rotated at 16 MB) are replayed into it oldest first, one file per
+  an earlier process; rotated at 16 MB) are replayed into it oldest first, one chunk per
   tick, and deleted when fully inserted. Replays are idempotent (``ON CONFLICT DO
-  NOTHING``).
+  NOTHING`` on the key ``(institution_code, decision_id)``).
 * If even the spill fails (disk full, directory not writable), the batch goes back to
   the head of the queue. The queue is bounded (``max_queue``); when it is full the
   request waits up to ``offer_wait`` seconds for room and then gets a 503 problem: the
@@ -42,38 +46,23 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import create_engine
+from app.gatekeeper.decisions.sink import Sink
 from app.gatekeeper.decisions.spill import (
     Item,
-    SpillEntry,
     SpillWriter,
     claim,
-    lines_json,
+    decode_item,
     spill_buffers,
     spill_files,
-    upstream_of,
 )
+from app.registry import decision_codec as codec
 
 log = logging.getLogger("ybgate.decisions")
-
-COLUMNS = (
-    "decision_id",
-    "settlement_id",
-    "institution_code",
-    "registry_version",
-    "decided_at",
-    "outcome",
-    "accepted_amount",
-    "rejected_amount",
-    "lines",
-    "inputs",
-    "upstream_infcode",
-    "upstream_error",
-)
+PROBE_MIN = 0.25
 
 
 class DecisionLog:
@@ -89,6 +78,10 @@ class DecisionLog:
         interval: float = 0.05,
         write_timeout: float = 5.0,
         offer_wait: float = 2.0,
+        probe_max: float = 2.0,
+        probe_timeout: float = 1.0,
+        replay_batch: int = 10_000,
+        partitions_ahead: int = 7,
     ) -> None:
         self.database_url = database_url
         self.spill_dir = Path(spill_dir)
@@ -103,6 +96,12 @@ class DecisionLog:
         self.interval = interval
         self.write_timeout = write_timeout
         self.offer_wait = offer_wait
+        self.probe_max = probe_max
+        self.probe_timeout = probe_timeout
+        self.replay_batch = replay_batch
+        self.partitions_ahead = partitions_ahead
+        self._partitions_at = 0.0  # when the day partitions ahead were last ensured
+        self._spilling = False
         self.queue: list[Item] = []
         self._writing: list[Item] = []  # the batch being written (not in the table yet)
         self.written = 0  # rows inserted (live and replayed)
@@ -112,19 +111,16 @@ class DecisionLog:
         self.failures = 0  # failed database writes
         self.spill_failures = 0
         self._engine: AsyncEngine | None = None
-        self._sql = ""
-        self._sqlite = database_url.startswith("sqlite")
+        self._sink: Sink | None = None
         self._task: asyncio.Task[None] | None = None
         self._room = asyncio.Event()
         self._stopping = False
         self._db_down_until = 0.0
         self._backoff = 0.0
         self._spill = SpillWriter(self.spill_dir)
-        self._replaying: tuple[Path, int, list[SpillEntry]] | None = None
-        self._second = (0, "")
-        self._disposing: asyncio.Task[None] | None = (
-            None  # (unix second, its SQLite text) for decided_at
-        )
+        self._replaying: tuple[Path, int, list[codec.Decision]] | None = None
+        self._disposing: asyncio.Task[None] | None = None
+        self.last_written_ms = 0  # the newest decision id's millisecond in the table
 
     # -- hot path ---------------------------------------------------------------------------
     def offer(self, item: Item) -> bool:
@@ -161,19 +157,25 @@ class DecisionLog:
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self._engine = create_engine(self.database_url)
-        dialect = self._engine.dialect
-        if dialect.paramstyle == "qmark":
-            marks = ", ".join("?" for _ in COLUMNS)
-        elif dialect.paramstyle == "numeric_dollar":
-            marks = ", ".join(f"${i + 1}" for i in range(len(COLUMNS)))
-        else:
-            marks = ", ".join("%s" for _ in COLUMNS)
-        self._sql = (
-            f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({marks}) "
-            "ON CONFLICT (decision_id) DO NOTHING"
-        )
+        self._sink = Sink(self._engine, self.table)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="ybgate-decision-log")
+
+    # -- what operators watch ---------------------------------------------------------------
+    def lag_seconds(self) -> float:
+        """Age of the oldest decision answered but not in the table (queue or spill)."""
+        oldest = self._writing[0][1] if self._writing else (self.queue[0][1] if self.queue else 0)
+        if self._replaying is not None and self._replaying[2]:
+            oldest = min(oldest or 1 << 62, self._replaying[2][0].decided_ms)
+        return max(0.0, time.time() - oldest / 1000) if oldest else 0.0
+
+    def backlog(self) -> int:
+        """Decisions answered but not in the table yet (this process's count)."""
+        return len(self._writing) + len(self.queue) + max(0, self.spilled - self.replayed)
+
+    @property
+    def database_down(self) -> bool:
+        return time.monotonic() < self._db_down_until
 
     async def stop(self) -> None:
         """Drain the queue (database, else spill), then close."""
@@ -191,6 +193,7 @@ class DecisionLog:
         old = self._engine
         self.database_url = database_url
         self._engine = create_engine(database_url)
+        self._sink = Sink(self._engine, self.table)
         self._db_down_until = 0.0
         if old is not None:
             self._disposing = asyncio.get_running_loop().create_task(old.dispose())
@@ -208,6 +211,10 @@ class DecisionLog:
                 await asyncio.sleep(1.0)
 
     async def _tick(self) -> bool:
+        if self._sink is not None and time.monotonic() >= self._partitions_at:
+            await self._ensure_partitions()
+        if self._db_down_until and time.monotonic() >= self._db_down_until:
+            await self._probe()
         batch = self.queue[: self.batch_size]
         del self.queue[: len(batch)]
         if batch:
@@ -242,20 +249,32 @@ class DecisionLog:
             use_db = False
         if use_db:
             try:
-                await self._insert([self._row(i) for i in batch])
+                await self._insert([decode_item(i) for i in batch])
                 self.written += len(batch)
                 self.kept += len(batch)
                 self._backoff = 0.0
+                self._spilling = False
                 return
             except Exception as exc:  # any sink failure: keep the batch on disk
                 self._db_failed(exc)
         try:
             await asyncio.to_thread(self._spill.append, spill_buffers(batch))
+            if not self._spilling:  # the first batch of a spell (not one line per batch)
+                self._spilling = True
+                log.info(
+                    "decision log: spilling from decision %s",
+                    batch[0][0],
+                    extra={"decision_id": batch[0][0], "settlement_id": batch[0][2]},
+                )
             self.spilled += len(batch)
             self.kept += len(batch)
         except Exception:
             self.spill_failures += 1
-            log.exception("decision log: spill failed; %d decisions stay queued", len(batch))
+            log.exception(
+                "decision log: spill failed; %d decisions stay queued",
+                len(batch),
+                extra={"decision_id": batch[0][0]},
+            )
             self.queue[:0] = batch
             self.limit = self.max_queue
             if self._stopping:
@@ -266,61 +285,47 @@ class DecisionLog:
 
     def _db_failed(self, exc: BaseException) -> None:
         self.failures += 1
-        self._backoff = min(30.0, max(1.0, self._backoff * 2))
+        self._backoff = min(self.probe_max, max(PROBE_MIN, self._backoff * 2))
         self._db_down_until = time.monotonic() + self._backoff
         log.warning(
-            "decision log: database write failed (%r); spilling, retry in %.0fs", exc, self._backoff
+            "decision log: database write failed (%r); spilling, probing in %.2fs",
+            exc,
+            self._backoff,
         )
 
-    async def _insert(self, rows: list[tuple[Any, ...]]) -> None:
-        engine = self._engine
-        if engine is None:
+    async def _probe(self) -> None:
+        """After a failure: is the database back? (one ``SELECT 1``, short timeout)."""
+        if self._sink is None:
+            return
+        try:
+            async with asyncio.timeout(self.probe_timeout):
+                await self._sink.probe()
+        except Exception as exc:
+            self._db_failed(exc)
+            return
+        log.info("decision log: database answers again; replaying the backlog")
+        self._db_down_until = 0.0
+        self._backoff = 0.0
+
+    async def _ensure_partitions(self) -> None:
+        """PostgreSQL: the day partitions ahead, at start and then hourly (rows of a day
+        without one would land in the default partition)."""
+        assert self._sink is not None
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await self._sink.ensure_partitions(datetime.now(UTC).date(), self.partitions_ahead)
+            self._partitions_at = time.monotonic() + 3600
+        except Exception as exc:  # the database may be down: again in a minute
+            log.warning("decision log: partitions ahead not ensured (%r)", exc)
+            self._partitions_at = time.monotonic() + 60
+
+    async def _insert(self, rows: list[codec.Decision], *, replay: bool = False) -> None:
+        if self._sink is None:
             raise RuntimeError("decision log not started")
-        async with asyncio.timeout(self.write_timeout), engine.begin() as conn:
-            await conn.exec_driver_sql(self._sql, rows)
-
-    def _row(self, item: Item) -> tuple[Any, ...]:
-        did, ms, sid, inst, version, outcome, acc, rej, body, inputs = item
-        return (
-            did,
-            sid,
-            inst,
-            version,
-            self._at(ms),
-            outcome,
-            acc,
-            rej,
-            lines_json(body).decode(),
-            inputs.decode(),
-            *upstream_of(body),
-        )
-
-    def _spilled_row(self, entry: SpillEntry) -> tuple[Any, ...]:
-        r = entry.response
-        return (
-            r.decision_id,
-            r.settlement_id,
-            entry.institution_code,
-            r.registry_version,
-            self._at(entry.decided_ms),
-            r.outcome,
-            r.accepted_amount,
-            r.rejected_amount,
-            bytes(r.lines).decode(),
-            None if bytes(entry.inputs) == b"null" else bytes(entry.inputs).decode(),
-            r.upstream_infcode,
-            r.upstream_error,
-        )
-
-    def _at(self, ms: int) -> Any:
-        """decided_at: an aware datetime, or for SQLite the text SQLAlchemy stores."""
-        if not self._sqlite:
-            return datetime.fromtimestamp(ms / 1000, UTC)
-        sec, frac = divmod(ms, 1000)
-        if self._second[0] != sec:
-            text = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            self._second = (sec, text)
-        return f"{self._second[1]}.{frac:03d}000"
+        async with asyncio.timeout(self.write_timeout * (2 if replay else 1)):
+            await self._sink.write(rows, replay=replay)
+        if rows:
+            self.last_written_ms = max(self.last_written_ms, rows[-1].decided_ms)
 
     # -- spill files ------------------------------------------------------------------------
     def _spill_files(self) -> list[Path]:
@@ -343,10 +348,10 @@ class DecisionLog:
             else:
                 return
         path, _, rows = self._replaying
-        chunk = rows[: self.batch_size]
+        chunk = rows[: self.replay_batch]
         try:
             if chunk:
-                await self._insert([self._spilled_row(r) for r in chunk])
+                await self._insert(chunk, replay=True)
         except Exception as exc:
             self._db_failed(exc)
             return

@@ -16,7 +16,7 @@ thread also contends for the GIL with the loop on every request). What may take 
 segments before they are released. Only that timer closes descriptors, so an fsync never
 races a close.
 
-Journal segments are spill files (``spill-…-journal.jsonl``, same lines as ``spill.py``):
+Journal segments are spill files (``spill-…-journal.ybd``, same frames as ``spill.py``):
 locked while this process writes them. With the database sink a segment is deleted once
 the decision log has kept (inserted, or spilled and fsynced) every decision in it. With
 the spill sink (``YBGATE_DECISION_LOG_SINK=spill``) the segments *are* the spill: each is
@@ -38,7 +38,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.gatekeeper.decisions.spill import Item, spill_buffers, write_all
+from app.gatekeeper.decisions.spill import SUFFIX, Item, spill_buffers, write_all
 
 log = logging.getLogger("ybgate.decisions")
 
@@ -69,7 +69,7 @@ class _Files:
 
     def _open(self) -> int:
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.dir / f"spill-{time.time_ns():020d}-{os.getpid()}-journal.jsonl"
+        path = self.dir / f"spill-{time.time_ns():020d}-{os.getpid()}-journal{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         self.fd, self.path, self.size = fd, path, 0
@@ -152,7 +152,7 @@ class Journal:
     # -- hot path ---------------------------------------------------------------------------
     def add(self, item: Item) -> asyncio.Future[None]:
         """Queue ``item`` for this turn's write; the future resolves once it is written."""
-        self._pending += spill_buffers([item])
+        self._pending += spill_buffers([item], keep=True)
         self._count += 1
         batch = self._batch
         if batch is None:
@@ -164,7 +164,7 @@ class Journal:
     def add_then(self, item: Item, done: Callable[[bool], None]) -> None:
         """Queue ``item`` for this turn's write, then call ``done(True)`` once it is
         written, ``done(False)`` if it could not be (the inline protocol: no future)."""
-        self._pending += spill_buffers([item])
+        self._pending += spill_buffers([item], keep=True)
         self._count += 1
         self._then.append(done)
         if not self._scheduled:

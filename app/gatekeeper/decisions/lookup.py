@@ -17,9 +17,10 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import NotFound
-from app.gatekeeper.decisions.spill import Item, lines_json, upstream_of
+from app.gatekeeper.decisions.spill import Item, decode_item
 from app.gatekeeper.decisions.withdrawals import Withdrawn
 from app.models import SettlementDecision
+from app.registry.decision_codec import as_row
 from app.registry.history import Withdrawal, WithdrawnLine, explain_decision, get_decision
 
 DECISIONS_PREFIX = "/v1/decisions/"
@@ -31,22 +32,7 @@ def _pending(items: list[Item], decision_id: str) -> SettlementDecision | None:
     """A decision still queued (or being written) as the row it will become."""
     for item in reversed(items):
         if item[0] == decision_id:
-            did, ms, sid, inst, version, outcome, acc, rej, body, inputs = item
-            upstream_infcode, upstream_error = upstream_of(body)
-            return SettlementDecision(
-                decision_id=did,
-                settlement_id=sid,
-                institution_code=inst,
-                registry_version=version,
-                decided_at=datetime.fromtimestamp(ms / 1000, UTC),
-                outcome=outcome,
-                accepted_amount=acc,
-                rejected_amount=rej,
-                lines=msgspec.json.decode(lines_json(body)),
-                inputs=msgspec.json.decode(inputs),
-                upstream_infcode=upstream_infcode,
-                upstream_error=upstream_error,
-            )
+            return as_row(decode_item(item))
     return None
 
 
@@ -77,7 +63,7 @@ async def find(
     if not _ID_RE.fullmatch(decision_id):
         raise NotFound(f"No decision {decision_id} (a decision_id is a UUIDv7).")
     async with sessions() as session:
-        row = _pending(queued, decision_id) or await get_decision(session, decision_id)
+        row = _pending(queued, decision_id) or await get_decision(session, decision_id, inst)
         if row is None or row.institution_code != inst:
             raise NotFound(f"No decision {decision_id} of institution {inst}.")
         pending = _withdrawn(withdrawals or [], decision_id)

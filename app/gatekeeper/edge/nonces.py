@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.core.errors import NotReady, Unauthenticated, field_error
+from app.sync.redis_keys import connect
 
 NONCE_TTL_S = 600  # a nonce is remembered this long
 MAX_NONCE = 128  # characters of a nonce
@@ -99,7 +100,7 @@ class LocalNonces:
 
 def redis_client(url: str) -> aioredis.Redis:
     """The nonce store's Redis client (its only constructor)."""
-    return aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    return connect(url, timeout=2.0)
 
 
 class RedisNonces:

@@ -209,7 +209,9 @@ class GatekeeperProtocol(CoalescingHttpToolsProtocol):
         except DomainError as err:
             reply.problem(err)
         except Exception:  # a bug, not the request: answer as a problem, and say so
-            log.exception("inline decision failed")
+            log.exception(
+                "inline decision failed", extra={"institution": inst, "infno": infno or None}
+            )
             reply.problem(InternalError("The decision failed."))
 
     def _validate(self, reply: _Reply, rt: Runtime, reg: Registry, inst: str, body: bytes) -> None:

@@ -1,0 +1,209 @@
+"""Retention of the decision log: day partitions past the hot window become Parquet files.
+
+``archive``: every day partition older than ``decision_hot_days`` is detached, written to
+``<decision_archive_dir>/decisions-YYYYMMDD.parquet`` (zstd; rows ordered by institution
+and id, so codes and ids compress), fsynced and renamed into place, and only then
+dropped. A partition detached by an earlier run that stopped half-way is finished the
+same way. ``restore`` copies a day back into its partition (the file stays).
+``query`` reads archived days with DuckDB (``read_parquet``) by the admin lookup's
+filters. PostgreSQL only: SQLite keeps one unpartitioned table.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.models import SettlementDecision, partitions
+from app.registry import decision_codec as codec
+
+_TYPES = {
+    "registry_version": pa.int64(),
+    "accepted_cents": pa.int64(),
+    "rejected_cents": pa.int64(),
+    "decision_id": pa.binary(16),
+    "outcome": pa.int8(),
+    "upstream_infcode": pa.int32(),
+    "upstream_error": pa.string(),
+    "institution_code": pa.string(),
+    "settlement_id": pa.string(),
+    "physicians": pa.string(),
+    "lines": pa.binary(),
+}
+SCHEMA = pa.schema([(c, _TYPES[c]) for c in codec.ROW_COLUMNS])
+SELECT_COLUMNS = ", ".join(codec.ROW_COLUMNS)
+
+
+def file_of(directory: Path, day: date) -> Path:
+    return directory / f"decisions-{day:%Y%m%d}.parquet"
+
+
+def _table(rows: Sequence[Any]) -> pa.Table:
+    data: dict[str, list[Any]] = {name: [] for name in codec.ROW_COLUMNS}
+    for row in rows:
+        for name, value in zip(codec.ROW_COLUMNS, row, strict=True):
+            data[name].append(value)
+    data["decision_id"] = [u.bytes for u in data["decision_id"]]  # uuid -> its 16 bytes
+    return pa.Table.from_pydict(data, schema=SCHEMA)
+
+
+def write_day(directory: Path, day: date, rows: Sequence[Any]) -> Path:
+    """The rows as the day's Parquet file: written aside, fsynced, renamed into place."""
+    directory.mkdir(parents=True, exist_ok=True)
+    final = file_of(directory, day)
+    tmp = final.with_suffix(".parquet.tmp")
+    pq.write_table(
+        _table(rows),
+        tmp,
+        compression="zstd",
+        compression_level=9,
+        use_dictionary=["institution_code", "physicians", "registry_version"],
+        row_group_size=1 << 20,
+    )
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.replace(final)
+    return final
+
+
+@dataclass
+class Archived:
+    day: date
+    rows: int
+    path: Path
+
+
+async def _rows(conn: AsyncConnection, table: str) -> list[Any]:
+    result = await conn.execute(
+        text(f"SELECT {SELECT_COLUMNS} FROM {table} ORDER BY institution_code, decision_id")
+    )  # institution runs and ordered ids compress best
+    return list(result.all())
+
+
+async def _candidates(conn: AsyncConnection, before: date) -> list[tuple[str, bool]]:
+    """(table, attached) of the day partitions older than ``before``, and tables left
+    detached by an interrupted run."""
+    attached = {r[0] for r in (await conn.execute(text(partitions.LIST_SQL))).all()}
+    like = (
+        await conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'settlement_decisions_%'")
+        )
+    ).all()
+    out = []
+    for (name,) in like:
+        day = partitions.day_of_name(name)
+        if day is not None and (day < before or name not in attached):
+            out.append((name, name in attached))
+    return sorted(out)
+
+
+async def archive(
+    engine: AsyncEngine, directory: Path, hot_days: int, today: date
+) -> list[Archived]:
+    """Detach, export and drop every day partition older than the hot window."""
+    done: list[Archived] = []
+    async with engine.connect() as conn:
+        found = await _candidates(conn, today - timedelta(days=hot_days))
+    for name, attached in found:
+        day = partitions.day_of_name(name)
+        assert day is not None
+        async with engine.begin() as conn:
+            if attached:
+                await conn.execute(text(f"ALTER TABLE {partitions.TABLE} DETACH PARTITION {name}"))
+        async with engine.begin() as conn:
+            rows = await _rows(conn, name)
+            path = write_day(directory, day, rows)
+            await conn.execute(text(f"DROP TABLE {name}"))
+        done.append(Archived(day, len(rows), path))
+    return done
+
+
+async def restore(engine: AsyncEngine, directory: Path, day: date) -> int:
+    """Copy an archived day back into its partition (created if need be)."""
+    table = pq.read_table(file_of(directory, day))
+    records = [
+        tuple(uuid.UUID(bytes=r[c]) if c == "decision_id" else r[c] for c in codec.ROW_COLUMNS)
+        for r in table.to_pylist()
+    ]
+    async with engine.connect() as conn:
+        await conn.execute(text(partitions.create_sql(day)))
+        await conn.commit()
+        raw = await conn.get_raw_connection()
+        pg: Any = raw.driver_connection
+        async with pg.transaction():
+            await pg.copy_records_to_table(
+                partitions.name_of(day), records=records, columns=codec.ROW_COLUMNS
+            )
+    return len(records)
+
+
+# -- reading archived days -------------------------------------------------------------------
+@dataclass
+class Filters:
+    settlement_id: str | None = None
+    institution_codes: Sequence[str] | None = None  # None: any
+    physician_codes: Sequence[str] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def query(directory: Path, f: Filters, limit: int) -> list[SettlementDecision]:
+    """Archived decisions matching the filters, newest first (DuckDB over the files)."""
+    files = sorted(directory.glob("decisions-*.parquet"))
+    if not files:
+        return []
+    where: list[str] = ["TRUE"]
+    params: list[Any] = [[str(p) for p in files]]
+    if f.settlement_id is not None:
+        where.append("settlement_id = ?")
+        params.append(f.settlement_id)
+    if f.institution_codes is not None:
+        where.append("list_contains(?, institution_code)")
+        params.append(list(f.institution_codes))
+    if f.physician_codes:
+        where.append("list_has_any(string_split(physicians, chr(31)), ?)")
+        params.append(list(f.physician_codes))
+    if f.since is not None:
+        where.append("decision_id >= ?")
+        params.append(codec.id_floor(f.since).bytes)
+    if f.until is not None:
+        where.append("decision_id < ?")
+        params.append(codec.id_floor(f.until).bytes)
+    sql = (
+        f"SELECT {SELECT_COLUMNS} FROM read_parquet(?) WHERE {' AND '.join(where)} "
+        f"ORDER BY decision_id DESC LIMIT {int(limit)}"
+    )
+    with duckdb.connect() as db:
+        rows = db.execute(sql, params).fetchall()
+    return [_row(r) for r in rows]
+
+
+def _row(r: Sequence[Any]) -> SettlementDecision:
+    v = dict(zip(codec.ROW_COLUMNS, r, strict=True))
+    return SettlementDecision(
+        registry_version=v["registry_version"],
+        accepted_cents=v["accepted_cents"],
+        rejected_cents=v["rejected_cents"],
+        decision_id=uuid.UUID(bytes=bytes(v["decision_id"])),
+        outcome_code=v["outcome"],
+        upstream_infcode=v["upstream_infcode"],
+        upstream_error=v["upstream_error"],
+        institution_code=v["institution_code"],
+        settlement_id=v["settlement_id"],
+        physicians=v["physicians"],
+        encoded_lines=bytes(v["lines"]),
+    )
