@@ -4,7 +4,8 @@
 #   make loadtest      locust, headless, against bench-serve (CSV under var/loadtest)
 # Each depends on `venv` (a fresh clone builds it first). Knobs: BENCH_N (registry size),
 # BENCH_HTTP=inline|uvicorn|granian (the gatekeeper's HTTP server), YBGATE_HSA_FAST_PATH=off,
-# FLOOR_PORT (the floor's port in `make bench`, default 8099), BENCH_CHURN=0.
+# FLOOR_PORT (the floor's port in `make bench`, default 8099), BENCH_CHURN=0,
+# BENCH_ROUNDS (3) and BENCH_SECONDS (8): each comparison's rounds and seconds per side.
 # make bench-scale: 10,000,000 codes unless BENCH_N is given.
 SCALE_N := $(if $(filter command line environment,$(origin BENCH_N)),$(BENCH_N),10000000)
 BENCH_N ?= 1000000

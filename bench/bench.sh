@@ -12,6 +12,7 @@ out=$here/var/bench; mkdir -p "$out"
 export YBGATE_DECISION_LOG_DIR=$out/decisions
 export YBGATE_IDEMPOTENCY_DIR=$out/msgids
 N=${BENCH_N:-1000000}
+R=${BENCH_ROUNDS:-3}; S=${BENCH_SECONDS:-8}  # rounds and seconds per side of each comparison
 gp=${BENCH_PORT:-8000}; fp=${FLOOR_PORT:-8099}  # the gatekeeper, the floor
 pids=()
 cleanup() {
@@ -70,7 +71,7 @@ for lines in 20 200; do
   BENCH_N=$N "$PY" "$shared/bench/synth.py" payload "$lines" > "$payload"
   echo "== $lines lines"
   res=$("$shared/bench/compare.sh" http://127.0.0.1:$gp/v1/settlements/validate \
-        http://127.0.0.1:$fp/ "$payload" bench-token | tee /dev/stderr)
+        http://127.0.0.1:$fp/ "$payload" bench-token "$R" "$S" | tee /dev/stderr)
   ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
   p99p=$(p99s 1 <<<"$res"); p99f=$(p99s 2 <<<"$res")
   summary+=("lines=$lines ratio=$ratio p99_product=${p99p}ms p99_floor=${p99f}ms")
@@ -83,7 +84,7 @@ for lines in 20 200; do
   "$PY" "$here/bench/hsa_payload.py" < "$payload" > "$hsa"
   echo "== 2204, $lines lines"
   res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:$gp/v1/hsa http://127.0.0.1:$fp/ \
-        "$hsa" "$payload" bench-token "$shared" | tee /dev/stderr)
+        "$hsa" "$payload" bench-token "$shared" "$R" "$S" | tee /dev/stderr)
   ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
   p99p=$(p99s 1 <<<"$res"); p99f=$(p99s 2 <<<"$res")
   p99r=$(awk -v a="$p99p" -v b="$p99f" 'BEGIN{printf "%.2f", a/b}')
@@ -91,7 +92,7 @@ for lines in 20 200; do
   # The format's own cost: 2204 against the product's plain path on the same payload.
   res=$("$here/bench/compare_hsa.sh" http://127.0.0.1:$gp/v1/hsa \
         http://127.0.0.1:$gp/v1/settlements/validate "$hsa" "$payload" bench-token "$shared" \
-        3 8 bench-token | tee /dev/stderr)
+        "$R" "$S" bench-token | tee /dev/stderr)
   ratio=$(sed -n 's/^ratio_median=//p' <<<"$res")
   summary+=("hsa2204_vs_plain lines=$lines ratio=$ratio (2204 rps / the product's plain rps)")
 done
@@ -106,20 +107,20 @@ for w in outpatient inpatient; do
   echo "== ($([[ $w = outpatient ]] && echo a || echo b)) $w" | tee -a "$rot"
   METRICS_URL=http://127.0.0.1:$gp/metrics "$here/bench/rotcompare.sh" \
     http://127.0.0.1:$gp/v1/settlements/validate http://127.0.0.1:$fp/ \
-    "$out/$w.jsonl" bench-token | tee -a "$rot"
+    "$out/$w.jsonl" bench-token "$R" "$S" | tee -a "$rot"
 done
 # (d): (a) in the national 2204 form (POST /v1/hsa); the floor gets (a) itself.
 "$PY" "$here/bench/workloads.py" hsa "$out/outpatient.jsonl" "$out/hsa-outpatient.jsonl"
 echo "== (d) outpatient 2204" | tee -a "$rot"
 FLOOR_PAYLOADS=$out/outpatient.jsonl METRICS_URL=http://127.0.0.1:$gp/metrics \
   "$here/bench/rotcompare.sh" http://127.0.0.1:$gp/v1/hsa http://127.0.0.1:$fp/ \
-  "$out/hsa-outpatient.jsonl" bench-token | tee -a "$rot"
+  "$out/hsa-outpatient.jsonl" bench-token "$R" "$S" | tee -a "$rot"
 # (e): (b) in the national 2301 form (bills over 1-14 days); the floor gets (b) itself.
 "$PY" "$here/bench/workloads.py" hsa2301 "$out/inpatient.jsonl" "$out/hsa-inpatient.jsonl"
 echo "== (e) inpatient 2301" | tee -a "$rot"
 FLOOR_PAYLOADS=$out/inpatient.jsonl METRICS_URL=http://127.0.0.1:$gp/metrics \
   "$here/bench/rotcompare.sh" http://127.0.0.1:$gp/v1/hsa http://127.0.0.1:$fp/ \
-  "$out/hsa-inpatient.jsonl" bench-token | tee -a "$rot"
+  "$out/hsa-inpatient.jsonl" bench-token "$R" "$S" | tee -a "$rot"
 
 # 7. (c): both again while an admin writer patches the registry 10 times a second, on
 #    the production path (bench/churn.py: its own PostgreSQL, Redis, admin, relay and
