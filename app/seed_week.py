@@ -181,6 +181,7 @@ async def _settlements(
         for n, (institution, codes) in enumerate(settlements):
             day = working_days_back(today, n % 5)
             at = datetime.combine(day, time(8 + n % 9, rnd.randrange(60)), SHANGHAI)
+            at = min(at, datetime.now(SHANGHAI) - timedelta(minutes=n))  # none yet to come
             amounts = [Decimal(rnd.randrange(500, 80000)) / 100 for _ in codes]
             did, sid = _uuid7_at(at), f"DEMO-{day:%Y%m%d}-{n:04d}"
             inputs = [[code, day.isoformat(), False] for code in codes]

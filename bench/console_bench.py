@@ -9,7 +9,8 @@ days (a third with a rejected line) and one audit entry per added physician. The
 app (``ybgate serve admin``, which serves the console) runs as its own process; a
 superuser signs in and each page is fetched ``--rounds`` times after one warm-up, over
 loopback (the figure is the server's answer time plus a loopback round trip). Prints
-median, p95 and max per page; exits 1 when a page's p95 is over ``--budget`` ms (300).
+the first answer (a cold process), then, after a pause, median, p95 and max per page;
+exits 1 when a page's p95 is over ``--budget`` ms (300); a first answer over it is flagged.
 A benchmark, not a test.
 """
 
@@ -147,10 +148,13 @@ def pages(client: httpx.Client, physicians: int) -> list[str]:
 
 def measure(client: httpx.Client, paths: list[str], rounds: int, budget: float) -> int:
     worst = 0
-    print(f"{'page':64} {'median':>8} {'p95':>8} {'max':>8}  (ms)")
+    print(f"{'page':64} {'first':>8} {'median':>8} {'p95':>8} {'max':>8}  (ms)")
     for path in paths:
+        t0 = time.perf_counter()
         r = client.get(path, follow_redirects=True)
+        first = (time.perf_counter() - t0) * 1000
         assert r.status_code == 200, (path, r.status_code, r.text[:300])
+        time.sleep(1.5)  # what the first view started in the background (工作台) settles
         times = []
         for _ in range(rounds):
             t0 = time.perf_counter()
@@ -160,9 +164,9 @@ def measure(client: httpx.Client, paths: list[str], rounds: int, budget: float) 
         times.sort()
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         worst = max(worst, int(p95 > budget))
-        flag = "  OVER" if p95 > budget else ""
+        flag = "  OVER" if p95 > budget else "  (first)" if first > budget else ""
         med, top = statistics.median(times), times[-1]
-        print(f"{path[:64]:64} {med:8.1f} {p95:8.1f} {top:8.1f}{flag}")
+        print(f"{path[:64]:64} {first:8.1f} {med:8.1f} {p95:8.1f} {top:8.1f}{flag}")
     return worst
 
 

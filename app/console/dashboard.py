@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.calendar.service import work_calendar
 from app.console import repository as repo
@@ -54,6 +56,7 @@ class Board:
     days: list[date] = field(default_factory=list)
     counts: dict[date, dict[str, int]] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
+    chart_partial: bool = False  # the days before today are still being counted
 
     @property
     def due_soon(self) -> list[Task]:
@@ -205,25 +208,57 @@ def _task(
 
 
 # The days before today are settled: their counts are kept a few minutes (per database
-# and region), so the 工作台 counts only today's decisions on most views.
+# and region) and recounted in the background when stale, so a view of the 工作台 counts
+# only today's decisions. With none kept yet (a process's first view), it waits at most
+# PAST_WAIT_S for them and else shows today's alone, saying the rest is being counted.
 PAST_TTL_S = 300.0
-_past: dict[tuple[str, str | None, date], tuple[float, list[tuple[str, str, int]]]] = {}
+PAST_WAIT_S = 0.15
+Rows = list[tuple[str, str, int]]
+_past: dict[tuple[str, str | None, date], tuple[float, Rows]] = {}
+_counting: dict[tuple[str, str | None, date], asyncio.Task[None]] = {}
+
+
+def _recount(
+    engine: AsyncEngine, key: tuple[str, str | None, date], since: datetime, until: datetime
+) -> asyncio.Task[None]:
+    async def run() -> None:
+        try:
+            async with AsyncSession(engine) as s:
+                rows = await repo.rejections_by_day(s, since, until, key[1])
+            for old in [k for k, v in _past.items() if v[0] < monotonic()]:
+                del _past[old]
+            _past[key] = (monotonic() + PAST_TTL_S, rows)
+        finally:
+            _counting.pop(key, None)
+
+    task = _counting.get(key)
+    if task is None:
+        task = _counting[key] = asyncio.create_task(run(), name="console-chart-count")
+    return task
 
 
 async def _rejections(
-    session: AsyncSession, first: date, today: date, region: str | None
-) -> list[tuple[str, str, int]]:
+    b: Board, session: AsyncSession, first: date, today: date, region: str | None
+) -> Rows:
     midnight = datetime.combine(today, time(), SHANGHAI)
-    key = (str(session.get_bind().engine.url), region, first)
-    cached = _past.get(key)
-    if cached is None or cached[0] < monotonic():
-        past = await repo.rejections_by_day(
-            session, datetime.combine(first, time(), SHANGHAI), midnight, region
-        )
-        for old in [k for k, v in _past.items() if v[0] < monotonic()]:
-            del _past[old]
-        _past[key] = cached = (monotonic() + PAST_TTL_S, past)
+    since = datetime.combine(first, time(), SHANGHAI)
+    engine = session.bind
     live = await repo.rejections_by_day(session, midnight, midnight + timedelta(days=1), region)
+    if not isinstance(engine, AsyncEngine):  # not bound to an engine: count here
+        return await repo.rejections_by_day(session, since, midnight, region) + live
+    key = (str(engine.url), region, first)
+    cached = _past.get(key)
+    if cached is not None:
+        if cached[0] < monotonic():
+            _recount(engine, key, since, midnight)  # stale: shown, recounted meanwhile
+        return cached[1] + live
+    task = _recount(engine, key, since, midnight)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), PAST_WAIT_S)
+    cached = _past.get(key)
+    if cached is None:
+        b.chart_partial = True
+        return live
     return cached[1] + live
 
 
@@ -233,7 +268,7 @@ async def _chart(b: Board, session: AsyncSession, today: date, region: str | Non
     b.days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
     counts: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     totals: dict[str, int] = defaultdict(int)
-    for day, reason, n in await _rejections(session, first, today, region):
+    for day, reason, n in await _rejections(b, session, first, today, region):
         if reason in ALL_REASONS:
             counts[date.fromisoformat(day)][reason] += n
             totals[reason] += n

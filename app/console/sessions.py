@@ -130,6 +130,19 @@ async def current(
     return ConsoleUser(principal, row.id_hash, row.csrf, token.label), flash
 
 
+async def peek(session: AsyncSession, sid: str | None) -> ConsoleUser | None:
+    """The signed-in user of ``sid`` when the session is live, changing nothing (no idle
+    slide, no flash taken): for the error pages, which keep the navigation."""
+    found = await repo.session_with_token(session, hash_sid(sid)) if sid else None
+    if found is None:
+        return None
+    row, token = found
+    if token.revoked_at is not None or _as_aware(row.expires_at) <= utcnow():
+        return None
+    principal = Principal(token.id, Role(token.role), token.region_code, token.institution_code)
+    return ConsoleUser(principal, row.id_hash, row.csrf, token.label)
+
+
 async def set_flash(session: AsyncSession, sid_hash: str, message: str) -> None:
     row = await session.get(ConsoleSession, sid_hash)
     if row is not None:

@@ -190,7 +190,7 @@ def test_forms_and_sessions(product: Product, page: Page) -> None:
     checked(page, "90-revoke-confirm")
     # A GET on a POST-only address: a Chinese page.
     page.go("/console/logout")
-    assert "不支持该请求方式" in page.text()
+    assert "不支持该请求方式" in page.text() and "只接受表单提交" in page.text()
     checked(page, "91-method-not-allowed", status=405)
     # The session cookie dies with the browser; pages are never cached.
     cookie = page.driver.get_cookie("ybgate_console")

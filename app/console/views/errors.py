@@ -10,6 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.console import sessions
+from app.console.deps import COOKIE
+from app.console.sessions import ConsoleUser
 from app.console.templating import render
 from app.core.catalogue import zh_problem
 from app.core.errors import DomainError, InternalError, ValidationFailed, http_error
@@ -41,7 +44,7 @@ def install_error_pages(app: FastAPI) -> None:
         async def handler(request: Request, exc: Exception) -> Response:
             if not _console(request):
                 return await api[kind](request, exc)  # type: ignore[no-any-return]
-            return error_page(request, _as_domain(request, exc))
+            return await error_page(request, _as_domain(request, exc))
 
         app.add_exception_handler(kind, handler)
 
@@ -71,14 +74,26 @@ def _as_domain(request: Request, exc: Exception) -> DomainError:
     return InternalError("An unexpected error occurred; it has been logged.")
 
 
-def error_page(request: Request, exc: DomainError) -> Response:
-    """The Chinese page of a refused or failed request (status kept)."""
+async def _signed_in(request: Request) -> ConsoleUser | None:
+    try:
+        async with request.app.state.sessions() as db:
+            return await sessions.peek(db, request.cookies.get(COOKIE))
+    except Exception:  # the page of an error never fails on its navigation
+        return None
+
+
+async def error_page(request: Request, exc: DomainError) -> Response:
+    """The Chinese page of a refused or failed request (status kept), with the navigation
+    when the browser is signed in."""
     body = zh_problem(exc.to_problem(request.url.path))
+    user = await _signed_in(request)
     resp = render(
         None,
         "error.html",
         request=request,
         status=exc.status,
+        user=user,
+        csrf=user.csrf if user else "",
         heading=HEADINGS.get(exc.status, body["title"]),
         detail=body["detail"],
         errors=body.get("errors") or [],

@@ -40,14 +40,17 @@ async def search(ctx: Ctx, q: str = "") -> Response:
     )
 
 
-def _lanes(standing: Standing, names: dict[str, str]) -> list[Lane]:
+def _lanes(standing: Standing, names: dict[str, str], planned: dict[str, Any]) -> list[Lane]:
+    """``planned``: the actions by id, whose ``ends_on`` is the planned last day of an
+    open-ended suspension (the same date the tables show)."""
     lanes = []
     for a in standing.agreements:
         spans = [
             Span(a.starts_on, a.ends_on, "agreement", f"协议 {a.starts_on} 至 {a.ends_on or '—'}")
         ]
         for s in a.suspensions:
-            last = s.ends_on
+            source = planned.get(s.source_action_id or "")
+            last = s.ends_on or (source.ends_on if source is not None else None)
             if s.resumed_on is not None:
                 last = s.resumed_on if last is None else min(last, s.resumed_on)
             spans.append(
@@ -83,7 +86,7 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
         objections=objections,
         actions=actions,
         by_action={a.id: a for a in actions},
-        chart=timeline(_lanes(standing, names), as_of),
+        chart=timeline(_lanes(standing, names, {a.id: a for a in actions}), as_of),
         writable_regions=[r for r in regions if ctx.user.can_write(r)],
         can_cancel=standing.status != "cancelled" and any(ctx.user.can_write(r) for r in regions),
         agreement_status=AGREEMENT_STATUS,

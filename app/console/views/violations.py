@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
+from app.calendar.service import work_calendar
 from app.console import repository as repo
 from app.console import sessions
 from app.console.deps import Ctx
@@ -127,7 +128,7 @@ async def violation_page(ctx: Ctx, violation_id: str, status: int = 200, **extra
         status=status,
         active="objections",
         v=v,
-        out=ViolationOut.from_record(v, policy),
+        out=ViolationOut.from_record(v, policy, await work_calendar(ctx.db)),  # as the API
         item=policy.item(v.item),
         objection=objection,
         reversal=reversal,

@@ -315,7 +315,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("The file has no rows.", "文件没有数据行。"),
     ("The request is invalid.", "请求有误。"),
     ("Use {}.", "请使用 {0} 方式提交。"),
-    ("Method Not Allowed", "不支持该请求方式。"),
+    ("Method Not Allowed", "这个地址只接受表单提交：请回到页面，用页面上的按钮操作。"),
     ("Not Found", "找不到该页面。"),
     ("Use POST.", "请使用 POST 方式提交。"),
 )
