@@ -74,6 +74,15 @@ TITLES: dict[str, str] = {
     "violation-reversed": "扣分已撤销",
     "visit-overlap": "进修期间重叠",
     "visit-too-long": "进修期过长",
+    # 相关人员 under the national rules (nhsa-2024), policy versions, rate limits
+    "degree-not-allowed": "该政策不允许此责任程度",
+    "months-choice-late": "已过暂停月数选择期限",
+    "months-chosen": "暂停月数已选定",
+    "policy-version-exists": "该日期的政策版本已存在",
+    "repair-limit": "超出记分修复限额",
+    "repair-not-allowed": "该政策未规定记分修复",
+    "suspension-mandatory": "暂停为必须执行",
+    "too-many-requests": "请求过于频繁",
 }
 
 # Details (the problem's ``detail``) and field messages (``errors[].message``).
@@ -98,6 +107,15 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("before the objection was filed ({})", "早于异议提出日期（{0}）"),
     ("confirm the revocation", "请勾选确认吊销"),
     ("give the months, from {} to {}", "请填写暂停月数，{0} 至 {1} 个月"),
+    ("give the months, {} to {}", "请填写暂停月数，{0} 至 {1} 个月"),
+    ("the suspension is mandatory", "暂停为必须执行"),
+    ("The months were chosen already.", "暂停月数已选定。"),
+    (
+        "The months are chosen by {}; the suspension runs {} month(s) as the policy's default.",
+        "暂停月数须在 {0} 前选定；已按政策默认暂停 {1} 个月。",
+    ),
+    ("Region {} has a version from {} already.", "统筹区 {0} 已有自 {1} 起施行的政策版本。"),
+    ("one of {}", "须为以下之一：{0}"),
     ("no agreement under {} on or before {}", "{1} 及以前没有 {0} 下的协议"),
     ("no institution {}", "没有机构 {0}"),
     ("no physician {}", "没有编码为 {0} 的医师"),
