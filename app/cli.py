@@ -180,6 +180,21 @@ def _decision_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=_decisions)
 
 
+def _standin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("standin", help="a stand-in national platform (tests, demos, 前置 bench)")
+    p.add_argument("--port", type=int, default=8100)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--control-port", type=int, help="GET /received, POST /mode")
+    p.add_argument("--delay-ms", type=float, default=0.0, help="answer after this long")
+    p.add_argument("--refuse", action="store_true", help="start refusing connections")
+    p.add_argument("--record", metavar="FILE", help="append each request to FILE (JSON lines)")
+    p.add_argument("--cert", help="PEM certificate: serve HTTPS (with --key)")
+    p.add_argument("--key", help="PEM private key of --cert")
+    p.add_argument("--keep", type=int, default=100_000, help="requests kept for GET /received")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_standin)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ybgate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -232,19 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     k.add_argument("--commit", action="store_true", help="write (default: dry run, a report)")
     k.set_defaults(func=_import)
 
-    p = sub.add_parser("standin", help="a stand-in national platform (tests, demos, 前置 bench)")
-    p.add_argument("--port", type=int, default=8100)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--control-port", type=int, help="GET /received, POST /mode")
-    p.add_argument("--delay-ms", type=float, default=0.0, help="answer after this long")
-    p.add_argument("--refuse", action="store_true", help="start refusing connections")
-    p.add_argument("--record", metavar="FILE", help="append each request to FILE (JSON lines)")
-    p.add_argument("--cert", help="PEM certificate: serve HTTPS (with --key)")
-    p.add_argument("--key", help="PEM private key of --cert")
-    p.add_argument("--keep", type=int, default=100_000, help="requests kept for GET /received")
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=_standin)
-
+    _standin_parser(sub)
     _decision_parsers(sub)
 
     args = parser.parse_args(argv)

@@ -45,32 +45,7 @@ def openapi_document(
 ) -> dict[str, Any]:
     """The gatekeeper's OpenAPI document; ``platform_paths``: the platform's own paths it
     serves in 前置 mode (``YBGATE_HSA_PATHS``), when an upstream is set."""
-    (_, components) = msgspec.json.schema_components(
-        [
-            SettlementRequest,
-            SettlementDecision,
-            Eligibility,
-            Problem,
-            ExplainedDecision,
-            HsaRequest,
-            HsaResponse,
-            AuditResult,
-            StaffQuery,
-            MdtrtInfo,
-            OutpatientWithdrawal,
-            InpatientWithdrawal,
-            AuditRequestDoc,
-            Roster,
-        ],
-        ref_template="#/components/schemas/{name}",
-    )
-    # The real bounds of the request (checked by the hot path after decoding).
-    request = components["SettlementRequest"]
-    request["properties"]["lines"].update(minItems=1, maxItems=max_lines)
-    line = components["SettlementLine"]["properties"]["service_date"]
-    line["description"] = "1990-01-01 to one day after today (Asia/Shanghai)."
-    feedetail = components["HsaInputDoc"]["properties"]["feedetail"]["anyOf"][0]
-    feedetail.update(minItems=1, maxItems=max_lines)
+    components = _components(max_lines)
     auth: list[dict[str, list[str]]] = [{"bearer": []}]
     common = {
         "400": _problem("The Authorization header was sent more than once."),
@@ -99,6 +74,37 @@ def openapi_document(
             **_probe_paths(),
         },
     }
+
+
+def _components(max_lines: int) -> dict[str, Any]:
+    """The schemas, with the real bounds of the requests."""
+    (_, components) = msgspec.json.schema_components(
+        [
+            SettlementRequest,
+            SettlementDecision,
+            Eligibility,
+            Problem,
+            ExplainedDecision,
+            HsaRequest,
+            HsaResponse,
+            AuditResult,
+            StaffQuery,
+            MdtrtInfo,
+            OutpatientWithdrawal,
+            InpatientWithdrawal,
+            AuditRequestDoc,
+            Roster,
+        ],
+        ref_template="#/components/schemas/{name}",
+    )
+    # The real bounds of the request (checked by the hot path after decoding).
+    request = components["SettlementRequest"]
+    request["properties"]["lines"].update(minItems=1, maxItems=max_lines)
+    line = components["SettlementLine"]["properties"]["service_date"]
+    line["description"] = "1990-01-01 to one day after today (Asia/Shanghai)."
+    feedetail = components["HsaInputDoc"]["properties"]["feedetail"]["anyOf"][0]
+    feedetail.update(minItems=1, maxItems=max_lines)
+    return components
 
 
 def _validate_path(
