@@ -24,6 +24,7 @@ from app.models import (
     ResumptionApplication,
     SettlementDecision,
     Violation,
+    Visit,
 )
 from app.registry import decision_codec as codec
 
@@ -77,23 +78,26 @@ async def regions(session: AsyncSession) -> list[Region]:
     return list((await session.scalars(select(Region).order_by(Region.code))).all())
 
 
-async def search_physicians(session: AsyncSession, q: str) -> list[Physician]:
-    """By code, national (D) code, certificate number (prefix) or name (part)."""
+async def search_physicians(
+    session: AsyncSession, q: str, region: str | None = None
+) -> list[Physician]:
+    """By code, national (D) code, certificate number (prefix) or name (part); with
+    ``region``, only the staff linked to it (an agreement or a visit there, at any time)."""
     q = q.strip()
-    stmt = (
-        select(Physician)
-        .where(
-            or_(
-                Physician.code == q.upper(),
-                Physician.code.startswith(q.upper()),
-                Physician.national_code == q.upper(),
-                Physician.certificate_no.startswith(q),
-                Physician.name.contains(q),
-            )
+    stmt = select(Physician).where(
+        or_(
+            Physician.code == q.upper(),
+            Physician.code.startswith(q.upper()),
+            Physician.national_code == q.upper(),
+            Physician.certificate_no.startswith(q),
+            Physician.name.contains(q),
         )
-        .order_by(Physician.code)
-        .limit(SEARCH_LIMIT)
     )
+    if region is not None:
+        agreed = select(Agreement.physician_code).where(Agreement.region_code == region)
+        visiting = select(Visit.physician_code).where(Visit.region_code == region)
+        stmt = stmt.where(or_(Physician.code.in_(agreed), Physician.code.in_(visiting)))
+    stmt = stmt.order_by(Physician.code).limit(SEARCH_LIMIT)
     return list((await session.scalars(stmt)).all())
 
 

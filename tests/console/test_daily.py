@@ -119,6 +119,12 @@ def test_queues_are_the_operators_region(product: Product, page: Page) -> None:
     assert "3.1（2 分）" in hangzhou and "14.2（2 分）" not in hangzhou
     assert "14.2（2 分）" in lanzhou and "3.1（2 分）" not in lanzhou
     assert "违规 14.2" not in board
+    # the physician search too: the five of 兰州's roster import are 兰州's staff only
+    visit(page, "/console/physicians?q=新医师", "86b-search-lanzhou")
+    assert "新医师1" in page.text()
+    sign_in(page, token(product, "operator", "330100"))
+    visit(page, "/console/physicians?q=新医师", "86c-search-hangzhou")
+    assert "新医师1" not in page.text()
 
 
 def test_an_auditor_walks_every_page_and_finds_no_form_that_writes(

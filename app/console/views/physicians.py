@@ -29,7 +29,7 @@ router = APIRouter(prefix="/console")
 
 @router.get("/physicians")
 async def search(ctx: Ctx, q: str = "") -> Response:
-    rows = await repo.search_physicians(ctx.db, q) if q.strip() else []
+    rows = await repo.search_physicians(ctx.db, q, ctx.user.scope) if q.strip() else []
     partial = ctx.request.headers.get("HX-Request") == "true"
     return render(
         ctx,
