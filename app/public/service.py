@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFound
 from app.models import Institution
 from app.public import repository as repo
-from app.public.schemas import PublicStaff, StaffStatus
+from app.public.schemas import PublicStaff, PublicStaffMember
 from app.registry import source
 from app.registry.explain import explain_line
 from app.registry.facts import PhysicianFact
@@ -23,7 +23,7 @@ def _d(iso: str | None) -> date | None:
     return None if iso is None else date.fromisoformat(iso)
 
 
-def _here(fact: PhysicianFact, institution: str, day: date) -> StaffStatus | None:
+def _here(fact: PhysicianFact, institution: str, day: date) -> PublicStaffMember | None:
     """The current suspension or termination here, as (from, until, terminated_on); None
     when the person has nothing here to show today (an agreement long ended)."""
     shown = False
@@ -51,7 +51,7 @@ def _here(fact: PhysicianFact, institution: str, day: date) -> StaffStatus | Non
     )
     if not shown and not visiting:
         return None
-    return StaffStatus(
+    return PublicStaffMember(
         name="",
         code=fact["code"],
         category="",
@@ -70,7 +70,7 @@ async def public_staff(session: AsyncSession, code: str, day: date) -> PublicSta
     facts = await source.physician_facts(session, [p.code for p in people])
     inst_fact = (await source.institution_facts(session, [code])).get(code)
     region = (await source.region_facts(session, [inst.region_code])).get(inst.region_code)
-    staff: list[StaffStatus] = []
+    staff: list[PublicStaffMember] = []
     for p in people:
         fact = facts.get(p.code)
         row = _here(fact, code, day) if fact is not None else None
