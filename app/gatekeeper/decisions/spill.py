@@ -33,6 +33,8 @@ class LineInput(Protocol):
     def service_date(self) -> date: ...
     @property
     def emergency(self) -> bool: ...
+    @property
+    def performer_code(self) -> str | None: ...
 
 
 # One decision as the hot path queues it:
@@ -72,8 +74,16 @@ _encode = msgspec.json.encode
 
 def inputs_json(lines: Sequence[LineInput]) -> bytes:
     """The lines' inputs as ``[[physician_code, service_date, emergency], ...]``: encoded
-    once per decision, for the journal and the decision log's row alike."""
-    return _encode([(ln.physician_code, ln.service_date, ln.emergency) for ln in lines])
+    once per decision, for the journal and the decision log's row alike. A line naming a
+    second staff code (``performer_code``) carries it fourth."""
+    return _encode(
+        [
+            (ln.physician_code, ln.service_date, ln.emergency, ln.performer_code)
+            if ln.performer_code
+            else (ln.physician_code, ln.service_date, ln.emergency)
+            for ln in lines
+        ]
+    )
 
 
 def lines_json(body: bytes) -> bytes:
