@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Sequence
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 from typing import Protocol
 
@@ -70,12 +71,15 @@ _heads: dict[str, bytes] = {}
 
 
 _encode = msgspec.json.encode
+_performer = attrgetter("performer_code")
 
 
 def inputs_json(lines: Sequence[LineInput]) -> bytes:
     """The lines' inputs as ``[[physician_code, service_date, emergency], ...]``: encoded
     once per decision, for the journal and the decision log's row alike. A line naming a
     second staff code (``performer_code``) carries it fourth."""
+    if not any(map(_performer, lines)):  # the usual case: one pass in C, then as before
+        return _encode([(ln.physician_code, ln.service_date, ln.emergency) for ln in lines])
     return _encode(
         [
             (ln.physician_code, ln.service_date, ln.emergency, ln.performer_code)
