@@ -26,9 +26,13 @@ async def list_actions(
     status: str | None = None,
     region: str | None = None,
     physician: str | None = None,
+    months_open: bool = False,
 ) -> Page[ActionOut]:
-    """Actions; ``status=pending`` lists the discretionary ones awaiting an operator."""
-    rows = await fetch_page(session, ledger.actions_query(status, region, physician), paging)
+    """Actions; ``status=pending`` lists the discretionary ones awaiting an operator;
+    ``months_open=true`` the applied suspensions whose months the agency still chooses
+    (nhsa-2024 暂停1-6个月)."""
+    query = ledger.actions_query(status, region, physician, months_open=months_open)
+    rows = await fetch_page(session, query, paging)
     return make_page([ActionOut.model_validate(a) for a in rows], paging)
 
 

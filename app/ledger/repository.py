@@ -231,8 +231,17 @@ async def institution_suspensions_by(
     return list((await session.scalars(stmt)).all())
 
 
-def actions_query(status: str | None, region: str | None, physician: str | None) -> Select[Any]:
+def actions_query(
+    status: str | None, region: str | None, physician: str | None, *, months_open: bool = False
+) -> Select[Any]:
     stmt = select(Action).order_by(Action.created_at, Action.id)
+    if months_open:  # applied, with a range of months, not chosen yet (app.actions.months)
+        stmt = stmt.where(
+            Action.type == "suspend",
+            Action.status == "applied",
+            Action.months_min != Action.months_max,
+            Action.decided_on.is_(None),
+        )
     if status:
         stmt = stmt.where(Action.status == status)
     if region:

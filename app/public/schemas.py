@@ -5,7 +5,7 @@ from pydantic import BaseModel
 from app.core.types import Day
 
 
-class StaffStatus(BaseModel):
+class PublicStaffMember(BaseModel):
     """One staff member as the public sees them: nothing beyond these fields."""
 
     name: str
@@ -21,4 +21,4 @@ class PublicStaff(BaseModel):
     institution_code: str
     institution_name: str
     date: Day
-    staff: list[StaffStatus]
+    staff: list[PublicStaffMember]

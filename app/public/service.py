@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFound
 from app.models import Institution
 from app.public import repository as repo
-from app.public.schemas import PublicStaff, StaffStatus
+from app.public.schemas import PublicStaff, PublicStaffMember
 from app.registry import source
 from app.registry.explain import explain_line
 from app.registry.facts import PhysicianFact
@@ -23,17 +23,19 @@ def _d(iso: str | None) -> date | None:
     return None if iso is None else date.fromisoformat(iso)
 
 
-def _here(fact: PhysicianFact, institution: str, day: date) -> StaffStatus | None:
-    """The current suspension or termination here, as (from, until, terminated_on); None
-    when the person has nothing here to show today (an agreement long ended)."""
+Shown = tuple[date | None, date | None, date | None]  # suspended from, until; terminated on
+
+
+def _here(fact: PhysicianFact, institution: str, day: date) -> Shown | None:
+    """The current suspension and a recent termination here; None when the person has
+    nothing here to show today (an agreement ended, no visit)."""
     shown = False
     susp: tuple[date | None, date | None] = (None, None)
     ended: date | None = None
     for a in fact["agreements"]:
         if a["institution"] != institution:
             continue
-        term = _d(a["terminated_on"])
-        last = _d(a["ends_on"])
+        term, last = _d(a["terminated_on"]), _d(a["ends_on"])
         if term is not None and term <= day:
             if day - term <= TERMINATION_SHOWN:
                 ended, shown = term, True
@@ -46,20 +48,10 @@ def _here(fact: PhysicianFact, institution: str, day: date) -> StaffStatus | Non
             if f is not None and f <= day and (u is None or day <= u):
                 susp = (f, u)
     visiting = any(
-        v["institution"] == institution and _d(v["starts_on"]) <= day <= _d(v["ends_on"])  # type: ignore[operator]
+        v["institution"] == institution and v["starts_on"] <= day.isoformat() <= v["ends_on"]
         for v in fact["visits"]
     )
-    if not shown and not visiting:
-        return None
-    return StaffStatus(
-        name="",
-        code=fact["code"],
-        category="",
-        may_bill=False,
-        suspended_from=susp[0],
-        suspended_until=susp[1],
-        terminated_on=ended,
-    )
+    return (*susp, ended) if shown or visiting else None
 
 
 async def public_staff(session: AsyncSession, code: str, day: date) -> PublicStaff:
@@ -70,14 +62,22 @@ async def public_staff(session: AsyncSession, code: str, day: date) -> PublicSta
     facts = await source.physician_facts(session, [p.code for p in people])
     inst_fact = (await source.institution_facts(session, [code])).get(code)
     region = (await source.region_facts(session, [inst.region_code])).get(inst.region_code)
-    staff: list[StaffStatus] = []
+    staff: list[PublicStaffMember] = []
     for p in people:
         fact = facts.get(p.code)
-        row = _here(fact, code, day) if fact is not None else None
-        if fact is None or row is None:
+        shown = _here(fact, code, day) if fact is not None else None
+        if fact is None or shown is None:
             continue
         basis = explain_line(p.code, day, False, code, fact, inst_fact, region)
-        row.name, row.category = p.name, p.category
-        row.may_bill = basis["decision"] == "accept"
-        staff.append(row)
+        staff.append(
+            PublicStaffMember(
+                name=p.name,
+                code=p.code,
+                category=p.category,
+                may_bill=basis["decision"] == "accept",
+                suspended_from=shown[0],
+                suspended_until=shown[1],
+                terminated_on=shown[2],
+            )
+        )
     return PublicStaff(institution_code=code, institution_name=inst.name, date=day, staff=staff)

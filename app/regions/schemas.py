@@ -48,7 +48,8 @@ class SwitchPreview(BaseModel):
     effective_from: Day
     replaces: str
     kept_violations: int
-    initial_points: tuple[int, int]
+    initial_points_before: int
+    initial_points_after: int
     items_added: list[str]
     items_removed: list[str]
     thresholds: list[str]

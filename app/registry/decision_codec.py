@@ -64,7 +64,8 @@ OUTCOMES = ("accept", "reject", "partial")
 _OUTCOME = {o: i for i, o in enumerate(OUTCOMES)}
 UPSTREAM_ERRORS = (None, "timeout", "refused")
 _UPSTREAM_ERROR = {e: i for i, e in enumerate(UPSTREAM_ERRORS)}
-_inputs_decoder = msgspec.json.Decoder(list[tuple[str, str, bool]] | None)
+# [code, day, emergency] or, for a line naming a second staff code, [..., second code]
+_inputs_decoder = msgspec.json.Decoder(list[list[str | bool]] | None)
 
 
 class Decision(NamedTuple):

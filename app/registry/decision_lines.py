@@ -157,7 +157,11 @@ def encode_lines(
     results = [_RESULT[(ln.decision, ln.reason, ln.overridden)] for ln in rows]
     if inputs is None or len(inputs) != n:
         out[mode] |= _NO_INPUTS
-        out += bytes(results)
+        for result, ln in zip(results, rows, strict=True):
+            if ln.field != _implied(ln.decision):
+                out += bytes((result | _EXT, _FIELD.get(ln.field, 0)))
+            else:
+                out.append(result)
         return bytes(out), []
     codes: dict[str, int] = {}
     base = min(_ordinal(d) for d in {i[1] for i in inputs}) if n else _EPOCH_ORD
@@ -166,7 +170,8 @@ def encode_lines(
     for inp, result, ln in zip(inputs, results, rows, strict=True):
         code, day, emergency = inp[0], inp[1], inp[2]
         head = result | _EMERGENCY if emergency else result
-        if ln.second_code is not None or ln.field != _implied(ln.decision):
+        second = inp[3] if len(inp) > 3 and inp[3] else ln.second_code
+        if second is not None or ln.field != _implied(ln.decision):
             head |= _EXT
         if prev is not None and prev[0] == code and prev[1] == day:
             out.append(head | _SAME)
@@ -177,7 +182,6 @@ def encode_lines(
             prev = inp
         if head & _EXT:
             out.append(_FIELD.get(ln.field, 0))
-            second = ln.second_code
             put_uv(out, 0 if second is None else codes.setdefault(second, len(codes)) + 1)
     return bytes(out), list(codes)
 
@@ -217,7 +221,14 @@ def decode_lines(
     lines: list[dict[str, Any]] = []
     if mode & _NO_INPUTS:
         for lid in ids:
-            lines.append(_answered(lid, r.byte()))
+            head = r.byte()
+            line = _answered(lid, head & 0x0F)
+            if head & _EXT:
+                if field := FIELDS[r.byte()]:
+                    line["field"] = field
+            elif line["decision"] == "reject":
+                line["field"] = IMPLIED
+            lines.append(line)
         return lines, None
     base = _EPOCH_ORD + unzigzag(r.uv())
     inputs: list[list[Any]] = []
@@ -232,8 +243,10 @@ def decode_lines(
             field, second = FIELDS[r.byte()], r.uv()
             if field:
                 line["field"] = field
-            if second:
-                line["second_code"] = codes[second - 1]
+            if second:  # the line's second staff code: its inputs' fourth
+                inputs.append([code, day, bool(head & _EMERGENCY), codes[second - 1]])
+                lines.append(line)
+                continue
         elif line["decision"] == "reject":
             line["field"] = IMPLIED
         lines.append(line)

@@ -23,7 +23,7 @@ import json
 import uuid
 from collections.abc import Collection, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, NotRequired
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +45,7 @@ from app.registry import decision_codec as codec
 from app.registry import source
 from app.registry.explain import Cause, Fact, LineBasis, explain_line
 from app.registry.facts import InstitutionFact, PhysicianFact
+from app.registry.judge import SECOND_CODE
 
 
 class Withdrawal(TypedDict):
@@ -63,6 +64,7 @@ class ExplainedLine(TypedDict):
     decision: str
     reason: str | None
     overridden: str | None
+    field: NotRequired[str]  # a rejected line: the field whose code failed (its basis's)
     basis: LineBasis | None  # None: logged before inputs were kept
     changed_since: int | None  # first later version that changed this physician's record
     withdrawn: Withdrawal | None  # the first message that withdrew the line, if any
@@ -206,7 +208,7 @@ async def _facts(
 
 async def _aliases(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
     """National alias -> YB code, for the codes that are aliases of a physician."""
-    candidates = sorted({c for c in codes if c.startswith("D")})
+    candidates = sorted({c for c in codes if not c.startswith("YB")})
     if not candidates:
         return {}
     rows = await session.execute(
@@ -220,7 +222,7 @@ async def _aliases(session: AsyncSession, codes: Iterable[str]) -> dict[str, str
 # -- explaining a logged decision ---------------------------------------------------------------
 def _as_answered(stored: dict[str, Any], withdrawn: Withdrawal | None) -> ExplainedLine:
     """A logged line as it was answered, before its inputs and basis are added."""
-    return ExplainedLine(
+    line = ExplainedLine(
         line_id=stored["line_id"],
         physician_code=None,
         service_date=None,
@@ -232,6 +234,17 @@ def _as_answered(stored: dict[str, Any], withdrawn: Withdrawal | None) -> Explai
         changed_since=None,
         withdrawn=withdrawn,
     )
+    if stored.get("field"):
+        line["field"] = stored["field"]
+    return line
+
+
+def _judged_input(inputs: list[Any], stored: dict[str, Any]) -> list[Any]:
+    """A line's inputs with the code its verdict is about first: the line's second staff
+    code (``[code, day, emergency, second]``) when the answer names its field."""
+    if len(inputs) > 3 and inputs[3] and stored.get("field") == SECOND_CODE:
+        return [inputs[3], *inputs[1:3]]
+    return list(inputs)
 
 
 async def explain_decision(
@@ -241,7 +254,9 @@ async def explain_decision(
     the lines withdrawn since (``pending``: withdrawals not yet in their table)."""
     version = int(row.registry_version)
     stored_lines, stored_inputs = codec.decode_lines(row.encoded_lines, row.physicians)
-    inputs: list[Any] = stored_inputs or []
+    inputs: list[Any] = [
+        _judged_input(i, s) for i, s in zip(stored_inputs or [], stored_lines, strict=False)
+    ]
     decision_id = str(row.decision_id)
     aliases = await _aliases(session, (i[0] for i in inputs))
     codes = {aliases.get(i[0], i[0]) for i in inputs}

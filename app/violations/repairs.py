@@ -17,8 +17,9 @@ from app.models import Physician, Region, Repair
 from app.physicians.service import get_physician
 from app.points.service import reconcile
 from app.regions import repository as regions_repo
-from app.rules import Policy, get_policy, replay, standing_on
+from app.rules import Deduction, PeriodStanding, Policy, get_policy, replay, standing_on
 from app.rules.model import ConsecutiveRule, Threshold
+from app.rules.staff import RepairMeans, RepairRules
 from app.uow import On, Touch, change
 from app.violations.schemas import RepairCreate, RepairCreated
 from app.violations.service import period_out
@@ -66,39 +67,13 @@ async def record_repair(
     book = await ledger.ledger(session, physician.code, policy.id)
     result = replay(policy, book)
     standing = standing_on(policy, result, data.decided_on)
-    if data.period != standing.key:
-        message = f"只可修复 {data.decided_on} 所在记分周期 {standing.key} 的记分"
-        raise ValidationFailed([{"field": "period", "message": message}])
-    ended = any(_ends(policy, r) for r in standing.fired)
-    if ended and not rules.after_termination:
-        raise _not_allowed("记满12分终止的周期不予修复", "period")
-    in_period = [d for d in book if d.means is None and d.id in standing.deductions]
-    if in_period and data.decided_on < max(d.decided_on for d in in_period):
-        raise ValidationFailed(
-            [
-                {
-                    "field": "decided_on",
-                    "message": "修复不早于本周期最后一次记分 (不改变已作出的处理)",
-                }
-            ]
-        )
+    _check_period(policy, rules, book, standing, data)
     repairs = [
         r
         for r in await ledger.repairs_of(session, physician.code, policy.id)
         if r.reversed_at is None and r.period_key == standing.key
     ]
-    by_means = sum(r.points for r in repairs if r.means == means.id)
-    total = sum(r.points for r in repairs)
-    if data.points > means.points:
-        raise _limit(f"{means.name}每次最多修复 {means.points} 分 ({means.clause})")
-    if by_means + data.points > means.max_per_period:
-        raise _limit(f"{means.name}每周期最多修复 {means.max_per_period} 分, 已修复 {by_means} 分")
-    if total + data.points > rules.max_per_period:
-        raise _limit(
-            f"每周期最多修复 {rules.max_per_period} 分, 已修复 {total} 分 ({rules.clause})"
-        )
-    if data.points > standing.deducted:
-        raise _limit(f"本周期记分为 {standing.deducted} 分, 修复不超过已记分值")
+    _check_limits(rules, means, repairs, data.points, standing.deducted)
     async with change(
         session,
         actor,
@@ -121,6 +96,45 @@ async def record_repair(
         )
     after, _ = await reconcile(session, actor, physician.code, policy)
     return RepairCreated(id=repair.id, standing=period_out(policy, after, data.decided_on, None))
+
+
+def _check_period(
+    policy: Policy,
+    rules: RepairRules,
+    book: list[Deduction],
+    standing: PeriodStanding,
+    data: RepairCreate,
+) -> None:
+    """Only the period of ``decided_on``, never one whose points ended the qualification,
+    never dated before its last deduction (so it cannot change what fired)."""
+    if data.period != standing.key:
+        message = f"只可修复 {data.decided_on} 所在记分周期 {standing.key} 的记分"
+        raise ValidationFailed([{"field": "period", "message": message}])
+    if any(_ends(policy, r) for r in standing.fired) and not rules.after_termination:
+        raise _not_allowed("记满12分终止的周期不予修复", "period")
+    days = [d.decided_on for d in book if d.means is None and d.id in standing.deductions]
+    if days and data.decided_on < max(days):
+        message = "修复不早于本周期最后一次记分 (不改变已作出的处理)"
+        raise ValidationFailed([{"field": "decided_on", "message": message}])
+
+
+def _check_limits(
+    rules: RepairRules, means: RepairMeans, repairs: list[Repair], points: int, deducted: int
+) -> None:
+    """REPAIR_LIMIT past a limit: per repair, per means and per period, and never more
+    than the period's points."""
+    by_means = sum(r.points for r in repairs if r.means == means.id)
+    total = sum(r.points for r in repairs)
+    if points > means.points:
+        raise _limit(f"{means.name}每次最多修复 {means.points} 分 ({means.clause})")
+    if by_means + points > means.max_per_period:
+        raise _limit(f"{means.name}每周期最多修复 {means.max_per_period} 分, 已修复 {by_means} 分")
+    if total + points > rules.max_per_period:
+        raise _limit(
+            f"每周期最多修复 {rules.max_per_period} 分, 已修复 {total} 分 ({rules.clause})"
+        )
+    if points > deducted:
+        raise _limit(f"本周期记分为 {deducted} 分, 修复不超过已记分值")
 
 
 def _ends(policy: Policy, rule_id: str) -> bool:

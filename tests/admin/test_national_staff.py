@@ -146,6 +146,8 @@ async def test_nhsa_2024_暂停医保支付资格_9_points_suspend_at_once_month
     assert reason(store, nurse, HOSP, "2026-04-02") is None  # default: 1 month
     pending = await client.get("/admin/v1/actions", params={"status": "pending"}, headers=su)
     assert suspend["id"] not in [a["id"] for a in pending.json()["items"]]
+    choosing = await client.get("/admin/v1/actions", params={"months_open": "true"}, headers=su)
+    assert [a["id"] for a in choosing.json()["items"]] == [suspend["id"]]
     decide = f"/admin/v1/actions/{suspend['id']}/decide"
     r = await client.post(decide, json={"approve": False, "decided_on": "2026-03-03"}, headers=su)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "approve"

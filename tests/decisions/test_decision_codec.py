@@ -24,6 +24,8 @@ def answered(i: int) -> dict[str, Any]:
     line: dict[str, Any] = {"decision": r.decision, "reason": r.reason}
     if r.overridden is not None:
         line["overridden"] = r.overridden
+    if r.field is not None:  # a rejected line names the field whose code failed
+        line["field"] = r.field
     return line
 
 
@@ -43,7 +45,10 @@ def decisions(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[list[Any]] | 
     lines = [{"line_id": lid, **answered(r)} for lid, r in zip(ids, results, strict=True)]
     if draw(st.booleans()) and n > 3:
         return lines, None  # logged before inputs were kept
-    inputs = [[draw(CODES), draw(DAYS), draw(st.booleans())] for _ in range(n)]
+    inputs: list[list[Any]] = [[draw(CODES), draw(DAYS), draw(st.booleans())] for _ in range(n)]
+    for row in inputs:  # a line naming a second staff code (performer_code, orders_dr_code)
+        if draw(st.integers(0, 3)) == 0:
+            row.append(draw(CODES))
     return lines, inputs
 
 

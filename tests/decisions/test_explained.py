@@ -316,3 +316,42 @@ async def test_a_national_format_decision_is_explained_too(live: httpx.AsyncClie
     (s,) = first["basis"]["facts"]
     assert s["kind"] == "agreement_suspension" and s["cause"]["clause"] == "lanzhou-2014 第十七条"
     assert second["basis"]["facts"][0]["kind"] == "agreement"
+
+
+async def test_a_line_rejected_for_its_second_staff_code_is_explained_by_that_code(
+    live: httpx.AsyncClient,
+) -> None:
+    """nhsa-2024 相关人员: a line whose performer_code (orders_dr_code) failed reads back
+    naming that field, with the basis of that code, in both formats."""
+    c = live
+    w = await town(c)
+    his = await token(c, f"/admin/v1/institutions/{H1}/tokens")
+    body = {
+        "settlement_id": "S-PERFORMER",
+        "institution_code": H1,
+        "lines": [
+            {"line_id": "1", "physician_code": w["doc"]["E"], "service_date": "2026-02-01",
+             "performer_code": w["doc"]["A"]},
+        ],
+    }  # fmt: skip
+    r = await c.post("/v1/settlements/validate", json=body, headers=his)
+    assert r.json()["lines"][0]["field"] == "performer_code"
+    got = (await c.get(f"/v1/decisions/{r.json()['decision_id']}", headers=his)).json()
+    (line,) = got["lines"]
+    assert (line["reason"], line["field"], line["physician_code"]) == (
+        "AGREEMENT_SUSPENDED",
+        "performer_code",
+        w["doc"]["A"],
+    )
+    assert line["basis"]["facts"][0]["kind"] == "agreement_suspension"
+    msg = message(
+        "2204",
+        H1,
+        fee("1", w["doc"]["E"], "2026-02-01") | {"orders_dr_code": w["doc"]["A"]},
+        msgid="MSG-ORDERS",
+    )
+    r = await c.post("/v1/hsa", json=msg, headers=his)
+    assert r.json()["output"]["result"][0]["ybgate_field"] == "orders_dr_code"
+    got = (await c.get(f"/v1/decisions/{r.json()['inf_refmsgid']}", headers=his)).json()
+    (line,) = got["lines"]
+    assert (line["field"], line["physician_code"]) == ("performer_code", w["doc"]["A"])

@@ -22,6 +22,7 @@ import time
 import zlib
 from collections.abc import Sequence
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +42,8 @@ class LineInput(Protocol):
     def service_date(self) -> date: ...
     @property
     def emergency(self) -> bool: ...
+    @property
+    def performer_code(self) -> str | None: ...
 
 
 # One decision as the hot path queues it:
@@ -74,6 +77,7 @@ class SpillEntry(msgspec.Struct, gc=False):
 
 _decoder = msgspec.json.Decoder(SpillEntry)
 _encode = msgspec.json.encode
+_performer = attrgetter("performer_code")
 
 
 class _Upstream(msgspec.Struct, gc=False):
@@ -96,8 +100,18 @@ def upstream_of(body: bytes) -> tuple[int | None, str | None]:
 
 def inputs_json(lines: Sequence[LineInput]) -> bytes:
     """The lines' inputs as ``[[physician_code, service_date, emergency], ...]``: encoded
-    once per decision, for the journal and the decision log's row alike."""
-    return _encode([(ln.physician_code, ln.service_date, ln.emergency) for ln in lines])
+    once per decision, for the journal and the decision log's row alike. A line naming a
+    second staff code (``performer_code``) carries it fourth."""
+    if not any(map(_performer, lines)):  # the usual case: one pass in C, then as before
+        return _encode([(ln.physician_code, ln.service_date, ln.emergency) for ln in lines])
+    return _encode(
+        [
+            (ln.physician_code, ln.service_date, ln.emergency, ln.performer_code)
+            if ln.performer_code
+            else (ln.physician_code, ln.service_date, ln.emergency)
+            for ln in lines
+        ]
+    )
 
 
 # Decisions the journal encoded on the hot path, kept for the decision log's worker

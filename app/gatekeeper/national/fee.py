@@ -35,14 +35,18 @@ def fee_inputs_json(
     fees: list[FeeDetail], codes: list[str], days: dict[str, date], emergency: int | list[int]
 ) -> bytes:
     """The decided lines' inputs for the decision log, as ``spill.inputs_json`` writes
-    them (``[[physician_code, service_date, emergency], ...]``); built in C (``zip``)
-    where the message has one service date and one emergency flag."""
-    if isinstance(emergency, int) and len(days) == 1:
+    them (``[[physician_code, service_date, emergency(, orders_dr_code)], ...]``); built
+    in C (``zip``) where the message has one service date, one emergency flag and no
+    second staff code."""
+    seconds = [ln.orders_dr_code for ln in fees]
+    if isinstance(emergency, int) and len(days) == 1 and not any(seconds):
         day = next(iter(days.values()))
         return _encode(list(zip(codes, repeat(day), repeat(bool(emergency)))))
     flags = [emergency] * len(fees) if isinstance(emergency, int) else emergency
     when = [days[ln.fee_ocur_time[:10]] for ln in fees]
-    return _encode(list(zip(codes, when, map(bool, flags), strict=True)))
+    rows: list[tuple[object, ...]] = list(zip(codes, when, map(bool, flags), strict=True))
+    # A line's orders_dr_code (受单/执行) is kept fourth, for its explanation.
+    return _encode([(*r, s) if s else r for r, s in zip(rows, seconds, strict=True)])
 
 
 def fingerprint(body: bytes) -> str:
