@@ -64,6 +64,7 @@ async def physician_counts(
             .where(
                 AgreementSuspension.agreement_id == Agreement.id,
                 AgreementSuspension.source_action_id.is_not(None),
+                AgreementSuspension.voided_at.is_(None),  # undone on review: not counted
                 AgreementSuspension.starts_on.between(first, last),
             )
             .exists()
