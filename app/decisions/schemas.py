@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from app.registry.history import ExplainedDecision
+from app.registry.explained import ExplainedDecision
 
 
 class DecisionPage(BaseModel):

@@ -18,7 +18,7 @@ from app.gatekeeper.national.requests import (
 from app.gatekeeper.national.schemas import Roster
 from app.gatekeeper.plain.schemas import Eligibility, Problem, SettlementDecision, SettlementRequest
 from app.gatekeeper.plain.validate import VALIDATE_PATH
-from app.registry.history import ExplainedDecision
+from app.registry.explained import ExplainedDecision
 
 ELIGIBILITY_PATH = "/v1/physicians/{code}/eligibility"
 DECISION_PATH = "/v1/decisions/{decision_id}"

@@ -12,78 +12,32 @@ Shared by the admin side (``GET /admin/v1/decisions``) and the gatekeeper (``GET
   A region's facts (code pattern, emergency scope) are read as they are now.
 * **Changed since.** The first version after V that touched the physician (or the
   institution) is reported with each line.
-* **The record behind a fact.** The row (agreement, suspension, cancellation, visit,
-  institution suspension or term) a basis fact stands for, the operator's reason, and
-  where an action wrote it the action, its violation and clause.
+* **The record behind a fact** (:mod:`app.registry.provenance`): the row a basis fact
+  stands for, the operator's reason, and the action that wrote it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import date
-from typing import Any, NotRequired
+from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from typing_extensions import TypedDict
 
 from app.models import (
-    Action,
-    Agreement,
-    AgreementSuspension,
-    CodeCancellation,
     DecisionWithdrawal,
-    InstitutionSuspension,
-    InstitutionTerm,
-    Physician,
     SettlementDecision,
-    Visit,
 )
 from app.registry import decision_codec as codec
 from app.registry import source
-from app.registry.explain import Cause, Fact, LineBasis, explain_line
+from app.registry.explain import LineBasis, explain_line
+from app.registry.explained import ExplainedDecision, ExplainedLine, Withdrawal
 from app.registry.facts import InstitutionFact, PhysicianFact
 from app.registry.judge import SECOND_CODE
-
-
-class Withdrawal(TypedDict):
-    """The message that withdrew a line (2205/2302 of the national format)."""
-
-    msgid: str
-    infno: str
-    withdrawn_at: str
-
-
-class ExplainedLine(TypedDict):
-    line_id: str
-    physician_code: str | None
-    service_date: str | None
-    emergency: bool | None
-    decision: str
-    reason: str | None
-    overridden: str | None
-    field: NotRequired[str]  # a rejected line: the field whose code failed (its basis's)
-    basis: LineBasis | None  # None: logged before inputs were kept
-    changed_since: int | None  # first later version that changed this physician's record
-    withdrawn: Withdrawal | None  # the first message that withdrew the line, if any
-
-
-class ExplainedDecision(TypedDict):
-    decision_id: str
-    settlement_id: str
-    institution_code: str
-    decided_at: str
-    registry_version: int
-    current_version: int
-    outcome: str
-    accepted_amount: str
-    rejected_amount: str
-    institution_changed_since: int | None
-    upstream_infcode: int | None  # 前置 mode: the platform's infcode (None: not forwarded)
-    upstream_error: str | None  # 前置 mode: "timeout" or "refused" when it did not answer
-    lines: list[ExplainedLine]
+from app.registry.provenance import aliases_of, annotate
 
 
 # -- the decision log ------------------------------------------------------------------------
@@ -206,19 +160,6 @@ async def _facts(
     return facts, later
 
 
-async def _aliases(session: AsyncSession, codes: Iterable[str]) -> dict[str, str]:
-    """National alias -> YB code, for the codes that are aliases of a physician."""
-    candidates = sorted({c for c in codes if not c.startswith("YB")})
-    if not candidates:
-        return {}
-    rows = await session.execute(
-        select(Physician.national_code, Physician.code).where(
-            Physician.national_code.in_(candidates)
-        )
-    )
-    return {a: c for a, c in rows.all() if a is not None}
-
-
 # -- explaining a logged decision ---------------------------------------------------------------
 def _as_answered(stored: dict[str, Any], withdrawn: Withdrawal | None) -> ExplainedLine:
     """A logged line as it was answered, before its inputs and basis are added."""
@@ -258,7 +199,7 @@ async def explain_decision(
         _judged_input(i, s) for i, s in zip(stored_inputs or [], stored_lines, strict=False)
     ]
     decision_id = str(row.decision_id)
-    aliases = await _aliases(session, (i[0] for i in inputs))
+    aliases = await aliases_of(session, (i[0] for i in inputs))
     codes = {aliases.get(i[0], i[0]) for i in inputs}
     physicians, phys_later = await _facts(session, "physicians", codes, version)
     institutions, inst_later = await _facts(
@@ -310,114 +251,3 @@ async def explain_decision(
 
 
 # -- the record behind each fact ---------------------------------------------------------------
-Record = tuple[str, str | None, str | None]  # (row id, operator's reason, source action id)
-
-
-async def annotate(session: AsyncSession, institution: str, lines: list[ExplainedLine]) -> None:
-    """Fill ``record_id``, ``note`` and ``cause`` of every basis fact (a few queries per
-    decision, whatever its number of lines)."""
-    wanted: list[tuple[str, Fact]] = []
-    seen: set[int] = set()
-    for line in lines:
-        basis = line["basis"]
-        if basis is None or line["physician_code"] is None:
-            continue
-        for f in basis["facts"]:
-            if id(f) not in seen:
-                seen.add(id(f))
-                wanted.append((line["physician_code"], f))
-    if not wanted:
-        return
-    aliases = await _aliases(session, {p for p, _ in wanted})
-    found = await _records(session, institution, {aliases.get(p, p) for p, _ in wanted})
-    causes = await _causes(session, {r[2] for r in found.values() if r[2]})
-    for code, f in wanted:
-        rec = found.get(_record_key(aliases.get(code, code), f))
-        if rec is not None:
-            f["record_id"], f["note"] = rec[0], rec[1]
-            f["cause"] = causes.get(rec[2]) if rec[2] else None
-
-
-def _record_key(code: str, f: Fact) -> tuple[str, ...]:
-    a = f["agreement"]
-    return (
-        f["kind"],
-        "" if f["kind"].startswith("institution") else code,
-        f["institution_code"] or "",
-        (a["starts_on"] if a else "") or "",
-        f["starts_on"] or "",
-    )
-
-
-async def _records(
-    session: AsyncSession, institution: str, codes: set[str]
-) -> dict[tuple[str, ...], Record]:
-    """Every candidate row of these physicians and this institution, by fact key."""
-    out: dict[tuple[str, ...], Record] = {}
-    key: tuple[str, ...]
-    agreements = (
-        await session.scalars(select(Agreement).where(Agreement.physician_code.in_(codes)))
-    ).all()
-    by_id = {a.id: a for a in agreements}
-    for a in agreements:
-        start = a.starts_on.isoformat()
-        out[("agreement", a.physician_code, a.institution_code, "", start)] = (a.id, None, None)
-        if a.terminated_on is not None:
-            key = ("agreement_termination", a.physician_code, a.institution_code, start)
-            out[(*key, a.terminated_on.isoformat())] = (
-                a.id,
-                a.termination_reason,
-                a.source_action_id,
-            )
-    susps = await session.scalars(
-        select(AgreementSuspension)
-        .where(AgreementSuspension.agreement_id.in_(list(by_id)))
-        .order_by(AgreementSuspension.voided_at.is_not(None), AgreementSuspension.created_at)
-    )
-    for s in susps:
-        a = by_id[s.agreement_id]
-        key = ("agreement_suspension", a.physician_code, a.institution_code)
-        out.setdefault(
-            (*key, a.starts_on.isoformat(), s.starts_on.isoformat()),
-            (s.id, s.reason, s.source_action_id),
-        )
-    for c in await session.scalars(
-        select(CodeCancellation).where(CodeCancellation.physician_code.in_(codes))
-    ):
-        key = ("code_cancellation", c.physician_code, "", "", c.effective_on.isoformat())
-        out.setdefault(key, (c.id, c.reason, c.source_action_id))
-    for v in await session.scalars(select(Visit).where(Visit.physician_code.in_(codes))):
-        key = ("visit", v.physician_code, v.host_institution_code, "", v.starts_on.isoformat())
-        out[key] = (v.id, v.kind, None)
-    for s2 in await session.scalars(
-        select(InstitutionSuspension).where(InstitutionSuspension.institution_code == institution)
-    ):
-        key = ("institution_suspension", "", institution, "", s2.starts_on.isoformat())
-        out.setdefault(key, (s2.id, s2.reason, s2.source_action_id))
-    for t in await session.scalars(
-        select(InstitutionTerm).where(InstitutionTerm.institution_code == institution)
-    ):
-        if t.terminated_on is not None:
-            key = ("institution_termination", "", institution, t.starts_on.isoformat())
-            out[(*key, t.terminated_on.isoformat())] = (
-                t.id,
-                t.termination_reason,
-                t.source_action_id,
-            )
-    return out
-
-
-async def _causes(session: AsyncSession, action_ids: set[str | None]) -> dict[str, Cause]:
-    ids = sorted(a for a in action_ids if a)
-    if not ids:
-        return {}
-    out: dict[str, Cause] = {}
-    for a in await session.scalars(select(Action).where(Action.id.in_(ids))):
-        out[a.id] = Cause(
-            action_id=a.id,
-            action_type=a.type,
-            rule_id=a.rule_id,
-            clause=a.clause,
-            violation_id=a.violation_id,
-        )
-    return out

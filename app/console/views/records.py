@@ -20,7 +20,7 @@ from app.core.clock import today
 from app.core.errors import DomainError, ValidationFailed
 from app.decisions import service as decisions
 from app.registry import history
-from app.registry.history import ExplainedDecision
+from app.registry.explained import ExplainedDecision
 
 router = APIRouter(prefix="/console")
 AUDIT_PAGE = 50

@@ -21,7 +21,8 @@ from app.gatekeeper.decisions.spill import Item, decode_item
 from app.gatekeeper.decisions.withdrawals import Withdrawn
 from app.models import SettlementDecision
 from app.registry.decision_codec import as_row
-from app.registry.history import Withdrawal, WithdrawnLine, explain_decision, get_decision
+from app.registry.explained import Withdrawal
+from app.registry.history import WithdrawnLine, explain_decision, get_decision
 
 DECISIONS_PREFIX = "/v1/decisions/"
 DECISIONS_PATH = "/v1/decisions/{decision_id}"
