@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from app.rules.fields import Clause, FixedOrRange, Percent, PolicyModel
 from app.rules.staff import DegreeRule, RepairRules, StaffRules
 
 ActionType = Literal[
@@ -49,58 +50,7 @@ ALL_REASONS: tuple[Reason, ...] = (
 )
 
 
-def _fixed_or_range(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value)
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    raise PydanticCustomError(
-        "fixed_or_range", "expected an integer or a [min, max] pair of integers"
-    )
-
-
-def _decimal(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:  # pragma: no cover - str(float) always parses
-            pass
-    raise PydanticCustomError("percent", "expected a number")
-
-
-_RANGE_SCHEMA: dict[str, Any] = {
-    "oneOf": [
-        {"type": "integer", "minimum": 1},
-        {
-            "type": "array",
-            "prefixItems": [{"type": "integer", "minimum": 1}, {"type": "integer", "minimum": 1}],
-            "minItems": 2,
-            "maxItems": 2,
-        },
-    ],
-    "description": "a fixed number, or [min, max] for a range the operator chooses from",
-}
-
-# (min, max); a fixed value n is (n, n).
-FixedOrRange = Annotated[
-    tuple[int, int], BeforeValidator(_fixed_or_range), WithJsonSchema(_RANGE_SCHEMA)
-]
-Percent = Annotated[
-    Decimal,
-    BeforeValidator(_decimal),
-    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 100}),
-]
-Clause = Annotated[str, Field(min_length=1, description="where the rule is in the document")]
-
-
-class _Model(BaseModel):
-    """Strict (TOML types as they are), closed (unknown keys refused), immutable.
-    Sequences are tuples, validated leniently only so that TOML arrays are accepted."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class CodeFormat(_Model):
+class CodeFormat(PolicyModel):
     pattern: str = Field(description="regex a well-formed physician code matches (YB code)")
     alias_pattern: str | None = Field(
         default=None, description="regex of an accepted alias code (national staff code)"
@@ -109,7 +59,7 @@ class CodeFormat(_Model):
     text: str = ""
 
 
-class Scoring(_Model):
+class Scoring(PolicyModel):
     initial_points: int = Field(ge=1)
     period: Literal["calendar_year", "agreement_term"]
     term_years: int | None = Field(
@@ -119,7 +69,7 @@ class Scoring(_Model):
     text: str = ""
 
 
-class Item(_Model):
+class Item(PolicyModel):
     id: str = Field(min_length=1, description="the document's own numbering")
     points: FixedOrRange
     clause: Clause
@@ -130,7 +80,7 @@ class Item(_Model):
         return self.points[0] != self.points[1]
 
 
-class Threshold(_Model):
+class Threshold(PolicyModel):
     """Fires once per period when the period's deducted points reach ``reaches``."""
 
     id: str = Field(min_length=1)
@@ -149,7 +99,7 @@ class Threshold(_Model):
     text: str = ""
 
 
-class ConsecutiveRule(_Model):
+class ConsecutiveRule(PolicyModel):
     """Fires when ``periods`` consecutive periods (this one the last) each deducted at
     least ``each_at_least``."""
 
@@ -164,7 +114,7 @@ class ConsecutiveRule(_Model):
     text: str = ""
 
 
-class BanRule(_Model):
+class BanRule(PolicyModel):
     """No new agreement for ``years`` after a termination or a code cancellation.
 
     Among the rules matching an event, the longest applies.
@@ -188,12 +138,12 @@ class BanRule(_Model):
     text: str = ""
 
 
-class SmallInstitution(_Model):
+class SmallInstitution(PolicyModel):
     approved_below: int = Field(ge=1)
     revoked_at_least: int = Field(ge=1)
 
 
-class InstitutionThreshold(_Model):
+class InstitutionThreshold(PolicyModel):
     id: str = Field(min_length=1)
     percent: Percent
     small: tuple[SmallInstitution, ...] = Field(
@@ -214,7 +164,7 @@ class InstitutionThreshold(_Model):
     text: str = ""
 
 
-class InstitutionRules(_Model):
+class InstitutionRules(PolicyModel):
     counts: Literal["revoked", "suspended_or_terminated"] = Field(
         description="which physicians the numerator counts"
     )
@@ -222,7 +172,7 @@ class InstitutionRules(_Model):
     thresholds: tuple[InstitutionThreshold, ...] = Field(strict=False)
 
 
-class Deadline(_Model):
+class Deadline(PolicyModel):
     working_days: int = Field(ge=1)
     direction: Literal["after", "before"]
     counted_from: Literal["decided_on", "suspension_last_day", "application_received_on"]
@@ -237,7 +187,7 @@ class Deadline(_Model):
     text: str = ""
 
 
-class Deadlines(_Model):
+class Deadlines(PolicyModel):
     objection: Deadline
     resumption_application: Deadline | None = None
     resumption_decision: Deadline | None = None
@@ -245,7 +195,7 @@ class Deadlines(_Model):
     suspension_months: Deadline | None = None
 
 
-class AgreementRules(_Model):
+class AgreementRules(PolicyModel):
     """The physician's own agreement: how long it runs and whether it renews."""
 
     max_years: int | None = Field(
@@ -264,19 +214,19 @@ class AgreementRules(_Model):
     text: str = ""
 
 
-class Suspension(_Model):
+class Suspension(PolicyModel):
     resumes: Literal["by_itself", "on_approved_application"]
     clause: Clause
     text: str = ""
 
 
-class Emergency(_Model):
+class Emergency(PolicyModel):
     override: tuple[Reason, ...] = Field(default=ALL_REASONS, strict=False)
     clause: Clause
     text: str = ""
 
 
-class Policy(_Model):
+class Policy(PolicyModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str = Field(min_length=1)
     source: str = Field(min_length=1, description="the source document")

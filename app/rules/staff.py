@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from app.rules.fields import PolicyModel
 
 Category = Literal["doctor", "nurse", "pharmacist", "technician", "pharmacy_head"]
 CATEGORIES: Final[tuple[Category, ...]] = (
@@ -63,11 +65,7 @@ def national_code_problem(category: str, code: str) -> str | None:
     return None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class StaffRules(_Model):
+class StaffRules(PolicyModel):
     """Who the policy covers. The local physician policies cover physicians of 定点医疗
     机构 only; nhsa-2024 every 相关人员 of a 定点医药机构."""
 
@@ -77,7 +75,7 @@ class StaffRules(_Model):
     text: str = ""
 
 
-class DegreeRule(_Model):
+class DegreeRule(PolicyModel):
     """A responsibility degree moves an item's allowed points: ``[min + low_shift,
     max + high_shift]``, kept within 1..initial points."""
 
@@ -88,7 +86,7 @@ class DegreeRule(_Model):
     text: str = ""
 
 
-class RepairMeans(_Model):
+class RepairMeans(PolicyModel):
     id: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_-]*$")
     name: str = Field(min_length=1)
     points: int = Field(ge=1, description="points one repair by this means restores, at most")
@@ -97,7 +95,7 @@ class RepairMeans(_Model):
     text: str = ""
 
 
-class RepairRules(_Model):
+class RepairRules(PolicyModel):
     """记分修复: points restored within a period, never below zero deducted. A repair
     lowers the period's points for what comes after it; it never undoes an action already
     taken (a suspension served, a termination) and nothing is repaired in a period whose
