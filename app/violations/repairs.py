@@ -50,19 +50,25 @@ async def _region_policy(session: AsyncSession, data: RepairCreate) -> tuple[Reg
     return region, get_policy(await regions_repo.policy_on(session, region, data.decided_on))
 
 
+def _means(policy: Policy, means_id: str) -> tuple[RepairRules, RepairMeans]:
+    """The policy's repair rules and the means named (REPAIR_NOT_ALLOWED without rules)."""
+    rules = policy.repair
+    if rules is None:
+        raise _not_allowed(f"{policy.id} 未规定记分修复", "region")
+    means = rules.of(means_id)
+    if means is None:
+        names = ", ".join(m.id for m in rules.means)
+        raise ValidationFailed([{"field": "means", "message": f"one of {names}"}])
+    return rules, means
+
+
 async def record_repair(
     session: AsyncSession, actor: Principal, code: str, data: RepairCreate
 ) -> RepairCreated:
     physician: Physician = await get_physician(session, code)
     region, policy = await _region_policy(session, data)
     await scope.require_linked(session, actor, physician.code, region.code, data.decided_on)
-    rules = policy.repair
-    if rules is None:
-        raise _not_allowed(f"{policy.id} 未规定记分修复", "region")
-    means = rules.of(data.means)
-    if means is None:
-        names = ", ".join(m.id for m in rules.means)
-        raise ValidationFailed([{"field": "means", "message": f"one of {names}"}])
+    rules, means = _means(policy, data.means)
     await ledger.lock_physician(session, physician.code)
     book = await ledger.ledger(session, physician.code, policy.id)
     result = replay(policy, book)
