@@ -74,6 +74,7 @@ ARCHIVE_EVENT = {
     "action.terminate": "解除协议（扣分）",
     "action.cancel_code": "注销编码（扣分）",
     "ban": "禁止重新签约",
+    "repair": "记分修复",
 }
 AUDIT_TARGET = {
     "physician": "医师",

@@ -172,6 +172,8 @@ def test_repairs_within_the_policy_limits(product: Product, page: Page) -> None:
     assert "已修复 2 分" in page.find(".flash.ok").text
     rows = page.finds("#repair table tbody tr")
     assert len(rows) == 1 and "参加医保政策法规培训并考试合格" in rows[0].text
+    archive = page.find(".timeline-list").text  # the 诚信档案
+    assert f"记分修复 参加医保政策法规培训并考试合格，修复 2 分（{TODAY.year} 周期）" in archive
     checked(page, "nr-06-repaired")
     # Beyond one repair's limit: REPAIR_LIMIT next to the points, in Chinese.
     page.find("#repair summary").click()
@@ -203,7 +205,10 @@ def test_months_of_the_mandatory_suspension(product: Product, page: Page) -> Non
     action = next(a for a in created["actions"] if a["type"] == "suspend")
     assert action["status"] == "applied"
     sign_in(page, ADMIN_TOKEN)
-    visit(page, "/console/actions", "nr-09-months-open")
+    # The physician's page points to the choice still open.
+    page.go(f"/console/physicians/{code}")
+    submit(page, f"a[href='/console/actions#months-{action['id']}']")
+    checked(page, "nr-09-months-open")
     card = page.find(f"#months-{action['id']}")
     assert "选择期限" in card.text
     assert card.find_elements("css selector", "[data-testid=months-due]")
@@ -251,6 +256,7 @@ def test_policy_versions_previewed_then_switched(product: Product, page: Page) -
     submit(page, "#btn-preview")
     preview = page.find("[data-testid=switch-preview]").text
     assert f"自 {start} 起" in preview and "记分修复" in preview
+    assert "达到 9 分：暂停协议（自动执行）" in preview
     checked(page, "nr-14-switch-preview")
     with product.api() as api:
         assert len(api.get(f"/admin/v1/regions/{SANYA}/policies").json()) == 1  # nothing yet

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
+from app.actions.months import months_open
 from app.agreements import service as agreements
 from app.agreements.schemas import ResumeAgreement, SuspendAgreement, TerminateAgreement
 from app.console import repository as repo
@@ -91,6 +92,7 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
         objections=objections,
         actions=actions,
         by_action={a.id: a for a in actions},
+        months_open={a.id for a in actions if months_open(a) and a.decided_on is None},
         chart=timeline(_lanes(standing, names, {a.id: a for a in actions}), as_of),
         writable_regions=writable,
         can_cancel=standing.status != "cancelled" and bool(writable),

@@ -12,6 +12,7 @@ from app.console import repository as repo
 from app.console import sessions
 from app.console.deps import Ctx
 from app.console.forms import parse
+from app.console.labels import ACTION_TYPE
 from app.console.templating import render
 from app.console.views.common import REFUSED, refused
 from app.core.clock import today
@@ -53,6 +54,16 @@ async def region_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -> R
     )
 
 
+def _thresholds(policy_id: str) -> list[str]:
+    """The new policy's thresholds as an operator reads them (the preview's ``thresholds``)."""
+    how = {"applied": "自动执行", "pending": "待经办机构决定"}
+    out = []
+    for t in get_policy(policy_id).thresholds:
+        what = ACTION_TYPE.get(t.action, t.action)
+        out.append(f"达到 {t.reaches} 分：{what}（{how.get(t.status, t.status)}）")
+    return out
+
+
 @router.get("/regions/{code}")
 async def region(ctx: Ctx, code: str) -> Response:
     return await region_page(ctx, code)
@@ -67,7 +78,9 @@ async def switch(ctx: Ctx, code: str) -> Response:
         data = parse(PolicySwitch, fields)
         if fields.get("_intent") != "commit":
             preview = await policy_versions.preview_switch(ctx.db, code, data)
-            return await region_page(ctx, code, values=fields, preview=preview)
+            return await region_page(
+                ctx, code, values=fields, preview=preview, thresholds=_thresholds(preview.policy)
+            )
 
         async def run(s: Any) -> None:
             done = await policy_versions.switch_policy(s, ctx.user.principal, code, data)

@@ -52,6 +52,7 @@ async def actions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
         names=names,
         dues={a.id: _due(a.policy_id, "notice", a.effective_on, cal) for a in rows},
         months=months,
+        institutions=await repo.institution_names(ctx.db),
         months_due={
             a.id: _due(a.policy_id, "suspension_months", a.effective_on, cal) for a in months
         },
