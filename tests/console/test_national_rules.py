@@ -25,6 +25,7 @@ from tests.console.support import (
     token,
     visit,
 )
+from tests.console.test_access import forge
 
 HAIKOU = "460100"  # hainan-2025: degrees, repair, the 9-point suspension
 SANYA = "460200"  # nhsa-2024: the region whose policy is switched
@@ -291,8 +292,27 @@ def test_auditor_and_other_regions_see_no_form(product: Product, page: Page) -> 
         ]
     ):
         _no_write_forms(page, product, path, f"nr-17-auditor-{n}")
+    # ... and the server refuses what is not offered (a forged POST, valid CSRF: 403).
+    suspension = next(a for a in created["actions"] if a["type"] == "suspend")
+    months = {"months": "2", "decided_on": TODAY.isoformat()}
+    repair = {
+        "region": HAIKOU,
+        "period": str(TODAY.year),
+        "points": "1",
+        "means": "training",
+        "decided_on": TODAY.isoformat(),
+    }
+    switch = {"policy": "nhsa-2024", "effective_from": "2030-01-01"}
+    person = {"category": "nurse", "name": "伪造", "certificate_no": "460101199000000000000000999"}
+    assert forge(page, "/console/physicians", person) == 403
+    assert forge(page, f"/console/physicians/{code}/repairs", repair) == 403
+    assert forge(page, f"/console/actions/{suspension['id']}/months", months) == 403
+    assert forge(page, f"/console/regions/{HAIKOU}/policy", switch) == 403
+    assert forge(page, f"/console/regions/{HAIKOU}/policy", {**switch, "_intent": "commit"}) == 403
     # 兰州's operator: no repair, no months for 海口; no policy switch anywhere.
     sign_in(page, token(product, "operator", "620100"))
+    assert forge(page, f"/console/physicians/{code}/repairs", repair) == 403
+    assert forge(page, f"/console/actions/{suspension['id']}/months", months) == 403
     page.go(f"/console/physicians/{code}")
     assert page.finds(f"form[action='/console/physicians/{code}/repairs']") == []
     page.go("/console/actions")

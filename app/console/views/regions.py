@@ -77,6 +77,7 @@ async def switch(ctx: Ctx, code: str) -> Response:
     try:
         data = parse(PolicySwitch, fields)
         if fields.get("_intent") != "commit":
+            ctx.user.principal.require_write(code)  # as the API's preview
             preview = await policy_versions.preview_switch(ctx.db, code, data)
             return await region_page(
                 ctx, code, values=fields, preview=preview, thresholds=_thresholds(preview.policy)
