@@ -24,6 +24,7 @@ from tests.console.support import (
     submit,
     token,
     visit,
+    wait_for,
 )
 from tests.console.test_access import forge
 
@@ -124,6 +125,8 @@ def test_register_staff_of_a_category(product: Product, page: Page) -> None:
     assert "已登记护士 海南护士" in page.find(".flash.ok").text
     assert "N460100000901" in page.text()
     checked(page, "nr-03-registered-nurse")
+    page.go("/console/physicians?q=N460100000901")
+    assert "护士" in page.find("#results table").text
     with product.api() as api:
         got = api.get("/admin/v1/physicians/YB460101199000000000000000901").json()
     assert (got["national_code"], got["category"]) == ("N460100000901", "nurse")
@@ -202,10 +205,17 @@ def test_months_of_the_mandatory_suspension(product: Product, page: Page) -> Non
     late = _staff(product, 904, HAIKOU_HOSPITAL)
     _deduct(product, late, "7-9", 9, (TODAY - timedelta(days=40)).isoformat())
     code = _staff(product, 905, HAIKOU_HOSPITAL)
-    created = _deduct(product, code, "7-9", 9, TODAY.isoformat())
-    action = next(a for a in created["actions"] if a["type"] == "suspend")
-    assert action["status"] == "applied"
     sign_in(page, ADMIN_TOKEN)
+    # Recorded in the console: applied at once, the months still to choose.
+    _violation_form(page, code, HAIKOU, "7-9", "9")
+    page.find("#btn-preview").click()
+    wait_for(page, "#preview .consequences", "可在期限内于待决事项选择 1–6 个月")
+    submit(page, "#btn-commit")
+    assert "暂停月数（1–6 个月）待在期限内选择" in page.find(".flash.ok").text
+    with product.api() as api:
+        open_ = api.get("/admin/v1/actions", params={"months_open": "true", "physician": code})
+    [action] = open_.json()["items"]
+    assert action["status"] == "applied"
     # The physician's page points to the choice still open.
     page.go(f"/console/physicians/{code}")
     submit(page, f"a[href='/console/actions#months-{action['id']}']")
