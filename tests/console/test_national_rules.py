@@ -216,7 +216,9 @@ def test_months_of_the_mandatory_suspension(product: Product, page: Page) -> Non
         open_ = api.get("/admin/v1/actions", params={"months_open": "true", "physician": code})
     [action] = open_.json()["items"]
     assert action["status"] == "applied"
-    # The physician's page points to the choice still open.
+    # The 工作台 and the physician's page point to the choice still open.
+    visit(page, "/console/", "nr-09a-dashboard-months")
+    assert page.finds(f"a[href='/console/actions#months-{action['id']}']")
     page.go(f"/console/physicians/{code}")
     submit(page, f"a[href='/console/actions#months-{action['id']}']")
     checked(page, "nr-09-months-open")
