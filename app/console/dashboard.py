@@ -73,18 +73,20 @@ async def board(session: AsyncSession, today: date, region: str | None = None) -
     cal = await work_calendar(session)
     b = Board(today=today, soon_limit=count_working_days(today, DUE_SOON_WORKING_DAYS, cal).day)
     pending = await repo.pending_actions(session, region)
+    months = await repo.months_open_actions(session, region)
     objections = await repo.open_objections(session, region)
     resumptions = await repo.open_resumptions(session, region)
     suspensions = await repo.live_suspensions(session, region)
     recent = await repo.recent_violations(session, today - timedelta(days=20), region)
     names = await repo.physician_names(
         session,
-        [a.physician_code or "" for a in pending + suspensions]
+        [a.physician_code or "" for a in pending + months + suspensions]
         + [v.physician_code for _, v in objections]
         + [a.physician_code or "" for _, a in resumptions]
         + [v.physician_code for v in recent],
     )
     _pending_tasks(b, pending, names, cal)
+    _months_tasks(b, months, names, cal)
     for o, v in objections:
         b.objections.append(
             _task(
@@ -136,6 +138,24 @@ def _pending_tasks(
                 a.effective_on,
                 due,
                 f"/console/actions#{a.id}",
+            )
+        )
+
+
+def _months_tasks(b: Board, months: list[Action], names: dict[str, str], cal: WorkCalendar) -> None:
+    """nhsa-2024's mandatory suspensions whose months are still to choose, by their deadline."""
+    for a in months:
+        policy = get_policy(a.policy_id)
+        b.pending.append(
+            _task(
+                b,
+                "暂停月数",
+                a.physician_code or "",
+                names,
+                f"{a.clause} 选择 {a.months_min}–{a.months_max} 个月",
+                a.effective_on,
+                _due(deadline_counted(policy, "suspension_months", a.effective_on, cal)),
+                f"/console/actions#months-{a.id}",
             )
         )
 

@@ -74,6 +74,7 @@ ARCHIVE_EVENT = {
     "action.terminate": "解除协议（扣分）",
     "action.cancel_code": "注销编码（扣分）",
     "ban": "禁止重新签约",
+    "repair": "记分修复",
 }
 AUDIT_TARGET = {
     "physician": "医师",
@@ -100,6 +101,23 @@ FACT_KIND = {
     "visit": "进修/对口支援登记",
 }
 BAN_KIND = {"terminate": "解除协议后", "cancel_code": "注销编码后"}
+# 相关人员 categories (app.rules.staff.CATEGORIES), as an operator names them
+CATEGORY = {
+    "doctor": "医师",
+    "nurse": "护士",
+    "pharmacist": "药师",
+    "technician": "技术人员",
+    "pharmacy_head": "药店主要负责人",
+}
+# The national code families each category may carry (app.rules.staff.CODE_PREFIXES)
+CATEGORY_CODES = {
+    "doctor": "D",
+    "nurse": "N",
+    "pharmacist": "Y / HY",
+    "technician": "HJ",
+    "pharmacy_head": "Y / HY（或不填）",
+}
+DEGREE = {"lighter": "从轻", "reduced": "减轻", "heavier": "从重"}
 
 
 def label(table: dict[str, str], key: str | None) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
 from app.core.errors import NotFound
+from app.ledger import repository as ledger
 from app.models import (
     Action,
     Agreement,
@@ -164,6 +165,13 @@ async def pending_actions(session: AsyncSession, region: str | None = None) -> l
     stmt = select(Action).where(Action.status == "pending").order_by(Action.effective_on)
     if region is not None:
         stmt = stmt.where(Action.region_code == region)
+    return list((await session.scalars(stmt.limit(500))).all())
+
+
+async def months_open_actions(session: AsyncSession, region: str | None = None) -> list[Action]:
+    """nhsa-2024's applied suspensions whose months the agency still chooses (the API's
+    ``GET /admin/v1/actions?months_open=true``), oldest first."""
+    stmt = ledger.actions_query(None, region, None, months_open=True)
     return list((await session.scalars(stmt.limit(500))).all())
 
 

@@ -23,6 +23,7 @@ NAV = (
     ("objections", "/console/objections", "异议"),
     ("resumptions", "/console/resumptions", "恢复申请"),
     ("institutions", "/console/institutions", "机构"),
+    ("regions", "/console/regions", "统筹区"),
     ("settlements", "/console/settlements", "结算查询"),
     ("imports", "/console/imports", "名册导入"),
     ("audit", "/console/audit", "审计日志"),

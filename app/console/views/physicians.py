@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
+from app.actions.months import months_open
 from app.agreements import service as agreements
 from app.agreements.schemas import ResumeAgreement, SuspendAgreement, TerminateAgreement
 from app.console import repository as repo
@@ -23,6 +25,8 @@ from app.ledger import repository as ledger
 from app.physicians import service as physicians
 from app.physicians.archive import archive
 from app.physicians.schemas import CancelCode, Standing
+from app.rules import get_policy
+from app.rules.staff import RepairRules
 
 router = APIRouter(prefix="/console")
 
@@ -72,6 +76,8 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
     objections = await repo.objections_for(ctx.db, [v.id for v in violations])
     regions = sorted({a.region for a in standing.agreements})
     actions = await ledger.actions_of(ctx.db, code)
+    writable = [r for r in regions if ctx.user.can_write(r)]
+    repairs = await ledger.repairs_of(ctx.db, code)
     return render(
         ctx,
         "physician.html",
@@ -86,12 +92,53 @@ async def physician_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -
         objections=objections,
         actions=actions,
         by_action={a.id: a for a in actions},
+        months_open={a.id for a in actions if months_open(a) and a.decided_on is None},
         chart=timeline(_lanes(standing, names, {a.id: a for a in actions}), as_of),
-        writable_regions=[r for r in regions if ctx.user.can_write(r)],
-        can_cancel=standing.status != "cancelled" and any(ctx.user.can_write(r) for r in regions),
+        writable_regions=writable,
+        can_cancel=standing.status != "cancelled" and bool(writable),
         agreement_status=AGREEMENT_STATUS,
+        repairs=repairs,
+        means_names=_means_names({r.policy_id for r in repairs}),
+        repair=await repair_choices(ctx, standing, writable),
         **extra,
     )
+
+
+@dataclass(frozen=True)
+class RepairChoice:
+    """A region the operator may repair points in, with its policy's 记分修复 (None: the
+    policy has none) and the period it repairs today."""
+
+    code: str
+    name: str
+    policy: str
+    rules: RepairRules | None
+    period: str
+
+
+async def repair_choices(ctx: Ctx, standing: Standing, writable: list[str]) -> list[RepairChoice]:
+    names = {r.code: r for r in await repo.regions(ctx.db)}
+    out = []
+    for code in writable:
+        region = names.get(code)
+        if region is None:
+            continue
+        policy = get_policy(region.policy)
+        current = [p.period for p in standing.points if p.policy == policy.id and p.current]
+        yearly = policy.scoring.period == "calendar_year"
+        period = current[0] if current else (str(today().year) if yearly else "")
+        out.append(RepairChoice(code, region.name, policy.id, policy.repair, period))
+    return out
+
+
+def _means_names(policies: set[str]) -> dict[str, str]:
+    """``policy:means`` -> the means' name in that policy (a repair's 修复方式)."""
+    out = {}
+    for policy_id in policies:
+        rules = get_policy(policy_id).repair
+        for m in rules.means if rules else ():
+            out[f"{policy_id}:{m.id}"] = m.name
+    return out
 
 
 def require_confirmation(fields: dict[str, str]) -> None:

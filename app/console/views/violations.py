@@ -78,6 +78,8 @@ def _created_message(created: ViolationCreated) -> str:
             parts.append(f"触发{what}（{a.months_min}–{a.months_max} 个月，待决定）")
         elif a.type == "suspend" and a.ends_on:
             parts.append(f"已暂停 {a.effective_on} 至 {a.ends_on}")
+            if a.months_min != a.months_max:  # nhsa-2024: the months chosen afterwards
+                parts.append(f"暂停月数（{a.months_min}–{a.months_max} 个月）待在期限内选择")
         else:
             parts.append(f"触发{what}（{a.effective_on} 起）")
     return "；".join(parts)

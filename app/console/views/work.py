@@ -40,8 +40,9 @@ def _window(a: Action, cal: WorkCalendar) -> Window | None:
 
 async def actions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
     rows = await repo.pending_actions(ctx.db, ctx.user.scope)
+    months = await repo.months_open_actions(ctx.db, ctx.user.scope)
     cal = await work_calendar(ctx.db)
-    names = await repo.physician_names(ctx.db, [a.physician_code or "" for a in rows])
+    names = await repo.physician_names(ctx.db, [a.physician_code or "" for a in [*rows, *months]])
     return render(
         ctx,
         "actions.html",
@@ -50,6 +51,11 @@ async def actions_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
         rows=rows,
         names=names,
         dues={a.id: _due(a.policy_id, "notice", a.effective_on, cal) for a in rows},
+        months=months,
+        institutions=await repo.institution_names(ctx.db),
+        months_due={
+            a.id: _due(a.policy_id, "suspension_months", a.effective_on, cal) for a in months
+        },
         today=today(),
         **extra,
     )
@@ -83,6 +89,28 @@ async def decide(ctx: Ctx, action_id: str) -> Response:
     except REFUSED as exc:
         status, err = refused(exc)
         return await actions_page(ctx, status, error_form=action_id, values=fields, **err)
+    return RedirectResponse("/console/actions", status_code=303)
+
+
+@router.post("/actions/{action_id}/months")
+async def choose_months(ctx: Ctx, action_id: str) -> Response:
+    """nhsa-2024 暂停1-6个月: the months of a mandatory suspension, chosen once by its
+    deadline (the service refuses a decline and a late choice)."""
+    fields = await ctx.form()
+    try:
+        data = parse(ActionDecision, {**fields, "approve": "true"})
+
+        async def run(s: Any) -> None:
+            a = await actions.decide(s, ctx.user.principal, action_id, data)
+            message = f"已选定暂停 {a.months} 个月：暂停 {a.starts_on} 至 {a.ends_on}"
+            await sessions.set_flash(s, ctx.user.sid_hash, message)
+
+        await ctx.write(run)
+    except REFUSED as exc:
+        status, err = refused(exc)
+        return await actions_page(
+            ctx, status, error_form=f"months-{action_id}", values=fields, **err
+        )
     return RedirectResponse("/console/actions", status_code=303)
 
 

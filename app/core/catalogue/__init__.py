@@ -90,8 +90,10 @@ def zh_problem(body: dict[str, Any]) -> dict[str, Any]:
         out["errors"] = errors
     detail = str(body.get("detail", ""))
     more = _ANDMORE.match(detail)
-    zh = chinese(detail) if not more else None
-    if zh is None and errors and (more or detail.startswith(errors[0]["field"] + ":")):
-        zh = _detail_from_errors(errors)
+    # "field: message" (a message already in Chinese too) reads "标签：message"
+    if errors and (more or detail.startswith(errors[0]["field"] + ":")):
+        zh: str | None = _detail_from_errors(errors)
+    else:
+        zh = chinese(detail) if not more else None
     out["detail"] = zh or (_detail_from_errors(errors) if errors else out["title"] + "。")
     return out

@@ -307,6 +307,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "agreement in the region) is required",
         "{0} 按 {1} 年协议期计分：须有该医师在本统筹区的协议起算日",
     ),
+    ("{} has no degree {} for item {}", "{0} 对条款 {2} 不适用该责任程度"),
     ("{} has no item {}", "{0} 没有违规条款 {1}"),
     (
         "{} may not take a new agreement under {} until {} ({}).",
