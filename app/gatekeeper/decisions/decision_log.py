@@ -56,7 +56,6 @@ from app.gatekeeper.decisions.spill import (
     SpillWriter,
     claim,
     decode_item,
-    spill_buffers,
     spill_files,
 )
 from app.registry import decision_codec as codec
@@ -258,7 +257,7 @@ class DecisionLog:
             except Exception as exc:  # any sink failure: keep the batch on disk
                 self._db_failed(exc)
         try:
-            await asyncio.to_thread(self._spill.append, spill_buffers(batch))
+            await asyncio.to_thread(self._spill.append, batch)
             if not self._spilling:  # the first batch of a spell (not one line per batch)
                 self._spilling = True
                 log.info(

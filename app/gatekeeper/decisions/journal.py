@@ -38,11 +38,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.gatekeeper.decisions.spill import SUFFIX, Item, spill_buffers, write_all
+from app.gatekeeper.decisions.spill import SUFFIX, Item, Packer, json_buffers, write_all
 
 log = logging.getLogger("ybgate.decisions")
 
-ROTATE_BYTES = 8 << 20
+ROTATE_BYTES = 2 << 20  # compressed (~8,000 decisions of 20 lines)
 
 
 class JournalUnavailable(Exception):
@@ -60,10 +60,15 @@ class _Files:
         self.path: Path | None = None
         self.size = 0
         self.closed: list[tuple[Path, int, int]] = []  # (path, locked fd, appended at end)
+        self.packer = Packer()
 
-    def write(self, bufs: list[bytes], appended_after: int) -> None:
+    def write(self, bufs: list[bytes], appended_after: int, appended_before: int) -> None:
         fd = self.fd if self.fd is not None else self._open()
-        self.size += write_all(fd, bufs)
+        try:
+            self.size += write_all(fd, [self.packer.pack(bufs)])
+        except OSError:
+            self.rotate(appended_before)  # the stream is cut: the next write starts a file
+            raise
         if self.size > ROTATE_BYTES:
             self.rotate(appended_after)
 
@@ -72,7 +77,7 @@ class _Files:
         path = self.dir / f"spill-{time.time_ns():020d}-{os.getpid()}-journal{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        self.fd, self.path, self.size = fd, path, 0
+        self.fd, self.path, self.size, self.packer = fd, path, 0, Packer()
         return fd
 
     def rotate(self, appended: int) -> None:
@@ -152,7 +157,7 @@ class Journal:
     # -- hot path ---------------------------------------------------------------------------
     def add(self, item: Item) -> asyncio.Future[None]:
         """Queue ``item`` for this turn's write; the future resolves once it is written."""
-        self._pending += spill_buffers([item], keep=True)
+        self._pending += json_buffers([item])
         self._count += 1
         batch = self._batch
         if batch is None:
@@ -164,7 +169,7 @@ class Journal:
     def add_then(self, item: Item, done: Callable[[bool], None]) -> None:
         """Queue ``item`` for this turn's write, then call ``done(True)`` once it is
         written, ``done(False)`` if it could not be (the inline protocol: no future)."""
-        self._pending += spill_buffers([item], keep=True)
+        self._pending += json_buffers([item])
         self._count += 1
         self._then.append(done)
         if not self._scheduled:
@@ -182,7 +187,7 @@ class Journal:
         bufs, n = self._pending, self._count
         self._pending, self._batch, self._then, self._count = [], None, [], 0
         try:
-            self._files.write(bufs, self.appended + n)
+            self._files.write(bufs, self.appended + n, self.appended)
         except OSError as exc:
             self.failures += 1
             log.error("decision journal: write failed: %r", exc)
