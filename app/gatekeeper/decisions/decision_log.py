@@ -11,7 +11,8 @@ gets ``INSERT … ON CONFLICT DO NOTHING`` (``sink.py``).
 When the sink is slow or down, nothing is dropped silently:
 
 * A failed or timed-out insert (``write_timeout``) sends the batch to a spill file under
-  ``decision_log_dir`` (JSON lines, fsynced before the batch counts as kept). While the
+  ``decision_log_dir`` (zstd frames of JSON lines, fsynced before the batch counts as
+  kept). While the
   database is failing, batches go straight to the spill, and the worker probes the
   database (``SELECT 1``, ``probe_timeout``) with pauses doubling from 0.25 s to at most
   ``probe_max`` (2 s): after an outage of any length the sink is back within about 2 s
@@ -20,7 +21,7 @@ When the sink is slow or down, nothing is dropped silently:
   than the traffic, the backlog is spilled at once (appending to a file is far cheaper
   than inserting) instead of letting requests wait.
 * When the queue is short and the database answers, spilled files (also those left by
-  an earlier process; rotated at 16 MB) are replayed into it oldest first, one chunk per
+  an earlier process; rotated at 2 MB) are replayed into it oldest first, one chunk per
   tick, and deleted when fully inserted. Replays are idempotent (``ON CONFLICT DO
   NOTHING`` on the key ``(institution_code, decision_id)``).
 * If even the spill fails (disk full, directory not writable), the batch goes back to
