@@ -63,6 +63,19 @@ from app.registry import decision_codec as codec
 
 log = logging.getLogger("ybgate.decisions")
 PROBE_MIN = 0.25
+ENCODE_CHUNK = 64  # decisions encoded between two yields to the event loop (~1.6 ms)
+
+
+async def compact_rows(batch: list[Item]) -> list[codec.Decision]:
+    """The batch's rows in the compact encoding (~25 µs of Python a 20-line decision):
+    made here, off the request path, in chunks that let the requests of the event loop
+    in between (a batch of 2,000 would otherwise hold it ~50 ms)."""
+    rows: list[codec.Decision] = []
+    for k in range(0, len(batch), ENCODE_CHUNK):
+        if k:
+            await asyncio.sleep(0)
+        rows += [decode_item(i) for i in batch[k : k + ENCODE_CHUNK]]
+    return rows
 
 
 class DecisionLog:
@@ -249,7 +262,7 @@ class DecisionLog:
             use_db = False
         if use_db:
             try:
-                await self._insert([decode_item(i) for i in batch])
+                await self._insert(await compact_rows(batch))
                 self.written += len(batch)
                 self.kept += len(batch)
                 self._backoff = 0.0
