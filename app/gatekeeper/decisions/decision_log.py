@@ -21,7 +21,7 @@ When the sink is slow or down, nothing is dropped silently:
   than the traffic, the backlog is spilled at once (appending to a file is far cheaper
   than inserting) instead of letting requests wait.
 * When the queue is short and the database answers, spilled files (also those left by
-  an earlier process; rotated at 2 MB) are replayed into it oldest first, one chunk per
+  an earlier process; rotated at 16 MB of JSON) are replayed into it oldest first, one chunk per
   tick, and deleted when fully inserted. Replays are idempotent (``ON CONFLICT DO
   NOTHING`` on the key ``(institution_code, decision_id)``).
 * If even the spill fails (disk full, directory not writable), the batch goes back to

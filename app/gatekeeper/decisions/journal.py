@@ -23,7 +23,7 @@ stream (~5 µs for a 20-line decision, ~0.1–0.4 kB on disk), and the compact e
 the database is the decision log's worker's (never the request's). With the database
 sink a segment is deleted once the decision log has kept (inserted, or spilled and
 fsynced) every decision in it. With the spill sink (``YBGATE_DECISION_LOG_SINK=spill``)
-the segments *are* the spill: each is fsynced and unlocked when rotated (2 MB) or at
+the segments *are* the spill: each is fsynced and unlocked when rotated (8 MB of JSON) or at
 shutdown, and kept. Either way, segments
 left behind (a crash, or the spill sink) are replayed into the database by the next
 process running the database sink, like any spill file (``ON CONFLICT (decision_id) DO
@@ -46,7 +46,7 @@ from app.gatekeeper.decisions.spill import SUFFIX, Item, Packer, json_buffers, w
 
 log = logging.getLogger("ybgate.decisions")
 
-ROTATE_BYTES = 2 << 20  # compressed (~8,000 decisions of 20 lines)
+ROTATE_BYTES = 8 << 20  # of JSON before zstd (~3,000 decisions of 20 lines, ~0.5 MB)
 
 
 class JournalUnavailable(Exception):
@@ -69,10 +69,11 @@ class _Files:
     def write(self, bufs: list[bytes], appended_after: int, appended_before: int) -> None:
         fd = self.fd if self.fd is not None else self._open()
         try:
-            self.size += write_all(fd, [self.packer.pack(bufs)])
+            write_all(fd, [self.packer.pack(bufs)])
         except OSError:
             self.rotate(appended_before)  # the stream is cut: the next write starts a file
             raise
+        self.size += sum(map(len, bufs))
         if self.size > ROTATE_BYTES:
             self.rotate(appended_after)
 

@@ -57,8 +57,8 @@ SUFFIX = ".ybz"
 COMPACT_SUFFIX = ".ybd"  # files of the previous version: one compact record a frame
 _FRAME = struct.Struct("<II")
 _IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX"))
-ROTATE_BYTES = 2 << 20  # a spill file is closed past this size (replays read whole files;
-# 2 MB of zstd are ~8,000 decisions of 20 lines, ~20 MB of JSON once read)
+ROTATE_BYTES = 16 << 20  # of JSON (before zstd): a spill file is closed past it (a
+# replay reads and decompresses a whole file)
 
 
 class Response(msgspec.Struct, gc=False):
@@ -188,7 +188,9 @@ class SpillWriter:
             fcntl.flock(fd, fcntl.LOCK_EX)
             self.fd, self.size, self._packer = fd, 0, Packer()
         try:
-            self.size += write_all(self.fd, [self._packer.pack(json_buffers(batch))])
+            bufs = json_buffers(batch)
+            write_all(self.fd, [self._packer.pack(bufs)])
+            self.size += sum(map(len, bufs))
             os.fsync(self.fd)
         except OSError:
             self.close()  # the stream is cut: what follows goes to a new file
