@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.gatekeeper import GatekeeperApp
 from app.gatekeeper.decisions.decision_log import DecisionLog
-from app.gatekeeper.decisions.spill import Item, read_frames
+from app.gatekeeper.decisions.spill import Item, read_spill
 from app.models.decisions import SettlementDecision
 from app.registry import decision_codec as codec
 from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, line, settlement
@@ -116,7 +116,7 @@ async def test_spill_failure_is_back_pressure_not_loss(tmp_path: Path) -> None:
         blocker.mkdir()  # the disk is back: the stop drains the queue into the spill
         await dlog.stop()
     assert dlog.spilled == 5
-    assert len(list(blocker.glob("spill-*.ybd"))) == 1
+    assert len(list(blocker.glob("spill-*.ybz"))) == 1
 
 
 async def test_full_queue_answers_503(
@@ -174,9 +174,9 @@ async def test_pg_down_spills_then_replays(pg_decisions: str, tmp_path: Path) ->
         for i in range(30):
             assert dlog.offer(item(i))
         await wait_until(lambda: dlog.spilled == 30)
-        files = list((tmp_path / "spill").glob("spill-*.ybd"))
+        files = list((tmp_path / "spill").glob("spill-*.ybz"))
         assert len(files) == 1
-        records, torn = read_frames(files[0].read_bytes())
+        records, torn = read_spill(".ybz", files[0].read_bytes())
         assert (len(records), torn) == (30, b"")
         assert dlog.failures >= 1
         dlog.use_database(pg_decisions)  # the database is back

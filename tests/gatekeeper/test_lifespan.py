@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.core.migrate import upgrade
 from app.gatekeeper import create_gatekeeper_app
-from app.gatekeeper.decisions.spill import read_frames
+from app.gatekeeper.decisions.spill import read_spill
 from app.models import (
     Agreement,
     ApiToken,
@@ -173,7 +173,7 @@ async def test_snapshot_file_lifespan(
                 "/v1/settlements/validate", json=body, headers={"Authorization": "Bearer tok-h1"}
             )
             assert r.json()["registry_version"] == 4
-    spilled = list((tmp_path / "spill").glob("spill-*.ybd"))
+    spilled = list((tmp_path / "spill").glob("spill-*.ybz"))
     assert len(spilled) == 1
-    records, _ = read_frames(spilled[0].read_bytes())
+    records, _ = read_spill(".ybz", spilled[0].read_bytes())
     assert [r.institution_code for r in records] == ["H1"]

@@ -11,7 +11,8 @@ gets ``INSERT … ON CONFLICT DO NOTHING`` (``sink.py``).
 When the sink is slow or down, nothing is dropped silently:
 
 * A failed or timed-out insert (``write_timeout``) sends the batch to a spill file under
-  ``decision_log_dir`` (JSON lines, fsynced before the batch counts as kept). While the
+  ``decision_log_dir`` (zstd frames of JSON lines, fsynced before the batch counts as
+  kept). While the
   database is failing, batches go straight to the spill, and the worker probes the
   database (``SELECT 1``, ``probe_timeout``) with pauses doubling from 0.25 s to at most
   ``probe_max`` (2 s): after an outage of any length the sink is back within about 2 s
@@ -20,7 +21,7 @@ When the sink is slow or down, nothing is dropped silently:
   than the traffic, the backlog is spilled at once (appending to a file is far cheaper
   than inserting) instead of letting requests wait.
 * When the queue is short and the database answers, spilled files (also those left by
-  an earlier process; rotated at 16 MB) are replayed into it oldest first, one chunk per
+  an earlier process; rotated at 16 MB of JSON) are replayed into it oldest first, one chunk per
   tick, and deleted when fully inserted. Replays are idempotent (``ON CONFLICT DO
   NOTHING`` on the key ``(institution_code, decision_id)``).
 * If even the spill fails (disk full, directory not writable), the batch goes back to
@@ -56,13 +57,25 @@ from app.gatekeeper.decisions.spill import (
     SpillWriter,
     claim,
     decode_item,
-    spill_buffers,
     spill_files,
 )
 from app.registry import decision_codec as codec
 
 log = logging.getLogger("ybgate.decisions")
 PROBE_MIN = 0.25
+ENCODE_CHUNK = 64  # decisions encoded between two yields to the event loop (~1.6 ms)
+
+
+async def compact_rows(batch: list[Item]) -> list[codec.Decision]:
+    """The batch's rows in the compact encoding (~25 µs of Python a 20-line decision):
+    made here, off the request path, in chunks that let the requests of the event loop
+    in between (a batch of 2,000 would otherwise hold it ~50 ms)."""
+    rows: list[codec.Decision] = []
+    for k in range(0, len(batch), ENCODE_CHUNK):
+        if k:
+            await asyncio.sleep(0)
+        rows += [decode_item(i) for i in batch[k : k + ENCODE_CHUNK]]
+    return rows
 
 
 class DecisionLog:
@@ -249,7 +262,7 @@ class DecisionLog:
             use_db = False
         if use_db:
             try:
-                await self._insert([decode_item(i) for i in batch])
+                await self._insert(await compact_rows(batch))
                 self.written += len(batch)
                 self.kept += len(batch)
                 self._backoff = 0.0
@@ -258,7 +271,7 @@ class DecisionLog:
             except Exception as exc:  # any sink failure: keep the batch on disk
                 self._db_failed(exc)
         try:
-            await asyncio.to_thread(self._spill.append, spill_buffers(batch))
+            await asyncio.to_thread(self._spill.append, batch)
             if not self._spilling:  # the first batch of a spell (not one line per batch)
                 self._spilling = True
                 log.info(
