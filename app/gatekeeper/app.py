@@ -171,32 +171,9 @@ class GatekeeperApp:
         MEMO_LIMITS.max_bytes = settings.memo_max_bytes
         if self.owns_store:
             await self._start_feed(settings)
-        dlog = DecisionLog(
-            settings.database_url,
-            settings.decision_log_dir,
-            sink=settings.decision_log_sink,
-            partitions_ahead=settings.decision_partitions_ahead,
-        )
-        await dlog.start()
-        journal = Journal(
-            settings.decision_log_dir,
-            settings.journal_fsync_s,
-            keep=settings.decision_log_sink == "spill",
-        )
-        journal.start(lambda: dlog.kept)
-        idem: IdempotencyStore
-        if settings.redis_url:
-            idem = RedisIdempotency(settings.redis_url)
-        else:
-            idem = LocalIdempotency(
-                settings.idempotency_dir, max_bytes=settings.idempotency_max_bytes
-            )
+        dlog, journal = await _start_decisions(settings)
+        idem, nonces = _claims(settings)
         await idem.start()
-        nonces: NonceStore
-        if settings.redis_url:
-            nonces = RedisNonces(settings.redis_url)
-        else:
-            nonces = LocalNonces(settings.gateway_nonce_memory_bytes)
         await nonces.start()
         visits, lines = _memories(settings)
         await visits.start()
@@ -286,6 +263,34 @@ class GatekeeperApp:
 
     def log_exception(self, message: str) -> None:
         log.exception(message)
+
+
+async def _start_decisions(settings: Settings) -> tuple[DecisionLog, Journal]:
+    """The decision log (database or spill sink) and the journal written before each answer."""
+    dlog = DecisionLog(
+        settings.database_url,
+        settings.decision_log_dir,
+        sink=settings.decision_log_sink,
+        partitions_ahead=settings.decision_partitions_ahead,
+    )
+    await dlog.start()
+    journal = Journal(
+        settings.decision_log_dir,
+        settings.journal_fsync_s,
+        keep=settings.decision_log_sink == "spill",
+    )
+    journal.start(lambda: dlog.kept)
+    return dlog, journal
+
+
+def _claims(settings: Settings) -> tuple[IdempotencyStore, NonceStore]:
+    """The msgid records and the gateway nonces: in Redis when there is one."""
+    if settings.redis_url:
+        return RedisIdempotency(settings.redis_url), RedisNonces(settings.redis_url)
+    return (
+        LocalIdempotency(settings.idempotency_dir, max_bytes=settings.idempotency_max_bytes),
+        LocalNonces(settings.gateway_nonce_memory_bytes),
+    )
 
 
 def _memories(settings: Settings) -> tuple[VisitMemory, LineMemory]:
