@@ -1,6 +1,8 @@
 """Decision log volume and lookups: bytes per decision (PostgreSQL incl. indexes, journal,
 archive), COPY ingest rate with fsync on, lookup p50/p99 by settlement, institution and
-physician, at --rows decisions of 20 lines spread over --days daily partitions.
+physician, at --rows decisions of 20 lines spread over --days daily partitions. With
+--ingest: a sustained --rate through the gatekeeper into PostgreSQL, against the spill
+sink, and a database outage under that load (bench/ingest_bench.py).
 
 A throwaway PostgreSQL (scripts/testenv.sh) switched to fsync=on, synchronous_commit=on,
 full_page_writes=on; migrated; rows are synthetic (4,000 physicians, 500 institutions,
@@ -283,6 +285,12 @@ def main() -> None:
     parser.add_argument(
         "--outage", type=int, default=150_000, help="decisions spilled during an outage"
     )
+    ingest = parser.add_argument_group("--ingest: through the gatekeeper (bench/ingest_bench.py)")
+    ingest.add_argument("--ingest", action="store_true")
+    ingest.add_argument("--rate", type=float, default=2000.0, help="decisions/s")
+    ingest.add_argument("--seconds", type=float, default=600.0, help="per sink")
+    ingest.add_argument("--outage-s", type=float, default=60.0, help="database stopped")
+    ingest.add_argument("--after-s", type=float, default=30.0, help="load after it returns")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ybgate-bench-decisions-"))
     os.chmod(work, 0o755)
@@ -295,6 +303,17 @@ def main() -> None:
             for line in env.splitlines()
             if line.startswith("export YBGATE_TEST_PG_URL=")
         )
+        if args.ingest:
+            from bench import ingest_bench as ib
+
+            pg_bin = next(
+                line.split("=", 1)[1]
+                for line in env.splitlines()
+                if line.startswith("export YBGATE_TEST_PG_BIN=")
+            )
+            spec = ib.Ingest(args.rate, args.seconds, args.outage_s, args.after_s)
+            ib.run(work, work / "env", url, pg_bin, spec)
+            return
         upgrade(url)
         asyncio.run(amain(url, args.rows, args.days, work, args.outage))
     finally:
