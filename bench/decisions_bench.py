@@ -42,6 +42,7 @@ from app.gatekeeper.decisions.spill import frame  # noqa: E402
 from app.models import partitions  # noqa: E402
 from app.registry import decision_codec as codec  # noqa: E402
 from app.registry.judge import REASONS  # noqa: E402
+from bench import ingest_bench as ib  # noqa: E402
 
 PHYSICIANS = [f"YB62010219800101{i:010d}" for i in range(4000)]
 INSTITUTIONS = [f"H620100{i:05d}" for i in range(500)]
@@ -140,10 +141,9 @@ async def lsn(engine: Any) -> int:
 async def amain(url: str, rows: int, days: int, work: Path, outage: int) -> None:
     engine = create_async_engine(url, pool_size=2)
     async with engine.connect() as conn:
-        ac = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for s in ("fsync = on", "synchronous_commit = on", "full_page_writes = on"):
-            await ac.execute(text(f"ALTER SYSTEM SET {s}"))
-        await ac.execute(text("SELECT pg_reload_conf()"))
+        q = "SELECT string_agg(name || '=' || setting, ', ') FROM pg_settings WHERE name IN "
+        q += "('fsync', 'synchronous_commit', 'full_page_writes')"
+        print(f"PostgreSQL: {(await conn.execute(text(q))).scalar()}", flush=True)
     today = datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     async with engine.begin() as conn:
@@ -297,22 +297,19 @@ def main() -> None:
     testenv = str(REPO / "scripts/testenv.sh")
     subprocess.run([testenv, "start", str(work / "env")], check=True)
     try:
-        env = (work / "env" / "env").read_text()
-        url = next(
-            line.split("=", 1)[1]
-            for line in env.splitlines()
-            if line.startswith("export YBGATE_TEST_PG_URL=")
+        env = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in (work / "env" / "env").read_text().splitlines()
         )
+        url, pg_bin = env["YBGATE_TEST_PG_URL"], env["YBGATE_TEST_PG_BIN"]
+        # testenv.sh starts PostgreSQL with fsync=off on its command line, which no
+        # ALTER SYSTEM overrides: restart it durable.
+        pg = ib.Postgres(work / "env", url, pg_bin)
+        pg.stop("fast")
+        pg.start()
         if args.ingest:
-            from bench import ingest_bench as ib
-
-            pg_bin = next(
-                line.split("=", 1)[1]
-                for line in env.splitlines()
-                if line.startswith("export YBGATE_TEST_PG_BIN=")
-            )
             spec = ib.Ingest(args.rate, args.seconds, args.outage_s, args.after_s)
-            ib.run(work, work / "env", url, pg_bin, spec)
+            ib.run(work, pg, url, pg_bin, spec)
             return
         upgrade(url)
         asyncio.run(amain(url, args.rows, args.days, work, args.outage))
