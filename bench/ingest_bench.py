@@ -104,6 +104,7 @@ class Load:
     first_error: str = ""
     latencies: list[float] = field(default_factory=list)  # from when due
     service: list[float] = field(default_factory=list)  # from when sent
+    when: list[float] = field(default_factory=list)  # due, seconds after the start
 
     async def run(self, seconds: float, tag: str) -> float:
         """Send ``rate * seconds`` messages; the messages/s achieved."""
@@ -130,6 +131,7 @@ class Load:
                 done = time.perf_counter()
                 self.latencies.append(done - due)
                 self.service.append(done - sent)
+                self.when.append(due - start)
 
             start = time.perf_counter()
             for i in range(n):
@@ -142,6 +144,17 @@ class Load:
                 task.add_done_callback(pending.discard)
             await asyncio.gather(*pending)
             return n / (time.perf_counter() - start)
+
+    def windows(self, width: float) -> str:
+        """p99 (from when due, ms) of each ``width`` seconds of the schedule."""
+        by: dict[int, list[float]] = {}
+        for t, lat in zip(self.when, self.latencies, strict=True):
+            by.setdefault(int(t // width), []).append(lat)
+        out = []
+        for k in sorted(by):
+            xs = sorted(by[k])
+            out.append(f"{k * width:g}s {xs[int(len(xs) * 0.99)] * 1000:.0f}")
+        return ", ".join(out)
 
     def p(self, q: float, *, sent: bool = False) -> float:
         """Percentile ``q`` of the latencies in ms: from when due (open loop), or from
@@ -311,6 +324,9 @@ def run(work: Path, pg: Postgres, url: str, pg_bin: str, args: Ingest) -> None:
     )
     if during.first_error:
         print(f"  first failure: {during.first_error}")
+    stop, up = args.after_s / 3, args.after_s / 3 + args.outage_s
+    print(f"  p99 ms by 5 s of the schedule (stopped at {stop:g}s, started at {up:g}s):")
+    print(f"  {during.windows(5.0)}")
     log = (work / "gatekeeper-database.log").read_text(errors="replace").splitlines()
     notes = [ln for ln in log if "WARNING" in ln or "ERROR" in ln]
     print(f"  gatekeeper log: {len(notes)} warnings/errors; the last: {notes[-3:]}")
