@@ -61,6 +61,8 @@ bench-sync: venv
 
 ## make bench-decisions: decision log bytes per decision (PostgreSQL incl. indexes, journal,
 ## archive), COPY rate with fsync on, lookup p50/p99; BENCH_ARGS="--rows 2000000 --days 4"
+## BENCH_ARGS="--ingest --rate 2000 --seconds 600": sustained ingest through the gatekeeper,
+## hot-path p99 against the spill sink, a 60 s database outage under load, rows lost
 bench-decisions: venv
 	$(PY) bench/decisions_bench.py $(BENCH_ARGS)
 

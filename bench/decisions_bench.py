@@ -1,6 +1,8 @@
 """Decision log volume and lookups: bytes per decision (PostgreSQL incl. indexes, journal,
 archive), COPY ingest rate with fsync on, lookup p50/p99 by settlement, institution and
-physician, at --rows decisions of 20 lines spread over --days daily partitions.
+physician, at --rows decisions of 20 lines spread over --days daily partitions. With
+--ingest: a sustained --rate through the gatekeeper into PostgreSQL, against the spill
+sink, and a database outage under that load (bench/ingest_bench.py).
 
 A throwaway PostgreSQL (scripts/testenv.sh) switched to fsync=on, synchronous_commit=on,
 full_page_writes=on; migrated; rows are synthetic (4,000 physicians, 500 institutions,
@@ -40,6 +42,7 @@ from app.gatekeeper.decisions.spill import Item, Packer, json_buffers  # noqa: E
 from app.models import partitions  # noqa: E402
 from app.registry import decision_codec as codec  # noqa: E402
 from app.registry.judge import REASONS  # noqa: E402
+from bench import ingest_bench as ib  # noqa: E402
 
 PHYSICIANS = [f"YB62010219800101{i:010d}" for i in range(4000)]
 INSTITUTIONS = [f"H620100{i:05d}" for i in range(500)]
@@ -173,10 +176,9 @@ async def lsn(engine: Any) -> int:
 async def amain(url: str, rows: int, days: int, work: Path, outage: int) -> None:
     engine = create_async_engine(url, pool_size=2)
     async with engine.connect() as conn:
-        ac = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for s in ("fsync = on", "synchronous_commit = on", "full_page_writes = on"):
-            await ac.execute(text(f"ALTER SYSTEM SET {s}"))
-        await ac.execute(text("SELECT pg_reload_conf()"))
+        q = "SELECT string_agg(name || '=' || setting, ', ') FROM pg_settings WHERE name IN "
+        q += "('fsync', 'synchronous_commit', 'full_page_writes')"
+        print(f"PostgreSQL: {(await conn.execute(text(q))).scalar()}", flush=True)
     today = datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     async with engine.begin() as conn:
@@ -322,18 +324,32 @@ def main() -> None:
     parser.add_argument(
         "--outage", type=int, default=150_000, help="decisions spilled during an outage"
     )
+    ingest = parser.add_argument_group("--ingest: through the gatekeeper (bench/ingest_bench.py)")
+    ingest.add_argument("--ingest", action="store_true")
+    ingest.add_argument("--rate", type=float, default=2000.0, help="decisions/s")
+    ingest.add_argument("--seconds", type=float, default=600.0, help="per sink")
+    ingest.add_argument("--outage-s", type=float, default=60.0, help="database stopped")
+    ingest.add_argument("--after-s", type=float, default=30.0, help="load after it returns")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ybgate-bench-decisions-"))
     os.chmod(work, 0o755)
     testenv = str(REPO / "scripts/testenv.sh")
     subprocess.run([testenv, "start", str(work / "env")], check=True)
     try:
-        env = (work / "env" / "env").read_text()
-        url = next(
-            line.split("=", 1)[1]
-            for line in env.splitlines()
-            if line.startswith("export YBGATE_TEST_PG_URL=")
+        env = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in (work / "env" / "env").read_text().splitlines()
         )
+        url, pg_bin = env["YBGATE_TEST_PG_URL"], env["YBGATE_TEST_PG_BIN"]
+        # testenv.sh starts PostgreSQL with fsync=off on its command line, which no
+        # ALTER SYSTEM overrides: restart it durable.
+        pg = ib.Postgres(work / "env", url, pg_bin)
+        pg.stop("fast")
+        pg.start()
+        if args.ingest:
+            spec = ib.Ingest(args.rate, args.seconds, args.outage_s, args.after_s)
+            ib.run(work, pg, url, pg_bin, spec)
+            return
         upgrade(url)
         asyncio.run(amain(url, args.rows, args.days, work, args.outage))
     finally:

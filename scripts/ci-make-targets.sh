@@ -66,6 +66,7 @@ completes bench-frontend BENCH_ARGS="--rates 50 --seconds 1"
 completes bench-import BENCH_ARGS="--rows 500 --institutions 5"
 completes bench-console BENCH_ARGS="--physicians 2000 --decisions 20000 --rounds 2"
 completes bench-decisions BENCH_ARGS="--rows 4000 --days 2"
+completes bench-decisions BENCH_ARGS="--ingest --rate 50 --seconds 2 --outage-s 2 --after-s 3"
 starts bench-sync "said bench-sync 'testenv: PostgreSQL'"
 starts bench-scale "said bench-scale '== make bench-scale'"
 completes format

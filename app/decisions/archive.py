@@ -4,7 +4,13 @@
 ``<decision_archive_dir>/decisions-YYYYMMDD.parquet`` (zstd; rows ordered by institution
 and id, so codes and ids compress), fsynced and renamed into place, and only then
 dropped. A partition detached by an earlier run that stopped half-way is finished the
-same way. ``restore`` copies a day back into its partition (the file stays).
+same way. Rows of such days that sit in the default partition (rows converted from before
+the partitioning, a spilled decision replayed after its day was archived) are archived
+straight from it, day by day by id range: deleted (``RETURNING`` them, so a row arriving
+meanwhile is either archived or left for the next run) and merged into the day's file in
+the same transaction. A day's file is always merged with the one already there (by
+decision id, so a restored or replayed day is never doubled nor lost).
+``restore`` copies a day back into its partition (the file stays).
 ``query`` reads archived days with DuckDB (``read_parquet``) by the admin lookup's
 filters. PostgreSQL only: SQLite keeps one unpartitioned table.
 """
@@ -21,6 +27,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -58,13 +65,25 @@ def _table(rows: Sequence[Any]) -> pa.Table:
     return pa.Table.from_pydict(data, schema=SCHEMA)
 
 
+def _merged(final: Path, rows: Sequence[Any]) -> pa.Table:
+    """The rows, with those of the day's file already there that they do not repeat,
+    ordered by institution and id."""
+    table = _table(rows)
+    if final.exists():
+        before = pq.read_table(final, schema=SCHEMA)
+        kept = before.filter(pc.invert(pc.is_in(before["decision_id"], table["decision_id"])))
+        table = pa.concat_tables([kept, table])
+    return table.sort_by([("institution_code", "ascending"), ("decision_id", "ascending")])
+
+
 def write_day(directory: Path, day: date, rows: Sequence[Any]) -> Path:
-    """The rows as the day's Parquet file: written aside, fsynced, renamed into place."""
+    """The rows (merged with the day's file if there is one) as the day's Parquet file:
+    written aside, fsynced, renamed into place."""
     directory.mkdir(parents=True, exist_ok=True)
     final = file_of(directory, day)
     tmp = final.with_suffix(".parquet.tmp")
     pq.write_table(
-        _table(rows),
+        _merged(final, rows),
         tmp,
         compression="zstd",
         compression_level=9,
@@ -111,13 +130,43 @@ async def _candidates(conn: AsyncConnection, before: date) -> list[tuple[str, bo
     return sorted(out)
 
 
+async def _archive_default(engine: AsyncEngine, directory: Path, before: date) -> list[Archived]:
+    """The default partition's rows of days before ``before``, one day at a time, out to
+    the day's file (merged) and deleted, each day in one transaction."""
+    done: list[Archived] = []
+    below = partitions.day_bounds(before)[0]
+    oldest = text(
+        f"SELECT decision_id FROM {partitions.DEFAULT} WHERE decision_id < :hi "
+        "ORDER BY decision_id LIMIT 1"
+    )
+    take = text(
+        f"DELETE FROM {partitions.DEFAULT} WHERE decision_id >= :lo AND decision_id < :hi "
+        f"RETURNING {SELECT_COLUMNS}"
+    )
+    async with engine.connect() as conn:
+        exists = await conn.scalar(text(f"SELECT to_regclass('{partitions.DEFAULT}')"))
+    while exists is not None:
+        async with engine.begin() as conn:
+            first = await conn.scalar(oldest, {"hi": below})
+            if first is None:
+                break
+            day = codec.decided_at(first).date()
+            lo, hi = partitions.day_bounds(day)
+            rows = list((await conn.execute(take, {"lo": lo, "hi": hi})).all())
+            path = write_day(directory, day, rows)  # before the commit of the delete
+        done.append(Archived(day, len(rows), path))
+    return done
+
+
 async def archive(
     engine: AsyncEngine, directory: Path, hot_days: int, today: date
 ) -> list[Archived]:
-    """Detach, export and drop every day partition older than the hot window."""
+    """Detach, export and drop every day partition older than the hot window; then the
+    default partition's rows of such days."""
     done: list[Archived] = []
+    before = today - timedelta(days=hot_days)
     async with engine.connect() as conn:
-        found = await _candidates(conn, today - timedelta(days=hot_days))
+        found = await _candidates(conn, before)
     for name, attached in found:
         day = partitions.day_of_name(name)
         assert day is not None
@@ -129,7 +178,7 @@ async def archive(
             path = write_day(directory, day, rows)
             await conn.execute(text(f"DROP TABLE {name}"))
         done.append(Archived(day, len(rows), path))
-    return done
+    return done + await _archive_default(engine, directory, before)
 
 
 async def restore(engine: AsyncEngine, directory: Path, day: date) -> int:

@@ -148,6 +148,58 @@ async def test_old_days_are_archived_found_and_restored(fresh_db: str, tmp_path:
     assert count == 60
 
 
+async def test_old_days_in_the_default_partition_are_archived_too(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    """Rows of a past day without a partition of its own (converted from before the
+    partitioning, or a spilled decision replayed after its day was archived) sit in the
+    default partition: the archive takes them out by id range, into the day's file,
+    merged with what that file already held."""
+    await _to_thread(upgrade, fresh_db, "head")
+    engine = create_async_engine(fresh_db)
+    old, older = TODAY - timedelta(days=200), TODAY - timedelta(days=300)
+    hot = TODAY - timedelta(days=10)  # inside the hot window: stays where it is
+    sink = Sink(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text(partitions.create_sql(old)))
+    await sink.write([decision(old, n, "H1", DOC_A) for n in range(20)])
+    await sink.write([decision(older, n, "H2", DOC_B) for n in range(7)])  # no partition
+    await sink.write([decision(hot, n, "H1", DOC_B) for n in range(4)])  # no partition
+    done = await archive.archive(engine, tmp_path, 180, TODAY)
+    assert sorted((a.day, a.rows) for a in done) == [(older, 7), (old, 20)]
+
+    # A decision of the archived day, replayed late (and one replayed twice): default.
+    await sink.write([decision(old, n, "H2", DOC_B) for n in range(20, 23)], replay=True)
+    await sink.write([decision(old, 5, "H1", DOC_A)], replay=True)
+    assert [(a.day, a.rows) for a in await archive.archive(engine, tmp_path, 180, TODAY)] == [
+        (old, 4)
+    ]
+    async with engine.connect() as conn:
+        left = (await conn.execute(text(f"SELECT decision_id FROM {partitions.DEFAULT}"))).scalars()
+        left_days = sorted({codec.decided_at(d).date() for d in left})
+    assert left_days == [hot]
+    assert await archive.archive(engine, tmp_path, 180, TODAY) == []  # idempotent
+
+    old_rows = archive.query(
+        tmp_path,
+        archive.Filters(since=_midnight(old), until=_midnight(old + timedelta(days=1))),
+        100,
+    )
+    assert sorted(r.settlement_id for r in old_rows) == sorted(f"S-{old}-{n}" for n in range(23))
+    by_doc = archive.query(tmp_path, archive.Filters(physician_codes=[DOC_B]), 100)
+    assert len(by_doc) == 7 + 3
+    assert await archive.restore(engine, tmp_path, old) == 23
+    assert await archive.restore(engine, tmp_path, older) == 7
+    async with engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM settlement_decisions"))).scalar()
+    await engine.dispose()
+    assert count == 23 + 7 + 4
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 async def test_the_documented_commands(fresh_db: str, tmp_path: Path) -> None:
     await _to_thread(upgrade, fresh_db, "head")
     engine = create_async_engine(fresh_db)

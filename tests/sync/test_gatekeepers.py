@@ -5,20 +5,14 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.sync.cluster import Cluster, hammer, start_cluster
 from tests.sync.support import (
-    DAY,
-    INST,
-    Admin,
-    Proc,
     Procs,
     RedisServer,
     Writer,
@@ -31,66 +25,10 @@ from tests.sync.support import (
 Sessions = async_sessionmaker[AsyncSession]
 
 
-@dataclass
-class Cluster:
-    procs: Procs
-    http: httpx.AsyncClient
-    admin: Admin
-    his: dict[str, str] = field(default_factory=dict)
-    gatekeepers: dict[int, Proc] = field(default_factory=dict)
-
-    def start_gatekeeper(self, port: int) -> Proc:
-        proc = self.procs.spawn(
-            f"gatekeeper-{port}", "-m", "app.cli", "serve", "gatekeeper", "--port", str(port)
-        )
-        self.gatekeepers[port] = proc
-        return proc
-
-    async def ready(self, port: int, within: float = 30) -> dict[str, object]:
-        async def check() -> dict[str, object] | None:
-            try:
-                r = await self.http.get(f"http://127.0.0.1:{port}/readyz")
-            except httpx.TransportError:
-                return None
-            return dict(r.json()) if r.status_code == 200 else None
-
-        return dict(await wait_until(check, within, f"gatekeeper :{port} ready", 0.05))
-
-    async def eligibility(self, port: int, code: str) -> dict[str, object]:
-        r = await self.http.get(
-            f"http://127.0.0.1:{port}/v1/physicians/{code}/eligibility",
-            params={"institution": INST, "date": DAY.isoformat()},
-            headers=self.his,
-        )
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-
 @pytest.fixture
 async def cluster(procs: Procs) -> AsyncIterator[Cluster]:
-    token = secrets.token_urlsafe(24)
-    port = free_port()
-    procs.spawn(
-        "admin",
-        "-m",
-        "app.cli",
-        "serve",
-        "admin",
-        "--port",
-        str(port),
-        YBGATE_BOOTSTRAP_ADMIN_TOKEN=token,
-    )
-    procs.relay()
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-
-        async def admin_up() -> bool:
-            try:
-                return (await http.get("/readyz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await wait_until(admin_up, 30, "the admin API", 0.05)
-        yield Cluster(procs, http, Admin(http, {"Authorization": f"Bearer {token}"}))
+    async with start_cluster(procs) as c:
+        yield c
 
 
 async def test_an_admin_write_changes_the_decision_of_both_gatekeepers(
@@ -119,19 +57,6 @@ async def test_an_admin_write_changes_the_decision_of_both_gatekeepers(
     )
 
 
-async def _hammer(
-    cluster: Cluster, ports: list[int], codes: list[str], stats: dict[str, int]
-) -> None:
-    while True:
-        for port in ports:
-            for code in codes:
-                try:
-                    await cluster.eligibility(port, code)
-                    stats["ok"] += 1
-                except (AssertionError, httpx.TransportError):
-                    stats["failed"] += 1
-
-
 async def test_redis_killed_under_load_no_request_fails_and_no_write_is_lost(
     cluster: Cluster, db: Sessions, redis_srv: RedisServer
 ) -> None:
@@ -144,7 +69,7 @@ async def test_redis_killed_under_load_no_request_fails_and_no_write_is_lost(
         await cluster.ready(port)
     stats = {"ok": 0, "failed": 0}
     writer = Writer(cluster.admin, pairs, pause=0.02)
-    async with background(_hammer(cluster, ports, [c for c, _ in pairs], stats), writer.run()):
+    async with background(hammer(cluster, ports, [c for c, _ in pairs], stats), writer.run()):
         await asyncio.sleep(1.0)
         redis_srv.kill()
         served, writes = stats["ok"], writer.writes
@@ -176,7 +101,7 @@ async def test_a_gatekeeper_killed_under_load_is_ready_again_at_the_latest_versi
     stats = {"ok": 0, "failed": 0}
     writer = Writer(cluster.admin, pairs, pause=0.01)
     codes = [c for c, _ in pairs]
-    async with background(_hammer(cluster, [survivor], codes, stats), writer.run()):
+    async with background(hammer(cluster, [survivor], codes, stats), writer.run()):
         await asyncio.sleep(1.0)
         cluster.gatekeepers[victim].kill()
         await asyncio.sleep(0.5)
