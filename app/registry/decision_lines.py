@@ -202,7 +202,7 @@ def decode_lines(
     their inputs ``[code, service_date, emergency]`` or None when not kept). ``codes``:
     the list, or the ``physicians`` column's text."""
     if isinstance(codes, str):
-        codes = codes.split(SEP) if codes else []
+        codes = codes.split(SEP)  # "" is one empty code (a line may name one)
     r = Reader(blob)
     n = r.uv()
     mode = r.byte()

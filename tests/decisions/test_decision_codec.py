@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from app.registry import decision_codec as codec
 from app.registry.judge import ALL_RESULTS
 
-CODES = st.sampled_from([f"YB6201021980010100000{i:05d}" for i in range(6)] + ["D123456789012"])
+CODES = st.sampled_from([f"YB6201021980010100000{i:05d}" for i in range(6)] + ["D123456789012", ""])
 DAYS = st.integers(0, 4000).map(lambda n: (date(2015, 1, 1) + timedelta(days=n)).isoformat())
 
 
@@ -48,7 +48,7 @@ def decisions(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[list[Any]] | 
     inputs: list[list[Any]] = [[draw(CODES), draw(DAYS), draw(st.booleans())] for _ in range(n)]
     for row in inputs:  # a line naming a second staff code (performer_code, orders_dr_code)
         if draw(st.integers(0, 3)) == 0:
-            row.append(draw(CODES))
+            row.append(draw(CODES.filter(bool)))  # kept only when given
     return lines, inputs
 
 
