@@ -16,7 +16,12 @@ import httpx
 import pytest
 
 from app.gatekeeper import create_gatekeeper_app
-from app.gatekeeper.decisions.recent import LineMemory, RedisLineMemory, split_by_visit
+from app.gatekeeper.decisions.recent import (
+    KEEP_PER_VISIT,
+    LineMemory,
+    RedisLineMemory,
+    split_by_visit,
+)
 from app.registry.store import RegistryStore
 from tests.gatekeeper.conftest import DR_SUSPENDED, his, town
 from tests.gatekeeper.hsa_support import fee, message
@@ -48,6 +53,22 @@ def test_the_memory_is_bounded_in_bytes_and_time() -> None:
     assert memory.bytes <= 2000
     assert memory.verdict("H1", "V99", "1") == ("A", "D99")
     assert memory.verdict("H1", "V0", "1") is None  # the oldest went first
+    memory.purge(time.time() + 3601)
+    assert memory.bytes == 0 and not memory.visits
+
+
+def test_one_visit_billed_in_thousands_of_messages_keeps_its_newest() -> None:
+    """A visit's records are bounded (KEEP_PER_VISIT, as in Redis), and the byte bound
+    evicts a crowded visit's oldest record at once (not by a scan of the visit)."""
+    memory = LineMemory(ttl_s=3600, max_bytes=200 * KEEP_PER_VISIT)
+    n = 3 * KEEP_PER_VISIT
+    for i in range(n):
+        memory.remember("H1", f"D{i}", f"V\t{i}\t\tA\n".encode(), "V")
+    held = memory.visits[("H1", "V")]
+    assert len(held) <= KEEP_PER_VISIT and held[-1][0] == f"D{n - 1}"
+    assert memory.verdict("H1", "V", str(n - 1)) == ("A", f"D{n - 1}")
+    assert memory.verdict("H1", "V", "0") is None
+    assert memory.bytes <= 200 * KEEP_PER_VISIT
     memory.purge(time.time() + 3601)
     assert memory.bytes == 0 and not memory.visits
 

@@ -34,7 +34,9 @@ from app.core.errors import NotReady
 log = logging.getLogger("ybgate.gatekeeper")
 RECORD_BYTES = 120  # the tuple, the list slot and the order entry, besides the text
 PREFIX = "ybgate:lines:"
-KEEP_PER_VISIT = 2000  # records kept per visit in Redis (a pathological visit is capped)
+KEEP_PER_VISIT = (
+    2000  # records kept per visit, in memory and in Redis (a pathological visit is capped)
+)
 
 Key = tuple[str, str]  # (institution, mdtrt_id)
 Line = tuple[str, str, str, str]  # (decision id, feedetl_sn, chrg_bchno, result letter)
@@ -57,7 +59,9 @@ class LineMemory:
         self.ttl_s = ttl_s
         self.max_bytes = max_bytes
         self.bytes = 0
-        self.visits: dict[Key, list[tuple[str, bytes]]] = {}
+        # A visit's records, oldest first, at most KEEP_PER_VISIT (a pathological visit
+        # billed in thousands of messages keeps its newest; eviction stays O(1)).
+        self.visits: dict[Key, deque[tuple[str, bytes]]] = {}
         # Oldest record first: (key, expiry, size, the record itself).
         self.order: deque[tuple[Key, float, int, tuple[str, bytes]]] = deque()
 
@@ -76,9 +80,8 @@ class LineMemory:
         record = (decision_id, text)
         held = self.visits.get(key)
         if held is None:
-            self.visits[key] = [record]
-        else:
-            held.append(record)
+            held = self.visits[key] = deque(maxlen=KEEP_PER_VISIT)
+        held.append(record)
         order = self.order
         order.append((key, expires or now + self.ttl_s, size, record))
         self.bytes += size
@@ -92,11 +95,12 @@ class LineMemory:
             key, _, size, record = order.popleft()
             self.bytes -= size
             records = self.visits.get(key)
-            if records:  # a record replaced by a prefetch is no longer there
-                for i, held in enumerate(records):
-                    if held is record:
-                        del records[i]
-                        break
+            if records:
+                if records[0] is record:  # the usual case: the visit's oldest
+                    records.popleft()
+                else:  # replaced by a prefetch, or past the visit's bound: maybe gone
+                    with contextlib.suppress(ValueError):
+                        records.remove(record)
                 if not records:
                     del self.visits[key]
 
