@@ -95,12 +95,10 @@ class LineMemory:
             key, _, size, record = order.popleft()
             self.bytes -= size
             records = self.visits.get(key)
-            if records:
-                if records[0] is record:  # the usual case: the visit's oldest
-                    records.popleft()
-                else:  # replaced by a prefetch, or past the visit's bound: maybe gone
-                    with contextlib.suppress(ValueError):
-                        records.remove(record)
+            # Records leave in the order they came: one still held is its visit's oldest.
+            # Not there: replaced by a prefetch, or dropped past the visit's bound.
+            if records and records[0] is record:
+                records.popleft()
                 if not records:
                     del self.visits[key]
 
