@@ -6,7 +6,6 @@ the record holds no secret; without ``YBGATE_SECRETS_KEY`` the servers refuse to
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,36 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.gateway.clients import csb_java, xtif_dotnet, xtif_java
 from tests.gateway.support import answered, post_hsa, refused, until_accepted, until_refused, upload
-from tests.sync.support import INST, Admin, Procs, free_port, wait_until
+from tests.sync.cluster import start_cluster
+from tests.sync.support import INST, Admin, Procs, free_port
 
 Sessions = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
 async def admin(procs: Procs) -> AsyncIterator[Admin]:
-    token = secrets.token_urlsafe(24)
-    port = free_port()
-    procs.spawn(
-        "admin",
-        "-m",
-        "app.cli",
-        "serve",
-        "admin",
-        "--port",
-        str(port),
-        YBGATE_BOOTSTRAP_ADMIN_TOKEN=token,
-    )
-    procs.relay()
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-
-        async def up() -> bool:
-            try:
-                return (await http.get("/readyz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await wait_until(up, 30, "the admin API", 0.05)
-        yield Admin(http, {"Authorization": f"Bearer {token}"})
+    """The admin API (a process, bootstrap token) and the relay (tests/sync/cluster.py)."""
+    async with start_cluster(procs) as cluster:
+        yield cluster.admin
 
 
 async def gatekeepers(procs: Procs, n: int) -> list[str]:
