@@ -253,6 +253,19 @@ def _document(view: memoryview, name: str) -> SnapshotFile:
     return snap
 
 
+def _codes_and_index(snap: SnapshotFile, name: str) -> tuple[list[str], array[int]]:
+    """The snapshot's codes and, for each, its entry's position; the blobs let go."""
+    index = array("I")
+    index.frombytes(snap.index)
+    if snap.byteorder != sys.byteorder:
+        index.byteswap()
+    codes = str(snap.codes, "utf-8").split("\n") if len(snap.codes) else []
+    snap.codes = snap.index = b""  # let the blobs go before the map is built
+    if len(codes) != len(index):
+        raise ValueError(f"{name}: {len(codes)} codes but {len(index)} index entries")
+    return codes, index
+
+
 def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry:
     """A registry from snapshot bytes (:func:`dump_snapshot` output)."""
     snap = _document(memoryview(data), name)
@@ -276,14 +289,7 @@ def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry
         )
         for row in snap.entries
     ]
-    index = array("I")
-    index.frombytes(snap.index)
-    if snap.byteorder != sys.byteorder:
-        index.byteswap()
-    codes = str(snap.codes, "utf-8").split("\n") if len(snap.codes) else []
-    snap.codes = snap.index = b""  # let the blobs go before the map is built
-    if len(codes) != len(index):
-        raise ValueError(f"{name}: {len(codes)} codes but {len(index)} index entries")
+    codes, index = _codes_and_index(snap, name)
     values = list(map(entries.__getitem__, index))
     del index
     try:
