@@ -54,23 +54,20 @@ SELECT now() - (g % 2592000) * interval '1 second', NULL, 'superuser', 'physicia
        jsonb_build_object('code', 'YB9' || lpad(g::text, 26, '0'), 'name', '规模医师' || g)
 FROM generate_series(1, :n) AS g;
 """
+# The decision log in its compact form (app.registry.decision_codec): five line blobs
+# (two lines: accepted, or the second rejected for one of four reasons), the codes they
+# name by position in each row's ``physicians``.
 DECISIONS = """
-INSERT INTO settlement_decisions (decision_id, settlement_id, institution_code,
-    registry_version, decided_at, outcome, accepted_amount, rejected_amount, lines, inputs)
-SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(m, 1, 3) || '-8'
-         || substr(m, 4, 3) || '-' || substr(m, 7, 12),
-       'BENCH-' || g, (ARRAY{insts})[1 + g % 5], 1, at,
-       CASE WHEN g % 3 = 0 THEN 'partial' ELSE 'accept' END, '50.00',
-       CASE WHEN g % 3 = 0 THEN '25.00' ELSE '0.00' END,
-       jsonb_build_array(
-         jsonb_build_object('line_id', '1', 'decision', 'accept', 'reason', NULL),
-         jsonb_build_object('line_id', '2',
-           'decision', CASE WHEN g % 3 = 0 THEN 'reject' ELSE 'accept' END,
-           'reason', CASE WHEN g % 3 = 0 THEN (ARRAY['NOT_AT_INSTITUTION', 'CODE_MALFORMED',
-             'AGREEMENT_SUSPENDED', 'PHYSICIAN_UNREGISTERED'])[1 + g % 4] END)),
-       jsonb_build_array(jsonb_build_array('YB9' || lpad((1 + g % :p)::text, 26, '0'),
-                                           '2026-12-01', false),
-                         jsonb_build_array('YB1', '2026-12-01', false))
+INSERT INTO settlement_decisions (registry_version, accepted_cents, rejected_cents,
+    decision_id, outcome, institution_code, settlement_id, physicians, lines)
+SELECT 1, 5000, CASE WHEN g % 3 = 0 THEN 2500 ELSE 0 END,
+       CAST(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(m, 1, 3) || '-8'
+         || substr(m, 4, 3) || '-' || substr(m, 7, 12) AS uuid),
+       CASE WHEN g % 3 = 0 THEN 2 ELSE 0 END,
+       (ARRAY{insts})[1 + g % 5], 'BENCH-' || g,
+       'YB9' || lpad((1 + g % :p)::text, 26, '0') || chr(31) || 'YB1',
+       (ARRAY[CAST(:b0 AS bytea), CAST(:b1 AS bytea), CAST(:b2 AS bytea), CAST(:b3 AS bytea),
+              CAST(:b4 AS bytea)])[CASE WHEN g % 3 = 0 THEN 2 + g % 4 ELSE 1 END]
 FROM (
   SELECT g, at, md5('d' || g) AS m,
          lpad(to_hex(floor(extract(epoch FROM at) * 1000)::bigint), 12, '0') AS h
@@ -79,6 +76,25 @@ FROM (
 ) AS s;
 ANALYZE;
 """
+REJECTED = ("NOT_AT_INSTITUTION", "CODE_MALFORMED", "AGREEMENT_SUSPENDED", "PHYSICIAN_UNREGISTERED")
+
+
+def line_blobs() -> dict[str, bytes]:
+    """``b0``: both lines accepted; ``b1``..``b4``: the second rejected for a reason."""
+    from app.registry import decision_codec as codec
+
+    inputs = [["C0", "2026-12-01", False], ["C1", "2026-12-01", False]]
+    out = {}
+    for k, reason in enumerate([None, *REJECTED]):
+        second: dict[str, object] = {"line_id": "2", "decision": "accept", "reason": None}
+        if reason is not None:
+            second = {"line_id": "2", "decision": "reject", "reason": reason}
+            second["field"] = "physician_code"
+        first = {"line_id": "1", "decision": "accept", "reason": None}
+        blob, codes = codec.encode_lines([first, second], inputs)
+        assert codes == ["C0", "C1"]
+        out[f"b{k}"] = blob
+    return out
 
 
 def free_port() -> int:
@@ -104,7 +120,8 @@ def grow(url: str, physicians: int, decisions: int) -> None:
                     await conn.execute(text(statement), {"n": physicians})
             for statement in DECISIONS.format(insts=insts).split(";"):
                 if statement.strip():
-                    await conn.execute(text(statement), {"n": decisions, "p": physicians})
+                    params = {"n": decisions, "p": physicians, **line_blobs()}
+                    await conn.execute(text(statement), params)
         await engine.dispose()
 
     asyncio.run(run())
