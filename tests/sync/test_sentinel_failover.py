@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import redis.exceptions
 
 from app.sync.redis_keys import SentinelUrl, connect
@@ -58,11 +59,31 @@ def topology(tmp_path: Path) -> Iterator[tuple[str, int, subprocess.Popen[bytes]
         stderr=subprocess.DEVNULL,
     )
     try:
+        wait_for_replica_known(sport, rport)
         yield f"redis+sentinel://127.0.0.1:{sport}/{MASTER}", mport, master
     finally:
         for p in (sentinel, replica, master):
             p.kill()
             p.wait()
+
+
+def wait_for_replica_known(sentinel_port: int, replica_port: int, seconds: float = 60.0) -> None:
+    """Until the Sentinel has found the replica (it learns of it from the master's INFO,
+    every 10 s at first) and the replica is in sync: a master killed before that has no
+    replica to promote, and no failover ever comes."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with redis.Redis(port=sentinel_port, socket_timeout=1) as s:
+                replicas = s.execute_command("SENTINEL", "REPLICAS", MASTER)
+            with redis.Redis(port=replica_port, socket_timeout=1) as r:
+                linked = r.info("replication").get("master_link_status") == "up"
+            if replicas and linked:
+                return
+        except (redis.exceptions.RedisError, OSError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the Sentinel did not learn of the replica in {seconds} s")
 
 
 def test_sentinel_url() -> None:
@@ -72,7 +93,7 @@ def test_sentinel_url() -> None:
         SentinelUrl.parse("redis+sentinel://10.0.0.1:26379")
 
 
-async def until(fn: Callable[[], Awaitable[Any]], seconds: float = 30.0) -> Any:
+async def until(fn: Callable[[], Awaitable[Any]], seconds: float = 60.0) -> Any:
     """Call ``fn`` until it stops raising a connection error (a failover in progress)."""
     deadline = time.monotonic() + seconds
     while True:
