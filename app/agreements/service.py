@@ -27,6 +27,7 @@ from app.core.db import get_or_404
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.ledger import repository as ledger
 from app.models import Agreement, AgreementSuspension, Institution, Physician, Region
+from app.regions import repository as regions_repo
 from app.rules import Policy, WorkCalendar, count_working_days, get_policy
 from app.rules.staff import coverage_problem
 from app.uow import On, Touch, change
@@ -67,7 +68,10 @@ async def create_agreement(
         )
     actor.require_write(inst.region_code)
     region = await session.get(Region, inst.region_code)
-    policy = get_policy(region.policy if region else "")
+    # The version of the region's policy in force on the agreement's first day.
+    policy = get_policy(
+        await regions_repo.policy_on(session, region, data.starts_on) if region else ""
+    )
     covered = coverage_problem(policy.staff, policy.id, physician.category, inst.code)
     if covered is not None:
         raise ValidationFailed([{"field": covered[0], "message": covered[1]}])

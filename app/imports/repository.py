@@ -19,7 +19,6 @@ from app.models import (
     Institution,
     InstitutionTerm,
     Physician,
-    Region,
 )
 
 CHUNK = 5000
@@ -39,11 +38,6 @@ def chunks(items: Collection[T], size: int = CHUNK) -> Iterable[list[T]]:
 async def institutions(session: AsyncSession, codes: Collection[str]) -> dict[str, Institution]:
     rows = await session.scalars(select(Institution).where(Institution.code.in_(list(codes))))
     return {i.code: i for i in rows}
-
-
-async def regions(session: AsyncSession, codes: Collection[str]) -> dict[str, Region]:
-    rows = await session.scalars(select(Region).where(Region.code.in_(list(codes))))
-    return {r.code: r for r in rows}
 
 
 async def institution_terms(

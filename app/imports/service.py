@@ -30,6 +30,8 @@ from app.imports import repository as repo
 from app.imports.roster import RosterRow, RowError, error, parse_roster
 from app.imports.schemas import Creates, RosterReport, RowErrorOut
 from app.models import Agreement, Institution, Physician
+from app.regions import repository as regions_repo
+from app.regions.repository import DatedPolicy
 from app.rules import get_policy
 from app.uow import Touch, UnitOfWork
 
@@ -94,7 +96,7 @@ async def _plan(
     progress: Progress | None,
 ) -> _Plan:
     insts = await repo.institutions(session, {r.institution_code for r in rows})
-    regions = await repo.regions(session, {i.region_code for i in insts.values()})
+    regions = await regions_repo.dated_policies(session, {i.region_code for i in insts.values()})
     terms = await repo.institution_terms(session, insts.keys())
     codes = {r.code for r in rows}
     existing = await repo.physicians(session, codes)
@@ -111,7 +113,7 @@ async def _plan(
 @dataclass(frozen=True)
 class _Facts:
     insts: dict[str, Institution]
-    regions: dict[str, Any]
+    regions: dict[str, DatedPolicy]
     terms: dict[str, Any]
     existing: dict[str, Physician]
     owners: dict[str, str]
@@ -155,7 +157,7 @@ def _judge(
         here = [a for a in agreements.get(row.code, []) if a.institution_code == inst.code]
         if any(a.starts_on == row.starts_on for a in here):
             continue  # imported already
-        policy = get_policy(regions[inst.region_code].policy)
+        policy = get_policy(regions[inst.region_code].on(row.starts_on))
         prior = Prior(
             cancellations.get(row.code, []), bans.get(row.code, []), here, terms[inst.code]
         )

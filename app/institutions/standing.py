@@ -16,6 +16,7 @@ from app.institutions.schemas import InstitutionStanding, ratio_text
 from app.ledger import repository as ledger
 from app.ledger.schemas import ActionOut
 from app.models import Institution, InstitutionTerm, Region
+from app.regions import repository as regions_repo
 from app.rules import Policy, assess_institution, get_policy
 
 
@@ -61,7 +62,7 @@ async def institution_standing(
     session: AsyncSession, inst: Institution, as_of: date
 ) -> InstitutionStanding:
     region = await session.get(Region, inst.region_code)
-    policy = get_policy(region.policy if region else "")
+    policy = get_policy(await regions_repo.policy_on(session, region, as_of) if region else "")
     term = await term_on(session, inst.code, as_of)
     approved = revoked = 0
     flags: list[str] = []

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -19,12 +21,40 @@ async def versions_of(session: AsyncSession, code: str) -> list[RegionPolicy]:
     return list((await session.scalars(stmt.order_by(RegionPolicy.effective_from))).all())
 
 
+@dataclass(frozen=True)
+class DatedPolicy:
+    """A region's policy ids by date: ``versions`` (first day, policy id), oldest first;
+    ``fallback`` the region's policy when it never switched."""
+
+    fallback: str
+    versions: tuple[tuple[date, str], ...] = ()
+
+    def on(self, day: date) -> str:
+        """The id of the policy in force on ``day``: the latest version from on or before
+        it. Before its first version a switched region runs the policy it was created
+        with (kept as a version)."""
+        if not self.versions:
+            return self.fallback
+        found = self.versions[0][1]
+        for first, policy_id in self.versions:
+            if first > day:
+                break
+            found = policy_id
+        return found
+
+
+async def dated_policies(session: AsyncSession, codes: Collection[str]) -> dict[str, DatedPolicy]:
+    """Each region's policy ids by date."""
+    regions = (await session.scalars(select(Region).where(Region.code.in_(list(codes))))).all()
+    stmt = select(RegionPolicy).where(RegionPolicy.region_code.in_(list(codes)))
+    versions: dict[str, list[tuple[date, str]]] = {}
+    for v in (await session.scalars(stmt.order_by(RegionPolicy.effective_from))).all():
+        versions.setdefault(v.region_code, []).append((v.effective_from, v.policy_id))
+    return {r.code: DatedPolicy(r.policy, tuple(versions.get(r.code, ()))) for r in regions}
+
+
 async def policy_on(session: AsyncSession, region: Region, day: date) -> str:
-    """The id of the policy in force in ``region`` on ``day``: the latest version from on
-    or before it; the region's policy when it never switched. Before its first version a
-    switched region runs the policy it was created with (kept as a version)."""
+    """The id of the policy in force in ``region`` on ``day`` (:meth:`DatedPolicy.on`)."""
     versions = await versions_of(session, region.code)
-    in_force = [v for v in versions if v.effective_from <= day]
-    if in_force:
-        return in_force[-1].policy_id
-    return versions[0].policy_id if versions else region.policy
+    dated = tuple((v.effective_from, v.policy_id) for v in versions)
+    return DatedPolicy(region.policy, dated).on(day)

@@ -166,7 +166,18 @@ def institution_state(f: InstitutionFact, interner: Interner) -> InstitutionStat
 
 
 def region_policy(f: RegionFact) -> RegionPolicy:
-    return RegionPolicy(f["code"], f["code_pattern"], frozenset(f["emergency_override"]))
+    changes = tuple(
+        (
+            dt.date.fromisoformat(c["starts_on"]),
+            RegionPolicy(
+                f["code"], c["code_pattern"], frozenset(c["emergency_override"]), c["policy"]
+            ),
+        )
+        for c in f.get("changes", ())
+    )
+    return RegionPolicy(
+        f["code"], f["code_pattern"], frozenset(f["emergency_override"]), f["policy"], changes
+    )
 
 
 class Registry:
@@ -213,7 +224,8 @@ class Registry:
     def patterns(self) -> dict[str, RegionPolicy]:
         out = {DEFAULT_CODE_PATTERN: DEFAULT_REGION}
         for r in self.regions.values():
-            out.setdefault(r.pattern.pattern, r)
+            for version in r.versions():
+                out.setdefault(version.pattern.pattern, version)
         return out
 
     def apply(self, patch: Patch) -> None:

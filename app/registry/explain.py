@@ -147,7 +147,7 @@ def explain_line(
     """The verdict on these facts and the facts behind it. ``physician`` is the physician
     the code names (by its YB code, or as its national alias), None when none does."""
     it = Interner()
-    policy = region_policy(region) if region is not None else DEFAULT_REGION
+    policy = (region_policy(region) if region is not None else DEFAULT_REGION).on(d)
     state = institution_state(inst, it) if inst is not None else InstitutionState("", "", (), ())
     rule: str | None
     if physician is None:

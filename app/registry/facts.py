@@ -51,11 +51,24 @@ class InstitutionFact(TypedDict):
     suspensions: list[Interval]
 
 
+class RegionVersionFact(TypedDict):
+    """A later version of a region's policy, in force from ``starts_on`` on."""
+
+    starts_on: str
+    policy: str
+    code_pattern: str
+    emergency_override: list[str]
+
+
 class RegionFact(TypedDict):
+    """A region's policy as the hot path reads it: the version in force before any later
+    one (for a region never switched: its only version), and the later ones by date."""
+
     code: str
     policy: str
     code_pattern: str  # regex a well-formed YB code matches, from the region's policy
     emergency_override: list[str]  # reasons an emergency line may escape, from the policy
+    changes: NotRequired[list[RegionVersionFact]]  # later versions, oldest first
 
 
 class GatewayCredentialFact(TypedDict):

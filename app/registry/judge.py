@@ -250,15 +250,40 @@ def verdict_table(overridable: frozenset[str]) -> dict[str | None, Verdict]:
 
 
 class RegionPolicy:
-    """What the judgement needs from a region: its code pattern and override scope."""
+    """What the judgement needs from a region: its code pattern and override scope, as
+    the version in force before any later one; ``changes`` are the later versions of the
+    region's policy, each with the first day it is in force (a switch dated in the future
+    leaves today's lines to the version in force today)."""
 
-    __slots__ = ("code", "overridable", "pattern", "verdicts")
+    __slots__ = ("changes", "code", "overridable", "pattern", "policy", "verdicts")
 
-    def __init__(self, code: str, pattern: str, overridable: frozenset[str]) -> None:
+    def __init__(
+        self,
+        code: str,
+        pattern: str,
+        overridable: frozenset[str],
+        policy: str = "",
+        changes: tuple[tuple[date, RegionPolicy], ...] = (),
+    ) -> None:
         self.code = code
         self.pattern = re.compile(pattern)
         self.overridable = overridable
         self.verdicts = verdict_table(overridable)
+        self.policy = policy
+        self.changes = tuple(sorted(changes, key=lambda c: c[0]))
+
+    def on(self, d: date) -> RegionPolicy:
+        """The version in force on ``d``."""
+        found = self
+        for first, version in self.changes:
+            if d < first:
+                break
+            found = version
+        return found
+
+    def versions(self) -> list[RegionPolicy]:
+        """Every version, the first one first."""
+        return [self, *(v for _, v in self.changes)]
 
 
 DEFAULT_REGION: Final = RegionPolicy("", DEFAULT_CODE_PATTERN, frozenset(REASONS))

@@ -86,6 +86,7 @@ class InstContext:
 
     __slots__ = (
         "budget",
+        "by_pattern",
         "code",
         "entry_tables",
         "epoch",
@@ -119,6 +120,8 @@ class InstContext:
         self.verdicts = self.region.verdicts
         # Registered codes that fail this region's pattern (rule 1 for them): usually none.
         self.nonconforming = nonconforming.get(self.region.pattern.pattern, set())
+        # Per pattern, for a region whose policy changes on a date (rare).
+        self.by_pattern = nonconforming
         self.tables: dict[dt.date, dict[str, Verdict]] = {}
         self.entry_tables: dict[dt.date, dict[Entry, Verdict]] = {}
 
@@ -126,7 +129,7 @@ class InstContext:
         """The verdict for one code on one date, memoised (see the module doc)."""
         if len(code) > MAX_CODE_CHARS:  # never registered, never memoised
             STATS.misses += 1
-            return self.verdicts["CODE_MALFORMED"]
+            return self.region.on(d).verdicts["CODE_MALFORMED"]
         budget = self.budget
         if self.epoch != budget[1]:
             self.tables.clear()
@@ -154,19 +157,30 @@ class InstContext:
                 STATS.clears += 1
         return v
 
+    def nonconforming_on(self, d: dt.date) -> set[str]:
+        """The registered codes that fail the pattern of the version in force on ``d``."""
+        if not self.region.changes:
+            return self.nonconforming
+        return self.by_pattern.get(self.region.on(d).pattern.pattern, set())
+
     def _judge(self, code: str, d: dt.date) -> Verdict:
-        if code in self.nonconforming:
-            return self.verdicts["CODE_MALFORMED"]
+        region, bad = self.region, self.nonconforming
+        if region.changes:  # the version of the region's policy in force on d
+            region = region.on(d)
+            bad = self.by_pattern.get(region.pattern.pattern, set())
+        verdicts = region.verdicts
+        if code in bad:
+            return verdicts["CODE_MALFORMED"]
         entry = self.physicians.get(code)
         if entry is None:
-            return self.verdicts[judge_unknown(code, self.region.pattern)]
+            return verdicts[judge_unknown(code, region.pattern)]
         table = self.entry_tables.get(d)
         if table is None:
             table = self.entry_tables[d] = {}
         v = table.get(entry)
         if v is None:
             reason = judge_entry(entry, self.code, d, self.state.open_on(d))
-            v = table[entry] = self.verdicts[reason]
+            v = table[entry] = verdicts[reason]
             self.budget[0] += ENTRY_COST
         return v
 

@@ -70,10 +70,19 @@ class SnapInstitution(msgspec.Struct, array_like=True, gc=False):
     suspensions: list[tuple[dt.date, dt.date | None]]
 
 
+class SnapRegionVersion(msgspec.Struct, array_like=True, gc=False):
+    starts_on: dt.date
+    policy: str
+    code_pattern: str
+    emergency_override: list[str]
+
+
 class SnapRegion(msgspec.Struct, array_like=True, gc=False):
     code: str
     code_pattern: str
     emergency_override: list[str]
+    policy: str = ""
+    changes: list[SnapRegionVersion] = []  # later versions of its policy, by date
 
 
 class SnapGateway(msgspec.Struct, array_like=True, gc=False):
@@ -198,7 +207,16 @@ def dump_pieces(reg: Registry, cache: DumpCache | None = None) -> list[bytes]:
             for s in reg.institutions.values()
         ],
         regions=[
-            SnapRegion(r.code, r.pattern.pattern, sorted(r.overridable))
+            SnapRegion(
+                r.code,
+                r.pattern.pattern,
+                sorted(r.overridable),
+                r.policy,
+                [
+                    SnapRegionVersion(d, v.policy, v.pattern.pattern, sorted(v.overridable))
+                    for d, v in r.changes
+                ],
+            )
             for r in reg.regions.values()
         ],
         his_tokens=dict(reg.tokens),
@@ -311,7 +329,16 @@ def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry
             it.intervals_of(s.suspensions),
         )
     for r in snap.regions:
-        reg.regions[r.code] = RegionPolicy(r.code, r.code_pattern, frozenset(r.emergency_override))
+        changes = tuple(
+            (
+                c.starts_on,
+                RegionPolicy(r.code, c.code_pattern, frozenset(c.emergency_override), c.policy),
+            )
+            for c in r.changes
+        )
+        reg.regions[r.code] = RegionPolicy(
+            r.code, r.code_pattern, frozenset(r.emergency_override), r.policy, changes
+        )
     reg.tokens = {k: sys.intern(v) for k, v in snap.his_tokens.items()}
     reg.gateway = {
         g.paasid: GatewayPair(sys.intern(g.institution), g.scheme, g.sealed, g.valid_until)

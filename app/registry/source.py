@@ -7,7 +7,7 @@ and at gatekeeper start-up when there is no snapshot to load.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from app.models import (
     InstitutionTerm,
     Physician,
     Region,
+    RegionPolicy,
     RegistryState,
     Visit,
 )
@@ -35,6 +36,7 @@ from app.registry.facts import (
     Patch,
     PhysicianFact,
     RegionFact,
+    RegionVersionFact,
     empty_patch,
 )
 from app.rules import get_policy
@@ -54,14 +56,33 @@ def _interval(first: date, last: date | None) -> Interval | None:
     return [first.isoformat(), _iso(last)]
 
 
-def region_fact(region: Region) -> RegionFact:
-    policy = get_policy(region.policy)
-    return RegionFact(
-        code=region.code,
-        policy=region.policy,
-        code_pattern=policy.code_pattern,
-        emergency_override=sorted(policy.emergency_override),
+def _version(policy_id: str) -> tuple[str, list[str]]:
+    policy = get_policy(policy_id)
+    return policy.code_pattern, sorted(policy.emergency_override)
+
+
+def region_fact(region: Region, versions: Sequence[RegionPolicy] = ()) -> RegionFact:
+    """The region's policy facts; ``versions`` its dated versions (none until its first
+    switch), oldest first: the first one is in force before the others."""
+    first = versions[0].policy_id if versions else region.policy
+    pattern, override = _version(first)
+    fact = RegionFact(
+        code=region.code, policy=first, code_pattern=pattern, emergency_override=override
     )
+    changes: list[RegionVersionFact] = []
+    for v in versions[1:]:
+        pattern, override = _version(v.policy_id)
+        changes.append(
+            RegionVersionFact(
+                starts_on=v.effective_from.isoformat(),
+                policy=v.policy_id,
+                code_pattern=pattern,
+                emergency_override=override,
+            )
+        )
+    if changes:
+        fact["changes"] = changes
+    return fact
 
 
 async def current_version(session: AsyncSession) -> int:
@@ -195,9 +216,17 @@ async def region_facts(
     session: AsyncSession, codes: Collection[str] | None = None
 ) -> dict[str, RegionFact]:
     stmt = select(Region)
+    vstmt = select(RegionPolicy).order_by(RegionPolicy.region_code, RegionPolicy.effective_from)
     if codes is not None:
         stmt = stmt.where(Region.code.in_(list(codes)))
-    return {r.code: region_fact(r) for r in (await session.scalars(stmt)).all()}
+        vstmt = vstmt.where(RegionPolicy.region_code.in_(list(codes)))
+    versions: dict[str, list[RegionPolicy]] = {}
+    for v in (await session.scalars(vstmt)).all():
+        versions.setdefault(v.region_code, []).append(v)
+    return {
+        r.code: region_fact(r, versions.get(r.code, ()))
+        for r in (await session.scalars(stmt)).all()
+    }
 
 
 async def his_token_facts(

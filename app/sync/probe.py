@@ -51,7 +51,11 @@ def fingerprint(reg: Registry) -> str:
     for code, s in reg.institutions.items():
         lines.append(f"i {code} {s.region} {s.terms} {s.suspensions}")
     for code, r in reg.regions.items():
-        lines.append(f"r {code} {r.pattern.pattern} {sorted(r.overridable)}")
+        lines.append(f"r {code} {r.policy} {r.pattern.pattern} {sorted(r.overridable)}")
+        for first, v in r.changes:
+            lines.append(
+                f"rv {code} {first} {v.policy} {v.pattern.pattern} {sorted(v.overridable)}"
+            )
     lines.extend(f"t {h} {inst}" for h, inst in reg.tokens.items())
     lines.extend(f"g {k} {' '.join(map(str, g))}" for k, g in reg.gateway.items())
     lines.extend(f"n {src} {sorted(bad)}" for src, bad in reg.nonconforming.items() if bad)

@@ -296,6 +296,28 @@ async def test_policy_versions_judge_by_the_day_it_occurred_and_rewrite_nothing(
     assert kept[0]["policy"] == "nhsa-2024"
 
 
+async def test_a_policy_switch_dated_ahead_leaves_today_to_the_policy_in_force(
+    client: httpx.AsyncClient, su: dict[str, str], store: RegistryStore
+) -> None:
+    """A switch written today but dated next month changes nothing before its date: the
+    registry the hot path judges from keeps the version in force on each line's date (its
+    code format and emergency scope), and an agreement starting before the switch is
+    checked against the policy in force on its first day."""
+    await nhsa_world(client, su)
+    ahead = today() + timedelta(days=30)
+    switch = {"policy": "hainan-2025", "effective_from": ahead.isoformat()}
+    await flows.post(client, f"/admin/v1/regions/{NHSA}/policy", switch, su)
+    region = store.registry.regions[NHSA]
+    assert region.on(today()).policy == "nhsa-2024"
+    assert region.on(ahead - timedelta(days=1)).policy == "nhsa-2024"
+    assert region.on(ahead).policy == "hainan-2025"
+    versions = (await client.get(f"/admin/v1/regions/{NHSA}/policies", headers=su)).json()
+    assert [v["policy"] for v in versions] == ["nhsa-2024", "hainan-2025"]
+    dr = await person(client, su, 12)
+    await flows.agreement(client, su, dr, HOSP)
+    assert reason(store, dr, HOSP, today()) is None
+
+
 async def test_public_status_lists_staff_today_without_a_token(
     client: httpx.AsyncClient, su: dict[str, str], admin_app: Any
 ) -> None:

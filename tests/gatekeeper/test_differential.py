@@ -15,7 +15,13 @@ import pytest
 from app.gatekeeper import GatekeeperApp
 from app.gatekeeper.plain.checks import latest_day
 from app.registry.compact import Registry
-from app.registry.facts import AgreementFact, Patch, PhysicianFact, empty_patch
+from app.registry.facts import (
+    AgreementFact,
+    Patch,
+    PhysicianFact,
+    RegionVersionFact,
+    empty_patch,
+)
 from app.registry.snapshot import load_snapshot, write_snapshot
 from tests.gatekeeper.world import (
     ALL_REASONS,
@@ -92,11 +98,25 @@ def world(seed: int, n: int = 400) -> tuple[Patch, list[str], list[str]]:
     days: list[str] = []
     codes = [yb(i, rnd.choice((15, 24, 24, 24, 27))) for i in range(n)]
     physicians = [rand_physician(rnd, days, c, i) for i, c in enumerate(codes)]
-    regions = [
-        region("R1", ALL_REASONS),
-        region("R2", rnd.sample(ALL_REASONS, 3), r"^YB[0-9]{24}$"),
-        region("R3", [], YB_PATTERN),
+    # R2's policy changes twice (a region switched to another policy from a date, once
+    # in the past and once ahead): each line is judged by the version in force on its date.
+    r2 = region("R2", rnd.sample(ALL_REASONS, 3), r"^YB[0-9]{24}$")
+    r2["changes"] = [
+        RegionVersionFact(
+            starts_on=iso(START + timedelta(days=rnd.randrange(3 * 365))),
+            policy="nhsa-2024",
+            code_pattern=YB_PATTERN,
+            emergency_override=ALL_REASONS,
+        ),
+        RegionVersionFact(
+            starts_on=iso(LATEST_SERVICE_DATE),
+            policy="hainan-2025",
+            code_pattern=r"^YB[0-9]{15}$",
+            emergency_override=rnd.sample(ALL_REASONS, 2),
+        ),
     ]
+    days += [c["starts_on"] for c in r2["changes"]]
+    regions = [region("R1", ALL_REASONS), r2, region("R3", [], YB_PATTERN)]
     institutions = []
     for k, code in enumerate(INSTITUTIONS[:-1]):  # H7 exists only in agreements
         terms: list[tuple[str, str | None, str | None]] = [("2020-01-01", None, None)]

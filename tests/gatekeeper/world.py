@@ -124,10 +124,22 @@ def _day_before(iso: str) -> str:
     return (date.fromisoformat(iso) - timedelta(days=1)).isoformat()
 
 
+def region_on(reg: RegionFact | None, d: str) -> tuple[str, list[str]]:
+    """(code pattern, override reasons) of the version of a region's policy in force on
+    ``d``: the last change starting on or before it, else the first version."""
+    if reg is None:
+        return YB_PATTERN, ALL_REASONS
+    found = (reg["code_pattern"], reg["emergency_override"])
+    for c in reg.get("changes", []):
+        if c["starts_on"] <= d:
+            found = (c["code_pattern"], c["emergency_override"])
+    return found
+
+
 def reference_reason(facts: Patch, inst_code: str, code: str, d: str) -> str | None:
     inst = facts["institutions"].get(inst_code)
     reg = facts["regions"].get(inst["region"]) if inst else None
-    pattern = reg["code_pattern"] if reg else YB_PATTERN
+    pattern = region_on(reg, d)[0]
     by_alias = {
         p["national_code"]: p for p in facts["physicians"].values() if p and p["national_code"]
     }
@@ -180,7 +192,7 @@ def _reference_one(
         return None, False
     inst = facts["institutions"].get(inst_code)
     reg = facts["regions"].get(inst["region"]) if inst else None
-    allowed = reg["emergency_override"] if reg else ALL_REASONS
+    allowed = region_on(reg, line["service_date"])[1]
     return reason, bool(line.get("emergency")) and reason in allowed
 
 

@@ -44,7 +44,7 @@ def staff_query(app: Host, inst: str, message: HsaMessage, received: str) -> byt
         ctx = reg.contexts.get(inst) or reg.context(inst)
         result = ctx.judge_code(code, today)[0]
         MEMO.lookups += 1
-        entry = None if code in ctx.nonconforming else reg.physicians.get(code)
+        entry = None if code in ctx.nonconforming_on(today) else reg.physicians.get(code)
         first, last = status_window(entry, ctx.state, inst, today, result.reason)
     row: dict[str, Any] = {
         "prac_psn_code": code,
