@@ -10,9 +10,9 @@ straight from it, day by day by id range: deleted (``RETURNING`` them, so a row 
 meanwhile is either archived or left for the next run) and merged into the day's file in
 the same transaction. A day's file is always merged with the one already there (by
 decision id, so a restored or replayed day is never doubled nor lost).
-``restore`` copies a day back into its partition (the file stays).
-``query`` reads archived days with DuckDB (``read_parquet``) by the admin lookup's
-filters. PostgreSQL only: SQLite keeps one unpartitioned table.
+``restore`` copies a day back into its partition (the file stays). Reading archived days
+(the file names, DuckDB's queries) is ``app.registry.decision_archive``, shared with the
+gatekeeper. PostgreSQL only: SQLite keeps one unpartitioned table.
 """
 
 from __future__ import annotations
@@ -21,19 +21,19 @@ import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.models import SettlementDecision, partitions
+from app.models import partitions
 from app.registry import decision_codec as codec
+from app.registry.decision_archive import SELECT_COLUMNS, file_of
 
 _TYPES = {
     "registry_version": pa.int64(),
@@ -49,11 +49,6 @@ _TYPES = {
     "lines": pa.binary(),
 }
 SCHEMA = pa.schema([(c, _TYPES[c]) for c in codec.ROW_COLUMNS])
-SELECT_COLUMNS = ", ".join(codec.ROW_COLUMNS)
-
-
-def file_of(directory: Path, day: date) -> Path:
-    return directory / f"decisions-{day:%Y%m%d}.parquet"
 
 
 def _table(rows: Sequence[Any]) -> pa.Table:
@@ -198,61 +193,3 @@ async def restore(engine: AsyncEngine, directory: Path, day: date) -> int:
                 partitions.name_of(day), records=records, columns=codec.ROW_COLUMNS
             )
     return len(records)
-
-
-# -- reading archived days -------------------------------------------------------------------
-@dataclass
-class Filters:
-    settlement_id: str | None = None
-    institution_codes: Sequence[str] | None = None  # None: any
-    physician_codes: Sequence[str] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-def query(directory: Path, f: Filters, limit: int) -> list[SettlementDecision]:
-    """Archived decisions matching the filters, newest first (DuckDB over the files)."""
-    files = sorted(directory.glob("decisions-*.parquet"))
-    if not files:
-        return []
-    where: list[str] = ["TRUE"]
-    params: list[Any] = [[str(p) for p in files]]
-    if f.settlement_id is not None:
-        where.append("settlement_id = ?")
-        params.append(f.settlement_id)
-    if f.institution_codes is not None:
-        where.append("list_contains(?, institution_code)")
-        params.append(list(f.institution_codes))
-    if f.physician_codes:
-        where.append("list_has_any(string_split(physicians, chr(31)), ?)")
-        params.append(list(f.physician_codes))
-    if f.since is not None:
-        where.append("decision_id >= ?")
-        params.append(codec.id_floor(f.since).bytes)
-    if f.until is not None:
-        where.append("decision_id < ?")
-        params.append(codec.id_floor(f.until).bytes)
-    sql = (
-        f"SELECT {SELECT_COLUMNS} FROM read_parquet(?) WHERE {' AND '.join(where)} "
-        f"ORDER BY decision_id DESC LIMIT {int(limit)}"
-    )
-    with duckdb.connect() as db:
-        rows = db.execute(sql, params).fetchall()
-    return [_row(r) for r in rows]
-
-
-def _row(r: Sequence[Any]) -> SettlementDecision:
-    v = dict(zip(codec.ROW_COLUMNS, r, strict=True))
-    return SettlementDecision(
-        registry_version=v["registry_version"],
-        accepted_cents=v["accepted_cents"],
-        rejected_cents=v["rejected_cents"],
-        decision_id=uuid.UUID(bytes=bytes(v["decision_id"])),
-        outcome_code=v["outcome"],
-        upstream_infcode=v["upstream_infcode"],
-        upstream_error=v["upstream_error"],
-        institution_code=v["institution_code"],
-        settlement_id=v["settlement_id"],
-        physicians=v["physicians"],
-        encoded_lines=bytes(v["lines"]),
-    )

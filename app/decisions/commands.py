@@ -13,6 +13,7 @@ import msgspec
 from app.core.db import create_engine
 from app.core.settings import Settings
 from app.decisions import archive
+from app.registry import decision_archive
 from app.registry import decision_codec as codec
 
 
@@ -47,9 +48,9 @@ async def run_restore(settings: Settings, day: date) -> int:
     return 0
 
 
-def run_query(settings: Settings, filters: archive.Filters, limit: int) -> int:
+def run_query(settings: Settings, filters: decision_archive.Filters, limit: int) -> int:
     """Archived decisions as JSON lines (as answered; the explanation is the admin API's)."""
-    rows = archive.query(Path(settings.decision_archive_dir), filters, limit)
+    rows = decision_archive.query(Path(settings.decision_archive_dir), filters, limit)
     for r in rows:
         lines, inputs = codec.decode_lines(r.encoded_lines, r.physicians)
         out = {
@@ -78,7 +79,7 @@ def main(settings: Settings, action: str, **kw: str | None) -> int:
     if action == "restore":
         return asyncio.run(run_restore(settings, date.fromisoformat(str(kw["day"]))))
     since, until = kw.get("since"), kw.get("until")
-    filters = archive.Filters(
+    filters = decision_archive.Filters(
         settlement_id=kw.get("settlement_id"),
         institution_codes=[str(kw["institution_code"])] if kw.get("institution_code") else None,
         physician_codes=[str(kw["physician_code"])] if kw.get("physician_code") else (),

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.core.errors import Forbidden, ValidationFailed, field_error
 from app.core.settings import get_settings
-from app.decisions import archive
 from app.decisions import repository as repo
 from app.decisions.schemas import DecisionPage
+from app.registry import decision_archive as archive
 from app.registry.history import explain_decision
 
 

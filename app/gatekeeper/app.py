@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -202,6 +203,7 @@ class GatekeeperApp:
             lines=lines,
             withdrawals=withdrawals,
             relay=relay,
+            decision_archive=Path(settings.decision_archive_dir),
         )
         log.info("%s", fast_path.describe(settings.hsa_fast_path))
         self.openapi = msgspec.json.encode(

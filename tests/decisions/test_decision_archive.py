@@ -29,6 +29,7 @@ from app.decisions.schemas import DecisionPage
 from app.gatekeeper.decisions.sink import Sink
 from app.models import partitions
 from app.registry import decision_codec as codec
+from app.registry.decision_archive import Filters, query
 from app.registry.history import get_decision
 
 pytestmark = pytest.mark.pg
@@ -131,11 +132,9 @@ async def test_old_days_are_archived_found_and_restored(fresh_db: str, tmp_path:
     assert count == 10 and partitions.name_of(old) not in parts
     assert await archive.archive(engine, tmp_path, 180, TODAY) == []  # idempotent
 
-    by_sid = archive.query(tmp_path, archive.Filters(settlement_id=f"S-{old}-7"), 20)
+    by_sid = query(tmp_path, Filters(settlement_id=f"S-{old}-7"), 20)
     assert [r.settlement_id for r in by_sid] == [f"S-{old}-7"]
-    by_doc = archive.query(
-        tmp_path, archive.Filters(physician_codes=[DOC_A], institution_codes=["H2"]), 100
-    )
+    by_doc = query(tmp_path, Filters(physician_codes=[DOC_A], institution_codes=["H2"]), 100)
     assert len(by_doc) == 25
     assert by_doc == sorted(by_doc, key=lambda r: r.decision_id, reverse=True)
     lines, _ = codec.decode_lines(by_doc[0].encoded_lines, by_doc[0].physicians)
@@ -180,13 +179,13 @@ async def test_old_days_in_the_default_partition_are_archived_too(
     assert left_days == [hot]
     assert await archive.archive(engine, tmp_path, 180, TODAY) == []  # idempotent
 
-    old_rows = archive.query(
+    old_rows = query(
         tmp_path,
-        archive.Filters(since=_midnight(old), until=_midnight(old + timedelta(days=1))),
+        Filters(since=_midnight(old), until=_midnight(old + timedelta(days=1))),
         100,
     )
     assert sorted(r.settlement_id for r in old_rows) == sorted(f"S-{old}-{n}" for n in range(23))
-    by_doc = archive.query(tmp_path, archive.Filters(physician_codes=[DOC_B]), 100)
+    by_doc = query(tmp_path, Filters(physician_codes=[DOC_B]), 100)
     assert len(by_doc) == 7 + 3
     assert await archive.restore(engine, tmp_path, old) == 23
     assert await archive.restore(engine, tmp_path, older) == 7

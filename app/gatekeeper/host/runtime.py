@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +38,7 @@ class Runtime:
         hsa_fast: bool = False,
         gateway: Gateway | None = None,
         relay: Relay | None = None,
+        decision_archive: Path | None = None,
     ):
         self.max_lines = max_lines
         self.max_body = max_body
@@ -54,6 +56,8 @@ class Runtime:
         self.relay = (
             relay  # 前置 mode: the platform messages are forwarded to (national/forward.py)
         )
+        # GET /v1/decisions/{id}: the archived days' directory (None: none read).
+        self.decision_archive = decision_archive
         # The database sink queues each decision for its insert; with the spill sink the
         # journal's segments are the spill (decisions/journal.py) and nothing is queued.
         self.queue_decisions = dlog.sink == "database"

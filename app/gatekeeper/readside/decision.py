@@ -1,5 +1,6 @@
-"""``GET /v1/decisions/{decision_id}``: a decision of the token's institution, explained
-(the lookup itself: ``app.gatekeeper.decisions.lookup``)."""
+"""``GET /v1/decisions/{decision_id}``: a decision of the token's institution, explained,
+from the log or, once its day is archived, from the day's file (the lookup itself:
+``app.gatekeeper.decisions.lookup``)."""
 
 from __future__ import annotations
 
@@ -16,5 +17,7 @@ async def decision(app: Host, scope: Scope, send: Send, decision_id: str) -> Non
     if app.reader is None:
         raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
     pending = rt.withdrawals.unwritten()
-    body = await find(app.reader, rt.log.unwritten(), decision_id, inst, pending)
+    body = await find(
+        app.reader, rt.log.unwritten(), decision_id, inst, pending, rt.decision_archive
+    )
     await send_bytes(send, 200, body)
