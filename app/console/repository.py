@@ -17,6 +17,7 @@ from app.models import (
     Agreement,
     ApiToken,
     AuditEntry,
+    ConsoleReveal,
     ConsoleSession,
     Institution,
     Objection,
@@ -58,6 +59,38 @@ async def delete_session(session: AsyncSession, id_hash: str) -> None:
 
 async def delete_expired(session: AsyncSession, now: datetime) -> None:
     await session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+
+
+# ---- one-time reveals ----
+
+
+async def add_reveal(session: AsyncSession, row: ConsoleReveal, now: datetime) -> None:
+    """Keep ``row``, removing every expired reveal on the way."""
+    await delete_expired_reveals(session, now)
+    session.add(row)
+    await session.flush()
+
+
+async def delete_expired_reveals(session: AsyncSession, now: datetime) -> None:
+    await session.execute(delete(ConsoleReveal).where(ConsoleReveal.expires_at < now))
+
+
+async def pop_reveal(
+    session: AsyncSession, handle_hash: str, session_hash: str, scope: str
+) -> tuple[str, datetime] | None:
+    """Delete the reveal of this handle, session and scope (another session's or scope's
+    stays where it is) and return its (sealed value, expiry), or None."""
+    stmt = (
+        delete(ConsoleReveal)
+        .where(
+            ConsoleReveal.handle_hash == handle_hash,
+            ConsoleReveal.session_hash == session_hash,
+            ConsoleReveal.scope == scope,
+        )
+        .returning(ConsoleReveal.sealed, ConsoleReveal.expires_at)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
 
 
 @dataclass(frozen=True, slots=True)

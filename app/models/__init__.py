@@ -3,7 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.calendar import CalendarYear
-from app.models.console import ConsoleSession
+from app.models.console import ConsoleReveal, ConsoleSession
 from app.models.decisions import DecisionWithdrawal, SettlementDecision
 from app.models.gateway import GatewayCredential
 from app.models.points import Action, Ban, Objection, ResumptionApplication, Violation
@@ -33,6 +33,7 @@ __all__ = [
     "Base",
     "CalendarYear",
     "CodeCancellation",
+    "ConsoleReveal",
     "ConsoleSession",
     "DecisionWithdrawal",
     "GatewayCredential",

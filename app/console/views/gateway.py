@@ -4,20 +4,19 @@ Issue (the secret shown once), register a pair the platform issued, rotate (ever
 is one; the pairs before overlap), revoke all (after a confirmation page). Every write is
 Post/Redirect/Get: the POST redirects, so a reload shows the page again and never issues
 another pair. A generated secret reaches the page after the redirect through a one-time
-reveal held in this process's memory only (bound to the session, popped on first view,
-gone after :data:`REVEAL_TTL_S`): never in the database, the session row, the URL or a log.
+reveal (:mod:`app.console.reveal`: sealed in the record, bound to the session and the
+institution, deleted on first view or after its TTL): never in clear in the database,
+the session row, the URL or a log.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
+from app.console import reveal
 from app.console.deps import Ctx
 from app.console.forms import parse
 from app.console.templating import render
@@ -31,7 +30,6 @@ from app.institutions import service as institutions
 from app.models.base import utcnow
 
 router = APIRouter(prefix="/console/institutions/{code}/gateway")
-REVEAL_TTL_S = 600.0
 # What a person sees next to a field the API refused (the API's own message is English).
 FIELD_TEXT = {
     "paasid": "paasid 须为 1–64 位字母、数字或 _ . -，且未被其他机构登记",
@@ -39,33 +37,6 @@ FIELD_TEXT = {
     "scheme": "方式须为 x-tif 或 CSB",
     "confirm": "请勾选确认后再吊销",
 }
-
-
-@dataclass(frozen=True)
-class _Reveal:
-    sid_hash: str
-    institution: str
-    issued: GatewayIssued
-    expires: float
-
-
-_reveals: dict[str, _Reveal] = {}
-
-
-def _hold(sid_hash: str, code: str, issued: GatewayIssued) -> str:
-    now = time.monotonic()
-    for key in [k for k, r in _reveals.items() if r.expires < now]:
-        del _reveals[key]
-    handle = secrets.token_urlsafe(16)
-    _reveals[handle] = _Reveal(sid_hash, code, issued, now + REVEAL_TTL_S)
-    return handle
-
-
-def _take(handle: str | None, sid_hash: str, code: str) -> GatewayIssued | None:
-    found = _reveals.pop(handle, None) if handle else None
-    if found is None or found.sid_hash != sid_hash or found.institution != code:
-        return None
-    return found.issued if found.expires >= time.monotonic() else None
 
 
 TITLES = {
@@ -109,15 +80,19 @@ async def page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -> Response
 
 @router.get("")
 async def show(ctx: Ctx, code: str, shown: str | None = None) -> Response:
-    revealed = _take(shown, ctx.user.sid_hash, code)
-    response = await page(ctx, code, revealed=revealed, reveal_gone=bool(shown) and not revealed)
+    revealed, gone = await reveal.shown(ctx, shown, _scope(code), GatewayIssued)
+    response = await page(ctx, code, revealed=revealed, reveal_gone=gone)
     response.headers["Cache-Control"] = "no-store"  # a page that may hold a secret
     return response
 
 
+def _scope(code: str) -> str:
+    """What a generated secret is revealed for: this institution's gateway page."""
+    return f"gateway:{code}"
+
+
 def _back(code: str, handle: str | None = None) -> Response:
-    target = f"/console/institutions/{code}/gateway"
-    return RedirectResponse(target + (f"?shown={handle}" if handle else ""), status_code=303)
+    return reveal.redirect(f"/console/institutions/{code}/gateway", handle)
 
 
 @router.post("/issue")
@@ -126,11 +101,13 @@ async def issue(ctx: Ctx, code: str) -> Response:
     scheme = fields.get("scheme", "x-tif")
     try:
         data = parse(GatewayRegister, {"scheme": scheme})
-        issued = await ctx.write(lambda s: service.issue(s, ctx.user.principal, code, data))
+        handle = await reveal.minted(
+            ctx, _scope(code), lambda s: service.issue(s, ctx.user.principal, code, data)
+        )
     except REFUSED as exc:
         status, err = refused(exc)
         return await page(ctx, code, status, **_chinese(err))
-    return _back(code, _hold(ctx.user.sid_hash, code, issued))
+    return _back(code, handle)
 
 
 @router.post("/register")

@@ -79,10 +79,15 @@ async def institution_page(
     )
 
 
+def _scope(code: str) -> str:
+    """What a new HIS token is revealed for: this institution's page."""
+    return f"his:{code}"
+
+
 @router.get("/institutions/{code}")
 async def institution(ctx: Ctx, code: str, shown: str | None = None) -> Response:
-    minted = reveal.take(shown, ctx.user.sid_hash, f"his:{code}")
-    return await institution_page(ctx, code, minted=minted, minted_gone=bool(shown) and not minted)
+    minted, gone = await reveal.shown(ctx, shown, _scope(code), TokenCreated)
+    return await institution_page(ctx, code, minted=minted, minted_gone=gone)
 
 
 @router.post("/institutions/{code}/tokens")
@@ -90,14 +95,13 @@ async def mint(ctx: Ctx, code: str) -> Response:
     """Post/Redirect/Get: a reload of the page after shows the list, never mints again."""
     await ctx.form()
     try:
-        created = await ctx.write(
-            lambda s: institutions.issue_his_token(s, ctx.user.principal, code)
+        handle = await reveal.minted(
+            ctx, _scope(code), lambda s: institutions.issue_his_token(s, ctx.user.principal, code)
         )
     except REFUSED as exc:
         status, err = refused(exc)
         return await institution_page(ctx, code, status, **err)
-    handle = reveal.hold(ctx.user.sid_hash, f"his:{code}", created)
-    return RedirectResponse(f"/console/institutions/{code}?shown={handle}", status_code=303)
+    return reveal.redirect(f"/console/institutions/{code}", handle)
 
 
 @router.get("/tokens/{token_id}/revoke")

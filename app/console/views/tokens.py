@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from app.console import repository as repo
 from app.console import reveal
@@ -16,7 +16,7 @@ from app.console.templating import render
 from app.console.views.common import REFUSED, refused
 from app.core.errors import Forbidden
 from app.tokens import service as tokens
-from app.tokens.schemas import AdminTokenCreate
+from app.tokens.schemas import AdminTokenCreate, TokenCreated
 
 router = APIRouter(prefix="/console")
 SCOPE = "admin-token"
@@ -42,8 +42,8 @@ async def tokens_page(ctx: Ctx, status: int = 200, **extra: Any) -> Response:
 
 @router.get("/tokens")
 async def listing(ctx: Ctx, shown: str | None = None) -> Response:
-    minted = reveal.take(shown, ctx.user.sid_hash, SCOPE)
-    return await tokens_page(ctx, minted=minted, minted_gone=bool(shown) and not minted)
+    minted, gone = await reveal.shown(ctx, shown, SCOPE, TokenCreated)
+    return await tokens_page(ctx, minted=minted, minted_gone=gone)
 
 
 @router.post("/tokens")
@@ -53,9 +53,10 @@ async def issue(ctx: Ctx) -> Response:
     _superuser(ctx)
     try:
         data = parse(AdminTokenCreate, fields)
-        created = await ctx.write(lambda s: tokens.issue_admin_token(s, ctx.user.principal, data))
+        handle = await reveal.minted(
+            ctx, SCOPE, lambda s: tokens.issue_admin_token(s, ctx.user.principal, data)
+        )
     except REFUSED as exc:
         status, err = refused(exc)
         return await tokens_page(ctx, status, values=fields, **err)
-    handle = reveal.hold(ctx.user.sid_hash, SCOPE, created)
-    return RedirectResponse(f"/console/tokens?shown={handle}", status_code=303)
+    return reveal.redirect("/console/tokens", handle)

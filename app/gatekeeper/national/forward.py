@@ -29,22 +29,14 @@ import time
 
 import msgspec
 
-from app.core.errors import DomainError, Forbidden, NotReady, PayloadTooLarge
+from app.core.errors import DomainError, Forbidden
 from app.gatekeeper.decisions.idempotency import Record
 from app.gatekeeper.decisions.spill import Item
-from app.gatekeeper.edge.asgi import (
-    ClientGone,
-    InternalError,
-    MethodNotAllowed,
-    Receive,
-    Scope,
-    Send,
-    read_body,
-    send_problem,
-)
+from app.gatekeeper.edge.asgi import Receive, Scope, Send
 from app.gatekeeper.host.runtime import Host, Runtime
 from app.gatekeeper.national.acks import VISIT_INFNOS
 from app.gatekeeper.national.effects import After
+from app.gatekeeper.national.exchange import Exchange, Failure, Reply, serve_message
 from app.gatekeeper.national.fee import FeeDecision
 from app.gatekeeper.national.hsa import (
     FEE_INFNOS,
@@ -58,7 +50,6 @@ from app.gatekeeper.national.hsa import (
 from app.gatekeeper.national.lines import EMERGENCY_MED_TYPES
 from app.gatekeeper.national.render import Malformed, malformed_answer, now_text
 from app.gatekeeper.national.schemas import BOM
-from app.gatekeeper.national.signed import admit_hsa
 from app.gatekeeper.national.upload import claimed
 from app.gatekeeper.national.withdraw import WITHDRAWAL_INFNOS
 from app.gatekeeper.upstream.client import Answer, UpstreamFailed
@@ -70,7 +61,7 @@ NOT_ANSWERED = {
     "refused": "医保平台无法连接, 报文未转发, 请稍后重发",
 }
 FORWARDING = "同一 msgid 的报文已转发至医保平台, 平台应答尚未保存 (正在转发或已过期)"
-_perf = time.perf_counter
+_FAILURE = Failure(log="forwarding failed", detail="The message could not be handled.")
 _JSON = [(b"content-type", b"application/json")]
 
 
@@ -168,37 +159,22 @@ def with_upstream(item: Item, infcode: int | None, error: str | None) -> Item:
 
 
 async def handle_forward(app: Host, scope: Scope, receive: Receive, send: Send) -> None:
-    t0 = _perf()
     arrival = time.monotonic()
-    path, op = scope["path"], "hsa_forward"
-    try:
-        if scope["method"] != "POST":
-            raise MethodNotAllowed("Use POST.", allow="POST")
-        rt, reg = app.rt, app.store.current
-        if rt is None or reg is None or rt.relay is None:
-            raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-        inst = await admit_hsa(rt, reg, scope)
-        msg = await receive()
-        body = msg.get("body", b"")
-        if msg.get("more_body"):
-            body = await read_body(scope, msg, receive, rt.max_body)
-        elif len(body) > rt.max_body:
-            raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
-        status, headers, out, op, outcome = await forwarded(app, scope, inst, body, arrival)
-    except DomainError as err:
-        await send_problem(send, err, path)
-        app.metrics.observe_op(op, str(err.status), _perf() - t0)
-        return
-    except ClientGone:
-        return
-    except Exception:  # a bug, not the request
-        app.log_exception("forwarding failed")
-        await send_problem(send, InternalError("The message could not be handled."), path)
-        app.metrics.observe_op(op, "500", _perf() - t0)
-        return
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": out})
-    app.metrics.observe_op(op, outcome, _perf() - t0)
+
+    async def handling(rt: Runtime, inst: str, body: bytes, ex: Exchange) -> Reply:
+        status, headers, out, ex.op, outcome = await forwarded(app, scope, inst, body, arrival)
+        return status, headers, out, outcome
+
+    await serve_message(
+        app,
+        scope,
+        receive,
+        send,
+        op="hsa_forward",
+        handling=handling,
+        failure=_FAILURE,
+        relay=True,
+    )
 
 
 Result = tuple[int, list[tuple[bytes, bytes]], bytes, str, str]

@@ -31,35 +31,19 @@ goes through the reference below (msgspec, :func:`fee_judge`). Both give the sam
 from __future__ import annotations
 
 import contextlib
-import time
 
 import msgspec
 
-from app.core.errors import (
-    DomainError,
-    Forbidden,
-    NotReady,
-    PayloadTooLarge,
-)
+from app.core.errors import Forbidden, NotReady
 from app.gatekeeper.decisions.idempotency import Record
 from app.gatekeeper.decisions.journal import JournalUnavailable
 from app.gatekeeper.decisions.spill import Item
-from app.gatekeeper.edge.asgi import (
-    ClientGone,
-    InternalError,
-    MethodNotAllowed,
-    Receive,
-    Scope,
-    Send,
-    decode_error,
-    read_body,
-    send_bytes,
-    send_problem,
-)
+from app.gatekeeper.edge.asgi import JSON_CT, Receive, Scope, Send, decode_error
 from app.gatekeeper.host.runtime import Host, Runtime
 from app.gatekeeper.national.acks import VISIT_INFNOS, visit_ack
 from app.gatekeeper.national.audit import AUDIT_INFNOS, audit
 from app.gatekeeper.national.effects import After
+from app.gatekeeper.national.exchange import Exchange, Failure, Reply, serve_message
 from app.gatekeeper.national.fast import fast_judge, scan
 from app.gatekeeper.national.fee import (
     TIME_MESSAGE,
@@ -72,7 +56,6 @@ from app.gatekeeper.national.render import (
     now_text,
 )
 from app.gatekeeper.national.schemas import BOM, HsaMessage, message_decoder
-from app.gatekeeper.national.signed import admit_hsa
 from app.gatekeeper.national.staff import staff_query
 from app.gatekeeper.national.upload import claimed, fee_judge
 from app.gatekeeper.national.withdraw import WITHDRAWAL_INFNOS, targets_of, withdraw
@@ -86,7 +69,7 @@ DEEP_MESSAGE = "JSON 嵌套过深"
 FEE_INFNOS = frozenset({"2204", "2301"})
 SERVED = FEE_INFNOS | {"5102"} | VISIT_INFNOS | WITHDRAWAL_INFNOS | AUDIT_INFNOS
 SERVED_MESSAGE = "ybgate 不受理该交易; 受理: " + "、".join(sorted(SERVED))
-_perf = time.perf_counter
+_FAILURE = Failure(log="hsa failed", detail="The decision failed.")
 _encode = msgspec.json.encode
 
 # (operation, answer, outcome, fee upload to claim, what else to carry out)
@@ -142,25 +125,12 @@ def decode_message(body: bytes, from_path: str | None) -> tuple[HsaMessage, str]
 
 
 async def handle_hsa(app: Host, scope: Scope, receive: Receive, send: Send) -> None:
-    t0 = _perf()
-    op = "hsa"
-    path = scope["path"]
-    try:
-        if scope["method"] != "POST":
-            raise MethodNotAllowed("Use POST.", allow="POST")
-        rt, reg = app.rt, app.store.current
-        if rt is None or reg is None:
-            raise NotReady("The gatekeeper is starting; the registry is not loaded yet.")
-        inst = await admit_hsa(rt, reg, scope)  # bearer and/or signature, Content-Length
-        msg = await receive()
-        body = msg.get("body", b"")
-        if msg.get("more_body"):
-            body = await read_body(scope, msg, receive, rt.max_body)
-        elif len(body) > rt.max_body:
-            raise PayloadTooLarge(f"The body exceeds {rt.max_body} bytes.")
+    from_path = path_infno(scope["path"])
+
+    async def handling(rt: Runtime, inst: str, body: bytes, ex: Exchange) -> Reply:
         if rt.lines.remote:
-            await prefetch(rt, inst, body, path_infno(path))
-        op, out, outcome, fee, after = begin(app, rt, inst, body, from_path=path_infno(path))
+            await prefetch(rt, inst, body, from_path)
+        ex.op, out, outcome, fee, after = begin(app, rt, inst, body, from_path=from_path)
         if fee is not None:
             prior = await rt.idempotency.claim(inst, fee.msgid, fee.rec)
             out, outcome, item = await _answer_claimed(rt, fee, prior)
@@ -169,19 +139,14 @@ async def handle_hsa(app: Host, scope: Scope, receive: Receive, send: Send) -> N
                 app.metrics.count_lines(fee.results, fee.results.count(ACCEPTED))
         if after is not None:
             await carry_out(rt, after)
-    except DomainError as err:
-        await send_problem(send, err, path)
-        app.metrics.observe_op(op, str(err.status), _perf() - t0)
-        return
-    except ClientGone:
-        return
-    except Exception:  # a bug, not the request
-        app.log_exception("hsa failed")
-        await send_problem(send, InternalError("The decision failed."), path)
-        app.metrics.observe_op(op, "500", _perf() - t0)
-        return
-    await send_bytes(send, 200, out)
-    app.metrics.observe_op(op, outcome, _perf() - t0)
+        return (
+            200,
+            [(b"content-type", JSON_CT), (b"content-length", b"%d" % len(out))],
+            out,
+            outcome,
+        )
+
+    await serve_message(app, scope, receive, send, op="hsa", handling=handling, failure=_FAILURE)
 
 
 async def prefetch(rt: Runtime, inst: str, body: bytes, from_path: str | None) -> None:
