@@ -23,18 +23,20 @@ router = APIRouter(prefix="/admin/v1", tags=["regions"])
 
 @router.post("/regions", status_code=201, response_model=RegionOut)
 async def create_region(data: RegionCreate, session: Session, actor: Actor) -> RegionOut:
-    return RegionOut.model_validate(await service.create_region(session, actor, data))
+    return (
+        await service.regions_out(session, [await service.create_region(session, actor, data)])
+    )[0]
 
 
 @router.get("/regions", response_model=Page[RegionOut])
 async def list_regions(session: Session, actor: Actor, paging: Paging) -> Page[RegionOut]:
     rows = await fetch_page(session, repo.regions_query(), paging)
-    return make_page([RegionOut.model_validate(r) for r in rows], paging)
+    return make_page(await service.regions_out(session, rows), paging)
 
 
 @router.get("/regions/{code}", response_model=RegionOut)
 async def get_region(code: str, session: Session, actor: Actor) -> RegionOut:
-    return RegionOut.model_validate(await service.get_region(session, code))
+    return (await service.regions_out(session, [await service.get_region(session, code)]))[0]
 
 
 @router.get("/policies", response_model=list[PolicyOut])

@@ -15,6 +15,9 @@ class RegionCreate(BaseModel):
 
 
 class RegionOut(BaseModel):
+    """A region; ``policy`` is the version in force today (``/policies`` lists them all,
+    a switch dated ahead among them)."""
+
     model_config = ConfigDict(from_attributes=True)
     code: str
     name: str

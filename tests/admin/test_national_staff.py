@@ -313,6 +313,8 @@ async def test_a_policy_switch_dated_ahead_leaves_today_to_the_policy_in_force(
     assert region.on(ahead).policy == "hainan-2025"
     versions = (await client.get(f"/admin/v1/regions/{NHSA}/policies", headers=su)).json()
     assert [v["policy"] for v in versions] == ["nhsa-2024", "hainan-2025"]
+    shown = (await client.get(f"/admin/v1/regions/{NHSA}", headers=su)).json()
+    assert shown["policy"] == "nhsa-2024"  # the region's policy today, not the one ahead
     dr = await person(client, su, 12)
     await flows.agreement(client, su, dr, HOSP)
     assert reason(store, dr, HOSP, today()) is None

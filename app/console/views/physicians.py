@@ -25,6 +25,7 @@ from app.ledger import repository as ledger
 from app.physicians import service as physicians
 from app.physicians.archive import archive
 from app.physicians.schemas import CancelCode, Standing
+from app.regions import service as regions_service
 from app.rules import get_policy
 from app.rules.staff import RepairRules
 
@@ -118,12 +119,13 @@ class RepairChoice:
 
 async def repair_choices(ctx: Ctx, standing: Standing, writable: list[str]) -> list[RepairChoice]:
     names = {r.code: r for r in await repo.regions(ctx.db)}
+    in_force = await regions_service.policies_today(ctx.db, writable)
     out = []
     for code in writable:
         region = names.get(code)
         if region is None:
             continue
-        policy = get_policy(region.policy)
+        policy = get_policy(in_force.get(code, region.policy))
         current = [p.period for p in standing.points if p.policy == policy.id and p.current]
         yearly = policy.scoring.period == "calendar_year"
         period = current[0] if current else (str(today().year) if yearly else "")

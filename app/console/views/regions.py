@@ -19,7 +19,7 @@ from app.core.clock import today
 from app.core.types import DATE_MIN
 from app.regions import versions as policy_versions
 from app.regions.schemas import PolicySwitch
-from app.regions.service import get_region
+from app.regions.service import get_region, regions_out
 from app.rules import get_policy, list_policies
 
 router = APIRouter(prefix="/console")
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/console")
 
 @router.get("/regions")
 async def listing(ctx: Ctx) -> Response:
-    rows = await repo.regions(ctx.db)
+    rows = await regions_out(ctx.db, await repo.regions(ctx.db))  # the policy in force today
     titles = {p.id: p.title for p in list_policies()}
     return render(ctx, "regions.html", active="regions", rows=rows, titles=titles)
 

@@ -18,6 +18,7 @@ from app.console.views.common import REFUSED, refused
 from app.console.views.physicians import own_code, to_own_code
 from app.core.clock import today
 from app.physicians import service as physicians
+from app.regions import service as regions_service
 from app.rules import get_policy
 from app.violations import service as violations
 from app.violations.preview import preview_reversal, preview_violation
@@ -39,7 +40,8 @@ async def _form_page(ctx: Ctx, code: str, status: int = 200, **extra: Any) -> Re
     mine = sorted({a.region for a in standing.agreements if ctx.user.can_write(a.region)})
     values = extra.pop("values", {})
     region = values.get("region") or (mine[0] if mine else "")
-    policy = get_policy(regions[region].policy) if region in regions else None
+    in_force = await regions_service.policies_today(ctx.db, [region]) if region in regions else {}
+    policy = get_policy(in_force[region]) if region in in_force else None
     # An htmx preview (shown or refused) answers the preview pane only, never a whole page.
     partial = ctx.request.headers.get("HX-Request") == "true" and (
         "preview" in extra or "problem" in extra
