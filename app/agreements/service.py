@@ -46,16 +46,11 @@ class Reconcile(Protocol):
     ) -> object: ...
 
 
-async def create_agreement(
-    session: AsyncSession,
-    actor: Principal,
-    data: AgreementCreate,
-    reconcile: Reconcile | None = None,
-) -> Agreement:
-    """A new agreement. With ``reconcile`` (the admin API passes it), a physician with a
-    points history has its bans brought up to date before the checks, and its ledger
-    replayed afterwards: lanzhou-2014 第十一条 a new agreement is a new term; a termination
-    ends an agreement registered late but dated over it."""
+async def _parties(
+    session: AsyncSession, actor: Principal, data: AgreementCreate
+) -> tuple[Physician, Institution, Policy]:
+    """The physician, the institution and the version of the region's policy in force on
+    the agreement's first day, the policy covering the physician's category there."""
     physician = await session.get(Physician, data.physician_code)
     if physician is None:
         raise ValidationFailed(
@@ -68,13 +63,26 @@ async def create_agreement(
         )
     actor.require_write(inst.region_code)
     region = await session.get(Region, inst.region_code)
-    # The version of the region's policy in force on the agreement's first day.
     policy = get_policy(
         await regions_repo.policy_on(session, region, data.starts_on) if region else ""
     )
     covered = coverage_problem(policy.staff, policy.id, physician.category, inst.code)
     if covered is not None:
         raise ValidationFailed([{"field": covered[0], "message": covered[1]}])
+    return physician, inst, policy
+
+
+async def create_agreement(
+    session: AsyncSession,
+    actor: Principal,
+    data: AgreementCreate,
+    reconcile: Reconcile | None = None,
+) -> Agreement:
+    """A new agreement. With ``reconcile`` (the admin API passes it), a physician with a
+    points history has its bans brought up to date before the checks, and its ledger
+    replayed afterwards: lanzhou-2014 第十一条 a new agreement is a new term; a termination
+    ends an agreement registered late but dated over it."""
+    physician, inst, policy = await _parties(session, actor, data)
     # Serialised with the points writes of the physician.
     await ledger.lock_physician(session, physician.code)
     history = reconcile is not None and await ledger.has_points_history(session, physician.code)

@@ -284,6 +284,18 @@ def _codes_and_index(snap: SnapshotFile, name: str) -> tuple[list[str], array[in
     return codes, index
 
 
+def _region(r: SnapRegion) -> RegionPolicy:
+    """A region's policy versions as the registry holds them."""
+    changes = tuple(
+        (
+            c.starts_on,
+            RegionPolicy(r.code, c.code_pattern, frozenset(c.emergency_override), c.policy),
+        )
+        for c in r.changes
+    )
+    return RegionPolicy(r.code, r.code_pattern, frozenset(r.emergency_override), r.policy, changes)
+
+
 def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry:
     """A registry from snapshot bytes (:func:`dump_snapshot` output)."""
     snap = _document(memoryview(data), name)
@@ -328,17 +340,7 @@ def loads_snapshot(data: bytes | memoryview, name: str = "snapshot") -> Registry
             it.intervals_of(s.terms),
             it.intervals_of(s.suspensions),
         )
-    for r in snap.regions:
-        changes = tuple(
-            (
-                c.starts_on,
-                RegionPolicy(r.code, c.code_pattern, frozenset(c.emergency_override), c.policy),
-            )
-            for c in r.changes
-        )
-        reg.regions[r.code] = RegionPolicy(
-            r.code, r.code_pattern, frozenset(r.emergency_override), r.policy, changes
-        )
+    reg.regions = {r.code: _region(r) for r in snap.regions}
     reg.tokens = {k: sys.intern(v) for k, v in snap.his_tokens.items()}
     reg.gateway = {
         g.paasid: GatewayPair(sys.intern(g.institution), g.scheme, g.sealed, g.valid_until)

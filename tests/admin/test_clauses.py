@@ -1,4 +1,4 @@
-"""The record decides as the seed documents say (issue 9). Each test names its clause.
+"""The record decides as the seed documents say. Each test names its clause.
 
 Scenarios go through the admin HTTP API; the registry the hot path decides from (the
 in-process store) is checked where the consequence is a settlement decision.

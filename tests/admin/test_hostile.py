@@ -1,4 +1,4 @@
-"""Hostile input on the admin API (issue 10, gaps 6 and 8): a 422 naming the field, never
+"""Hostile input on the admin API: a 422 naming the field, never
 a 500, never a silent acceptance."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An operator acts only on the physicians linked to its region (issue 10, gap 1).
+"""An operator acts only on the physicians linked to its region.
 
 Linked: an agreement or a visit in the region covering the day in question. The
 consequences of a legitimate act follow the policy's own scope (zhejiang-2014 三（二）:

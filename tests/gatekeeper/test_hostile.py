@@ -1,4 +1,4 @@
-"""Hostile input on the hot path (issue 10, gap 6): a 422 naming the field, never a 500."""
+"""Hostile input on the hot path: a 422 naming the field, never a 500."""
 
 from __future__ import annotations
 

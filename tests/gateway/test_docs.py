@@ -5,23 +5,14 @@ asserted: speed lives in the benchmark's own output)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import re
 import subprocess
 
+from tests.docs.shell import run_block
 from tests.gateway.support import ADMIN_TOKEN, Embedded, upload
 from tests.sync.support import REPO
 
 DOC = REPO / "docs" / "his-gateway.md"
-
-
-def shell_block(heading: str) -> str:
-    text = DOC.read_text(encoding="utf-8")
-    section = text[text.index(heading) :]
-    found = re.search(r"```sh[^\n]*\n(.*?)```", section, re.S)
-    assert found, f"no shell block under {heading}"
-    return found.group(1)
 
 
 async def test_the_try_it_block_registers_signs_lists_and_revokes(embedded: Embedded) -> None:
@@ -33,20 +24,7 @@ async def test_the_try_it_block_registers_signs_lists_and_revokes(embedded: Embe
         "YB": embedded.base,
         "A": f"Authorization: Bearer {ADMIN_TOKEN}",
     }
-    script = "set -euo pipefail\n" + shell_block("### Try it").replace("\ncurl", "\necho; curl")
-    done = await asyncio.to_thread(
-        subprocess.run,
-        ["bash", "-c", script],
-        cwd=embedded.tmp,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    registered, answer, listed, revoked = (
-        json.loads(line) for line in done.stdout.splitlines() if line.strip()
-    )
+    registered, answer, listed, revoked = await run_block(DOC, "### Try it", embedded.tmp, env)
     assert registered["paasid"] == "hptfyj" and registered["secret"] is None
     assert answer["infcode"] == 0 and answer["output"]["result"][0]["ybgate_decision"] == "accept"
     assert [p["paasid"] for p in listed["items"]] == ["hptfyj"] and "secret" not in listed["items"][

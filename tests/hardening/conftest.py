@@ -1,5 +1,5 @@
 """The product as a subprocess (``ybgate serve …``) on a database of the test's own: the
-probes of issue 10 talk to a real uvicorn over real sockets."""
+probes talk to a real uvicorn over real sockets."""
 
 from __future__ import annotations
 

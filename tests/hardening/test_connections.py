@@ -1,4 +1,4 @@
-"""Connections and bodies against the real server (issue 10, gaps 2, 3 and 8).
+"""Connections and bodies against the real server.
 
 Every server the product runs (``ybgate serve all|admin|gatekeeper``) closes a request
 whose headers or body do not arrive in time (408), closes idle connections, and sheds
@@ -16,40 +16,14 @@ import httpx
 import pytest
 
 from tests.hardening.conftest import ADMIN, ServeFn, Server
+from tests.hardening.wire import read_until_closed as read
+from tests.hardening.wire import status, talk
 
 FAST = {
     "YBGATE_HTTP_HEADER_TIMEOUT_S": "1",
     "YBGATE_HTTP_BODY_TIMEOUT_S": "1",
     "YBGATE_HTTP_KEEPALIVE_S": "1",
 }
-
-
-def talk(port: int, data: bytes, wait: float = 5.0) -> tuple[bytes, bool]:
-    """Send ``data``; what came back within ``wait`` s, and whether the server closed."""
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        if data:
-            s.sendall(data)
-        return read(s, wait)
-
-
-def read(s: socket.socket, wait: float) -> tuple[bytes, bool]:
-    s.settimeout(0.2)
-    buf, deadline = b"", time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            chunk = s.recv(65536)
-        except TimeoutError:
-            continue
-        except ConnectionResetError:
-            return buf, True
-        if not chunk:
-            return buf, True
-        buf += chunk
-    return buf, False
-
-
-def status(raw: bytes) -> int:
-    return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/1.1 ") else 0
 
 
 def his_token(server: Server) -> str:

@@ -1,4 +1,4 @@
-"""SIGKILL under load loses no answered decision (issue 10, gap 5).
+"""SIGKILL under load loses no answered decision.
 
 The gatekeeper runs as a subprocess on a PostgreSQL database of the test's own; 32
 clients validate settlements as fast as they can; 1 s in, the process is SIGKILLed. Every

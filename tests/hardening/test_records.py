@@ -1,6 +1,6 @@
-"""The record under concurrency and its hygiene, against the real server (issue 10, gaps
-4, 6 and 7): parallel deductions for one physician on both databases, RFC 3339
-timestamps from SQLite, the bootstrap token, demo tokens, the SQLite file's mode."""
+"""The record under concurrency and its hygiene, against the real server
+(parallel deductions for one physician on both databases, RFC 3339
+timestamps from SQLite, the bootstrap token, demo tokens, the SQLite file's mode)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A bounded schemathesis run over both OpenAPI documents (issue 10): the admin API's
+"""A bounded schemathesis run over both OpenAPI documents: the admin API's
 (``ybgate serve all``, with a superuser token; the hot-path operations it also lists are
 left to the second run) and the gatekeeper's (``ybgate serve gatekeeper``, with an HIS
 token), both on the demo data. Checks: no 5xx, no response that violates the documented

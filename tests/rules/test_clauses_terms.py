@@ -1,4 +1,4 @@
-"""Pure rules behind issue 9: agreement terms, ban regions, working days as data, the
+"""Pure rules: agreement terms, ban regions, working days as data, the
 reading of zhejiang-2014 三（二）. No I/O."""
 
 from __future__ import annotations
