@@ -269,3 +269,28 @@ async def test_no_queue_past_the_bound(front: Any) -> None:
     assert await metric(http, base, 'ybgate_upstream_errors_total{kind="busy"}') == 1
     assert (await first).json()["infcode"] == 0
     assert len(await standin.received(http)) == 1
+
+
+async def test_a_resend_after_a_restart_gets_the_kept_answer_not_a_second_forward(
+    front: Any,
+) -> None:
+    """Without Redis the platform's answer outlives the process, as its msgid record does:
+    ybgate killed (SIGKILL) after forwarding, then started again on the same files, answers
+    the resend with the platform's kept answer, byte for byte, and forwards nothing."""
+    server, standin, admin = await front()
+    http = server.http
+    [(code, _)] = await admin.world(1)
+    pair = await issue(admin)
+    body = upload(code)
+    signed = {**JSON, **xtif_java(pair["paasid"], pair["secret"])}
+    first = await http.post(f"{server.base}{PLATFORM_PATH}", content=body, headers=signed)
+    assert first.json()["infcode"] == 0 and len(await standin.received(http)) == 1
+    for proc in server.procs:
+        proc.kill()
+    server.procs.clear()
+    await server.start()
+    again = {**JSON, **xtif_java(pair["paasid"], pair["secret"])}
+    second = await http.post(f"{server.base}{PLATFORM_PATH}", content=body, headers=again)
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert len(await standin.received(http)) == 1  # not forwarded twice

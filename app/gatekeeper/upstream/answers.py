@@ -3,9 +3,10 @@
 A fee upload forwarded and answered is claimed on its ``msgid`` like any
 (``decisions.idempotency``); its record cannot hold the platform's answer, so the answer
 is kept here under the same key: a resend of the same body gets it back and is not
-forwarded twice. :class:`LocalAnswers` (no Redis): in memory, at most ``max_bytes`` (the
-oldest go first), lost with the process; :class:`RedisAnswers`: ``SET … EX 86400``,
-shared by every instance.
+forwarded twice. :class:`LocalAnswers`: in memory, at most ``max_bytes`` (the oldest go
+first); without Redis the gatekeeper keeps them in files too
+(``upstream.answer_files.FileAnswers``: they outlive the process, as the msgid records
+do); :class:`RedisAnswers`: ``SET … EX 86400``, shared by every instance.
 """
 
 from __future__ import annotations
@@ -27,18 +28,24 @@ _encode = msgspec.json.encode
 _decode = msgspec.json.Decoder(tuple[int, list[tuple[str, str]], str])
 
 
-def _pack(answer: Answer) -> bytes:
+def key_of(inst: str, msgid: str) -> str:
+    return f"{inst}\x00{msgid}"
+
+
+def pack(answer: Answer) -> bytes:
     heads = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers]
     return _encode((answer.status, heads, answer.body.decode("latin-1")))
 
 
-def _unpack(raw: bytes) -> Answer:
+def unpack(raw: bytes) -> Answer:
     status, heads, body = _decode.decode(raw)
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in heads]
     return Answer(status, headers, body.encode("latin-1"))
 
 
 class AnswerStore(Protocol):
+    async def start(self) -> None: ...
+
     async def put(self, inst: str, msgid: str, answer: Answer) -> None: ...
 
     async def get(self, inst: str, msgid: str) -> Answer | None: ...
@@ -47,18 +54,24 @@ class AnswerStore(Protocol):
 
 
 class LocalAnswers:
+    """In this process's memory, at most ``max_bytes`` (the oldest go first)."""
+
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.held: dict[str, tuple[float, bytes]] = {}
 
+    async def start(self) -> None:
+        return None
+
     async def put(self, inst: str, msgid: str, answer: Answer) -> None:
-        key = f"{inst}\x00{msgid}"
-        raw = _pack(answer)
+        self.hold(key_of(inst, msgid), time.time() + WINDOW_S, pack(answer))
+
+    def hold(self, key: str, expires: float, raw: bytes) -> None:
         old = self.held.pop(key, None)
         if old is not None:
             self.bytes -= len(old[1]) + len(key) + ENTRY_COST
-        self.held[key] = (time.time() + WINDOW_S, raw)
+        self.held[key] = (expires, raw)
         self.bytes += len(raw) + len(key) + ENTRY_COST
         now = time.time()
         while self.held and (
@@ -69,10 +82,10 @@ class LocalAnswers:
             self.bytes -= len(v) + len(k) + ENTRY_COST
 
     async def get(self, inst: str, msgid: str) -> Answer | None:
-        found = self.held.get(f"{inst}\x00{msgid}")
+        found = self.held.get(key_of(inst, msgid))
         if found is None or found[0] < time.time():
             return None
-        return _unpack(found[1])
+        return unpack(found[1])
 
     async def stop(self) -> None:
         self.held.clear()
@@ -82,9 +95,12 @@ class RedisAnswers:
     def __init__(self, url: str, timeout: float = 1.0) -> None:
         self.redis: Redis = Redis.from_url(url, socket_timeout=timeout)
 
+    async def start(self) -> None:
+        return None
+
     async def put(self, inst: str, msgid: str, answer: Answer) -> None:
         try:
-            await self.redis.set(f"{PREFIX}{inst}:{msgid}", _pack(answer), ex=WINDOW_S)
+            await self.redis.set(f"{PREFIX}{inst}:{msgid}", pack(answer), ex=WINDOW_S)
         except RedisError:
             raise NotReady("The platform's answer cannot be kept; retry shortly.") from None
 
@@ -95,7 +111,7 @@ class RedisAnswers:
             raise NotReady("Redis does not answer; retry shortly.") from None
         if raw is None:
             return None
-        return _unpack(raw if isinstance(raw, bytes) else raw.encode())
+        return unpack(raw if isinstance(raw, bytes) else raw.encode())
 
     async def stop(self) -> None:
         await self.redis.aclose()

@@ -3,8 +3,11 @@ kept answers, the platform's paths served and the deadline."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.core.settings import Settings
-from app.gatekeeper.upstream.answers import AnswerStore, LocalAnswers, RedisAnswers
+from app.gatekeeper.upstream.answer_files import FileAnswers
+from app.gatekeeper.upstream.answers import AnswerStore, RedisAnswers
 from app.gatekeeper.upstream.breaker import Breaker
 from app.gatekeeper.upstream.client import Upstream
 
@@ -42,12 +45,14 @@ class Relay:
         if settings.redis_url:
             answers = RedisAnswers(settings.redis_url)
         else:
-            answers = LocalAnswers(settings.hsa_upstream_answer_bytes)
+            directory = Path(settings.idempotency_dir) / "upstream"
+            answers = FileAnswers(directory, settings.hsa_upstream_answer_bytes)
         paths = platform_paths(settings.hsa_paths)
         return cls(client, answers, paths, settings.hsa_upstream_timeout_s)
 
     async def start(self) -> None:
         await self.client.start()
+        await self.answers.start()
 
     async def stop(self) -> None:
         await self.client.stop()
