@@ -31,6 +31,7 @@ from app.core.errors import (
 from app.core.lifespan import drive_lifespan
 from app.core.secrets import secret_box
 from app.core.settings import Settings, get_settings
+from app.gatekeeper import workers
 from app.gatekeeper.decisions.decision_log import DecisionLog
 from app.gatekeeper.decisions.idempotency import (
     IdempotencyStore,
@@ -39,6 +40,7 @@ from app.gatekeeper.decisions.idempotency import (
 )
 from app.gatekeeper.decisions.ids import Uuid7
 from app.gatekeeper.decisions.journal import Journal, JournalUnavailable
+from app.gatekeeper.decisions.msgid_shared import SharedIdempotency
 from app.gatekeeper.decisions.recent import LineMemory, RedisLineMemory
 from app.gatekeeper.decisions.visits import RedisVisitMemory, VisitMemory
 from app.gatekeeper.decisions.withdrawals import WithdrawalLog
@@ -289,8 +291,10 @@ def _claims(settings: Settings) -> tuple[IdempotencyStore, NonceStore]:
     """The msgid records and the gateway nonces: in Redis when there is one."""
     if settings.redis_url:
         return RedisIdempotency(settings.redis_url), RedisNonces(settings.redis_url)
+    # pre-forked workers (server/prefork.py) share their msgid records through the journal
+    local = LocalIdempotency if workers.SUPERVISION is None else SharedIdempotency
     return (
-        LocalIdempotency(settings.idempotency_dir, max_bytes=settings.idempotency_max_bytes),
+        local(settings.idempotency_dir, max_bytes=settings.idempotency_max_bytes),
         LocalNonces(settings.gateway_nonce_memory_bytes),
     )
 

@@ -224,8 +224,8 @@ class LocalIdempotency:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            self._expire()
             try:
+                self._expire()
                 if self.pending:
                     self._flush()
                 if self._dirty and self._fd is not None:
