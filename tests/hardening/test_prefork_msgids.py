@@ -30,6 +30,7 @@ class Prefork:
     server: Server
     token: str
     db: Path
+    workdir: Path
 
     def conns(self) -> list[Conn]:
         """One keep-alive connection held by each worker (new ones until both have one)."""
@@ -81,7 +82,12 @@ def prefork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefork]:
     db = workdir / "ybgate.db"
     url = f"sqlite+aiosqlite:///{db}"
     upgrade(url)
-    env = base_env(url, workdir, YBGATE_IDEMPOTENCY_DIR=str(workdir / "msgids"))
+    env = base_env(
+        url,
+        workdir,
+        YBGATE_IDEMPOTENCY_DIR=str(workdir / "msgids"),
+        YBGATE_IDEMPOTENCY_MAX_BYTES=str(1024 * 1024),  # ~2,500 records: compactions
+    )
     admin = Server("admin", env, workdir)
     started = [admin]
     try:
@@ -90,7 +96,7 @@ def prefork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefork]:
         server = Server("gatekeeper", env, workdir, ("--workers", "2"))
         started.append(server)
         server.wait_ready("/readyz")
-        yield Prefork(server, token, db)
+        yield Prefork(server, token, db, workdir)
         log = server.log_path.read_text()
         assert "Traceback" not in log, log[-3000:]
     finally:
@@ -143,6 +149,32 @@ def test_a_changed_body_is_refused_on_both_workers(prefork: Prefork) -> None:
         a.close()
         b.close()
     assert prefork.decisions("SHARE-2") == 1
+
+
+def test_records_outlive_the_journal_rotated_while_running(prefork: Prefork) -> None:
+    """5,000 msgids on one worker: the shared journal is rotated (it stays shorter than
+    the lines written), and the last ones resent to the other worker get their answers."""
+    a, b = prefork.conns()
+    one = f'{{"feedetail":[{fee("1")}]}}'
+    first: dict[str, str] = {}
+    try:
+        for batch in range(50):  # pipelined 100 at a time
+            ids = [f"ROT{batch}-{k}" for k in range(100)]
+            a.send(b"".join(request(HSA, hsa(m, one), prefork.token) for m in ids))
+            for m in ids:
+                code, _, body = a.response()
+                assert code == 200, body
+                first[m] = httpx.Response(200, content=body).json()["inf_refmsgid"]
+        time.sleep(1)
+        lines = (prefork.workdir / "msgids" / "msgids.jsonl").read_bytes().count(b"\n")
+        assert lines < 5000, lines
+        for m in list(first)[-50:]:
+            again = _ask(b, hsa(m, one), prefork.token)
+            assert again["inf_refmsgid"] == first[m], (m, again)
+    finally:
+        a.close()
+        b.close()
+    assert prefork.decisions("ROT49-99") == 1
 
 
 def test_two_first_sends_at_once_are_judged_once(prefork: Prefork) -> None:

@@ -207,7 +207,10 @@ class SharedIdempotency(LocalIdempotency):
                         self.offset = at
                         self._follow()
                         return False
-                    continue  # a header, or a torn line
+                    salvaged = _salvage(raw)
+                    if salvaged is None:
+                        continue  # a header, or a torn line alone
+                    s = salvaged
                 self.lines += 1
                 if 0.0 < s.expires <= now:
                     continue  # expired: it can stand in the way of no claim from now on
@@ -313,6 +316,17 @@ class SharedIdempotency(LocalIdempotency):
         self._read(end)  # other processes' lines up to the marker
         tail = os.pread(old, end - since, since) if end > since else b""
         self._install(new, tail)
+
+
+def _salvage(raw: bytes) -> Stored | None:
+    """The line a torn one (a process killed during its write) runs into: the first
+    suffix that is a whole line (the record inside one is not)."""
+    at = raw.find(b'["', 1)
+    while at > 0:
+        with contextlib.suppress(msgspec.DecodeError):
+            return _stored.decode(raw[at:])
+        at = raw.find(b'["', at + 1)
+    return None
 
 
 def _stored_lines(live: list[tuple[str, Held]]) -> list[bytes]:
