@@ -12,7 +12,7 @@ import pytest
 
 from app.core.errors import NotReady
 from app.gatekeeper.decisions import msgid_shared
-from app.gatekeeper.decisions.idempotency import Record
+from app.gatekeeper.decisions.idempotency import LocalIdempotency, Record
 from app.gatekeeper.decisions.msgid_shared import SharedIdempotency
 
 
@@ -121,3 +121,25 @@ async def test_a_claim_that_cannot_be_written_is_a_503(
     a._fd = os.open(a.path, os.O_RDONLY)  # writes fail from here
     with pytest.raises(NotReady):
         await a.claim("H1", "m", rec("d1"))
+
+
+async def test_one_gatekeeper_started_on_the_workers_journal_keeps_the_winners(
+    tmp_path: Path,
+) -> None:
+    """The workers' journal (void claims, releases, a rotation) read back by a gatekeeper
+    started without --workers."""
+    a, b = SharedIdempotency(tmp_path), SharedIdempotency(tmp_path)
+    await a.start()
+    await b.start()
+    assert await a.compact()
+    assert await a.claim("H1", "m", rec("d1")) is None
+    assert await b.claim("H1", "m", rec("d2")) == rec("d1")  # void, released
+    assert await b.claim("H1", "n", rec("d3")) is None
+    assert await a.claim("H1", "n", rec("d4")) == rec("d3")
+    await a.stop()
+    await b.stop()
+    one = LocalIdempotency(tmp_path)
+    await one.start()
+    assert await one.claim("H1", "m", rec("x")) == rec("d1")
+    assert await one.claim("H1", "n", rec("y")) == rec("d3")
+    await one.stop()

@@ -136,8 +136,8 @@ class LocalIdempotency:
                 try:
                     s = _stored.decode(raw)
                 except msgspec.DecodeError:
-                    continue  # a torn last line
-                latest[record_key(s.institution, s.msgid)] = s  # a later line wins
+                    continue  # a torn last line (or the header of a rotated journal)
+                arbitrate(latest, s)
         live = sorted((s for s in latest.values() if s.expires > now), key=lambda s: s.expires)
         for s in live:
             self._hold(record_key(s.institution, s.msgid), Held(s.expires, s.record))
@@ -149,7 +149,7 @@ class LocalIdempotency:
             os.close(fd)
             return  # another process runs on this journal: no compaction
         try:
-            _write_file(self.path.with_name(self.path.name + ".tmp"), keep)
+            write_file(self.path.with_name(self.path.name + ".tmp"), keep)
             os.replace(self.path.with_name(self.path.name + ".tmp"), self.path)
             self.lines = len(keep)
         finally:
@@ -262,7 +262,7 @@ class LocalIdempotency:
         live = list(self.records.items())  # in expiry order
         self._compacting = []
         try:
-            await asyncio.to_thread(lambda: _write_file(tmp, _stored_lines(live)))
+            await asyncio.to_thread(lambda: write_file(tmp, stored_lines(live)))
             # on the event loop from here: nothing is appended meanwhile
             self._flush()
             tail = self._compacting
@@ -303,7 +303,20 @@ class LocalIdempotency:
             self._compacting += batch
 
 
-def _stored_lines(live: list[tuple[str, Held]]) -> list[bytes]:
+def arbitrate(latest: dict[str, Stored], s: Stored) -> None:
+    """One journal line at load: a claim holds its msgid unless an earlier claim still
+    lives at its time (a claim a pre-forked worker made void, see ``msgid_shared``); a
+    release frees the msgid of its own decision only."""
+    key = record_key(s.institution, s.msgid)
+    old = latest.get(key)
+    if s.expires == 0.0:
+        if old is not None and old.record.decision_id == s.record.decision_id:
+            del latest[key]
+    elif old is None or old.expires <= s.expires - WINDOW_S:
+        latest[key] = s
+
+
+def stored_lines(live: list[tuple[str, Held]]) -> list[bytes]:
     out = []
     for key, held in live:
         institution, _, msgid = key.partition("\x00")
@@ -311,7 +324,7 @@ def _stored_lines(live: list[tuple[str, Held]]) -> list[bytes]:
     return out
 
 
-def _write_file(path: Path, lines: list[bytes]) -> None:
+def write_file(path: Path, lines: list[bytes]) -> None:
     with open(path, "wb") as out:
         out.writelines(lines)
         out.flush()

@@ -25,8 +25,11 @@ the arbiter between processes:
   from that length (the content up to it is what it already applied). If the marker stays
   without a new file for 2 s (the compacting process died), the reader writes the new file
   itself from its own records. Start-up reads the whole journal with the same rule.
-* A torn line (a crash during a write) is skipped; a write that cannot be made (disk full)
-  answers the message with a 503 (retry) rather than without its record.
+* A torn line (a process killed during its write) is skipped, and the whole line written
+  after it is still read; a write that cannot be made (disk full) answers the message with
+  a 503 (retry) rather than without its record.
+* A single gatekeeper started later on the same directory reads the journal with the same
+  rule (``idempotency.arbitrate``).
 
 Past the byte bound each process drops its oldest records itself: the window then covers
 fewer messages in every process, not necessarily the same ones.
@@ -51,6 +54,8 @@ from app.gatekeeper.decisions.idempotency import (
     Record,
     Stored,
     record_key,
+    stored_lines,
+    write_file,
 )
 
 log = logging.getLogger("ybgate.gatekeeper")
@@ -257,24 +262,23 @@ class SharedIdempotency(LocalIdempotency):
             if moved:  # another reader did it meanwhile
                 self._follow()
                 return
-            lines = _stored_lines(list(self.records.items()))
-            new = os.open(self.next_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-            fcntl.flock(new, fcntl.LOCK_EX)
-            _write_all(new, [_header(0), *lines])
-            self._install(new, b"")
+            write_file(self.next_path, [_header(0), *stored_lines(list(self.records.items()))])
+            self._install(b"")
         finally:
             os.close(lock)
 
-    def _install(self, new: int, tail: bytes) -> None:
-        """``new`` (``.next``, locked, the records written after a header) with ``tail``
-        appended, its length in its header, renamed over the journal and followed."""
-        os.lseek(new, 0, os.SEEK_END)
-        if tail:
-            os.write(new, tail)
-        base = os.lseek(new, 0, os.SEEK_CUR)
-        os.pwrite(new, _header(base), 0)
-        os.replace(self.next_path, self.path)
-        os.close(new)
+    def _install(self, tail: bytes) -> None:
+        """``.next`` (the records written after a header) with ``tail`` appended, its
+        length in its header, renamed over the journal and followed."""
+        new = os.open(self.next_path, os.O_WRONLY)
+        try:
+            base = os.lseek(new, 0, os.SEEK_END)
+            if tail:
+                base += os.write(new, tail)
+            os.pwrite(new, _header(base), 0)
+            os.replace(self.next_path, self.path)
+        finally:
+            os.close(new)
         self._switch(_open_appending(self.path), base)
         self.compactions += 1
 
@@ -293,29 +297,22 @@ class SharedIdempotency(LocalIdempotency):
         try:
             self._read(None)
             since, live = self.offset, list(self.records.items())
-            new = os.open(self.next_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-            try:
-                fcntl.flock(new, fcntl.LOCK_EX)
-                await asyncio.to_thread(_write_all, new, [_header(0), *_stored_lines(live)])
-                self._move(new, since)  # on the event loop from here: no line of ours meanwhile
-            except BaseException:
-                os.close(new)
-                with contextlib.suppress(OSError):
-                    os.unlink(self.next_path)
-                raise
+            lines = [_header(0), *stored_lines(live)]
+            await asyncio.to_thread(write_file, self.next_path, lines)
+            self._move(since)  # on the event loop from here: no line of ours meanwhile
         finally:
             self._compacting = None
             os.close(lock)
         return True
 
-    def _move(self, new: int, since: int) -> None:
+    def _move(self, since: int) -> None:
         old = self._fd
         assert old is not None
         os.write(old, MOVED + b"\n")
         end = os.lseek(old, 0, os.SEEK_CUR) - len(MOVED) - 1
         self._read(end)  # other processes' lines up to the marker
         tail = os.pread(old, end - since, since) if end > since else b""
-        self._install(new, tail)
+        self._install(tail)
 
 
 def _salvage(raw: bytes) -> Stored | None:
@@ -327,18 +324,3 @@ def _salvage(raw: bytes) -> Stored | None:
             return _stored.decode(raw[at:])
         at = raw.find(b'["', at + 1)
     return None
-
-
-def _stored_lines(live: list[tuple[str, Held]]) -> list[bytes]:
-    out = []
-    for key, held in live:
-        institution, _, msgid = key.partition("\x00")
-        out.append(_encode(Stored(institution, msgid, held.expires, held.record)) + b"\n")
-    return out
-
-
-def _write_all(fd: int, lines: list[bytes]) -> None:
-    data = memoryview(b"".join(lines))
-    while data:
-        data = data[os.write(fd, data) :]
-    os.fsync(fd)
