@@ -122,14 +122,19 @@ class SharedIdempotency(LocalIdempotency):
                 held = self.records.get(key)
                 if held is not None and held.expires > now:
                     return held.record
-            stored = Stored(institution, msgid, now + WINDOW_S, record)
-            self._write(_encode(stored) + b"\n")
-            prior = self._apply(stored)
-            if prior is not None:  # an earlier line won: this claim is void
+            expires = now + WINDOW_S
+            self._write(_encode(Stored(institution, msgid, expires, record)) + b"\n")
+            held = self.records.get(key)  # (as _apply decides)
+            if held is not None and held.expires > now:  # an earlier line won: void
                 self.voided += 1
                 self._write(_encode(Stored(institution, msgid, 0.0, record)) + b"\n")
-            self._bound()
-            return prior
+                return held.record
+            if held is not None:
+                self._drop(key)
+            self._hold(key, Held(expires, record))
+            if self.bytes > self.max_bytes:
+                self._bound()
+            return None
         except OSError:
             log.exception("msgid journal: the claim cannot be written")
             raise NotReady("The msgid record (journal) cannot be written; retry shortly.") from None
@@ -181,7 +186,7 @@ class SharedIdempotency(LocalIdempotency):
                 os.write(fd, b"\n")  # the torn line ends here, not in the next one
                 raise OSError(f"msgid journal: {n} of {len(line)} bytes written")
             self._dirty = True
-            if self._read(end - n):
+            if self.offset == end - n or self._read(end - n):
                 self.offset = end
                 self.lines += 1
                 return
@@ -202,25 +207,39 @@ class SharedIdempotency(LocalIdempotency):
             cut = data.rfind(b"\n") + 1
             if cut == 0:
                 return True  # an unfinished (or torn) last line
-            at, now = self.offset, time.time()
-            for raw in data[: cut - 1].split(b"\n"):
-                at += len(raw) + 1
-                try:
-                    s = _stored.decode(raw)
-                except msgspec.DecodeError:
-                    if raw == MOVED:
-                        self.offset = at
-                        self._follow()
-                        return False
-                    salvaged = _salvage(raw)
-                    if salvaged is None:
-                        continue  # a header, or a torn line alone
-                    s = salvaged
-                self.lines += 1
-                if 0.0 < s.expires <= now:
-                    continue  # expired: it can stand in the way of no claim from now on
-                self._apply(s)
+            now = time.time()
+            try:
+                batch = _stored.decode_lines(data[:cut])
+            except msgspec.DecodeError:  # a marker, a header or a torn line among them
+                if not self._apply_lines(data[:cut], now):
+                    return False
+            else:
+                self.lines += len(batch)
+                for s in batch:
+                    if s.expires == 0.0 or s.expires > now:  # (an expired claim stands
+                        self._apply(s)  # in the way of no claim from now on)
             self.offset += cut
+
+    def _apply_lines(self, buf: bytes, now: float) -> bool:
+        """:meth:`_read`'s lines one by one: False at a marker (then followed)."""
+        at = self.offset
+        for raw in buf[:-1].split(b"\n"):
+            at += len(raw) + 1
+            try:
+                s = _stored.decode(raw)
+            except msgspec.DecodeError:
+                if raw == MOVED:
+                    self.offset = at
+                    self._follow()
+                    return False
+                salvaged = _salvage(raw)
+                if salvaged is None:
+                    continue  # a header, or a torn line alone
+                s = salvaged
+            self.lines += 1
+            if s.expires == 0.0 or s.expires > now:
+                self._apply(s)
+        return True
 
     # -- rotation ---------------------------------------------------------------------------
 
