@@ -76,9 +76,12 @@ class Prefork:
         return int(row[0])
 
 
-@pytest.fixture(scope="module")
-def prefork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefork]:
-    workdir = tmp_path_factory.mktemp("prefork-msgids")
+@pytest.fixture(scope="module", params=["inline", "uvicorn"])
+def prefork(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Prefork]:
+    """``--http inline`` claims in the parser's callbacks, ``uvicorn`` in the ASGI app."""
+    workdir = tmp_path_factory.mktemp(f"prefork-msgids-{request.param}")
     db = workdir / "ybgate.db"
     url = f"sqlite+aiosqlite:///{db}"
     upgrade(url)
@@ -93,7 +96,7 @@ def prefork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefork]:
     try:
         admin.wait_ready()
         token = his_token(admin)
-        server = Server("gatekeeper", env, workdir, ("--workers", "2"))
+        server = Server("gatekeeper", env, workdir, ("--workers", "2", "--http", request.param))
         started.append(server)
         server.wait_ready("/readyz")
         yield Prefork(server, token, db, workdir)
