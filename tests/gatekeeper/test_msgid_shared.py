@@ -143,3 +143,16 @@ async def test_one_gatekeeper_started_on_the_workers_journal_keeps_the_winners(
     assert await one.claim("H1", "m", rec("x")) == rec("d1")
     assert await one.claim("H1", "n", rec("y")) == rec("d3")
     await one.stop()
+
+
+async def test_a_worker_that_slept_through_two_rotations_reads_the_journal_again(
+    pair: tuple[SharedIdempotency, SharedIdempotency],
+) -> None:
+    a, b = pair
+    assert await b.claim("H1", "m", rec("d1")) is None
+    assert await a.compact()
+    assert await a.claim("H1", "n", rec("d2")) is None  # in the second file only
+    assert await a.compact()  # b read neither: its next read finds the third file
+    assert await b.claim("H1", "n", rec("d3")) == rec("d2")
+    assert await b.claim("H1", "m", rec("d4")) == rec("d1")
+    assert b.gen == a.gen == 2

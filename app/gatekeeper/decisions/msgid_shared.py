@@ -22,9 +22,11 @@ the arbiter between processes:
   records, writes the new file's length into its first line and renames it over
   ``msgids.jsonl``. A process that reads the marker (whether or not its own line followed
   it: a line after the marker is void, and written again) opens the new file and reads on
-  from that length (the content up to it is what it already applied). If the marker stays
-  without a new file for 2 s (the compacting process died), the reader writes the new file
-  itself from its own records. Start-up reads the whole journal with the same rule.
+  from that length (the content up to it is what it already applied; a process that
+  missed a whole rotation, as the header's generation shows, reads it from its start). If
+  the marker stays without a new file for 2 s (the compacting process died), the reader
+  writes the new file itself from its own records. Start-up reads the whole journal with
+  the same rule.
 * A torn line (a process killed during its write) is skipped, and the whole line written
   after it is still read; a write that cannot be made (disk full) answers the message with
   a 503 (retry) rather than without its record.
@@ -60,7 +62,8 @@ from app.gatekeeper.decisions.idempotency import (
 
 log = logging.getLogger("ybgate.gatekeeper")
 MOVED = b'["moved"]'
-HEADER_LEN = len(b'["base","00000000000000000000"]\n')
+HEADER = b'["base","%020d","%020d"]\n'  # the content's length, the generation
+HEADER_LEN = len(HEADER % (0, 0))
 CHUNK = 4 * 1024 * 1024  # bytes read at once (far more than the longest line)
 FOLLOW_S = 2.0  # how long a reader waits for the new file named by a marker
 
@@ -68,16 +71,13 @@ _encode = msgspec.json.encode
 _stored = msgspec.json.Decoder(Stored)
 
 
-def _header(base: int) -> bytes:
-    return b'["base","%020d"]\n' % base
-
-
-def _base(fd: int) -> int:
-    """The length of a rotated journal's content as its mover wrote it (0: not rotated)."""
+def _base(fd: int) -> tuple[int, int]:
+    """A rotated journal's header: the length of the content its mover wrote, and how
+    many rotations made it ((0, 0): never rotated)."""
     head = os.pread(fd, HEADER_LEN, 0)
     if len(head) == HEADER_LEN and head.startswith(b'["base","'):
-        return int(head[9:29])
-    return 0
+        return int(head[9:29]), int(head[32:52])
+    return 0, 0
 
 
 def _open_appending(path: os.PathLike[str] | str) -> int:
@@ -97,6 +97,7 @@ class SharedIdempotency(LocalIdempotency):
         self.lock_path = self.path.with_name("msgids.lock")
         self.next_path = self.path.with_name(self.path.name + ".next")
         self.offset = 0  # bytes of the journal applied here
+        self.gen = 0  # rotations of the journal read here (its header)
         self.voided = 0  # claims made here that an earlier line had won
 
     async def start(self) -> None:
@@ -106,8 +107,8 @@ class SharedIdempotency(LocalIdempotency):
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = _open_appending(self.path)
-        self.offset = 0
-        self._read(None)
+        self.offset, self.gen = 0, _base(self._fd)[1]
+        self._catch_up()
         self._bound()
 
     # -- claims and releases (on the event loop) --------------------------------------------
@@ -118,7 +119,7 @@ class SharedIdempotency(LocalIdempotency):
         try:
             held = self.records.get(key)
             if held is not None and held.expires > now:
-                self._read(None)  # a release written meanwhile frees it
+                self._catch_up()  # a release written meanwhile frees it
                 held = self.records.get(key)
                 if held is not None and held.expires > now:
                     return held.record
@@ -166,7 +167,7 @@ class SharedIdempotency(LocalIdempotency):
     def _expire(self) -> None:
         """Every 50 ms (``_run``): other processes' new lines applied, then the expired
         records dropped."""
-        self._read(None)
+        self._catch_up()
         self._bound()
         super()._expire()
 
@@ -192,6 +193,11 @@ class SharedIdempotency(LocalIdempotency):
                 return
             # the journal moved before this line: written again in the new one
         raise OSError("msgid journal: moved three times during one write")
+
+    def _catch_up(self) -> None:
+        """Every line written so far applied (into the new journal if it moved)."""
+        while not self._read(None):
+            pass
 
     def _read(self, end: int | None) -> bool:
         """Apply the lines from ``self.offset`` to ``end`` (None: the file's end; a last line
@@ -259,13 +265,19 @@ class SharedIdempotency(LocalIdempotency):
                 self._take_over(ino)
                 return
             time.sleep(0.001)
-        self._switch(fd, _base(fd))
+        self._switch(fd, *_base(fd))
 
-    def _switch(self, fd: int, base: int) -> None:
+    def _switch(self, fd: int, base: int, gen: int) -> None:
+        """On to the journal ``fd``, whose first ``base`` bytes hold what was read here,
+        unless it is not the next rotation (two while this process did not read: then it
+        is read again from its start)."""
         old, self._fd = self._fd, fd
         if old is not None:
             os.close(old)
-        self.offset = base
+        if gen != self.gen + 1:
+            self.records.clear()
+            self.bytes, base = 0, 0
+        self.offset, self.gen = base, gen
         self.lines = len(self.records)
         self._dirty = True
 
@@ -281,7 +293,7 @@ class SharedIdempotency(LocalIdempotency):
             if moved:  # another reader did it meanwhile
                 self._follow()
                 return
-            write_file(self.next_path, [_header(0), *stored_lines(list(self.records.items()))])
+            write_file(self.next_path, [HEADER % (0, 0), *stored_lines(list(self.records.items()))])
             self._install(b"")
         finally:
             os.close(lock)
@@ -291,14 +303,15 @@ class SharedIdempotency(LocalIdempotency):
         length in its header, renamed over the journal and followed."""
         new = os.open(self.next_path, os.O_WRONLY)
         try:
-            base = os.lseek(new, 0, os.SEEK_END)
-            if tail:
-                base += os.write(new, tail)
-            os.pwrite(new, _header(base), 0)
+            os.lseek(new, 0, os.SEEK_END)
+            while tail:
+                tail = tail[os.write(new, tail) :]
+            base = os.lseek(new, 0, os.SEEK_CUR)
+            os.pwrite(new, HEADER % (base, self.gen + 1), 0)
             os.replace(self.next_path, self.path)
         finally:
             os.close(new)
-        self._switch(_open_appending(self.path), base)
+        self._switch(_open_appending(self.path), base, self.gen + 1)
         self.compactions += 1
 
     async def compact(self) -> bool:
@@ -314,9 +327,9 @@ class SharedIdempotency(LocalIdempotency):
             return False
         self._compacting = []
         try:
-            self._read(None)
+            self._catch_up()
             since, live = self.offset, list(self.records.items())
-            lines = [_header(0), *stored_lines(live)]
+            lines = [HEADER % (0, 0), *stored_lines(live)]
             await asyncio.to_thread(write_file, self.next_path, lines)
             self._move(since)  # on the event loop from here: no line of ours meanwhile
         finally:
