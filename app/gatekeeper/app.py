@@ -294,7 +294,11 @@ def _claims(settings: Settings) -> tuple[IdempotencyStore, NonceStore]:
     # pre-forked workers (server/prefork.py) share their msgid records through the journal
     local = LocalIdempotency if workers.SUPERVISION is None else SharedIdempotency
     return (
-        local(settings.idempotency_dir, max_bytes=settings.idempotency_max_bytes),
+        local(
+            settings.idempotency_dir,
+            max_bytes=settings.idempotency_max_bytes,
+            fsync_s=settings.journal_fsync_s,  # the decisions' power-loss bound, theirs too
+        ),
         LocalNonces(settings.gateway_nonce_memory_bytes),
     )
 

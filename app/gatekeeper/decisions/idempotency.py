@@ -13,7 +13,9 @@ the (institution, msgid) already has one, and returns the one that won.
   append-only journal ``msgids.jsonl`` under ``YBGATE_IDEMPOTENCY_DIR``, appended at the
   end of each event-loop turn (like the decision journal, before the answers of that
   turn go out, so a killed process loses no record it answered from) and fsynced on a
-  thread every 50 ms (what a power loss can take), reloaded and compacted at start-up
+  thread every ``YBGATE_JOURNAL_FSYNC_S`` (1 s, the decision journal's bound: a power
+  loss takes no more records than decisions, and each fsync is a commit of the file
+  system's journal, off the request path but not free), reloaded and compacted at start-up
   and compacted while running: once the journal holds at least ``COMPACT_MIN_LINES``
   lines and more dead ones (expired, released, evicted, superseded) than live ones, the
   live records are written to a new file on a thread and swapped in on the event loop
@@ -106,9 +108,12 @@ class LocalIdempotency:
         directory: str | os.PathLike[str],
         interval: float = 0.05,
         max_bytes: int = 256 * 1024 * 1024,
+        fsync_s: float = 1.0,
     ) -> None:
         self.path = Path(directory) / "msgids.jsonl"
         self.interval = interval
+        self.fsync_s = fsync_s
+        self._synced_at = 0.0
         self.max_bytes = max_bytes
         self.records: dict[str, Held] = {}
         self.pending: list[bytes] = []
@@ -228,8 +233,10 @@ class LocalIdempotency:
                 self._expire()
                 if self.pending:
                     self._flush()
-                if self._dirty and self._fd is not None:
+                due = time.monotonic() - self._synced_at >= self.fsync_s
+                if due and self._dirty and self._fd is not None:
                     self._dirty = False
+                    self._synced_at = time.monotonic()
                     await asyncio.to_thread(os.fsync, self._fd)
                 if self.lines >= COMPACT_MIN_LINES and self.lines > 2 * len(self.records):
                     await self.compact()

@@ -92,8 +92,9 @@ class SharedIdempotency(LocalIdempotency):
         directory: str | os.PathLike[str],
         interval: float = 0.05,
         max_bytes: int = 256 * 1024 * 1024,
+        fsync_s: float = 1.0,
     ) -> None:
-        super().__init__(directory, interval, max_bytes)
+        super().__init__(directory, interval, max_bytes, fsync_s)
         self.lock_path = self.path.with_name("msgids.lock")
         self.next_path = self.path.with_name(self.path.name + ".next")
         self.offset = 0  # bytes of the journal applied here
