@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from app.core.db import create_engine, create_sessionmaker
+from app.core.tasks import cancelled
 from app.registry.heap import settle_heap
 from app.registry.snapshot import load_snapshot as load_snapshot_file
 from app.registry.store import RegistryGapError, RegistryStore
@@ -44,11 +45,8 @@ class _Polling(abc.ABC):
         self._task = asyncio.create_task(self.run(), name=f"ybgate-{type(self).__name__}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         await self.close()
 
     async def close(self) -> None:

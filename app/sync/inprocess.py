@@ -12,11 +12,11 @@ so ``/readyz``, honest.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.tasks import cancelled
 from app.registry.source import load_snapshot
 from app.registry.store import RegistryStore
 from app.sync.outbox import catch_up_store
@@ -50,11 +50,8 @@ class InProcessFeed:
         self._task = asyncio.create_task(self._heartbeat(), name="ybgate-inprocess-heartbeat")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def _heartbeat(self) -> None:
         while True:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -27,6 +26,7 @@ from typing import Any
 import orjson
 
 from app.core.settings import get_settings
+from app.core.tasks import cancelled
 from app.registry.compact import Registry
 from app.registry.facts import Patch
 from app.registry.store import RegistryStore
@@ -119,10 +119,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
-        if load is not None:
-            load.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await load
+        await cancelled(load)
         await follower.stop()
 
 

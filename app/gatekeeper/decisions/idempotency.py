@@ -44,6 +44,7 @@ import msgspec
 from redis.exceptions import RedisError
 
 from app.core.errors import NotReady
+from app.core.tasks import cancelled
 
 log = logging.getLogger("ybgate.gatekeeper")
 WINDOW_S = 24 * 3600
@@ -161,11 +162,8 @@ class LocalIdempotency:
             os.close(fd)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         self._flush()
         if self._fd is not None:
             await asyncio.to_thread(os.fsync, self._fd)

@@ -42,6 +42,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from app.core.tasks import cancelled
 from app.gatekeeper.decisions.spill import SUFFIX, Item, Packer, json_buffers, write_all
 
 log = logging.getLogger("ybgate.decisions")
@@ -245,11 +246,8 @@ class Journal:
     async def stop(self, kept: int) -> None:
         """After the decision log has drained: drop what it kept, leave the rest on disk
         for the next process to replay (all of it with the spill sink)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         if self._syncing is not None:
             with contextlib.suppress(OSError):
                 await self._syncing

@@ -20,7 +20,6 @@ held: a visit sent again with another ``med_type`` is forgotten.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from app.core.errors import NotReady
+from app.core.tasks import cancelled
 
 log = logging.getLogger("ybgate.gatekeeper")
 ENTRY_BYTES = 200  # two dict slots, a tuple key and a float, besides the id itself
@@ -96,11 +96,8 @@ class VisitMemory:
         self._task = asyncio.create_task(self._purge_loop(), name="ybgate-visit-purge")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def _purge_loop(self) -> None:
         while True:

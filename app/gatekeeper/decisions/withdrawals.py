@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import create_engine
+from app.core.tasks import cancelled
 from app.gatekeeper.decisions.spill import write_all
 from app.models import DecisionWithdrawal
 
@@ -157,11 +158,8 @@ class WithdrawalLog:
         self._task = asyncio.create_task(self._run(), name="ybgate-withdrawal-log")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         self._flush()
         with contextlib.suppress(Exception):
             await self._insert_queue()

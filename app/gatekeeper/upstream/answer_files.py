@@ -26,6 +26,7 @@ from pathlib import Path
 
 import msgspec
 
+from app.core.tasks import cancelled
 from app.gatekeeper.upstream.answers import WINDOW_S, LocalAnswers, key_of, pack
 from app.gatekeeper.upstream.client import Answer
 
@@ -76,11 +77,8 @@ class FileAnswers(LocalAnswers):
         return found
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         fds, self._retired = [*self._retired, *([self._fd] if self._fd is not None else [])], []
         self._fd = None
         await asyncio.to_thread(_sync_close, fds)
