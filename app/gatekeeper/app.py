@@ -274,6 +274,8 @@ async def _start_decisions(settings: Settings) -> tuple[DecisionLog, Journal]:
         settings.decision_log_dir,
         sink=settings.decision_log_sink,
         partitions_ahead=settings.decision_partitions_ahead,
+        replay_batch=settings.decision_replay_batch,
+        replay_share=settings.decision_replay_share,
     )
     await dlog.start()
     journal = Journal(
