@@ -7,6 +7,7 @@ read a chunk at a time (never the whole file decoded at once)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -60,6 +61,13 @@ async def post(client: httpx.AsyncClient, sid: str) -> str:
     return str(r.json()["decision_id"])
 
 
+def gauges(r: httpx.Response) -> dict[str, float]:
+    """The decision log's gauges of a /metrics page, by name without the prefix."""
+    assert r.status_code == 200
+    found = re.findall(r"^ybgate_decision_log_(\w+) (\S+)$", r.text, re.M)
+    return {name: float(value) for name, value in found}
+
+
 async def table_ids(url: str) -> list[str]:
     engine = create_async_engine(url)
     async with engine.connect() as conn:
@@ -89,7 +97,7 @@ async def test_backlog_drains_while_live_requests_are_answered_first(
             dlog.use_database(down)  # PostgreSQL unreachable: the decisions spill
             answered += [await post(client, f"OUT-{i}") for i in range(1200)]
             await wait_until(lambda: dlog.spilled == 1200 and not dlog.queue)
-            assert dlog.backlog() == 1200
+            assert gauges(await client.get("/metrics"))["backlog"] == 1200
             dlog.use_database(pg_gk_db)  # back: the backlog is replayed
             during: list[tuple[int, int]] = []  # (to replay, live rows in the table)
             started = time.monotonic()
@@ -103,9 +111,12 @@ async def test_backlog_drains_while_live_requests_are_answered_first(
             # Live decisions reached the table while the backlog was still there...
             assert any(backlog > 100 and live > 0 for backlog, live in during)
             # ...and the replay yielded to them (it paused) yet drained under live load.
-            assert dlog._replay.paused > 0
+            assert dlog.replay_paused_s > 0
             assert dlog.replayed == 1200
             assert i > 10
+            after = gauges(await client.get("/metrics"))
+            assert after["replayed"] == 1200
+            assert after["replay_paused_seconds"] > 0
             left = [p.name for p in spill_files(dlog.spill_dir) if "-journal" not in p.name]
             assert left == []  # replayed files are deleted (the journal's own remain)
     ids = await table_ids(pg_gk_db)

@@ -185,6 +185,11 @@ class DecisionLog:
         return len(self._writing) + len(self.queue) + max(0, self.spilled - self.replayed)
 
     @property
+    def replay_paused_s(self) -> float:
+        """Seconds the replay has paused so far, yielding to live traffic."""
+        return self._replay.paused
+
+    @property
     def database_down(self) -> bool:
         return time.monotonic() < self._db_down_until
 
