@@ -162,3 +162,23 @@ def test_the_pause_keeps_the_replay_to_its_share(tmp_path: Path) -> None:
     assert replay.ready(time.monotonic(), lambda: [tmp_path])
     with pytest.raises(ValueError, match="share"):
         Replayer(tmp_path, 100, 0.0)
+
+
+def test_the_share_rises_so_the_backlog_is_in_by_the_deadline(tmp_path: Path) -> None:
+    """A small backlog keeps to the configured share; one that would not be in within
+    ``drain_s`` at that share gets the share it needs; from the deadline on, full speed."""
+    replay = Replayer(tmp_path, 1000, 0.25, drain_s=8.0)
+    now = time.monotonic()
+    replay.deadline = now + 8.0
+    # 1,000 rows in 0.1 s: 10,000 left is 1 s of work, 8 s left: the configured 0.25
+    assert replay.share_needed(0.1, 1000, 10_000, now) == 0.25
+    # 60,000 left is 6 s of work in 8 s: 0.75 of the time
+    assert replay.share_needed(0.1, 1000, 60_000, now) == pytest.approx(0.75)
+    # 100,000 left cannot be in by then: as fast as it goes
+    assert replay.share_needed(0.1, 1000, 100_000, now) == 1.0
+    # a backlog of unknown size (an earlier process's files): the configured share
+    assert replay.share_needed(0.1, 1000, 0, now) == 0.25
+    # past the deadline: no pause at all
+    assert replay.share_needed(0.1, 1000, 10_000, now + 9.0) == 1.0
+    replay.pace(0.1, True, 1000, 60_000)
+    assert replay.next_at - time.monotonic() == pytest.approx(0.1 * 0.25 / 0.75, abs=0.05)

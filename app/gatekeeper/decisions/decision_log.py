@@ -92,6 +92,7 @@ class DecisionLog:
         probe_timeout: float = 1.0,
         replay_batch: int = 1_000,
         replay_share: float = 0.25,
+        replay_drain_s: float = 8.0,
         partitions_ahead: int = 7,
     ) -> None:
         self.database_url = database_url
@@ -109,7 +110,7 @@ class DecisionLog:
         self.offer_wait = offer_wait
         self.probe_max = probe_max
         self.probe_timeout = probe_timeout
-        self._replay = Replayer(self.spill_dir, replay_batch, replay_share)
+        self._replay = Replayer(self.spill_dir, replay_batch, replay_share, replay_drain_s)
         self._live_at = 0.0  # monotonic: when a live batch was last taken
         self.partitions_ahead = partitions_ahead
         self._partitions_at = 0.0  # when the day partitions ahead were last ensured
@@ -364,6 +365,7 @@ class DecisionLog:
         if not replay.busy:
             await asyncio.to_thread(self._spill.close)  # new spills go to a new file
             if not await replay.take(self._spill_files()):
+                replay.idle()
                 return
         started = time.monotonic()
         try:
@@ -375,7 +377,8 @@ class DecisionLog:
         self.replayed += n
         self._backoff = 0.0
         now = time.monotonic()
-        replay.pace(now - started, live=now - self._live_at < LIVE_S)
+        backlog = max(0, self.spilled - self.replayed)
+        replay.pace(now - started, now - self._live_at < LIVE_S, n, backlog)
 
     async def _insert_replayed(self, rows: list[codec.Decision], records: Records) -> None:
         await self._insert(rows, replay=True, records=records)

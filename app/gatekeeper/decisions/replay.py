@@ -12,9 +12,12 @@ again while requests keep arriving on the same event loop. The replay therefore:
   rows for ``COPY``) on a thread, not on the event loop;
 * keeps to a duty cycle while live decisions arrive (one within ``LIVE_S``): after a
   chunk that took ``t`` seconds it waits ``t * (1 - share) / share``, so replaying takes
-  at most ``share`` (``YBGATE_DECISION_REPLAY_SHARE``, 0.25) of the wall time; with no
-  live traffic it runs at full speed. The backlog keeps draining under any load: at
-  least one chunk per ``t / share`` seconds.
+  ``share`` of the wall time; with no live traffic it runs at full speed;
+* and still drains within ``drain_s`` (``YBGATE_DECISION_REPLAY_DRAIN_S``, 8 s) of the
+  replay's start where the database can take it: ``share`` is at least
+  ``YBGATE_DECISION_REPLAY_SHARE`` (0.25) and at least what the rest of the backlog
+  needs at the speed of the last chunk to be in before the deadline (past it: full
+  speed). A small backlog drains gently; a large one as fast as the database takes it.
 """
 
 from __future__ import annotations
@@ -145,12 +148,14 @@ def finish(path: Path, reader: SpillReader) -> None:
 class Replayer:
     """The replay's state: the file being replayed, and when the next chunk may go."""
 
-    def __init__(self, directory: Path, chunk: int, share: float) -> None:
+    def __init__(self, directory: Path, chunk: int, share: float, drain_s: float = 8.0) -> None:
         if not 0 < share <= 1:
             raise ValueError(f"replay share must be in (0, 1], not {share!r}")
         self.directory = directory
         self.chunk = chunk
         self.share = share
+        self.drain_s = drain_s
+        self.deadline = 0.0  # monotonic: the backlog in by then (0: no replay under way)
         self.next_at = 0.0  # monotonic: no chunk before
         self.scan_at = 0.0  # monotonic: no look for files before
         self.paused = 0.0  # seconds of pauses so far (yielding to live traffic)
@@ -172,6 +177,7 @@ class Replayer:
         if files():
             return True
         self.scan_at = now + SCAN_S
+        self.idle()
         return False
 
     async def take(self, files: list[Path]) -> bool:
@@ -209,12 +215,33 @@ class Replayer:
             log.info("decision log: replayed spill file %s", path.name)
         return len(rows)
 
-    def pace(self, took: float, live: bool) -> None:
-        """After a chunk that took ``took`` seconds: while live decisions arrive, pause so
-        the replay keeps to its share of the wall time."""
-        pause = took * (1 - self.share) / self.share if live else 0.0
+    def pace(self, took: float, live: bool, rows: int = 0, backlog: int = 0) -> None:
+        """After a chunk of ``rows`` that took ``took`` seconds, ``backlog`` decisions
+        left (0: not known): while live decisions arrive, pause so the replay keeps to
+        the share it needs (see the module doc)."""
+        now = time.monotonic()
+        if not self.deadline:
+            self.deadline = now + self.drain_s
+        share = self.share_needed(took, rows, backlog, now) if live else 1.0
+        pause = took * (1 - share) / share
         self.paused += pause
-        self.next_at = time.monotonic() + pause
+        self.next_at = now + pause
+
+    def share_needed(self, took: float, rows: int, backlog: int, now: float) -> float:
+        """The configured share, raised to what finishing ``backlog`` by the deadline at
+        this chunk's speed needs (the configured one when the backlog is not known: files
+        of an earlier process); 1 from the deadline on."""
+        left = self.deadline - now
+        if left <= 0:
+            return 1.0
+        if rows <= 0 or backlog <= 0:
+            return self.share
+        work = backlog * took / rows  # seconds of replay at full speed
+        return min(1.0, max(self.share, work / left))
+
+    def idle(self) -> None:
+        """Nothing left to replay: the next replay gets a deadline of its own."""
+        self.deadline = 0.0
 
     def release(self) -> None:
         if self._file is not None:
