@@ -105,6 +105,7 @@ class Load:
     latencies: list[float] = field(default_factory=list)  # from when due
     service: list[float] = field(default_factory=list)  # from when sent
     when: list[float] = field(default_factory=list)  # due, seconds after the start
+    started: float = 0.0  # perf_counter at the start of the schedule
 
     async def run(self, seconds: float, tag: str) -> float:
         """Send ``rate * seconds`` messages; the messages/s achieved."""
@@ -133,7 +134,7 @@ class Load:
                 self.service.append(done - sent)
                 self.when.append(due - start)
 
-            start = time.perf_counter()
+            start = self.started = time.perf_counter()
             for i in range(n):
                 due = start + i / self.rate
                 delay = due - time.perf_counter()
@@ -155,6 +156,19 @@ class Load:
             xs = sorted(by[k])
             out.append(f"{k * width:g}s {xs[int(len(xs) * 0.99)] * 1000:.0f}")
         return ", ".join(out)
+
+    def between(self, t0: float, t1: float) -> str:
+        """p99 and max (from when due, ms) of the messages due between perf_counter
+        ``t0`` and ``t1``, and how many."""
+        xs = sorted(
+            lat
+            for t, lat in zip(self.when, self.latencies, strict=True)
+            if t0 <= self.started + t <= t1
+        )
+        if not xs:
+            return "no message"
+        p99 = xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1000
+        return f"p99 {p99:.0f} ms, max {xs[-1] * 1000:.0f} ms ({len(xs)} messages)"
 
     def p(self, q: float, *, sent: bool = False) -> float:
         """Percentile ``q`` of the latencies in ms: from when due (open loop), or from
@@ -209,9 +223,10 @@ async def rows(url: str) -> int:
         await conn.close()
 
 
-async def outage(pg: Postgres, url: str, load: Load, args: Ingest) -> tuple[float, int]:
+async def outage(pg: Postgres, url: str, load: Load, args: Ingest) -> tuple[float, int, float]:
     """Load with the database stopped ``outage_s`` seconds: (seconds from the database
-    answering again until every decision decided before is a row, rows before that)."""
+    answering again until every decision decided before is a row, rows before that,
+    perf_counter when it answered again)."""
     from app.registry.decision_codec import id_floor
 
     async def crash_and_watch() -> tuple[float, list[tuple[float, int]], object]:
@@ -235,14 +250,14 @@ async def outage(pg: Postgres, url: str, load: Load, args: Ingest) -> tuple[floa
     seconds = args.after_s / 3 + args.outage_s + args.after_s
     watch = asyncio.create_task(crash_and_watch())
     await load.run(seconds, "INGO")
-    _, seen, floor = await watch
+    up, seen, floor = await watch
     conn = await asyncpg.connect(url)
     try:
         final = int(await conn.fetchval(COUNT_BELOW, floor))
     finally:
         await conn.close()
     reached = [t for t, n in seen if n >= final]
-    return (reached[0] if reached else float("inf")), final
+    return (reached[0] if reached else float("inf")), final, up
 
 
 @dataclass
@@ -291,7 +306,13 @@ def steady(
 def run(work: Path, pg: Postgres, url: str, pg_bin: str, args: Ingest) -> None:
     """The four phases (module docstring), PostgreSQL started durable; prints the
     figures."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YBGATE_")}
+    # The caller's YBGATE_* settings are not the benchmark's, but the replay's tuning
+    # (YBGATE_DECISION_REPLAY_SHARE, _BATCH) is passed on, to compare settings.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("YBGATE_") or k.startswith("YBGATE_DECISION_REPLAY_")
+    }
     env.update(
         YBGATE_DATABASE_URL=url,
         YBGATE_SECRETS_KEY=base64.b64encode(os.urandom(32)).decode(),
@@ -314,7 +335,7 @@ def run(work: Path, pg: Postgres, url: str, pg_bin: str, args: Ingest) -> None:
         flush=True,
     )
     during = Load(gk.url, token, args.rate)
-    drained, below = uvloop.run(outage(pg, dsn, during, args))
+    drained, below, up_at = uvloop.run(outage(pg, dsn, during, args))
     gk.stop()
     print(
         f"outage of {args.outage_s:g} s under load ({during.ok} answered, {during.failed} "
@@ -322,6 +343,7 @@ def run(work: Path, pg: Postgres, url: str, pg_bin: str, args: Ingest) -> None:
         f"ms from when sent): every decision answered before the database returned "
         f"({below} rows) in the table {drained:.1f} s after it returned (bar 10 s)"
     )
+    print(f"  while the backlog drained: {during.between(up_at, up_at + drained)}")
     if during.first_error:
         print(f"  first failure: {during.first_error}")
     stop, up = args.after_s / 3, args.after_s / 3 + args.outage_s

@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     # "database": decisions go to PostgreSQL (spilling to files while it is down);
     # "spill": files only (the bench), replayed by a later process with the database sink.
     decision_log_sink: Literal["database", "spill"] = "database"
+    # After an outage, the spilled backlog is replayed into the database in chunks of
+    # decision_replay_batch rows; while live decisions arrive the replay takes at most
+    # decision_replay_share of the wall time (1: no limit), at full speed when idle.
+    decision_replay_batch: int = Field(default=1000, ge=1, le=100_000)
+    decision_replay_share: float = Field(default=0.25, gt=0, le=1)
+    # ... and the share rises as needed for the backlog to be in within this many seconds
+    # of the replay's start (at the speed the database takes it; past it: full speed).
+    decision_replay_drain_s: float = Field(default=8.0, gt=0)
     # PostgreSQL: days of decisions kept in the table (daily partitions); older days are
     # exported to Parquet under decision_archive_dir and dropped (`ybgate decisions
     # archive`). Partitions are created this many days ahead.

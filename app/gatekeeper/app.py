@@ -276,6 +276,9 @@ async def _start_decisions(settings: Settings) -> tuple[DecisionLog, Journal]:
         settings.decision_log_dir,
         sink=settings.decision_log_sink,
         partitions_ahead=settings.decision_partitions_ahead,
+        replay_batch=settings.decision_replay_batch,
+        replay_share=settings.decision_replay_share,
+        replay_drain_s=settings.decision_replay_drain_s,
     )
     await dlog.start()
     journal = Journal(

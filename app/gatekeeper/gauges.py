@@ -107,6 +107,11 @@ def runtime_gauges(
         gauge(p + "spill_failures", "Failed spill writes.", lambda: dlog.spill_failures),
         gauge(p + "spill_files", "Spill files awaiting replay.", lambda: dlog.pending_spill_files),
         gauge(
+            p + "replay_paused_seconds",
+            "Seconds the replay of spilled decisions paused, yielding to live traffic.",
+            lambda: dlog.replay_paused_s,
+        ),
+        gauge(
             p + "backlog",
             "Decisions answered but not in the database yet (queue and unreplayed spill).",
             dlog.backlog,

@@ -247,10 +247,10 @@ async def test_slow_database_spills_the_backlog_instead_of_refusing(
     real_insert = dlog._insert
     slow = True
 
-    async def slow_insert(rows: list[Any], *, replay: bool = False) -> None:
+    async def slow_insert(rows: list[Any], *, replay: bool = False, records: Any = None) -> None:
         if slow:
             await asyncio.sleep(0.3)  # far slower than the traffic
-        await real_insert(rows, replay=replay)
+        await real_insert(rows, replay=replay, records=records)
 
     monkeypatch.setattr(dlog, "_insert", slow_insert)
     await dlog.start()

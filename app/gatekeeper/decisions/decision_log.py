@@ -21,9 +21,11 @@ When the sink is slow or down, nothing is dropped silently:
   than the traffic, the backlog is spilled at once (appending to a file is far cheaper
   than inserting) instead of letting requests wait.
 * When the queue is short and the database answers, spilled files (also those left by
-  an earlier process; rotated at 16 MB of JSON) are replayed into it oldest first, one chunk per
-  tick, and deleted when fully inserted. Replays are idempotent (``ON CONFLICT DO
-  NOTHING`` on the key ``(institution_code, decision_id)``).
+  an earlier process; rotated at 16 MB of JSON) are replayed into it oldest first, one
+  chunk of ``replay_batch`` rows per tick after the live batch, and deleted when fully
+  inserted; while live decisions arrive the replay takes at most ``replay_share`` of the
+  wall time (``replay.py``). Replays are idempotent (``ON CONFLICT DO NOTHING`` on the
+  key ``(institution_code, decision_id)``).
 * If even the spill fails (disk full, directory not writable), the batch goes back to
   the head of the queue. The queue is bounded (``max_queue``); when it is full the
   request waits up to ``offer_wait`` seconds for room and then gets a 503 problem: the
@@ -51,14 +53,9 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.db import create_engine
-from app.gatekeeper.decisions.sink import Sink
-from app.gatekeeper.decisions.spill import (
-    Item,
-    SpillWriter,
-    claim,
-    decode_item,
-    spill_files,
-)
+from app.gatekeeper.decisions.replay import LIVE_S, Replayer
+from app.gatekeeper.decisions.sink import Records, Sink
+from app.gatekeeper.decisions.spill import Item, SpillWriter, decode_item, spill_files
 from app.registry import decision_codec as codec
 
 log = logging.getLogger("ybgate.decisions")
@@ -93,7 +90,9 @@ class DecisionLog:
         offer_wait: float = 2.0,
         probe_max: float = 2.0,
         probe_timeout: float = 1.0,
-        replay_batch: int = 10_000,
+        replay_batch: int = 1_000,
+        replay_share: float = 0.25,
+        replay_drain_s: float = 8.0,
         partitions_ahead: int = 7,
     ) -> None:
         self.database_url = database_url
@@ -111,7 +110,8 @@ class DecisionLog:
         self.offer_wait = offer_wait
         self.probe_max = probe_max
         self.probe_timeout = probe_timeout
-        self.replay_batch = replay_batch
+        self._replay = Replayer(self.spill_dir, replay_batch, replay_share, replay_drain_s)
+        self._live_at = 0.0  # monotonic: when a live batch was last taken
         self.partitions_ahead = partitions_ahead
         self._partitions_at = 0.0  # when the day partitions ahead were last ensured
         self._spilling = False
@@ -131,7 +131,6 @@ class DecisionLog:
         self._db_down_until = 0.0
         self._backoff = 0.0
         self._spill = SpillWriter(self.spill_dir)
-        self._replaying: tuple[Path, int, list[codec.Decision]] | None = None
         self._disposing: asyncio.Task[None] | None = None
         self.last_written_ms = 0  # the newest decision id's millisecond in the table
 
@@ -178,13 +177,18 @@ class DecisionLog:
     def lag_seconds(self) -> float:
         """Age of the oldest decision answered but not in the table (queue or spill)."""
         oldest = self._writing[0][1] if self._writing else (self.queue[0][1] if self.queue else 0)
-        if self._replaying is not None and self._replaying[2]:
-            oldest = min(oldest or 1 << 62, self._replaying[2][0].decided_ms)
+        if self._replay.oldest_ms():
+            oldest = min(oldest or 1 << 62, self._replay.oldest_ms())
         return max(0.0, time.time() - oldest / 1000) if oldest else 0.0
 
     def backlog(self) -> int:
         """Decisions answered but not in the table yet (this process's count)."""
         return len(self._writing) + len(self.queue) + max(0, self.spilled - self.replayed)
+
+    @property
+    def replay_paused_s(self) -> float:
+        """Seconds the replay has paused so far, yielding to live traffic."""
+        return self._replay.paused
 
     @property
     def database_down(self) -> bool:
@@ -230,7 +234,9 @@ class DecisionLog:
             await self._probe()
         batch = self.queue[: self.batch_size]
         del self.queue[: len(batch)]
+        now = time.monotonic()
         if batch:
+            self._live_at = now
             self.limit = self.max_queue - len(batch)
             self._writing = batch
             try:
@@ -244,9 +250,9 @@ class DecisionLog:
         if (
             not self._stopping
             and self.sink == "database"
-            and len(self.queue) < self.batch_size
-            and time.monotonic() >= self._db_down_until
-            and (self._replaying is not None or self._spill_files())
+            and len(self.queue) < self.batch_size  # live batches go first
+            and now >= self._db_down_until
+            and self._replay.ready(now, self._spill_files)
         ):
             await self._replay_some()
         return True
@@ -281,6 +287,7 @@ class DecisionLog:
                 )
             self.spilled += len(batch)
             self.kept += len(batch)
+            self._replay.scan_at = 0.0  # a file to replay once the database is back
         except Exception:
             self.spill_failures += 1
             log.exception(
@@ -332,11 +339,13 @@ class DecisionLog:
             log.warning("decision log: partitions ahead not ensured (%r)", exc)
             self._partitions_at = time.monotonic() + 60
 
-    async def _insert(self, rows: list[codec.Decision], *, replay: bool = False) -> None:
+    async def _insert(
+        self, rows: list[codec.Decision], *, replay: bool = False, records: Records = None
+    ) -> None:
         if self._sink is None:
             raise RuntimeError("decision log not started")
         async with asyncio.timeout(self.write_timeout * (2 if replay else 1)):
-            await self._sink.write(rows, replay=replay)
+            await self._sink.write(rows, replay=replay, records=records)
         if rows:
             self.last_written_ms = max(self.last_written_ms, rows[-1].decided_ms)
 
@@ -349,36 +358,30 @@ class DecisionLog:
         self._release_replay()
 
     async def _replay_some(self) -> None:
-        """Insert the next chunk of the oldest spill file this process can lock (one chunk
-        per tick, so live traffic keeps its turn); delete the file once all of it is in."""
-        if self._replaying is None:
+        """One chunk of the oldest spill file this process can lock (after the live batch
+        of the tick), then the pause that keeps the replay to its share of the time while
+        live decisions arrive; a file is deleted once all of it is in."""
+        replay = self._replay
+        if not replay.busy:
             await asyncio.to_thread(self._spill.close)  # new spills go to a new file
-            for path in self._spill_files():
-                claimed = await asyncio.to_thread(claim, path)
-                if claimed is not None:
-                    self._replaying = (path, *claimed)
-                    break
-            else:
+            if not await replay.take(self._spill_files()):
+                replay.idle()
                 return
-        path, _, rows = self._replaying
-        chunk = rows[: self.replay_batch]
+        started = time.monotonic()
         try:
-            if chunk:
-                await self._insert(chunk, replay=True)
+            n = await replay.step(self._insert_replayed)
         except Exception as exc:
             self._db_failed(exc)
             return
-        self.written += len(chunk)
-        self.replayed += len(chunk)
+        self.written += n
+        self.replayed += n
         self._backoff = 0.0
-        del rows[: len(chunk)]
-        if not rows:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            self._release_replay()
-            log.info("decision log: replayed spill file %s", path.name)
+        now = time.monotonic()
+        backlog = max(0, self.spilled - self.replayed)
+        replay.pace(now - started, now - self._live_at < LIVE_S, n, backlog)
+
+    async def _insert_replayed(self, rows: list[codec.Decision], records: Records) -> None:
+        await self._insert(rows, replay=True, records=records)
 
     def _release_replay(self) -> None:
-        if self._replaying is not None:
-            os.close(self._replaying[1])  # unlocks: the file, if still there, stays for later
-            self._replaying = None
+        self._replay.release()

@@ -23,6 +23,7 @@ from app.registry import decision_codec as codec
 
 COLUMNS = codec.ROW_COLUMNS
 STAGE = "ybgate_decision_stage"
+Records = list[tuple[Any, ...]] | None  # the rows' values for COPY, when made already
 
 
 class Sink:
@@ -48,13 +49,18 @@ class Sink:
                 await conn.exec_driver_sql(partitions.create_sql(day))
         return len(days)
 
-    async def write(self, rows: list[codec.Decision], *, replay: bool = False) -> None:
+    async def write(
+        self, rows: list[codec.Decision], *, replay: bool = False, records: Records = None
+    ) -> None:
+        """Insert ``rows``; ``records``: their values (``codec.row_values``), when made
+        already (a replay makes them on a thread)."""
         if not rows:
             return
         if not self.postgres:
             await self._insert_or_ignore(rows)
             return
-        records = [codec.row_values(d) for d in rows]
+        if records is None:
+            records = [codec.row_values(d) for d in rows]
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             pg: Any = raw.driver_connection

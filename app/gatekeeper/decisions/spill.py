@@ -58,7 +58,7 @@ class LineInput(Protocol):
 Item = tuple[str, int, str, str, int, str, str, str, bytes, bytes]
 SUFFIX = ".ybz"
 COMPACT_SUFFIX = ".ybd"  # files of the previous version: one compact record a frame
-_FRAME = struct.Struct("<II")
+FRAME = struct.Struct("<II")
 _IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX"))
 ROTATE_BYTES = 16 << 20  # of JSON (before zstd): a spill file is closed past it (a
 # replay reads and decompresses a whole file)
@@ -133,7 +133,7 @@ def decode_item(item: Item) -> codec.Decision:
 
 
 def frame(record: bytes) -> bytes:
-    return _FRAME.pack(len(record), zlib.crc32(record)) + record
+    return FRAME.pack(len(record), zlib.crc32(record)) + record
 
 
 _heads: dict[str, bytes] = {}
@@ -260,11 +260,11 @@ def claim(path: Path) -> tuple[int, list[codec.Decision]] | None:
 def read_spill(suffix: str, data: bytes) -> tuple[list[codec.Decision], bytes]:
     """The decisions of a spill file's bytes, and what could not be read."""
     if suffix == ".jsonl":
-        return _read_json(data)
+        return read_json(data)
     if suffix == COMPACT_SUFFIX:
         return read_frames(data)
     text, bad = unpack_frames(data)
-    rows, torn = _read_json(text)
+    rows, torn = read_json(text)
     return rows, torn + bad
 
 
@@ -273,16 +273,16 @@ def unpack_frames(data: bytes) -> tuple[bytes, bytes]:
     z = zstandard.ZstdDecompressor().decompressobj()
     out: list[bytes] = []
     pos, end = 0, len(data)
-    while pos + _FRAME.size <= end:
-        size, crc = _FRAME.unpack_from(data, pos)
-        chunk = data[pos + _FRAME.size : pos + _FRAME.size + size]
+    while pos + FRAME.size <= end:
+        size, crc = FRAME.unpack_from(data, pos)
+        chunk = data[pos + FRAME.size : pos + FRAME.size + size]
         if len(chunk) < size or zlib.crc32(chunk) != crc:
             break
         try:
             out.append(z.decompress(chunk))
         except zstandard.ZstdError:
             break
-        pos += _FRAME.size + size
+        pos += FRAME.size + size
     return b"".join(out), data[pos:]
 
 
@@ -290,20 +290,20 @@ def read_frames(data: bytes) -> tuple[list[codec.Decision], bytes]:
     """A ``.ybd`` file (one compact record a frame)."""
     rows: list[codec.Decision] = []
     pos, end = 0, len(data)
-    while pos + _FRAME.size <= end:
-        size, crc = _FRAME.unpack_from(data, pos)
-        record = data[pos + _FRAME.size : pos + _FRAME.size + size]
+    while pos + FRAME.size <= end:
+        size, crc = FRAME.unpack_from(data, pos)
+        record = data[pos + FRAME.size : pos + FRAME.size + size]
         if len(record) < size or zlib.crc32(record) != crc:
             break
         try:
             rows.append(codec.decode(record))
         except (codec.CodecError, ValueError, IndexError):
             break
-        pos += _FRAME.size + size
+        pos += FRAME.size + size
     return rows, data[pos:]
 
 
-def _read_json(data: bytes) -> tuple[list[codec.Decision], bytes]:
+def read_json(data: bytes) -> tuple[list[codec.Decision], bytes]:
     """JSON lines (a ``.ybz`` file's stream, or a ``.jsonl`` file)."""
     rows: list[codec.Decision] = []
     bad: list[bytes] = []
