@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     decision_replay_share: float = Field(default=0.25, gt=0, le=1)
     # ... and the share rises as needed for the backlog to be in within this many seconds
     # of the replay's start (at the speed the database takes it; past it: full speed).
-    decision_replay_drain_s: float = Field(default=8.0, gt=0)
+    decision_replay_drain_s: float = Field(default=6.0, gt=0)
     # PostgreSQL: days of decisions kept in the table (daily partitions); older days are
     # exported to Parquet under decision_archive_dir and dropped (`ybgate decisions
     # archive`). Partitions are created this many days ahead.

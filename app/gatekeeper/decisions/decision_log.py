@@ -23,8 +23,8 @@ When the sink is slow or down, nothing is dropped silently:
 * When the queue is short and the database answers, spilled files (also those left by
   an earlier process; rotated at 16 MB of JSON) are replayed into it oldest first, one
   chunk of ``replay_batch`` rows per tick after the live batch, and deleted when fully
-  inserted; while live decisions arrive the replay takes at most ``replay_share`` of the
-  wall time (``replay.py``). Replays are idempotent (``ON CONFLICT DO NOTHING`` on the
+  inserted; while live decisions arrive the replay takes ``replay_share`` of the wall
+  time, more when the backlog would not be in within ``replay_drain_s`` (``replay.py``). Replays are idempotent (``ON CONFLICT DO NOTHING`` on the
   key ``(institution_code, decision_id)``).
 * If even the spill fails (disk full, directory not writable), the batch goes back to
   the head of the queue. The queue is bounded (``max_queue``); when it is full the
@@ -92,7 +92,7 @@ class DecisionLog:
         probe_timeout: float = 1.0,
         replay_batch: int = 1_000,
         replay_share: float = 0.25,
-        replay_drain_s: float = 8.0,
+        replay_drain_s: float = 6.0,
         partitions_ahead: int = 7,
     ) -> None:
         self.database_url = database_url

@@ -13,7 +13,7 @@ again while requests keep arriving on the same event loop. The replay therefore:
 * keeps to a duty cycle while live decisions arrive (one within ``LIVE_S``): after a
   chunk that took ``t`` seconds it waits ``t * (1 - share) / share``, so replaying takes
   ``share`` of the wall time; with no live traffic it runs at full speed;
-* and still drains within ``drain_s`` (``YBGATE_DECISION_REPLAY_DRAIN_S``, 8 s) of the
+* and still drains within ``drain_s`` (``YBGATE_DECISION_REPLAY_DRAIN_S``, 6 s) of the
   replay's start where the database can take it: ``share`` is at least
   ``YBGATE_DECISION_REPLAY_SHARE`` (0.25) and at least what the rest of the backlog
   needs at the speed of the last chunk to be in before the deadline (past it: full
@@ -148,7 +148,7 @@ def finish(path: Path, reader: SpillReader) -> None:
 class Replayer:
     """The replay's state: the file being replayed, and when the next chunk may go."""
 
-    def __init__(self, directory: Path, chunk: int, share: float, drain_s: float = 8.0) -> None:
+    def __init__(self, directory: Path, chunk: int, share: float, drain_s: float = 6.0) -> None:
         if not 0 < share <= 1:
             raise ValueError(f"replay share must be in (0, 1], not {share!r}")
         self.directory = directory
