@@ -24,8 +24,9 @@ When the sink is slow or down, nothing is dropped silently:
   an earlier process; rotated at 16 MB of JSON) are replayed into it oldest first, one
   chunk of ``replay_batch`` rows per tick after the live batch, and deleted when fully
   inserted; while live decisions arrive the replay takes ``replay_share`` of the wall
-  time, more when the backlog would not be in within ``replay_drain_s`` (``replay.py``). Replays are idempotent (``ON CONFLICT DO NOTHING`` on the
-  key ``(institution_code, decision_id)``).
+  time, more when the backlog would not be in within ``replay_drain_s`` (``replay.py``).
+  Replays are idempotent (``ON CONFLICT DO NOTHING`` on the key
+  ``(institution_code, decision_id)``).
 * If even the spill fails (disk full, directory not writable), the batch goes back to
   the head of the queue. The queue is bounded (``max_queue``); when it is full the
   request waits up to ``offer_wait`` seconds for room and then gets a 503 problem: the
