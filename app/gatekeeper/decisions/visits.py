@@ -46,8 +46,9 @@ class VisitMemory:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.by_inst: dict[str, dict[str, float]] = {}
-        # Every visit held, oldest first (re-recording moves it last): eviction and expiry.
-        self.order: dict[tuple[str, str], float] = {}
+        # Every visit held ("inst\x00mdtrt_id"), oldest first (re-recording moves it last):
+        # eviction and expiry. Strings and floats only: never tracked by the cyclic GC.
+        self.order: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
     def of(self, inst: str) -> dict[str, float] | None:
@@ -56,7 +57,7 @@ class VisitMemory:
 
     def record(self, inst: str, mdtrt_id: str, emergency: bool, expires: float = 0.0) -> None:
         """Hold (``emergency``) or forget a visit; ``expires`` defaults to now + ttl."""
-        key = (inst, mdtrt_id)
+        key = f"{inst}\x00{mdtrt_id}"
         old = self.order.pop(key, None)
         if old is not None:
             self.bytes -= ENTRY_BYTES + len(mdtrt_id)
@@ -85,7 +86,7 @@ class VisitMemory:
             self._drop_oldest()
 
     def _drop_oldest(self) -> None:
-        (inst, mdtrt_id), _ = next(iter(self.order.items()))
+        inst, _, mdtrt_id = next(iter(self.order)).partition("\x00")
         self.record(inst, mdtrt_id, False)
 
     async def publish(self, inst: str, mdtrt_id: str, emergency: bool) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import deque
 from typing import NamedTuple, Protocol
 
 import redis.asyncio as aioredis
@@ -29,7 +28,7 @@ from app.sync.redis_keys import connect
 NONCE_TTL_S = 600  # a nonce is remembered this long
 MAX_NONCE = 128  # characters of a nonce
 REDIS_PREFIX = "ybgate:gateway:nonce:"
-_ENTRY = 120  # bytes a remembered key costs besides its string (set slot, deque entry)
+_ENTRY = 150  # bytes a remembered key costs besides its string (two dict slots, a float)
 
 
 class Claim(NamedTuple):
@@ -55,11 +54,17 @@ class NonceStore(Protocol):
 
 
 class LocalNonces:
+    """Nonces in this process's memory. Held in dicts of strings, floats and ints only,
+    which the cyclic garbage collector never tracks (a set and a deque of tuples here
+    made every full collection walk each nonce of the window)."""
+
     def __init__(self, max_bytes: int, ttl: float = NONCE_TTL_S) -> None:
         self.max_bytes = max_bytes
         self.ttl = ttl
-        self.seen: set[str] = set()
-        self.order: deque[tuple[float, str]] = deque()  # (monotonic expiry, key), oldest first
+        self.seen: dict[str, float] = {}  # key -> monotonic expiry
+        self.order: dict[int, str] = {}  # number -> key, oldest first (by number)
+        self._next = 0
+        self._oldest = 0
         self.bytes = 0
 
     async def start(self) -> None:
@@ -68,7 +73,7 @@ class LocalNonces:
     async def stop(self) -> None:
         self.seen.clear()
         self.order.clear()
-        self.bytes = 0
+        self._next = self._oldest = self.bytes = 0
 
     async def claim(self, claims: list[Claim]) -> None:
         self.claim_now(claims)
@@ -81,20 +86,25 @@ class LocalNonces:
         for c in claims:
             if c.key in seen:
                 raise used(c.field)
-        cost = sum(sys.getsizeof(c.key) + _ENTRY for c in claims)
+        keys = list(dict.fromkeys(c.key for c in claims))
+        cost = sum(sys.getsizeof(k) + _ENTRY for k in keys)
         if self.bytes + cost > self.max_bytes:
             raise NotReady("Too many signed requests to remember their nonces; retry shortly.")
         expires = now + self.ttl
-        for c in claims:
-            seen.add(c.key)
-            self.order.append((expires, c.key))
+        for key in keys:
+            seen[key] = expires
+            self.order[self._next] = key
+            self._next += 1
         self.bytes += cost
 
     def _expire(self, now: float) -> None:
         order, seen = self.order, self.seen
-        while order and order[0][0] <= now:
-            key = order.popleft()[1]
-            seen.discard(key)
+        while self._oldest < self._next:
+            key = order[self._oldest]
+            if seen[key] > now:
+                return
+            del order[self._oldest], seen[key]
+            self._oldest += 1
             self.bytes -= sys.getsizeof(key) + _ENTRY
 
 
