@@ -198,3 +198,37 @@ async def test_a_failure_after_the_claim_frees_the_msgid(
         again = await send(c, BODY)
         assert again["output"] is not None and again["inf_refmsgid"]
     assert [row[1] for row in logged(gk_env)] == ["MSG-1"]
+
+
+async def test_at_the_byte_bound_the_oldest_records_go_first_against_a_plain_model(
+    tmp_path: Path,
+) -> None:
+    """Claims, releases and re-claims at the byte bound, against an ordered dict: the
+    records held are always the model's (the oldest held go first), and the order index
+    keeps no more entries than it needs (the oldest is found in O(1), not by walking the
+    keys dropped before it)."""
+    import random
+
+    from app.gatekeeper.decisions.idempotency import RECORD_COST
+
+    rnd = random.Random(7)
+    cost = RECORD_COST + len(record_key("H1", "m000")) + 1
+    journal = LocalIdempotency(tmp_path, max_bytes=50 * cost)
+    await journal.start()
+    model: dict[str, Record] = {}
+    for i in range(5_000):
+        msgid = f"m{rnd.randrange(400):03d}"
+        key = record_key("H1", msgid)
+        if key in model and rnd.random() < 0.3:
+            await journal.release("H1", msgid, model.pop(key))
+        else:
+            rec = Record("h", f"d{i}", i, 1, "t", "t", "A")
+            prior = await journal.claim("H1", msgid, rec)
+            assert prior is model.get(key)
+            if prior is None:
+                model[key] = rec
+                while len(model) > 50:
+                    del model[next(iter(model))]
+        assert list(journal.records) == list(model)
+        assert len(journal.order) <= 2 * len(model) + 50
+    await journal.stop()

@@ -48,7 +48,8 @@ from app.core.tasks import cancelled
 
 log = logging.getLogger("ybgate.gatekeeper")
 WINDOW_S = 24 * 3600
-RECORD_COST = 400  # bytes a record holds besides its key and result letters (tracemalloc)
+RECORD_COST = 480  # bytes a record holds besides its key and result letters (tracemalloc),
+# its order entry included
 COMPACT_MIN_LINES = 4096
 REDIS_PREFIX = "ybgate:hsa:msgid:"
 
@@ -78,6 +79,7 @@ class Held(msgspec.Struct, gc=False):
 
     expires: float
     record: Record
+    number: int = 0  # its place in the insertion order (LocalIdempotency.order)
 
 
 def record_key(institution: str, msgid: str) -> str:
@@ -117,6 +119,11 @@ class LocalIdempotency:
         self._synced_at = 0.0
         self.max_bytes = max_bytes
         self.records: dict[str, Held] = {}
+        # number -> key, in the order records were held: the oldest in O(1) (taking the
+        # first key of ``records`` walks every key dropped before it, until the dict is
+        # resized: at the byte bound each claim took longer than the one before)
+        self.order: dict[int, str] = {}
+        self._oldest = self._next = 0
         self.pending: list[bytes] = []
         self.bytes = 0  # what self.records holds, counted (see RECORD_COST)
         self.lines = 0  # lines in the journal file
@@ -185,10 +192,34 @@ class LocalIdempotency:
             self._drop(key)  # re-inserted last: the dict stays in expiry order
         self._hold(key, Held(expires, record))
         self._append(_encode(Stored(institution, msgid, expires, record)) + b"\n")
-        while self.bytes > self.max_bytes and len(self.records) > 1:
-            self._drop(next(iter(self.records)))  # the oldest first
-            self.evicted += 1
+        self._bound()
         return None
+
+    def _bound(self) -> None:
+        """The oldest records dropped while over the byte bound."""
+        while self.bytes > self.max_bytes and len(self.records) > 1:
+            oldest = self._first()
+            assert oldest is not None
+            self._drop(oldest)
+            self.evicted += 1
+
+    def _first(self) -> str | None:
+        """The key of the oldest record held (order entries of dropped ones discarded)."""
+        order, records = self.order, self.records
+        while self._oldest < self._next:
+            key = order[self._oldest]
+            held = records.get(key)
+            if held is not None and held.number == self._oldest:
+                return key
+            del order[self._oldest]
+            self._oldest += 1
+        return None
+
+    def _forget_all(self) -> None:
+        self.records.clear()
+        self.order.clear()
+        self._oldest = self._next
+        self.bytes = 0
 
     async def release(self, institution: str, msgid: str, record: Record) -> None:
         self.release_now(institution, msgid, record)
@@ -202,6 +233,8 @@ class LocalIdempotency:
             self._append(_encode(Stored(institution, msgid, 0.0, record)) + b"\n")
 
     def _hold(self, key: str, held: Held) -> None:
+        held.number, self._next = self._next, self._next + 1
+        self.order[held.number] = key
         self.records[key] = held
         self.bytes += RECORD_COST + len(key) + len(held.record.results)
 
@@ -244,8 +277,7 @@ class LocalIdempotency:
 
     def _expire(self) -> None:
         now, records = time.time(), self.records
-        while records:
-            key = next(iter(records))
+        while (key := self._first()) is not None:
             if records[key].expires > now:
                 break
             self._drop(key)

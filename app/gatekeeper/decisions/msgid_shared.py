@@ -172,11 +172,6 @@ class SharedIdempotency(LocalIdempotency):
         self._bound()
         super()._expire()
 
-    def _bound(self) -> None:
-        while self.bytes > self.max_bytes and len(self.records) > 1:
-            self._drop(next(iter(self.records)))  # the oldest first
-            self.evicted += 1
-
     def _write(self, line: bytes) -> None:
         """Append ``line`` to the journal, having applied every line before it."""
         for _ in range(3):
@@ -276,8 +271,8 @@ class SharedIdempotency(LocalIdempotency):
         if old is not None:
             os.close(old)
         if gen != self.gen + 1:
-            self.records.clear()
-            self.bytes, base = 0, 0
+            self._forget_all()
+            base = 0
         self.offset, self.gen = base, gen
         self.lines = len(self.records)
         self._dirty = True
