@@ -46,9 +46,12 @@ class VisitMemory:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.by_inst: dict[str, dict[str, float]] = {}
-        # Every visit held ("inst\x00mdtrt_id"), oldest first (re-recording moves it last):
-        # eviction and expiry. Strings and floats only: never tracked by the cyclic GC.
-        self.order: dict[str, float] = {}
+        # Every visit held ("inst\x00mdtrt_id") by number, oldest first (re-recording
+        # moves it last), and each one's number: eviction and expiry in O(1). Strings and
+        # ints only: never tracked by the cyclic GC.
+        self.order: dict[int, str] = {}
+        self.numbers: dict[str, int] = {}
+        self._oldest = self._next = 0
         self._task: asyncio.Task[None] | None = None
 
     def of(self, inst: str) -> dict[str, float] | None:
@@ -58,8 +61,7 @@ class VisitMemory:
     def record(self, inst: str, mdtrt_id: str, emergency: bool, expires: float = 0.0) -> None:
         """Hold (``emergency``) or forget a visit; ``expires`` defaults to now + ttl."""
         key = f"{inst}\x00{mdtrt_id}"
-        old = self.order.pop(key, None)
-        if old is not None:
+        if self.numbers.pop(key, None) is not None:
             self.bytes -= ENTRY_BYTES + len(mdtrt_id)
             visits = self.by_inst[inst]
             del visits[mdtrt_id]
@@ -70,23 +72,34 @@ class VisitMemory:
         expires = expires or time.time() + self.ttl_s
         if expires <= time.time():
             return
-        self.order[key] = expires
+        number, self._next = self._next, self._next + 1
+        self.order[number] = key
+        self.numbers[key] = number
         self.by_inst.setdefault(inst, {})[mdtrt_id] = expires
         self.bytes += ENTRY_BYTES + len(mdtrt_id)
-        while self.bytes > self.max_bytes and self.order:
-            self._drop_oldest()
+        while self.bytes > self.max_bytes and (oldest := self._first()) is not None:
+            self._forget(oldest)
 
     def purge(self, now: float) -> None:
         """Drop expired visits (the oldest first: recorded later expires later)."""
-        order = self.order
-        while order:
-            _, expires = next(iter(order.items()))
-            if expires > now:
+        while (oldest := self._first()) is not None:
+            inst, _, mdtrt_id = oldest.partition("\x00")
+            if self.by_inst[inst][mdtrt_id] > now:
                 break
-            self._drop_oldest()
+            self._forget(oldest)
 
-    def _drop_oldest(self) -> None:
-        inst, _, mdtrt_id = next(iter(self.order)).partition("\x00")
+    def _first(self) -> str | None:
+        """The oldest visit held (order entries of forgotten ones discarded on the way)."""
+        while self._oldest < self._next:
+            key = self.order[self._oldest]
+            if self.numbers.get(key) == self._oldest:
+                return key
+            del self.order[self._oldest]
+            self._oldest += 1
+        return None
+
+    def _forget(self, key: str) -> None:
+        inst, _, mdtrt_id = key.partition("\x00")
         self.record(inst, mdtrt_id, False)
 
     async def publish(self, inst: str, mdtrt_id: str, emergency: bool) -> None:

@@ -11,6 +11,7 @@ do); :class:`RedisAnswers`: ``SET … EX 86400``, shared by every instance.
 
 from __future__ import annotations
 
+import struct
 import time
 from typing import Protocol
 
@@ -53,13 +54,21 @@ class AnswerStore(Protocol):
     async def stop(self) -> None: ...
 
 
+_HEAD = struct.Struct("<dq")  # a held answer's expiry and number, before its packed bytes
+
+
 class LocalAnswers:
-    """In this process's memory, at most ``max_bytes`` (the oldest go first)."""
+    """In this process's memory, at most ``max_bytes`` (the oldest go first). Held as
+    bytes in dicts the cyclic garbage collector never tracks, and the oldest found in
+    O(1) by number (the first key of a dict is found by walking the keys deleted before
+    it)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self.held: dict[str, tuple[float, bytes]] = {}
+        self.held: dict[str, bytes] = {}  # key -> _HEAD + the packed answer
+        self.order: dict[int, str] = {}  # number -> key, oldest first
+        self._oldest = self._next = 0
 
     async def start(self) -> None:
         return None
@@ -68,27 +77,44 @@ class LocalAnswers:
         self.hold(key_of(inst, msgid), time.time() + WINDOW_S, pack(answer))
 
     def hold(self, key: str, expires: float, raw: bytes) -> None:
+        self._forget(key)
+        number, self._next = self._next, self._next + 1
+        self.held[key] = _HEAD.pack(expires, number) + raw
+        self.order[number] = key
+        self.bytes += _HEAD.size + len(raw) + len(key) + ENTRY_COST
+        now = time.time()
+        while (oldest := self._first()) is not None:
+            if self.bytes <= self.max_bytes and _HEAD.unpack_from(self.held[oldest])[0] >= now:
+                break
+            self._forget(oldest)
+
+    def _forget(self, key: str) -> None:
         old = self.held.pop(key, None)
         if old is not None:
-            self.bytes -= len(old[1]) + len(key) + ENTRY_COST
-        self.held[key] = (expires, raw)
-        self.bytes += len(raw) + len(key) + ENTRY_COST
-        now = time.time()
-        while self.held and (
-            self.bytes > self.max_bytes or next(iter(self.held.values()))[0] < now
-        ):
-            k, (_, v) = next(iter(self.held.items()))
-            del self.held[k]
-            self.bytes -= len(v) + len(k) + ENTRY_COST
+            self.bytes -= len(old) + len(key) + ENTRY_COST
+
+    def _first(self) -> str | None:
+        """The oldest key held (order entries of forgotten ones discarded on the way)."""
+        while self._oldest < self._next:
+            key = self.order[self._oldest]
+            value = self.held.get(key)
+            if value is not None and _HEAD.unpack_from(value)[1] == self._oldest:
+                return key
+            del self.order[self._oldest]
+            self._oldest += 1
+        return None
 
     async def get(self, inst: str, msgid: str) -> Answer | None:
         found = self.held.get(key_of(inst, msgid))
-        if found is None or found[0] < time.time():
+        if found is None or _HEAD.unpack_from(found)[0] < time.time():
             return None
-        return unpack(found[1])
+        return unpack(found[_HEAD.size :])
 
     async def stop(self) -> None:
         self.held.clear()
+        self.order.clear()
+        self._oldest = self._next
+        self.bytes = 0
 
 
 class RedisAnswers:
