@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import time
@@ -35,7 +34,7 @@ from typing import Any
 
 import zstandard
 
-from app.gatekeeper.decisions.spill import FRAME, SUFFIX, read_json, read_spill
+from app.gatekeeper.decisions.spill import FRAME, SUFFIX, lock_and_read, read_json, read_spill
 from app.registry import decision_codec as codec
 
 log = logging.getLogger("ybgate.decisions")
@@ -119,17 +118,10 @@ class SpillReader:
 def open_spill(path: Path) -> tuple[int, SpillReader] | None:
     """Lock a spill file (None: another process holds it, or it is gone) and read its
     bytes; the caller deletes it once replayed, then closes the descriptor."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+    locked = lock_and_read(path)
+    if locked is None:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    with os.fdopen(os.dup(fd), "rb") as f:
-        data = f.read()
+    fd, data = locked
     return fd, SpillReader(path.suffix, data)
 
 

@@ -234,10 +234,9 @@ def write_all(fd: int, buffers: list[bytes]) -> int:
     return total
 
 
-def claim(path: Path) -> tuple[int, list[codec.Decision]] | None:
-    """Lock a spill file (None: another process holds it) and read its decisions; the
-    caller deletes it once replayed, then closes the returned descriptor. What does not
-    parse (a write torn by a crash) is kept aside in ``<file>.rejected``."""
+def lock_and_read(path: Path) -> tuple[int, bytes] | None:
+    """Lock a spill file and read its bytes: (the locked descriptor, the bytes), None
+    when another process holds it or it is gone. The caller closes the descriptor."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -248,7 +247,17 @@ def claim(path: Path) -> tuple[int, list[codec.Decision]] | None:
         os.close(fd)
         return None
     with os.fdopen(os.dup(fd), "rb") as f:
-        data = f.read()
+        return fd, f.read()
+
+
+def claim(path: Path) -> tuple[int, list[codec.Decision]] | None:
+    """Lock a spill file (None: another process holds it) and read its decisions; the
+    caller deletes it once replayed, then closes the returned descriptor. What does not
+    parse (a write torn by a crash) is kept aside in ``<file>.rejected``."""
+    locked = lock_and_read(path)
+    if locked is None:
+        return None
+    fd, data = locked
     rows, bad = read_spill(path.suffix, data)
     if bad:
         log.error("decision log: %d unreadable bytes in %s kept aside", len(bad), path.name)
