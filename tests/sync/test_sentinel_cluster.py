@@ -89,7 +89,7 @@ async def test_master_killed_under_load_gatekeepers_answer_and_no_write_is_lost(
         during = writer.writes
         await wait_until(lambda: writer.writes >= during + 10, 30, "writes after the failover")
         for port in ports:
-            await cluster.ready(port, within=1)
+            await cluster.ready(port, within=5)
     assert stats["failed"] == 0
     last = await db_version(db)
     expected = await database_answers(db, codes)
