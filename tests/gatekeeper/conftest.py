@@ -3,12 +3,14 @@ and an httpx client over ASGITransport (real HTTP semantics, no sockets)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.gatekeeper import GatekeeperApp, create_gatekeeper_app
 from app.models.decisions import DecisionWithdrawal, SettlementDecision
@@ -150,3 +152,28 @@ def line(
 
 def settlement(inst: str, *lines: dict[str, object], sid: str = "S-1") -> dict[str, object]:
     return {"settlement_id": sid, "institution_code": inst, "lines": list(lines)}
+
+
+@pytest.fixture
+async def pg_decisions(pg_url: str) -> AsyncIterator[str]:
+    """A PostgreSQL database of its own holding the decision tables (decisions and
+    withdrawals); dropped afterwards."""
+    name = f"ybgate_gk_{secrets.token_hex(4)}"
+    admin = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_async_engine(url)
+    tables = [
+        SettlementDecision.metadata.tables[m.__tablename__]
+        for m in (SettlementDecision, DecisionWithdrawal)
+    ]
+    async with engine.begin() as conn:
+        await conn.run_sync(SettlementDecision.metadata.create_all, tables=tables)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()

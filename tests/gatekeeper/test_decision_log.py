@@ -5,10 +5,8 @@ the queue is bounded and requests get a 503 instead of a silently lost decision.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.gatekeeper import GatekeeperApp
 from app.gatekeeper.decisions.decision_log import DecisionLog
 from app.gatekeeper.decisions.spill import Item, read_spill
-from app.models.decisions import SettlementDecision
 from app.registry import decision_codec as codec
 from tests.gatekeeper.conftest import DR_PLAIN, DR_SUSPENDED, his, line, settlement
 
@@ -132,27 +129,6 @@ async def test_full_queue_answers_503(
 
 
 # -- against PostgreSQL --------------------------------------------------------------------
-@pytest.fixture
-async def pg_decisions(pg_url: str) -> AsyncIterator[str]:
-    """A database of its own holding just the decision table; dropped afterwards."""
-    name = f"ybgate_gk_{secrets.token_hex(4)}"
-    admin = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_async_engine(url)
-    table = SettlementDecision.metadata.tables[SettlementDecision.__tablename__]
-    async with engine.begin() as conn:
-        await conn.run_sync(SettlementDecision.metadata.create_all, tables=[table])
-    await engine.dispose()
-    try:
-        yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
-
 async def pg_rows(url: str) -> list[Any]:
     engine = create_async_engine(url)
     async with engine.connect() as conn:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -22,36 +20,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.gatekeeper import create_gatekeeper_app
 from app.gatekeeper.decisions.replay import Replayer, SpillReader
 from app.gatekeeper.decisions.spill import SUFFIX, SpillWriter, decode_item, spill_files
-from app.models.decisions import DecisionWithdrawal, SettlementDecision
 from app.registry.store import RegistryStore
 from tests.decisions.test_spill_formats import items
 from tests.gatekeeper.conftest import DR_PLAIN, his, line, settlement
 
 URL = "/v1/settlements/validate"
-
-
-@pytest.fixture
-async def pg_gk_db(pg_url: str) -> AsyncIterator[str]:
-    """A database of its own with the decision tables; dropped afterwards."""
-    name = f"ybgate_replay_{secrets.token_hex(4)}"
-    admin = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_async_engine(url)
-    tables = [
-        SettlementDecision.metadata.tables[m.__tablename__]
-        for m in (SettlementDecision, DecisionWithdrawal)
-    ]
-    async with engine.begin() as conn:
-        await conn.run_sync(SettlementDecision.metadata.create_all, tables=tables)
-    await engine.dispose()
-    try:
-        yield url
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def post(client: httpx.AsyncClient, sid: str) -> str:
@@ -78,15 +51,15 @@ async def table_ids(url: str) -> list[str]:
 
 @pytest.mark.pg
 async def test_backlog_drains_while_live_requests_are_answered_first(
-    pg_gk_db: str,
+    pg_decisions: str,
     gk_env: Path,
     store: RegistryStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("YBGATE_DATABASE_URL", pg_gk_db)
+    monkeypatch.setenv("YBGATE_DATABASE_URL", pg_decisions)
     monkeypatch.setenv("YBGATE_DECISION_REPLAY_BATCH", "100")
     monkeypatch.setenv("YBGATE_DECISION_REPLAY_SHARE", "0.25")
-    down = make_url(pg_gk_db).set(port=1).render_as_string(hide_password=False)
+    down = make_url(pg_decisions).set(port=1).render_as_string(hide_password=False)
     app = create_gatekeeper_app(store=store)
     answered: list[str] = []
     async with app.lifespan():
@@ -98,7 +71,7 @@ async def test_backlog_drains_while_live_requests_are_answered_first(
             answered += [await post(client, f"OUT-{i}") for i in range(1200)]
             await wait_until(lambda: dlog.spilled == 1200 and not dlog.queue)
             assert gauges(await client.get("/metrics"))["backlog"] == 1200
-            dlog.use_database(pg_gk_db)  # back: the backlog is replayed
+            dlog.use_database(pg_decisions)  # back: the backlog is replayed
             during: list[tuple[int, int]] = []  # (to replay, live rows in the table)
             started = time.monotonic()
             i = 0
@@ -119,7 +92,7 @@ async def test_backlog_drains_while_live_requests_are_answered_first(
             assert after["replay_paused_seconds"] > 0
             left = [p.name for p in spill_files(dlog.spill_dir) if "-journal" not in p.name]
             assert left == []  # replayed files are deleted (the journal's own remain)
-    ids = await table_ids(pg_gk_db)
+    ids = await table_ids(pg_decisions)
     assert len(ids) == len(set(ids)) == len(answered)
     assert set(ids) == set(answered)
 
